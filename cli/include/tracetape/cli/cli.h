@@ -1,0 +1,27 @@
+// The offline commands (dump, info, verify), as a library: the Python
+// `tracetape` entry point and the Python-free `tracetape-replay` binary both
+// call Main.
+#ifndef TRACETAPE_CLI_CLI_H_
+#define TRACETAPE_CLI_CLI_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace tracetape::cli {
+
+// args[0] is the subcommand. Returns the process exit status: 0 success,
+// 1 a bad or unreadable tape, 2 a usage error.
+int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+int Dump(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int Info(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int Verify(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// JSON string literal of s (quotes included). Invalid UTF-8 becomes U+FFFD:
+// a tape is untrusted and its strings are not guaranteed valid.
+std::string JsonString(const std::string& s);
+
+}  // namespace tracetape::cli
+
+#endif  // TRACETAPE_CLI_CLI_H_

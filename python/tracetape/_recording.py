@@ -1,0 +1,233 @@
+"""The recording front end: options, scope, process hooks around the C++ core."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import platform
+import signal
+import site
+import sys
+import sysconfig
+import threading
+import time
+from typing import Iterable, Optional, Sequence, Tuple
+
+from tracetape import _core
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_GLOB_CHARS = set("*?[")
+_fork_hook_installed = False
+_saved = {}
+
+
+def default_tape_path(stem: Optional[str] = None) -> str:
+    """``<script-stem>.<pid>.tape`` in the current directory."""
+    if stem is None:
+        argv0 = sys.argv[0] if sys.argv and sys.argv[0] not in ("", "-c", "-m") else "python"
+        stem = os.path.splitext(os.path.basename(argv0))[0] or "python"
+    return os.path.abspath(f"{stem}.{os.getpid()}.tape")
+
+
+def _default_exclude_dirs() -> list:
+    dirs = set()
+    paths = sysconfig.get_paths()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        if paths.get(key):
+            dirs.add(paths[key])
+    try:
+        dirs.update(site.getsitepackages())
+    except AttributeError:  # virtualenv's old site.py
+        pass
+    try:
+        dirs.add(site.getusersitepackages())
+    except AttributeError:
+        pass
+    dirs.add(_PACKAGE_DIR)
+    out = set()
+    for d in dirs:
+        out.add(os.path.abspath(d))
+        out.add(os.path.realpath(d))
+    return sorted(out)
+
+
+def _normalize_globs(patterns: Iterable[str]) -> list:
+    """Relative patterns are taken from the current directory; a plain directory
+    name means every file below it."""
+    out = []
+    for p in patterns:
+        if not p:
+            raise ValueError("empty --include/--exclude pattern")
+        expanded = os.path.expanduser(p)
+        if not expanded.startswith(("/", "*")):
+            expanded = os.path.join(os.getcwd(), expanded)
+        if not (set(expanded) & _GLOB_CHARS) and os.path.isdir(expanded):
+            expanded = expanded.rstrip("/") + "/*"
+        out.append(expanded)
+    return out
+
+
+def start(
+    path: Optional[str] = None,
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    locals: str = "all",
+    redact: Sequence[str] = (),
+    source: bool = True,
+    ring_mb: float = 32,
+    pseudo_files: Sequence[Tuple[str, str]] = (),
+    argv: Optional[Sequence[str]] = None,
+) -> str:
+    """Start recording this process into ``path`` (default ``<script>.<pid>.tape``).
+
+    Returns the tape's absolute path. Raises ValueError for bad options and
+    OSError if the tape cannot be created.
+    """
+    global _fork_hook_installed
+    if _core.is_recording():
+        raise ValueError(f"a recording is already running (to {_core.recording_path()})")
+    if locals not in ("all", "args", "none"):
+        raise ValueError(f"locals must be 'all', 'args' or 'none', not {locals!r}")
+    path = os.path.abspath(path) if path else default_tape_path()
+    include = _normalize_globs(include)
+    # tracetape's own code is never recorded, whatever the globs say.
+    exclude = _normalize_globs(exclude) + [_PACKAGE_DIR + "/*"]
+    options = [
+        ("include", ",".join(include)),
+        ("exclude", ",".join(exclude[:-1])),
+        ("locals", locals),
+        ("redact", ",".join(redact)),
+        ("source", "yes" if source else "no"),
+        ("ring_mb", f"{ring_mb:g}"),
+    ]
+    metadata = [
+        ("writer_version", "tracetape " + _version()),
+        ("python_version", sys.version),
+        ("python_implementation", sys.implementation.name),
+        ("platform", f"{sys.platform} {platform.machine()}"),
+        ("executable", sys.executable or ""),
+        ("cwd", os.getcwd()),
+        ("start_time_ns", str(time.time_ns())),
+        ("pid", str(os.getpid())),
+        ("hook_backend", "settrace"),
+    ]
+    previous = sys.gettrace()
+    if previous is not None:
+        print(
+            f"tracetape: warning: replacing the active trace function {previous!r}",
+            file=sys.stderr,
+        )
+    _core.start(
+        path=path,
+        include=include,
+        exclude=exclude,
+        default_exclude_dirs=_default_exclude_dirs(),
+        pseudo_files=list(pseudo_files),
+        locals=locals,
+        redact=list(redact),
+        embed_source=source,
+        ring_mb=float(ring_mb),
+        metadata=metadata,
+        argv=list(sys.argv if argv is None else argv),
+        options=options,
+        thread_registry=threading._active,  # ident -> Thread, to name threads
+    )
+    # New threads install the C hook from their bootstrap.
+    threading.settrace(_core._thread_trace)
+    if not _fork_hook_installed and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_core._after_fork_child)
+        _fork_hook_installed = True
+    _install_exit_guards()
+    return path
+
+
+def stop(exit_status: int = 0) -> Optional[str]:
+    """Stop recording, finish the tape and return its path (None if idle).
+
+    Raises OSError if the tape could not be written completely.
+    """
+    if not _core.is_recording():
+        return None
+    threading.settrace(None)
+    _remove_exit_guards()
+    return _core.stop(exit_status)
+
+
+def is_recording() -> bool:
+    return _core.is_recording()
+
+
+class record:
+    """Context manager: ``with tracetape.record("out.tape", include=[...]):``.
+
+    Takes the keyword arguments of :func:`start`. ``path`` is the tape's path
+    once entered.
+    """
+
+    def __init__(self, path: Optional[str] = None, **options):
+        self._requested = path
+        self._options = options
+        self.path: Optional[str] = None
+
+    def __enter__(self) -> "record":
+        self.path = start(self._requested, **self._options)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        stop(1 if exc_type is not None else 0)
+
+
+def _version() -> str:
+    from tracetape import __version__
+
+    return __version__
+
+
+# -- process exits that would otherwise lose the end of the tape --------------
+
+def _atexit_stop() -> None:
+    if _core.is_recording():
+        stop(0)
+
+
+def _install_exit_guards() -> None:
+    atexit.register(_atexit_stop)
+    real_exit = os._exit
+
+    def _exit_after_stop(status):
+        try:
+            stop(status if isinstance(status, int) else 1)
+        finally:
+            real_exit(status)
+
+    _saved["os._exit"] = real_exit
+    os._exit = _exit_after_stop
+    # SIGTERM with the default action would kill the process before the tape
+    # is finished: finish it, then die of the same signal.
+    if threading.current_thread() is threading.main_thread():
+        try:
+            if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+                signal.signal(signal.SIGTERM, _on_sigterm)
+                _saved["sigterm"] = True
+        except (ValueError, OSError):
+            pass
+
+
+def _remove_exit_guards() -> None:
+    atexit.unregister(_atexit_stop)
+    real_exit = _saved.pop("os._exit", None)
+    if real_exit is not None:
+        os._exit = real_exit
+    if _saved.pop("sigterm", False):
+        try:
+            if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        except (ValueError, OSError):
+            pass
+
+
+def _on_sigterm(signum, frame) -> None:
+    stop(128 + signum)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)

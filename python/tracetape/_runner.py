@@ -1,0 +1,130 @@
+"""Runs a program the way the `python` command would, under the recorder."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import runpy
+import sys
+import threading
+import traceback
+import types
+
+from tracetape import _recording
+from tracetape.cli import replay_hint
+
+
+def _exit_status(code) -> int:
+    """sys.exit semantics: None is 0, an int is itself, anything else is
+    printed and gives 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    try:
+        print(code, file=sys.stderr)
+    except Exception:
+        pass
+    return 1
+
+
+def _join_threads() -> None:
+    """What interpreter shutdown does first: wait for non-daemon threads, so
+    their events are recorded too."""
+    me = threading.current_thread()
+    for t in threading.enumerate():
+        if t is not me and not t.daemon and t.is_alive():
+            t.join()
+
+
+def _print_exception(exc: BaseException) -> None:
+    # Drop the runner's own frames so the traceback reads as under `python`.
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb)
+
+
+def record_program(opts, target, prog_args) -> int:
+    kind, what = target
+    pseudo = []
+    if kind == "script":
+        script = os.path.abspath(what)
+        try:
+            with open(script, "rb") as f:
+                source = f.read()
+        except OSError as e:
+            print(f"tracetape record: error: cannot open {what!r}: {e.strerror}", file=sys.stderr)
+            return 2
+        try:
+            code = compile(source, script, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as e:
+            traceback.print_exception(type(e), e, None)
+            return 1
+        argv = [what] + prog_args
+        stem = os.path.splitext(os.path.basename(what))[0]
+        path0 = os.path.dirname(script)
+    elif kind == "module":
+        argv = [what] + prog_args  # runpy replaces argv[0] with the module's file
+        stem = what.rsplit(".", 1)[-1]
+        path0 = os.getcwd()
+    else:
+        code = compile(what, "<string>", "exec", dont_inherit=True)
+        pseudo = [("<string>", what)]
+        argv = ["-c"] + prog_args
+        stem = "c"
+        path0 = ""
+
+    path = opts["output"] or _recording.default_tape_path(stem)
+    sys.argv = argv
+    sys.path[0:1] = [path0] if sys.path else [path0]
+    try:
+        _recording.start(
+            path,
+            include=opts["include"],
+            exclude=opts["exclude"],
+            locals=opts["locals"],
+            redact=opts["redact"],
+            source=opts["source"],
+            ring_mb=opts["ring"],
+            pseudo_files=pseudo,
+            argv=argv,
+        )
+    except (ValueError, OSError) as e:
+        print(f"tracetape record: error: {e}", file=sys.stderr)
+        return 2
+
+    status = 0
+    pending = None
+    try:
+        if kind == "module":
+            runpy.run_module(what, run_name="__main__", alter_sys=True)
+        else:
+            main = types.ModuleType("__main__")
+            main.__dict__["__builtins__"] = builtins
+            if kind == "script":
+                main.__dict__["__file__"] = script
+                main.__dict__["__cached__"] = None
+            sys.modules["__main__"] = main
+            exec(code, main.__dict__)
+        _join_threads()
+    except SystemExit as e:
+        _join_threads()
+        status = _exit_status(e.code)
+    except BaseException as e:  # the program's uncaught exception
+        pending = e
+        status = 130 if isinstance(e, KeyboardInterrupt) else 1
+    finally:
+        try:
+            written = _recording.stop(status)
+            err = None
+        except OSError as e:
+            written, err = path, e
+    sys.stdout.flush()
+    if pending is not None:
+        _print_exception(pending)
+    if err is not None:
+        print(f"tracetape: error: the tape {written} is incomplete: {err}", file=sys.stderr)
+    else:
+        print(f"tracetape: recorded to {written}; inspect it with: {replay_hint(written)}", file=sys.stderr)
+    return status

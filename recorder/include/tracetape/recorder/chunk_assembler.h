@@ -1,0 +1,121 @@
+// Turns the hook's raw records into self-contained tape chunks. Runs on the
+// writer thread, never touches Python.
+//
+// It keeps a mirror of every recorded thread's call stack and each frame's
+// locals, so that every chunk can start with a full checkpoint (start_state)
+// and carry only deltas after it.
+#ifndef TRACETAPE_RECORDER_CHUNK_ASSEMBLER_H_
+#define TRACETAPE_RECORDER_CHUNK_ASSEMBLER_H_
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tracetape/format/status.h"
+
+namespace tracetape::recorder {
+
+// Event kinds on tape; values are fixed by schema/tape.fbs.
+enum class EventKind : uint8_t { kCall = 0, kLine = 1, kReturn = 2, kException = 3 };
+
+struct ThreadInfo {
+  uint32_t index = 0;
+  uint64_t ident = 0;
+  std::string name;
+};
+
+struct FileInfo {
+  uint32_t id = 0;
+  std::string path;
+  std::string source_override;  // non-empty: embed this instead of reading path
+};
+
+class ChunkAssembler {
+ public:
+  struct Limits {
+    size_t max_events = 65536;   // events per chunk
+    size_t max_bytes = 1u << 20; // approximate decoded bytes per chunk
+  };
+  ChunkAssembler() : ChunkAssembler(Limits()) {}
+  explicit ChunkAssembler(Limits limits);
+
+  // Applies one raw record (RawHeader included). A malformed record is an
+  // internal error of the recorder, reported, never undefined behaviour.
+  Status Apply(const uint8_t* record, size_t size);
+
+  // True when a record must start a new chunk (an adopted frame changes the
+  // checkpoint, which only a chunk boundary can express).
+  bool NeedsBoundaryBefore(const uint8_t* record, size_t size) const;
+
+  bool Full() const;
+  bool Empty() const { return kinds_.empty(); }
+  size_t pending_events() const { return kinds_.size(); }
+
+  // Serialises the current chunk as a FlatBuffer and starts the next one,
+  // whose checkpoint is the mirror's present state.
+  std::string Seal();
+
+  std::vector<FileInfo> TakeNewFiles();
+
+  uint64_t total_events() const { return first_event_ + kinds_.size(); }
+  uint64_t dropped_events() const { return dropped_total_; }
+  uint64_t chunks_sealed() const { return seq_; }
+  const std::map<uint32_t, ThreadInfo>& threads() const { return threads_; }
+
+ private:
+  struct Frame {
+    uint32_t code = 0;
+    int32_t line = 0;
+    std::vector<std::pair<uint32_t, std::string>> locals;  // name id -> rendered value
+  };
+  struct CodeInfo {
+    uint32_t file = 0;
+    int32_t first_line = 0;
+    std::string name;
+    std::string qualname;
+  };
+
+  Status ApplyEvent(const uint8_t* record, size_t size, bool adopt);
+  void SetLocal(Frame* frame, uint32_t name, std::string_view value, bool unbound);
+  uint32_t Intern(std::string_view s);
+  uint32_t InternName(uint32_t name_id);
+  void BeginChunk();
+
+  Limits limits_;
+  // Definitions, for the whole recording.
+  std::map<uint32_t, ThreadInfo> threads_;
+  std::unordered_map<uint32_t, FileInfo> files_;
+  std::unordered_map<uint32_t, CodeInfo> codes_;
+  std::unordered_map<uint32_t, std::string> names_;
+  std::vector<FileInfo> new_files_;
+  // Mirror of the recorded program's state.
+  std::map<uint32_t, std::vector<Frame>> stacks_;
+
+  // The chunk under construction.
+  uint64_t seq_ = 0;
+  uint64_t first_event_ = 0;
+  uint64_t dropped_before_ = 0;
+  uint64_t dropped_total_ = 0;
+  size_t approx_bytes_ = 0;
+  std::map<uint32_t, std::vector<Frame>> start_state_;
+  std::vector<std::string> strings_;
+  std::unordered_map<std::string, uint32_t> string_ids_;
+  std::unordered_map<uint32_t, uint32_t> name_string_ids_;  // name id -> chunk string id
+  std::set<uint32_t> codes_used_;
+  std::set<uint32_t> threads_used_;
+  std::vector<uint8_t> kinds_;
+  std::vector<uint16_t> event_threads_;
+  std::vector<int32_t> lines_;
+  std::vector<uint32_t> call_codes_;
+  std::vector<uint32_t> delta_events_;
+  std::vector<std::pair<uint32_t, uint32_t>> delta_bindings_;
+  std::vector<uint32_t> value_events_;
+  std::vector<uint32_t> value_strings_;
+};
+
+}  // namespace tracetape::recorder
+
+#endif  // TRACETAPE_RECORDER_CHUNK_ASSEMBLER_H_

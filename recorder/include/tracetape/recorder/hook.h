@@ -1,0 +1,36 @@
+// The in-process recorder: installs the C trace hook, turns events into raw
+// records for the writer thread. All functions need the GIL.
+#ifndef TRACETAPE_RECORDER_HOOK_H_
+#define TRACETAPE_RECORDER_HOOK_H_
+
+#include <Python.h>
+
+#include <string>
+
+#include "tracetape/format/status.h"
+#include "tracetape/recorder/options.h"
+
+namespace tracetape::recorder {
+
+// Starts recording on this thread (and, on 3.12+, every running thread).
+// `thread_registry` is threading._active, used to name threads.
+Status StartRecording(RecordOptions options, PyObject* thread_registry);
+
+// Stops the hook, drains and closes the tape. Returns the writer's error, if
+// any; *path receives the tape's path. No-op (Ok) when not recording.
+Status StopRecording(int exit_status, std::string* path);
+
+bool IsRecording();
+std::string RecordingPath();
+
+// Installs the hook on the calling thread if a recording is running (the
+// threading.settrace bootstrap of new threads calls this).
+void InstallOnCurrentThread();
+
+// os.register_at_fork(after_in_child=...): the child keeps recording, into a
+// tape of its own, starting from its current stack.
+void AfterForkInChild();
+
+}  // namespace tracetape::recorder
+
+#endif  // TRACETAPE_RECORDER_HOOK_H_

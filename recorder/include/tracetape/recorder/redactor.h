@@ -1,0 +1,35 @@
+// Default redaction (DESIGN section 5): values of names matching, as a
+// case-insensitive substring, a built-in pattern or a user's --redact pattern
+// are stored as "<redacted>".
+#ifndef TRACETAPE_RECORDER_REDACTOR_H_
+#define TRACETAPE_RECORDER_REDACTOR_H_
+
+#include <regex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tracetape/format/status.h"
+
+namespace tracetape::recorder {
+
+inline constexpr const char* kDefaultRedactPattern =
+    "passw|pwd|secret|token|api_?key|auth|credential|private_?key|session|cookie";
+inline constexpr const char* kRedacted = "<redacted>";
+
+class Redactor {
+ public:
+  // Fails with InvalidArgument naming the pattern that does not compile.
+  static StatusOr<Redactor> Create(const std::vector<std::string>& extra_patterns);
+  // Cached per distinct name, so the regex runs once per name.
+  bool ShouldRedact(std::string_view name);
+
+ private:
+  std::vector<std::regex> patterns_;
+  std::unordered_map<std::string, bool> cache_;
+};
+
+}  // namespace tracetape::recorder
+
+#endif  // TRACETAPE_RECORDER_REDACTOR_H_

@@ -1,0 +1,59 @@
+// A single-producer, single-consumer byte ring between the trace hook and the
+// writer thread. The producer is whichever Python thread holds the GIL (the GIL
+// serialises them and orders their writes), the consumer the writer thread.
+// Neither side takes a lock: the producer publishes with a release store of
+// head_, the consumer frees space with a release store of tail_.
+//
+// Records are 8-byte aligned, never wrap: a record that does not fit before
+// the end is preceded by a padding record that fills the rest.
+#ifndef TRACETAPE_RECORDER_RING_BUFFER_H_
+#define TRACETAPE_RECORDER_RING_BUFFER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace tracetape::recorder {
+
+class RingBuffer {
+ public:
+  // capacity is rounded up to a power of two, at least 64 KiB.
+  explicit RingBuffer(size_t capacity);
+
+  size_t capacity() const { return capacity_; }
+  // The largest record TryWrite accepts.
+  size_t max_record() const { return capacity_ / 4; }
+
+  // Producer: copies one record (size a multiple of 8, <= max_record()) in and
+  // publishes it. Returns false, writing nothing, if there is no room now.
+  bool TryWrite(const void* data, size_t size);
+
+  // Consumer: the bytes published and not yet released, as one contiguous
+  // span (up to the wrap point). Empty when nothing is pending.
+  struct Span {
+    const uint8_t* data;
+    size_t size;
+  };
+  Span Peek() const;
+  // Consumer: gives back `size` bytes from the front of the last Peek().
+  void Release(size_t size);
+
+  bool Empty() const { return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire); }
+
+  // After fork() in the child, or when a recording ends: forget everything.
+  void Reset();
+
+  static constexpr uint32_t kPaddingTag = 0xff;
+
+ private:
+  size_t capacity_;
+  std::unique_ptr<uint8_t[]> buffer_;
+  alignas(64) std::atomic<uint64_t> head_{0};
+  uint64_t cached_tail_ = 0;  // producer's last view of tail_
+  alignas(64) std::atomic<uint64_t> tail_{0};
+};
+
+}  // namespace tracetape::recorder
+
+#endif  // TRACETAPE_RECORDER_RING_BUFFER_H_

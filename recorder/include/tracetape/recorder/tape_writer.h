@@ -1,0 +1,80 @@
+// The writer thread: drains the ring, assembles chunks, compresses them and
+// appends them to the tape, embeds source files, and on a clean stop writes the
+// footer index. It never takes the GIL and never touches a PyObject, so the
+// hook never waits for I/O and the writer never waits for Python.
+#ifndef TRACETAPE_RECORDER_TAPE_WRITER_H_
+#define TRACETAPE_RECORDER_TAPE_WRITER_H_
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tracetape/format/status.h"
+#include "tracetape/recorder/chunk_assembler.h"
+#include "tracetape/recorder/options.h"
+#include "tracetape/recorder/ring_buffer.h"
+
+namespace tracetape::recorder {
+
+// Creates `path` with mode 0600 without following a symlink planted there: a
+// fresh file is made beside it with O_EXCL and renamed over the path.
+StatusOr<int> CreateTapeFile(const std::string& path);
+
+class TapeWriter {
+ public:
+  // Opens the file, writes the preamble and header, starts the thread.
+  static StatusOr<std::unique_ptr<TapeWriter>> Start(const RecordOptions& options, RingBuffer* ring);
+  ~TapeWriter();
+
+  // Asks the thread to drain the ring, write the footer and exit; then waits.
+  // Returns the first error the writer met, if any.
+  Status Finish(int exit_status);
+
+  // After fork(), in the child: the thread does not exist there. Forget it
+  // without touching the parent's file.
+  void AbandonAfterFork();
+
+  // Set once the writer failed (disk full...): the hook stops recording.
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  std::string error() const;
+
+  // Chunks flush at least this often while events are pending.
+  static constexpr int64_t kFlushIntervalNs = 500'000'000;
+
+ private:
+  TapeWriter(const RecordOptions& options, RingBuffer* ring, int fd);
+  void Run();
+  void DrainOnce(bool* did_work);
+  void WriteChunk();
+  void WriteSources();
+  void WriteFooter();
+  Status Append(const std::string& bytes, uint64_t* offset);
+  void Fail(const Status& s);
+
+  RecordOptions options_;
+  RingBuffer* ring_;
+  int fd_;
+  uint64_t file_offset_ = 0;
+  ChunkAssembler assembler_;
+  int64_t chunk_started_ns_ = 0;
+  struct ChunkEntry {
+    uint64_t offset, first_event;
+    uint32_t count;
+  };
+  std::vector<ChunkEntry> chunk_index_;
+  std::vector<uint64_t> source_offsets_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> failed_{false};
+  int exit_status_ = 0;
+  mutable std::mutex error_mu_;
+  std::string error_;
+  bool discard_ = false;  // after a failure: drain and drop
+};
+
+}  // namespace tracetape::recorder
+
+#endif  // TRACETAPE_RECORDER_TAPE_WRITER_H_

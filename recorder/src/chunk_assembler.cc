@@ -1,0 +1,268 @@
+#include "tracetape/recorder/chunk_assembler.h"
+
+#include <flatbuffers/flatbuffers.h>
+
+#include "tape_generated.h"
+#include "tracetape/recorder/raw_records.h"
+
+namespace tracetape::recorder {
+
+namespace {
+constexpr uint32_t kUnboundString = 0xffffffffu;
+}  // namespace
+
+ChunkAssembler::ChunkAssembler(Limits limits) : limits_(limits) { BeginChunk(); }
+
+bool ChunkAssembler::Full() const {
+  return kinds_.size() >= limits_.max_events || approx_bytes_ >= limits_.max_bytes;
+}
+
+bool ChunkAssembler::NeedsBoundaryBefore(const uint8_t* record, size_t size) const {
+  if (size < sizeof(RawHeader)) return false;
+  RawHeader h;
+  std::memcpy(&h, record, sizeof(h));
+  if (h.tag == static_cast<uint8_t>(RawTag::kAdopt)) return !Empty();
+  // The thread index column is 16 bits wide; the writer never sees more
+  // threads than that because the hook stops numbering at 65535.
+  return false;
+}
+
+void ChunkAssembler::BeginChunk() {
+  start_state_ = stacks_;
+  strings_.clear();
+  string_ids_.clear();
+  name_string_ids_.clear();
+  codes_used_.clear();
+  threads_used_.clear();
+  kinds_.clear();
+  event_threads_.clear();
+  lines_.clear();
+  call_codes_.clear();
+  delta_events_.clear();
+  delta_bindings_.clear();
+  value_events_.clear();
+  value_strings_.clear();
+  approx_bytes_ = 0;
+  for (const auto& [thread, frames] : start_state_) {
+    if (frames.empty()) continue;
+    threads_used_.insert(thread);
+    for (const auto& f : frames) codes_used_.insert(f.code);
+  }
+}
+
+uint32_t ChunkAssembler::Intern(std::string_view s) {
+  auto it = string_ids_.find(std::string(s));
+  if (it != string_ids_.end()) return it->second;
+  uint32_t id = static_cast<uint32_t>(strings_.size());
+  strings_.emplace_back(s);
+  string_ids_.emplace(strings_.back(), id);
+  approx_bytes_ += s.size() + 8;
+  return id;
+}
+
+uint32_t ChunkAssembler::InternName(uint32_t name_id) {
+  auto it = name_string_ids_.find(name_id);
+  if (it != name_string_ids_.end()) return it->second;
+  auto nit = names_.find(name_id);
+  uint32_t sid = Intern(nit == names_.end() ? std::string_view("?") : std::string_view(nit->second));
+  name_string_ids_.emplace(name_id, sid);
+  return sid;
+}
+
+void ChunkAssembler::SetLocal(Frame* frame, uint32_t name, std::string_view value, bool unbound) {
+  for (auto it = frame->locals.begin(); it != frame->locals.end(); ++it) {
+    if (it->first == name) {
+      if (unbound) {
+        frame->locals.erase(it);
+      } else {
+        it->second.assign(value.data(), value.size());
+      }
+      return;
+    }
+  }
+  if (!unbound) frame->locals.emplace_back(name, std::string(value));
+}
+
+Status ChunkAssembler::Apply(const uint8_t* record, size_t size) {
+  if (size < sizeof(RawHeader)) return Status::Internal("raw record shorter than its header");
+  RawHeader h;
+  std::memcpy(&h, record, sizeof(h));
+  RawReader r(record + sizeof(h), size - sizeof(h));
+  switch (static_cast<RawTag>(h.tag)) {
+    case RawTag::kThreadDef: {
+      ThreadInfo t;
+      t.index = r.U32();
+      t.ident = r.U64();
+      t.name = std::string(r.Str());
+      if (!r.ok()) return Status::Internal("malformed thread record");
+      threads_[t.index] = std::move(t);
+      return Status::Ok();
+    }
+    case RawTag::kFileDef: {
+      FileInfo f;
+      f.id = r.U32();
+      f.path = std::string(r.Str());
+      f.source_override = std::string(r.Str());
+      if (!r.ok()) return Status::Internal("malformed file record");
+      files_[f.id] = f;
+      new_files_.push_back(std::move(f));
+      return Status::Ok();
+    }
+    case RawTag::kCodeDef: {
+      uint32_t id = r.U32();
+      CodeInfo c;
+      c.file = r.U32();
+      c.first_line = r.I32();
+      c.name = std::string(r.Str());
+      c.qualname = std::string(r.Str());
+      if (!r.ok()) return Status::Internal("malformed code record");
+      codes_[id] = std::move(c);
+      return Status::Ok();
+    }
+    case RawTag::kNameDef: {
+      uint32_t id = r.U32();
+      std::string_view name = r.Str();
+      if (!r.ok()) return Status::Internal("malformed name record");
+      names_[id] = std::string(name);
+      return Status::Ok();
+    }
+    case RawTag::kLoss: {
+      uint64_t n = r.U64();
+      if (!r.ok()) return Status::Internal("malformed loss record");
+      dropped_before_ += n;
+      dropped_total_ += n;
+      return Status::Ok();
+    }
+    case RawTag::kEvent:
+      return ApplyEvent(record, size, /*adopt=*/false);
+    case RawTag::kAdopt:
+      return ApplyEvent(record, size, /*adopt=*/true);
+  }
+  return Status::Internal("unknown raw record tag " + std::to_string(h.tag));
+}
+
+Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt) {
+  RawHeader h;
+  std::memcpy(&h, record, sizeof(h));
+  RawReader r(record + sizeof(h), size - sizeof(h));
+  RawEvent e;
+  if (!r.Get(&e, sizeof(e))) return Status::Internal("malformed event record");
+  if (e.thread > 0xffff) return Status::Internal("thread index out of range");
+  if (codes_.count(e.code) == 0) return Status::Internal("event refers to an undefined code");
+  auto& stack = stacks_[e.thread];
+  auto kind = static_cast<EventKind>(h.kind);
+
+  if (adopt) {
+    stack.push_back(Frame{e.code, e.line, {}});
+    for (uint16_t i = 0; i < h.ndeltas; ++i) {
+      uint32_t name = r.U32();
+      uint32_t len = r.U32();
+      std::string_view v = len == kUnboundLength ? std::string_view() : r.Bytes(len);
+      if (!r.ok()) return Status::Internal("malformed adopt record");
+      SetLocal(&stack.back(), name, v, len == kUnboundLength);
+    }
+    // Adoption happens only at a chunk boundary: make it part of the checkpoint.
+    if (Empty()) {
+      start_state_ = stacks_;
+      threads_used_.insert(e.thread);
+      codes_used_.insert(e.code);
+      for (const auto& f : stack) codes_used_.insert(f.code);
+    }
+    return Status::Ok();
+  }
+
+  if (kind == EventKind::kCall) {
+    stack.push_back(Frame{e.code, e.line, {}});
+    call_codes_.push_back(e.code);
+    codes_used_.insert(e.code);
+  } else if (stack.empty()) {
+    return Status::Internal("line, return or exception event on an empty stack");
+  } else if (kind != EventKind::kLine && kind != EventKind::kReturn && kind != EventKind::kException) {
+    return Status::Internal("unknown event kind");
+  }
+  Frame& frame = stack.back();
+  frame.line = e.line;
+  uint32_t index = static_cast<uint32_t>(kinds_.size());
+  for (uint16_t i = 0; i < h.ndeltas; ++i) {
+    uint32_t name = r.U32();
+    uint32_t len = r.U32();
+    bool unbound = len == kUnboundLength;
+    std::string_view v = unbound ? std::string_view() : r.Bytes(len);
+    if (!r.ok()) return Status::Internal("malformed delta");
+    SetLocal(&frame, name, v, unbound);
+    delta_events_.push_back(index);
+    delta_bindings_.emplace_back(InternName(name), unbound ? kUnboundString : Intern(v));
+  }
+  if (e.has_value) {
+    std::string_view v = r.Str();
+    if (!r.ok()) return Status::Internal("malformed value");
+    value_events_.push_back(index);
+    value_strings_.push_back(Intern(v));
+  }
+  kinds_.push_back(h.kind);
+  event_threads_.push_back(static_cast<uint16_t>(e.thread));
+  lines_.push_back(e.line);
+  threads_used_.insert(e.thread);
+  approx_bytes_ += 12;
+  if (kind == EventKind::kReturn) stack.pop_back();
+  return Status::Ok();
+}
+
+std::string ChunkAssembler::Seal() {
+  flatbuffers::FlatBufferBuilder b(64 * 1024 + approx_bytes_ * 2);
+
+  // Checkpoint first: it interns strings, so it must precede the string table.
+  std::vector<flatbuffers::Offset<fb::ThreadStack>> stacks;
+  for (const auto& [thread, frames] : start_state_) {
+    if (frames.empty()) continue;
+    std::vector<flatbuffers::Offset<fb::Frame>> fs;
+    for (const auto& f : frames) {
+      std::vector<fb::Binding> bindings;
+      bindings.reserve(f.locals.size());
+      for (const auto& [name, value] : f.locals) bindings.emplace_back(InternName(name), Intern(value));
+      fs.push_back(fb::CreateFrame(b, f.code, f.line, b.CreateVectorOfStructs(bindings)));
+    }
+    stacks.push_back(fb::CreateThreadStack(b, thread, b.CreateVector(fs)));
+  }
+
+  std::set<uint32_t> files_used;
+  std::vector<flatbuffers::Offset<fb::Code>> codes;
+  for (uint32_t id : codes_used_) {
+    const CodeInfo& c = codes_[id];
+    files_used.insert(c.file);
+    codes.push_back(fb::CreateCode(b, id, c.file, b.CreateString(c.name), b.CreateString(c.qualname), c.first_line));
+  }
+  std::vector<flatbuffers::Offset<fb::File>> files;
+  for (uint32_t id : files_used) files.push_back(fb::CreateFile(b, id, b.CreateString(files_[id].path)));
+  std::vector<flatbuffers::Offset<fb::Thread>> threads;
+  for (uint32_t t : threads_used_) {
+    const ThreadInfo& info = threads_[t];
+    threads.push_back(fb::CreateThread(b, t, info.ident, b.CreateString(info.name)));
+  }
+  std::vector<fb::Binding> bindings;
+  bindings.reserve(delta_bindings_.size());
+  for (const auto& [n, v] : delta_bindings_) bindings.emplace_back(n, v);
+
+  auto strings = b.CreateVectorOfStrings(strings_);
+  auto chunk = fb::CreateChunk(
+      b, seq_, first_event_, strings, b.CreateVector(files), b.CreateVector(codes), b.CreateVector(threads),
+      b.CreateVector(stacks), b.CreateVector(kinds_), b.CreateVector(event_threads_), b.CreateVector(lines_),
+      b.CreateVector(call_codes_), b.CreateVector(delta_events_), b.CreateVectorOfStructs(bindings),
+      b.CreateVector(value_events_), b.CreateVector(value_strings_), dropped_before_, 0);
+  b.Finish(chunk);
+  std::string out(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+
+  ++seq_;
+  first_event_ += kinds_.size();
+  dropped_before_ = 0;
+  BeginChunk();
+  return out;
+}
+
+std::vector<FileInfo> ChunkAssembler::TakeNewFiles() {
+  std::vector<FileInfo> out;
+  out.swap(new_files_);
+  return out;
+}
+
+}  // namespace tracetape::recorder

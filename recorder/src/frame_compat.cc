@@ -1,0 +1,172 @@
+#define Py_BUILD_CORE 1
+#include "frame_compat.h"
+
+#if PY_VERSION_HEX >= 0x030B0000
+#include <internal/pycore_frame.h>
+#endif
+
+#include <string>
+#include <unordered_map>
+
+#if PY_VERSION_HEX < 0x030A0000 || PY_VERSION_HEX >= 0x030E0000
+#error "tracetape supports CPython 3.10 to 3.13"
+#endif
+
+namespace tracetape::recorder::compat {
+
+#if PY_VERSION_HEX >= 0x030B0000
+namespace {
+// Local kinds (Include/internal/pycore_code.h).
+constexpr unsigned char kFastLocal = 0x20;
+constexpr unsigned char kFastCell = 0x40;
+constexpr unsigned char kFastFree = 0x80;
+}  // namespace
+#endif
+
+PyCodeObject* FrameCode(PyFrameObject* frame) {
+#if PY_VERSION_HEX >= 0x030D0000
+  return reinterpret_cast<PyCodeObject*>(frame->f_frame->f_executable);
+#elif PY_VERSION_HEX >= 0x030B0000
+  return frame->f_frame->f_code;
+#else
+  return frame->f_code;
+#endif
+}
+
+PyObject** FrameFastLocals(PyFrameObject* frame) {
+#if PY_VERSION_HEX >= 0x030B0000
+  return frame->f_frame->localsplus;
+#else
+  return frame->f_localsplus;
+#endif
+}
+
+PyObject* FrameLocalsMapping(PyFrameObject* frame) {
+#if PY_VERSION_HEX >= 0x030B0000
+  return frame->f_frame->f_locals;
+#else
+  return frame->f_locals;
+#endif
+}
+
+void DisableLineEvents(PyFrameObject* frame) { frame->f_trace_lines = 0; }
+
+bool CodeIsFunction(PyCodeObject* code) { return (code->co_flags & CO_OPTIMIZED) != 0; }
+
+PyObject* CodeQualname(PyCodeObject* code) {
+#if PY_VERSION_HEX >= 0x030B0000
+  return code->co_qualname;
+#else
+  return code->co_name;
+#endif
+}
+
+std::vector<LocalSlot> CodeSlots(PyCodeObject* code) {
+  std::vector<LocalSlot> slots;
+  int nargs = code->co_argcount + code->co_kwonlyargcount + ((code->co_flags & CO_VARARGS) ? 1 : 0) +
+              ((code->co_flags & CO_VARKEYWORDS) ? 1 : 0);
+#if PY_VERSION_HEX >= 0x030B0000
+  PyObject* names = code->co_localsplusnames;
+  const char* kinds = PyBytes_AS_STRING(code->co_localspluskinds);
+  Py_ssize_t n = PyTuple_GET_SIZE(names);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    auto kind = static_cast<unsigned char>(kinds[i]);
+    LocalSlot s;
+    s.index = static_cast<int>(i);
+    s.name = PyTuple_GET_ITEM(names, i);
+    s.cell = (kind & (kFastCell | kFastFree)) != 0;
+    s.arg = i < nargs && (kind & kFastLocal) != 0;
+    slots.push_back(s);
+  }
+#else
+  // 3.10: varnames, then cellvars, then freevars. A parameter that is also a
+  // cell variable is moved into its cell when the frame is created, and
+  // f_locals shows the cell: keep only the cell slot for that name.
+  Py_ssize_t nlocals = code->co_nlocals;
+  Py_ssize_t ncells = PyTuple_GET_SIZE(code->co_cellvars);
+  Py_ssize_t nfree = PyTuple_GET_SIZE(code->co_freevars);
+  std::unordered_map<std::string, size_t> cell_names;
+  for (Py_ssize_t i = 0; i < ncells; ++i) {
+    cell_names.emplace(PyUnicode_AsUTF8(PyTuple_GET_ITEM(code->co_cellvars, i)), i);
+  }
+  for (Py_ssize_t i = 0; i < nlocals; ++i) {
+    PyObject* name = PyTuple_GET_ITEM(code->co_varnames, i);
+    const char* utf8 = PyUnicode_AsUTF8(name);
+    if (utf8 && cell_names.count(utf8)) continue;
+    slots.push_back(LocalSlot{static_cast<int>(i), name, false, i < nargs});
+  }
+  for (Py_ssize_t i = 0; i < ncells; ++i) {
+    PyObject* name = PyTuple_GET_ITEM(code->co_cellvars, i);
+    bool arg = false;
+    for (Py_ssize_t a = 0; a < nargs && a < nlocals; ++a) {
+      if (PyUnicode_Compare(PyTuple_GET_ITEM(code->co_varnames, a), name) == 0) arg = true;
+    }
+    slots.push_back(LocalSlot{static_cast<int>(nlocals + i), name, true, arg});
+  }
+  for (Py_ssize_t i = 0; i < nfree; ++i) {
+    slots.push_back(
+        LocalSlot{static_cast<int>(nlocals + ncells + i), PyTuple_GET_ITEM(code->co_freevars, i), true, false});
+  }
+  PyErr_Clear();
+#endif
+  return slots;
+}
+
+Py_ssize_t RequestCodeExtraIndex(freefunc free) {
+#if PY_VERSION_HEX >= 0x030C0000
+  return PyUnstable_Eval_RequestCodeExtraIndex(free);
+#else
+  return _PyEval_RequestCodeExtraIndex(free);
+#endif
+}
+
+void* GetCodeExtra(PyCodeObject* code, Py_ssize_t index) {
+  void* extra = nullptr;
+#if PY_VERSION_HEX >= 0x030C0000
+  if (PyUnstable_Code_GetExtra(reinterpret_cast<PyObject*>(code), index, &extra) != 0) {
+#else
+  if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(code), index, &extra) != 0) {
+#endif
+    PyErr_Clear();
+    return nullptr;
+  }
+  return extra;
+}
+
+bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value) {
+#if PY_VERSION_HEX >= 0x030C0000
+  if (PyUnstable_Code_SetExtra(reinterpret_cast<PyObject*>(code), index, value) != 0) {
+#else
+  if (_PyCode_SetExtra(reinterpret_cast<PyObject*>(code), index, value) != 0) {
+#endif
+    PyErr_Clear();
+    return false;
+  }
+  return true;
+}
+
+uint64_t ThreadStateId(PyThreadState* tstate) { return tstate->id; }
+
+bool IsFinalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing();
+#else
+  return _Py_IsFinalizing();
+#endif
+}
+
+bool CanTraceAllThreads() { return PY_VERSION_HEX >= 0x030C0000; }
+
+void SetTrace(Py_tracefunc func, bool all_threads) {
+#if PY_VERSION_HEX >= 0x030C0000
+  if (all_threads) {
+    PyEval_SetTraceAllThreads(func, nullptr);
+    return;
+  }
+#else
+  (void)all_threads;
+#endif
+  PyEval_SetTrace(func, nullptr);
+}
+
+}  // namespace tracetape::recorder::compat

@@ -1,0 +1,53 @@
+// The one place that knows how each CPython version lays out frames and code
+// objects. Every PY_VERSION_HEX branch of the recorder lives in
+// frame_compat.cc, the only file compiled with Py_BUILD_CORE (3.11+ keeps the
+// fast-locals array in the internal _PyInterpreterFrame).
+#ifndef TRACETAPE_RECORDER_FRAME_COMPAT_H_
+#define TRACETAPE_RECORDER_FRAME_COMPAT_H_
+
+#include <Python.h>
+#include <frameobject.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace tracetape::recorder::compat {
+
+struct LocalSlot {
+  int index;        // into the fast-locals array
+  PyObject* name;   // borrowed from the code object
+  bool cell;        // the slot holds a cell (cell or free variable): read through it
+  bool arg;         // a parameter
+};
+
+// Borrowed references; never NULL for a live frame.
+PyCodeObject* FrameCode(PyFrameObject* frame);
+// The fast-locals array (locals, then cells, then free variables).
+PyObject** FrameFastLocals(PyFrameObject* frame);
+// The locals mapping of a module or class body (borrowed), or NULL.
+PyObject* FrameLocalsMapping(PyFrameObject* frame);
+// Stops line events for this frame (call/return/exception still arrive).
+void DisableLineEvents(PyFrameObject* frame);
+
+// The slots that frame.f_locals would show for a function frame, in order. A
+// 3.10 parameter that is also a cell appears once, as the cell.
+std::vector<LocalSlot> CodeSlots(PyCodeObject* code);
+bool CodeIsFunction(PyCodeObject* code);  // CO_OPTIMIZED: fast locals, not a dict
+PyObject* CodeQualname(PyCodeObject* code);  // borrowed
+
+// co_extra storage for the per-code decision cache.
+Py_ssize_t RequestCodeExtraIndex(freefunc free);
+void* GetCodeExtra(PyCodeObject* code, Py_ssize_t index);
+bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value);
+
+uint64_t ThreadStateId(PyThreadState* tstate);
+bool IsFinalizing();
+
+// Installs or removes the C trace function on this thread or, where the
+// interpreter allows it (3.12+), on every thread.
+void SetTrace(Py_tracefunc func, bool all_threads);
+bool CanTraceAllThreads();
+
+}  // namespace tracetape::recorder::compat
+
+#endif  // TRACETAPE_RECORDER_FRAME_COMPAT_H_

@@ -1,0 +1,698 @@
+// The trace hook. It runs inside the traced program on every event of
+// recorded code, so it does as little as it can: look up the cached decision
+// for the code object, read the frame's fast-locals slots, render only values
+// that may have changed, and copy one compact record into the ring. Interning,
+// chunking, compression and I/O happen on the writer thread.
+//
+// Invariants:
+// - Everything here runs with the GIL held; the GIL orders the producers of
+//   the ring.
+// - No C++ exception leaves this file into CPython, no Python exception is
+//   left set, and any exception that was pending when the hook was entered is
+//   restored.
+// - Each thread's shadow stack mirrors, frame for frame, the stack the writer
+//   reconstructs from the records; every push or pop here has its record.
+#include <Python.h>
+#include <frameobject.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "frame_compat.h"
+#include "render.h"
+#include "tracetape/recorder/chunk_assembler.h"
+#include "tracetape/recorder/hook.h"
+#include "tracetape/recorder/raw_records.h"
+#include "tracetape/recorder/ring_buffer.h"
+#include "tracetape/recorder/scope.h"
+#include "tracetape/recorder/tape_writer.h"
+
+namespace tracetape::recorder {
+namespace {
+
+struct SlotInfo {
+  int index;
+  uint32_t name;
+  bool cell;
+  bool redacted;
+};
+
+// Cached per code object in co_extra, valid for one recording session.
+struct CodeInfo {
+  uint64_t session = 0;
+  bool recorded = false;
+  bool function = false;      // fast locals; otherwise a locals mapping
+  bool redact_return = false;
+  uint32_t id = 0;
+  std::vector<SlotInfo> slots;
+};
+
+void FreeCodeInfo(void* p) { delete static_cast<CodeInfo*>(p); }
+
+// What the writer last received for one local.
+struct SlotState {
+  PyObject* held = nullptr;  // a strong reference, only to an immutable scalar
+  bool bound = false;
+  uint32_t seen = 0;         // mapping frames: the last capture that saw it
+  std::string text;
+
+  void Clear() {
+    Py_CLEAR(held);
+    bound = false;
+    text.clear();
+  }
+};
+
+struct ShadowFrame {
+  PyFrameObject* frame = nullptr;  // identity only; never dereferenced after return
+  CodeInfo* code = nullptr;
+  std::vector<SlotState> slots;                     // function frames, parallel to code->slots
+  std::unordered_map<uint32_t, SlotState> mapping;  // module and class bodies, by name id
+  uint32_t round = 0;
+
+  void Release() {
+    for (auto& s : slots) s.Clear();
+    for (auto& [name, s] : mapping) s.Clear();
+  }
+};
+
+struct HookThread {
+  uint32_t index = 0;
+  uint64_t ident = 0;
+  std::string name;
+  std::vector<ShadowFrame> stack;
+};
+
+constexpr uint32_t kMaxThreads = 0xffff;
+
+class Recorder {
+ public:
+  static StatusOr<std::unique_ptr<Recorder>> Create(RecordOptions options, PyObject* thread_registry);
+  ~Recorder();
+
+  void OnEvent(PyFrameObject* frame, int what, PyObject* arg);
+  Status Finish(int exit_status);
+  void AfterFork();
+  const std::string& path() const { return options_.path; }
+
+ private:
+  Recorder(RecordOptions options, Redactor redactor, PyObject* thread_registry);
+  CodeInfo* Lookup(PyCodeObject* code);
+  uint32_t FileId(const std::string& path);
+  uint32_t NameId(const std::string& name);
+  HookThread* CurrentThread();
+  void DefineThread(const HookThread& t);
+
+  bool Sync(HookThread* t, PyFrameObject* frame);
+  void Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code);
+  void Begin(RawTag tag, EventKind kind, uint32_t thread, int line, uint32_t code);
+  void Capture(ShadowFrame* sf, PyFrameObject* frame);
+  void CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject* v);
+  void AddDelta(uint32_t name, const std::string* text);
+  void SetValue(const std::string& text);
+  bool Emit(const std::string& record);
+  void EmitDef(const std::string& record);
+  void Lose(uint64_t events);
+  void Disable(const std::string& why);
+
+  RecordOptions options_;
+  Scope scope_;
+  Redactor redactor_;
+  Renderer renderer_;
+  PyObject* thread_registry_;  // strong reference to threading._active
+  std::unique_ptr<RingBuffer> ring_;
+  std::unique_ptr<TapeWriter> writer_;
+  uint64_t session_;
+
+  std::unordered_map<std::string, uint32_t> file_ids_;
+  std::unordered_map<std::string, uint32_t> name_ids_;
+  uint32_t next_code_id_ = 0;
+  std::vector<std::string> defs_;  // every file/code/name definition, for a forked child
+  std::unordered_map<uint64_t, HookThread> threads_;
+  PyThreadState* last_tstate_ = nullptr;
+  uint64_t last_tstate_id_ = 0;
+  HookThread* last_thread_ = nullptr;
+  uint32_t next_thread_index_ = 0;
+
+  std::string record_;  // the record being built
+  RawWriter w_{&record_};
+  uint16_t ndeltas_ = 0;
+  std::string text_;    // scratch rendering
+  uint32_t capture_round_ = 0;
+  bool disabled_ = false;
+  std::string disabled_why_;
+};
+
+Recorder* g_recorder = nullptr;
+Py_ssize_t g_extra_index = -1;
+uint64_t g_session = 0;
+
+int TraceFunction(PyObject*, PyFrameObject* frame, int what, PyObject* arg) {
+  Recorder* r = g_recorder;
+  if (r == nullptr) {
+    // A thread that still carries the hook after the recording stopped.
+    PyEval_SetTrace(nullptr, nullptr);
+    return 0;
+  }
+  if (what > PyTrace_RETURN) return 0;  // C calls and opcodes: not settrace events
+  PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+  bool pending = PyErr_Occurred() != nullptr;
+  if (pending) PyErr_Fetch(&type, &value, &tb);
+  r->OnEvent(frame, what, arg);
+  if (PyErr_Occurred()) PyErr_Clear();
+  if (pending) PyErr_Restore(type, value, tb);
+  return 0;
+}
+
+StatusOr<std::unique_ptr<Recorder>> Recorder::Create(RecordOptions options, PyObject* thread_registry) {
+  auto redactor = Redactor::Create(options.redact);
+  if (!redactor.ok()) return redactor.status();
+  std::unique_ptr<Recorder> r(new Recorder(std::move(options), std::move(redactor).value(), thread_registry));
+  r->ring_ = std::make_unique<RingBuffer>(r->options_.ring_bytes);
+  auto writer = TapeWriter::Start(r->options_, r->ring_.get());
+  if (!writer.ok()) return writer.status();
+  r->writer_ = std::move(writer).value();
+  return r;
+}
+
+Recorder::Recorder(RecordOptions options, Redactor redactor, PyObject* thread_registry)
+    : options_(std::move(options)),
+      scope_(options_),
+      redactor_(std::move(redactor)),
+      renderer_(options_.limits, &redactor_),
+      thread_registry_(thread_registry),
+      session_(++g_session) {
+  Py_XINCREF(thread_registry_);
+  Renderer::Prepare();
+}
+
+Recorder::~Recorder() {
+  for (auto& [id, t] : threads_) {
+    for (auto& f : t.stack) f.Release();
+  }
+  Py_XDECREF(thread_registry_);
+}
+
+uint32_t Recorder::NameId(const std::string& name) {
+  auto it = name_ids_.find(name);
+  if (it != name_ids_.end()) return it->second;
+  uint32_t id = static_cast<uint32_t>(name_ids_.size());
+  name_ids_.emplace(name, id);
+  std::string rec;
+  RawWriter w(&rec);
+  w.Begin(RawTag::kNameDef);
+  w.U32(id);
+  w.Str(name);
+  EmitDef(w.Finish());
+  return id;
+}
+
+uint32_t Recorder::FileId(const std::string& path) {
+  auto it = file_ids_.find(path);
+  if (it != file_ids_.end()) return it->second;
+  uint32_t id = static_cast<uint32_t>(file_ids_.size());
+  file_ids_.emplace(path, id);
+  std::string source;
+  for (const auto& [name, text] : options_.pseudo_files) {
+    if (name == path) source = text;
+  }
+  std::string rec;
+  RawWriter w(&rec);
+  w.Begin(RawTag::kFileDef);
+  w.U32(id);
+  w.Str(path);
+  w.Str(source);
+  EmitDef(w.Finish());
+  return id;
+}
+
+CodeInfo* Recorder::Lookup(PyCodeObject* code) {
+  auto* ci = static_cast<CodeInfo*>(compat::GetCodeExtra(code, g_extra_index));
+  if (ci && ci->session == session_) return ci;
+  if (!ci) {
+    ci = new CodeInfo;
+    if (!compat::SetCodeExtra(code, g_extra_index, ci)) {
+      delete ci;
+      return nullptr;
+    }
+  }
+  *ci = CodeInfo();
+  ci->session = session_;
+  std::string filename = Utf8(code->co_filename);
+  ci->recorded = scope_.Includes(filename);
+  if (!ci->recorded) return ci;
+
+  ci->id = next_code_id_++;
+  ci->function = compat::CodeIsFunction(code);
+  std::string name = Utf8(code->co_name);
+  ci->redact_return = redactor_.ShouldRedact(name);
+  if (ci->function && options_.locals != LocalsMode::kNone) {
+    for (const auto& slot : compat::CodeSlots(code)) {
+      if (options_.locals == LocalsMode::kArgs && !slot.arg) continue;
+      std::string n = Utf8(slot.name);
+      ci->slots.push_back(SlotInfo{slot.index, NameId(n), slot.cell, redactor_.ShouldRedact(n)});
+    }
+  }
+  uint32_t file = FileId(filename);
+  std::string rec;
+  RawWriter w(&rec);
+  w.Begin(RawTag::kCodeDef);
+  w.U32(ci->id);
+  w.U32(file);
+  w.I32(code->co_firstlineno);
+  w.Str(name);
+  w.Str(Utf8(compat::CodeQualname(code)));
+  EmitDef(w.Finish());
+  return ci;
+}
+
+void Recorder::DefineThread(const HookThread& t) {
+  std::string rec;
+  RawWriter w(&rec);
+  w.Begin(RawTag::kThreadDef);
+  w.U32(t.index);
+  w.U64(t.ident);
+  w.Str(t.name);
+  Emit(w.Finish());
+}
+
+HookThread* Recorder::CurrentThread() {
+  PyThreadState* ts = PyThreadState_Get();
+  uint64_t id = compat::ThreadStateId(ts);
+  if (ts == last_tstate_ && id == last_tstate_id_) return last_thread_;
+  auto it = threads_.find(id);
+  if (it == threads_.end()) {
+    if (next_thread_index_ >= kMaxThreads) return nullptr;
+    HookThread t;
+    t.index = next_thread_index_++;
+    t.ident = PyThread_get_thread_ident();
+    // threading._active maps ident -> Thread; read its _name attribute from
+    // the instance (no property runs).
+    if (thread_registry_ && PyDict_Check(thread_registry_)) {
+      PyObject* key = PyLong_FromUnsignedLongLong(t.ident);
+      PyObject* thread = key ? PyDict_GetItem(thread_registry_, key) : nullptr;
+      Py_XDECREF(key);
+      if (thread) {
+        PyObject* name = PyObject_GenericGetAttr(thread, PyUnicode_FromString("_name"));
+        if (name && PyUnicode_Check(name)) t.name = Utf8(name);
+        Py_XDECREF(name);
+      }
+      PyErr_Clear();
+    }
+    if (t.name.empty()) t.name = "Thread-" + std::to_string(t.ident);
+    it = threads_.emplace(id, std::move(t)).first;
+    DefineThread(it->second);
+  }
+  last_tstate_ = ts;
+  last_tstate_id_ = id;
+  last_thread_ = &it->second;
+  return last_thread_;
+}
+
+void Recorder::Begin(RawTag tag, EventKind kind, uint32_t thread, int line, uint32_t code) {
+  w_.Begin(tag, static_cast<uint8_t>(kind));
+  RawEvent e{thread, line, code, 0};
+  w_.Put(&e, sizeof(e));
+  ndeltas_ = 0;
+}
+
+void Recorder::AddDelta(uint32_t name, const std::string* text) {
+  w_.U32(name);
+  if (text == nullptr) {
+    w_.U32(kUnboundLength);
+  } else {
+    w_.Str(*text);
+  }
+  ++ndeltas_;
+}
+
+void Recorder::SetValue(const std::string& text) {
+  RawEvent e;
+  std::memcpy(&e, record_.data() + sizeof(RawHeader), sizeof(e));
+  e.has_value = 1;
+  std::memcpy(record_.data() + sizeof(RawHeader), &e, sizeof(e));
+  w_.Str(text);
+}
+
+void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject* v) {
+  if (v == nullptr) {
+    if (st->bound) {
+      AddDelta(name, nullptr);
+      st->Clear();
+    }
+    return;
+  }
+  // An immutable scalar we hold a reference to cannot have changed, and its
+  // address cannot have been reused while we hold it.
+  if (st->bound && st->held == v) return;
+  if (redacted) {
+    if (st->bound) return;
+    text_ = kRedacted;
+  } else {
+    renderer_.Render(v, &text_);
+  }
+  bool changed = !st->bound || st->text != text_;
+  PyObject* old = st->held;
+  st->held = nullptr;
+  if (Renderer::IsImmutableScalar(v)) {
+    Py_INCREF(v);
+    st->held = v;
+  }
+  Py_XDECREF(old);
+  if (changed) {
+    st->bound = true;
+    st->text = text_;
+    AddDelta(name, &st->text);
+  }
+}
+
+void Recorder::Capture(ShadowFrame* sf, PyFrameObject* frame) {
+  CodeInfo* ci = sf->code;
+  // Keep every record well inside the ring: a capture that grows too large
+  // stops, and the slots it did not reach are compared again next event.
+  const size_t budget = ring_->max_record() / 2;
+  if (ci->function) {
+    if (ci->slots.empty()) return;
+    if (sf->slots.size() != ci->slots.size()) sf->slots.resize(ci->slots.size());
+    PyObject** fast = compat::FrameFastLocals(frame);
+    for (size_t i = 0; i < ci->slots.size(); ++i) {
+      if (record_.size() > budget || ndeltas_ == 0xffff) break;
+      const SlotInfo& si = ci->slots[i];
+      PyObject* v = fast[si.index];
+      if (si.cell && v != nullptr && PyCell_Check(v)) v = PyCell_GET(v);
+      CaptureSlot(&sf->slots[i], si.name, si.redacted, v);
+    }
+    return;
+  }
+  if (options_.locals != LocalsMode::kAll) return;
+  PyObject* mapping = compat::FrameLocalsMapping(frame);
+  if (mapping == nullptr || !PyDict_Check(mapping)) return;
+  uint32_t round = ++sf->round;
+  Py_ssize_t pos = 0;
+  PyObject *key, *value;
+  bool complete = true;
+  while (PyDict_Next(mapping, &pos, &key, &value)) {
+    if (!PyUnicode_Check(key) || PyModule_Check(value)) continue;
+    std::string name = Utf8(key);
+    if (name.size() >= 4 && name.compare(0, 2, "__") == 0 && name.compare(name.size() - 2, 2, "__") == 0) continue;
+    if (record_.size() > budget || ndeltas_ == 0xffff) {
+      complete = false;
+      break;
+    }
+    uint32_t id = NameId(name);
+    SlotState& st = sf->mapping[id];
+    st.seen = round;
+    CaptureSlot(&st, id, redactor_.ShouldRedact(name), value);
+  }
+  if (!complete) return;
+  for (auto it = sf->mapping.begin(); it != sf->mapping.end();) {
+    if (it->second.seen != round && it->second.bound) {
+      AddDelta(it->first, nullptr);
+      it->second.Clear();
+      it = sf->mapping.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool Recorder::Emit(const std::string& record) {
+  if (disabled_) return false;
+  if (record.size() > ring_->max_record()) {
+    Lose(1);
+    return false;
+  }
+  // Back-pressure: the writer drains the ring without the GIL, so waiting
+  // here cannot deadlock; it bounds memory to the ring's size.
+  while (!ring_->TryWrite(record.data(), record.size())) {
+    if (writer_->failed()) {
+      Disable("the tape writer failed: " + writer_->error());
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  return true;
+}
+
+void Recorder::EmitDef(const std::string& record) {
+  defs_.push_back(record);
+  Emit(record);
+}
+
+void Recorder::Lose(uint64_t events) {
+  std::string rec;
+  RawWriter w(&rec);
+  w.Begin(RawTag::kLoss);
+  w.U64(events);
+  Emit(w.Finish());
+}
+
+void Recorder::Disable(const std::string& why) {
+  if (disabled_) return;
+  disabled_ = true;
+  disabled_why_ = why;
+  // Events stop here; the program goes on untouched.
+  compat::SetTrace(nullptr, compat::CanTraceAllThreads());
+}
+
+void Recorder::Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code) {
+  t->stack.push_back(ShadowFrame{frame, code, {}, {}, 0});
+  Begin(RawTag::kAdopt, EventKind::kCall, t->index, PyFrame_GetLineNumber(frame), code->id);
+  Capture(&t->stack.back(), frame);
+  Emit(w_.Finish(ndeltas_));
+}
+
+// Makes `frame` the top of the shadow stack, adopting the recorded frames
+// between it and the current top that began before the hook saw them (the
+// caller of tracetape.start(), threads that were already running). Returns
+// false if the stacks cannot be reconciled; the event is then counted lost.
+bool Recorder::Sync(HookThread* t, PyFrameObject* frame) {
+  if (!t->stack.empty() && t->stack.back().frame == frame) return true;
+  PyFrameObject* top = t->stack.empty() ? nullptr : t->stack.back().frame;
+  std::vector<std::pair<PyFrameObject*, CodeInfo*>> chain;  // innermost first, strong refs
+  bool connected = top == nullptr;
+  PyFrameObject* cur = frame;
+  Py_INCREF(cur);
+  for (int guard = 0; cur != nullptr && guard < 100000; ++guard) {
+    if (cur == top) {
+      connected = true;
+      break;
+    }
+    PyFrameObject* next = PyFrame_GetBack(cur);  // a new reference, or NULL
+    CodeInfo* ci = Lookup(compat::FrameCode(cur));
+    if (ci && ci->recorded) {
+      chain.emplace_back(cur, ci);  // keeps the reference
+    } else {
+      Py_DECREF(cur);
+    }
+    cur = next;
+  }
+  Py_XDECREF(cur);
+  if (!connected) {
+    for (auto& [f, ci] : chain) Py_DECREF(f);
+    return false;
+  }
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    Adopt(t, it->first, it->second);
+    Py_DECREF(it->first);
+  }
+  return true;
+}
+
+void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg) {
+  if (disabled_) return;
+  if (writer_->failed()) {
+    Disable("the tape writer failed: " + writer_->error());
+    return;
+  }
+  CodeInfo* ci = Lookup(compat::FrameCode(frame));
+  if (ci == nullptr || !ci->recorded) {
+    if (what == PyTrace_CALL) compat::DisableLineEvents(frame);
+    return;
+  }
+  HookThread* t = CurrentThread();
+  if (t == nullptr) {
+    Lose(1);
+    return;
+  }
+  int line = PyFrame_GetLineNumber(frame);
+  switch (what) {
+    case PyTrace_CALL: {
+      if (t->stack.empty()) {
+        // The first frame of this thread that we see: adopt its recorded
+        // callers, if any began before recording.
+        PyFrameObject* back = PyFrame_GetBack(frame);
+        if (back != nullptr) {
+          Sync(t, back);  // with an empty stack every chain connects
+          Py_DECREF(back);
+        }
+      }
+      t->stack.push_back(ShadowFrame{frame, ci, {}, {}, 0});
+      Begin(RawTag::kEvent, EventKind::kCall, t->index, line, ci->id);
+      Capture(&t->stack.back(), frame);
+      Emit(w_.Finish(ndeltas_));
+      return;
+    }
+    case PyTrace_LINE:
+    case PyTrace_EXCEPTION:
+    case PyTrace_RETURN: {
+      if (!Sync(t, frame)) {
+        Lose(1);
+        return;
+      }
+      EventKind kind = what == PyTrace_LINE ? EventKind::kLine
+                       : what == PyTrace_RETURN ? EventKind::kReturn
+                                                : EventKind::kException;
+      Begin(RawTag::kEvent, kind, t->index, line, ci->id);
+      ShadowFrame& sf = t->stack.back();
+      Capture(&sf, frame);
+      if (kind == EventKind::kReturn) {
+        if (ci->redact_return) {
+          text_ = kRedacted;
+        } else {
+          renderer_.Render(arg ? arg : Py_None, &text_);
+        }
+        SetValue(text_);
+      } else if (kind == EventKind::kException) {
+        PyObject* exc = (arg && PyTuple_Check(arg) && PyTuple_GET_SIZE(arg) >= 2) ? PyTuple_GET_ITEM(arg, 1) : arg;
+        renderer_.RenderException(exc, &text_);
+        SetValue(text_);
+      }
+      Emit(w_.Finish(ndeltas_));
+      if (kind == EventKind::kReturn) {
+        sf.Release();
+        t->stack.pop_back();
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+Status Recorder::Finish(int exit_status) {
+  for (auto& [id, t] : threads_) {
+    for (auto& f : t.stack) f.Release();
+    t.stack.clear();
+  }
+  Status s;
+  Py_BEGIN_ALLOW_THREADS
+  s = writer_->Finish(exit_status);
+  Py_END_ALLOW_THREADS
+  if (s.ok() && disabled_) return Status::IoError(disabled_why_);
+  return s;
+}
+
+std::string ChildPath(const std::string& parent, long parent_pid, long child_pid) {
+  std::string suffix = "." + std::to_string(parent_pid) + ".tape";
+  if (parent.size() > suffix.size() && parent.compare(parent.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    return parent.substr(0, parent.size() - suffix.size()) + "." + std::to_string(child_pid) + ".tape";
+  }
+  auto dot = parent.rfind('.');
+  auto slash = parent.rfind('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) {
+    return parent + "." + std::to_string(child_pid);
+  }
+  return parent.substr(0, dot) + "." + std::to_string(child_pid) + parent.substr(dot);
+}
+
+void Recorder::AfterFork() {
+  writer_->AbandonAfterFork();
+  writer_.release();  // its thread and mutex belong to the parent: never touch them again
+  ring_->Reset();
+  long parent = static_cast<long>(options_.metadata.pid);
+  long child = static_cast<long>(::getpid());
+  options_.path = ChildPath(options_.path, parent, child);
+  options_.metadata.pid = child;
+  options_.metadata.start_time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count();
+  auto writer = TapeWriter::Start(options_, ring_.get());
+  if (!writer.ok()) {
+    Disable("cannot record the forked child: " + writer.status().message());
+    return;
+  }
+  writer_ = std::move(writer).value();
+  // Only the forking thread exists in the child. Replay the definitions and
+  // adopt its stack, so the child's tape starts from where the child is.
+  PyThreadState* ts = PyThreadState_Get();
+  uint64_t id = compat::ThreadStateId(ts);
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    if (it->first != id) {
+      for (auto& f : it->second.stack) f.Release();
+      it = threads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  last_tstate_ = nullptr;
+  for (const auto& def : defs_) Emit(def);
+  auto it = threads_.find(id);
+  if (it == threads_.end()) return;
+  HookThread& t = it->second;
+  t.index = 0;
+  next_thread_index_ = 1;
+  DefineThread(t);
+  for (auto& sf : t.stack) {
+    Begin(RawTag::kAdopt, EventKind::kCall, t.index, PyFrame_GetLineNumber(sf.frame), sf.code->id);
+    for (size_t i = 0; i < sf.slots.size(); ++i) {
+      if (sf.slots[i].bound) AddDelta(sf.code->slots[i].name, &sf.slots[i].text);
+    }
+    for (auto& [name, st] : sf.mapping) {
+      if (st.bound) AddDelta(name, &st.text);
+    }
+    Emit(w_.Finish(ndeltas_));
+  }
+}
+
+std::unique_ptr<Recorder> g_owner;
+
+}  // namespace
+
+Status StartRecording(RecordOptions options, PyObject* thread_registry) {
+  if (g_recorder != nullptr) return Status::InvalidArgument("a recording is already running (to " + g_recorder->path() + ")");
+  if (g_extra_index < 0) {
+    g_extra_index = compat::RequestCodeExtraIndex(FreeCodeInfo);
+    if (g_extra_index < 0) {
+      PyErr_Clear();
+      return Status::Internal("no code-object extra slot is free");
+    }
+  }
+  auto r = Recorder::Create(std::move(options), thread_registry);
+  if (!r.ok()) return r.status();
+  g_owner = std::move(r).value();
+  g_recorder = g_owner.get();
+  compat::SetTrace(TraceFunction, compat::CanTraceAllThreads());
+  return Status::Ok();
+}
+
+Status StopRecording(int exit_status, std::string* path) {
+  if (g_recorder == nullptr) return Status::Ok();
+  Recorder* r = g_recorder;
+  g_recorder = nullptr;
+  compat::SetTrace(nullptr, compat::CanTraceAllThreads());
+  if (path) *path = r->path();
+  Status s = r->Finish(exit_status);
+  g_owner.reset();
+  return s;
+}
+
+bool IsRecording() { return g_recorder != nullptr; }
+
+std::string RecordingPath() { return g_recorder ? g_recorder->path() : std::string(); }
+
+void InstallOnCurrentThread() {
+  if (g_recorder != nullptr) PyEval_SetTrace(TraceFunction, nullptr);
+}
+
+void AfterForkInChild() {
+  if (g_recorder != nullptr) g_recorder->AfterFork();
+}
+
+}  // namespace tracetape::recorder

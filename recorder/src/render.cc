@@ -1,0 +1,554 @@
+#include "render.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace tracetape::recorder {
+namespace {
+
+// Short name of a type: __name__ (tp_name after its last dot).
+std::string TypeName(PyTypeObject* t) {
+  const char* n = t->tp_name;
+  const char* dot = std::strrchr(n, '.');
+  return dot ? dot + 1 : n;
+}
+
+bool IsDunder(const std::string& s) {
+  return s.size() >= 4 && s.compare(0, 2, "__") == 0 && s.compare(s.size() - 2, 2, "__") == 0;
+}
+
+// A reference held for the duration of a rendering step: the containers we
+// walk cannot be freed under us even if an allocation triggers a collection.
+struct Ref {
+  explicit Ref(PyObject* o) : o(o) { Py_XINCREF(o); }
+  ~Ref() { Py_XDECREF(o); }
+  PyObject* o;
+};
+
+}  // namespace
+
+std::string Utf8(PyObject* s) {
+  Py_ssize_t n = 0;
+  const char* p = PyUnicode_AsUTF8AndSize(s, &n);
+  if (!p) {
+    PyErr_Clear();
+    return std::string();
+  }
+  return std::string(p, static_cast<size_t>(n));
+}
+
+bool Renderer::IsImmutableScalar(PyObject* v) {
+  PyTypeObject* t = Py_TYPE(v);
+  return t == &PyLong_Type || t == &PyUnicode_Type || t == &PyFloat_Type || t == &PyBool_Type || v == Py_None ||
+         t == &PyBytes_Type || t == &PyComplex_Type;
+}
+
+void Renderer::Render(PyObject* v, std::string* out) {
+  out->clear();
+  start_ = 0;
+  active_.clear();
+  Value(v, 0, out);
+  Finish(out);
+}
+
+void Renderer::Finish(std::string* out) {
+  if (out->size() - start_ <= limits_.max_total) return;
+  size_t cut = start_ + limits_.max_total;
+  // Never cut inside a UTF-8 sequence.
+  while (cut > start_ && (static_cast<unsigned char>((*out)[cut]) & 0xc0) == 0x80) --cut;
+  out->resize(cut);
+  out->append("...");
+}
+
+bool Renderer::Active(PyObject* v) const { return std::find(active_.begin(), active_.end(), v) != active_.end(); }
+
+void Renderer::Str(PyObject* s, std::string* out) {
+  Py_ssize_t len = PyUnicode_GET_LENGTH(s);
+  bool cut = static_cast<size_t>(len) > limits_.max_string;
+  Py_ssize_t n = cut ? static_cast<Py_ssize_t>(limits_.max_string) : len;
+  if (PyUnicode_IS_ASCII(s)) {
+    // Fast path: str.__repr__ for ASCII text, done by hand.
+    const char* p = reinterpret_cast<const char*>(PyUnicode_1BYTE_DATA(s));
+    bool has_single = std::memchr(p, '\'', static_cast<size_t>(n)) != nullptr;
+    bool has_double = std::memchr(p, '"', static_cast<size_t>(n)) != nullptr;
+    char quote = (has_single && !has_double) ? '"' : '\'';
+    out->push_back(quote);
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      char c = p[i];
+      if (c == quote || c == '\\') {
+        out->push_back('\\');
+        out->push_back(c);
+      } else if (c == '\t') {
+        out->append("\\t");
+      } else if (c == '\n') {
+        out->append("\\n");
+      } else if (c == '\r') {
+        out->append("\\r");
+      } else if (c < 0x20 || c == 0x7f) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned char>(c));
+        out->append(buf);
+      } else {
+        out->push_back(c);
+      }
+    }
+    out->push_back(quote);
+  } else {
+    // str.__repr__ is C code with no user hooks; only the slice is allocated.
+    PyObject* part = cut ? PyUnicode_Substring(s, 0, n) : (Py_INCREF(s), s);
+    PyObject* r = part ? PyUnicode_Type.tp_repr(part) : nullptr;
+    Py_XDECREF(part);
+    if (!r) {
+      PyErr_Clear();
+      out->append("<str>");
+      return;
+    }
+    out->append(Utf8(r));
+    Py_DECREF(r);
+  }
+  if (cut) out->append("...");
+}
+
+void Renderer::Bytes(const char* p, Py_ssize_t len, std::string* out) {
+  bool cut = static_cast<size_t>(len) > limits_.max_string;
+  Py_ssize_t n = cut ? static_cast<Py_ssize_t>(limits_.max_string) : len;
+  bool has_single = std::memchr(p, '\'', static_cast<size_t>(n)) != nullptr;
+  bool has_double = std::memchr(p, '"', static_cast<size_t>(n)) != nullptr;
+  char quote = (has_single && !has_double) ? '"' : '\'';
+  out->push_back('b');
+  out->push_back(quote);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    auto c = static_cast<unsigned char>(p[i]);
+    if (c == static_cast<unsigned char>(quote) || c == '\\') {
+      out->push_back('\\');
+      out->push_back(static_cast<char>(c));
+    } else if (c == '\t') {
+      out->append("\\t");
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else if (c == '\r') {
+      out->append("\\r");
+    } else if (c < 0x20 || c >= 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out->append(buf);
+    } else {
+      out->push_back(static_cast<char>(c));
+    }
+  }
+  out->push_back(quote);
+  if (cut) out->append("...");
+}
+
+void Renderer::Int(PyObject* v, std::string* out) {
+  int overflow = 0;
+  long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+  if (!overflow && !(x == -1 && PyErr_Occurred())) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%lld", x);
+    out->append(buf);
+    return;
+  }
+  PyErr_Clear();
+  size_t bits = _PyLong_NumBits(v);
+  if (bits == static_cast<size_t>(-1)) {
+    PyErr_Clear();
+    out->append("<int>");
+    return;
+  }
+  if (bits > 4000) {
+    out->append("<int with " + std::to_string(bits) + " bits>");
+    return;
+  }
+  PyObject* r = PyLong_Type.tp_repr(v);  // int.__repr__, whatever the subclass
+  if (!r) {
+    PyErr_Clear();
+    out->append("<int>");
+    return;
+  }
+  out->append(Utf8(r));
+  Py_DECREF(r);
+}
+
+bool Renderer::Scalar(PyObject* v, std::string* out) {
+  PyTypeObject* t = Py_TYPE(v);
+  if (v == Py_None) {
+    out->append("None");
+  } else if (t == &PyBool_Type) {
+    out->append(v == Py_True ? "True" : "False");
+  } else if (t == &PyLong_Type) {
+    Int(v, out);
+  } else if (t == &PyUnicode_Type) {
+    Str(v, out);
+  } else if (t == &PyFloat_Type) {
+    char* s = PyOS_double_to_string(PyFloat_AS_DOUBLE(v), 'r', 0, Py_DTSF_ADD_DOT_0, nullptr);
+    if (!s) {
+      PyErr_Clear();
+      out->append("<float>");
+    } else {
+      out->append(s);
+      PyMem_Free(s);
+    }
+  } else if (t == &PyBytes_Type) {
+    Bytes(PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v), out);
+  } else if (t == &PyComplex_Type) {
+    PyObject* r = PyComplex_Type.tp_repr(v);
+    if (!r) {
+      PyErr_Clear();
+      out->append("<complex>");
+    } else {
+      out->append(Utf8(r));
+      Py_DECREF(r);
+    }
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string* out) {
+  bool is_list = base == &PyList_Type;
+  const char* open = is_list ? "[" : "(";
+  const char* close = is_list ? "]" : ")";
+  if (depth > limits_.max_depth || Active(v)) {
+    out->append(open);
+    out->append("...");
+    out->append(close);
+    return;
+  }
+  Ref hold(v);
+  active_.push_back(v);
+  out->append(open);
+  Py_ssize_t n = is_list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    if (i > 0) out->append(", ");
+    if (static_cast<size_t>(i) >= limits_.max_items || Over(*out)) {
+      out->append("...");
+      break;
+    }
+    // Re-read the size each time: nothing here runs user code, but stay safe.
+    if (is_list && i >= PyList_GET_SIZE(v)) break;
+    PyObject* item = is_list ? PyList_GET_ITEM(v, i) : PyTuple_GET_ITEM(v, i);
+    Ref hold_item(item);
+    Value(item, depth + 1, out);
+  }
+  if (!is_list && n == 1) out->append(",");
+  out->append(close);
+  active_.pop_back();
+}
+
+void Renderer::Dict(PyObject* v, int depth, std::string* out) {
+  if (depth > limits_.max_depth || Active(v)) {
+    out->append("{...}");
+    return;
+  }
+  Ref hold(v);
+  active_.push_back(v);
+  out->append("{");
+  Py_ssize_t pos = 0;
+  PyObject* key;
+  PyObject* value;
+  size_t i = 0;
+  while (PyDict_Next(v, &pos, &key, &value)) {
+    if (i > 0) out->append(", ");
+    if (i >= limits_.max_items || Over(*out)) {
+      out->append("...");
+      break;
+    }
+    ++i;
+    Ref hk(key), hv(value);
+    Value(key, depth + 1, out);
+    out->append(": ");
+    if (PyUnicode_Check(key) && redactor_->ShouldRedact(Utf8(key))) {
+      out->append(kRedacted);
+    } else {
+      Value(value, depth + 1, out);
+    }
+  }
+  out->append("}");
+  active_.pop_back();
+}
+
+void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out) {
+  bool frozen = base == &PyFrozenSet_Type;
+  Py_ssize_t n = PySet_GET_SIZE(v);
+  if (n == 0) {
+    out->append(frozen ? "frozenset()" : "set()");
+    return;
+  }
+  if (frozen) out->append("frozenset(");
+  if (depth > limits_.max_depth || Active(v)) {
+    out->append("{...}");
+  } else {
+    Ref hold(v);
+    active_.push_back(v);
+    // The set iterator is C code; it raises only if the set changes size,
+    // which nothing here can cause.
+    PyObject* it = PySet_Type.tp_iter(v);
+    if (!it) {
+      PyErr_Clear();
+      out->append("{...}");
+    } else {
+      out->append("{");
+      size_t i = 0;
+      while (PyObject* item = PyIter_Next(it)) {
+        if (i > 0) out->append(", ");
+        if (i >= limits_.max_items || Over(*out)) {
+          out->append("...");
+          Py_DECREF(item);
+          break;
+        }
+        ++i;
+        Value(item, depth + 1, out);
+        Py_DECREF(item);
+      }
+      PyErr_Clear();
+      Py_DECREF(it);
+      out->append("}");
+    }
+    active_.pop_back();
+  }
+  if (frozen) out->append(")");
+}
+
+void Renderer::Instance(PyObject* v, int depth, std::string* out) {
+  PyTypeObject* t = Py_TYPE(v);
+  std::string name = TypeName(t);
+  if (t->tp_dictoffset == 0) {
+    out->append("<" + name + " object>");
+    return;
+  }
+  if (depth > limits_.max_depth || Active(v)) {
+    out->append(name + "(...)");
+    return;
+  }
+  // The generic __dict__ getter: no descriptor of the class is consulted.
+  PyObject* dict = PyObject_GenericGetDict(v, nullptr);
+  if (!dict || !PyDict_Check(dict)) {
+    PyErr_Clear();
+    Py_XDECREF(dict);
+    out->append("<" + name + " object>");
+    return;
+  }
+  Ref hold(v);
+  active_.push_back(v);
+  out->append(name);
+  out->append("(");
+  Py_ssize_t pos = 0;
+  PyObject* key;
+  PyObject* value;
+  size_t i = 0;
+  while (PyDict_Next(dict, &pos, &key, &value)) {
+    if (!PyUnicode_Check(key)) continue;
+    std::string k = Utf8(key);
+    if (IsDunder(k)) continue;
+    if (i > 0) out->append(", ");
+    if (i >= limits_.max_items || Over(*out)) {
+      out->append("...");
+      break;
+    }
+    ++i;
+    out->append(k);
+    out->append("=");
+    if (redactor_->ShouldRedact(k)) {
+      out->append(kRedacted);
+    } else {
+      Ref hv(value);
+      Value(value, depth + 1, out);
+    }
+  }
+  out->append(")");
+  active_.pop_back();
+  Py_DECREF(dict);
+}
+
+void Renderer::Value(PyObject* v, int depth, std::string* out) {
+  if (Over(*out)) return;
+  if (Scalar(v, out)) return;
+  PyTypeObject* t = Py_TYPE(v);
+  if (t == &PyList_Type || t == &PyTuple_Type) return Sequence(v, t, depth, out);
+  if (t == &PyDict_Type) return Dict(v, depth, out);
+  if (t == &PySet_Type || t == &PyFrozenSet_Type) return Set(v, t, depth, out);
+  if (PyType_Check(v)) {
+    PyObject* r = PyType_Type.tp_repr(v);  // type.__repr__, not a metaclass's
+    if (!r) {
+      PyErr_Clear();
+      out->append("<class>");
+    } else {
+      out->append(Utf8(r));
+      Py_DECREF(r);
+    }
+    return;
+  }
+  if (PyFunction_Check(v)) {
+    out->append("<function " + Utf8(reinterpret_cast<PyFunctionObject*>(v)->func_qualname) + ">");
+    return;
+  }
+  if (PyModule_Check(v)) {
+    const char* name = PyModule_GetName(v);
+    if (!name) PyErr_Clear();
+    out->append(std::string("<module '") + (name ? name : "?") + "'>");
+    return;
+  }
+  // Subclasses of the builtins: the base value, wrapped in the class name.
+  PyTypeObject* base = nullptr;
+  if (PyLong_Check(v)) base = &PyLong_Type;
+  else if (PyFloat_Check(v)) base = &PyFloat_Type;
+  else if (PyUnicode_Check(v)) base = &PyUnicode_Type;
+  else if (PyBytes_Check(v)) base = &PyBytes_Type;
+  else if (PyList_Check(v)) base = &PyList_Type;
+  else if (PyTuple_Check(v)) base = &PyTuple_Type;
+  else if (PyDict_Check(v)) base = &PyDict_Type;
+  else if (PyFrozenSet_Check(v)) base = &PyFrozenSet_Type;
+  else if (PyAnySet_Check(v)) base = &PySet_Type;
+  if (base) {
+    out->append(TypeName(t));
+    out->append("(");
+    if (base == &PyLong_Type) {
+      Int(v, out);
+    } else if (base == &PyFloat_Type) {
+      char* s = PyOS_double_to_string(PyFloat_AS_DOUBLE(v), 'r', 0, Py_DTSF_ADD_DOT_0, nullptr);
+      if (s) {
+        out->append(s);
+        PyMem_Free(s);
+      } else {
+        PyErr_Clear();
+      }
+    } else if (base == &PyUnicode_Type) {
+      Str(v, out);
+    } else if (base == &PyBytes_Type) {
+      Bytes(PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v), out);
+    } else if (base == &PyList_Type || base == &PyTuple_Type) {
+      Sequence(v, base, depth, out);
+    } else if (base == &PyDict_Type) {
+      Dict(v, depth, out);
+    } else {
+      Set(v, base, depth, out);
+    }
+    out->append(")");
+    return;
+  }
+  if (PyExceptionInstance_Check(v)) {
+    std::string name = TypeName(t);
+    PyObject* args = reinterpret_cast<PyBaseExceptionObject*>(v)->args;
+    if (depth > limits_.max_depth || Active(v) || !args || !PyTuple_Check(args)) {
+      out->append(name + "(...)");
+      return;
+    }
+    Ref hold(v);
+    Ref hold_args(args);
+    active_.push_back(v);
+    out->append(name + "(");
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); ++i) {
+      if (i > 0) out->append(", ");
+      if (static_cast<size_t>(i) >= limits_.max_items || Over(*out)) {
+        out->append("...");
+        break;
+      }
+      Value(PyTuple_GET_ITEM(args, i), depth + 1, out);
+    }
+    out->append(")");
+    active_.pop_back();
+    return;
+  }
+  Instance(v, depth, out);
+}
+
+namespace {
+
+// The tp_str slot CPython installs for a class statement that defines
+// __str__ (typeobject.c's slot_tp_str, not exported): read off a probe class.
+reprfunc PythonStrSlot() {
+  static reprfunc slot = [] {
+    reprfunc found = nullptr;
+    PyObject* builtins = PyEval_GetBuiltins();
+    PyObject* fn = builtins ? PyDict_GetItemString(builtins, "len") : nullptr;
+    PyObject* probe = fn ? PyObject_CallFunction(reinterpret_cast<PyObject*>(&PyType_Type), "s(O){s:O}",
+                                                 "_tracetape_probe", PyExc_Exception, "__str__", fn)
+                         : nullptr;
+    if (probe) {
+      found = reinterpret_cast<PyTypeObject*>(probe)->tp_str;
+      Py_DECREF(probe);
+    }
+    PyErr_Clear();
+    return found;
+  }();
+  return slot;
+}
+
+// str(exc) runs no Python code of the program: no class in the MRO defines
+// __str__ in Python.
+bool BuiltinStr(PyTypeObject* t) {
+  reprfunc python_slot = PythonStrSlot();
+  return python_slot != nullptr && t->tp_str != python_slot;
+}
+
+bool SimpleArg(PyObject* a) {
+  PyTypeObject* t = Py_TYPE(a);
+  return a == Py_None || t == &PyBool_Type || t == &PyLong_Type || t == &PyFloat_Type || t == &PyUnicode_Type ||
+         t == &PyBytes_Type;
+}
+
+}  // namespace
+
+void Renderer::Prepare() { PythonStrSlot(); }
+
+void Renderer::RenderException(PyObject* exc, std::string* out) {
+  out->clear();
+  start_ = 0;
+  active_.clear();
+  if (!exc || !PyExceptionInstance_Check(exc)) {
+    if (exc) Value(exc, 0, out);
+    Finish(out);
+    return;
+  }
+  PyTypeObject* t = Py_TYPE(exc);
+  out->append(TypeName(t));
+  const size_t name_end = out->size();
+  out->append(": ");
+  PyObject* args = reinterpret_cast<PyBaseExceptionObject*>(exc)->args;
+  bool simple = args && PyTuple_Check(args);
+  for (Py_ssize_t i = 0; simple && i < PyTuple_GET_SIZE(args); ++i) simple = SimpleArg(PyTuple_GET_ITEM(args, i));
+  if (simple && BuiltinStr(t)) {
+    PyObject* s = PyObject_Str(exc);
+    if (s && PyUnicode_Check(s)) {
+      out->append(Utf8(s));
+      Py_DECREF(s);
+      if (out->size() == name_end + 2) out->resize(name_end);  // no message: just the type
+      Finish(out);
+      return;
+    }
+    Py_XDECREF(s);
+    PyErr_Clear();
+  }
+  if (args && PyTuple_Check(args)) {
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (n == 1) {
+      PyObject* a = PyTuple_GET_ITEM(args, 0);
+      if (Py_TYPE(a) == &PyUnicode_Type) {
+        Py_ssize_t len = PyUnicode_GET_LENGTH(a);
+        if (static_cast<size_t>(len) > limits_.max_string) {
+          PyObject* part = PyUnicode_Substring(a, 0, static_cast<Py_ssize_t>(limits_.max_string));
+          if (part) {
+            out->append(Utf8(part));
+            Py_DECREF(part);
+          } else {
+            PyErr_Clear();
+          }
+          out->append("...");
+        } else {
+          out->append(Utf8(a));
+        }
+      } else {
+        Value(a, 0, out);
+      }
+    } else if (n > 1) {
+      Value(args, 0, out);
+    }
+  }
+  if (out->size() == name_end + 2) out->resize(name_end);
+  Finish(out);
+}
+
+}  // namespace tracetape::recorder

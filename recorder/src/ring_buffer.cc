@@ -1,0 +1,56 @@
+#include "tracetape/recorder/ring_buffer.h"
+
+#include <cstring>
+
+#include "tracetape/recorder/raw_records.h"
+
+namespace tracetape::recorder {
+
+RingBuffer::RingBuffer(size_t capacity) {
+  size_t c = 64 * 1024;
+  while (c < capacity) c <<= 1;
+  capacity_ = c;
+  buffer_.reset(new uint8_t[c]);
+}
+
+bool RingBuffer::TryWrite(const void* data, size_t size) {
+  uint64_t head = head_.load(std::memory_order_relaxed);
+  size_t pos = static_cast<size_t>(head & (capacity_ - 1));
+  size_t pad = (pos + size > capacity_) ? capacity_ - pos : 0;
+  size_t need = pad + size;
+  if (capacity_ - (head - cached_tail_) < need) {
+    cached_tail_ = tail_.load(std::memory_order_acquire);
+    if (capacity_ - (head - cached_tail_) < need) return false;
+  }
+  if (pad > 0) {
+    RawHeader h{};
+    h.size = static_cast<uint32_t>(pad);
+    h.tag = static_cast<uint8_t>(kPaddingTag);
+    std::memcpy(buffer_.get() + pos, &h, sizeof(h));
+    pos = 0;
+  }
+  std::memcpy(buffer_.get() + pos, data, size);
+  head_.store(head + need, std::memory_order_release);
+  return true;
+}
+
+RingBuffer::Span RingBuffer::Peek() const {
+  uint64_t head = head_.load(std::memory_order_acquire);
+  uint64_t tail = tail_.load(std::memory_order_relaxed);
+  size_t pos = static_cast<size_t>(tail & (capacity_ - 1));
+  size_t avail = static_cast<size_t>(head - tail);
+  if (pos + avail > capacity_) avail = capacity_ - pos;
+  return Span{buffer_.get() + pos, avail};
+}
+
+void RingBuffer::Release(size_t size) {
+  tail_.store(tail_.load(std::memory_order_relaxed) + size, std::memory_order_release);
+}
+
+void RingBuffer::Reset() {
+  head_.store(0, std::memory_order_relaxed);
+  tail_.store(0, std::memory_order_relaxed);
+  cached_tail_ = 0;
+}
+
+}  // namespace tracetape::recorder

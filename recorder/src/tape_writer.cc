@@ -1,0 +1,269 @@
+#include "tracetape/recorder/tape_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include <flatbuffers/flatbuffers.h>
+
+#include "tape_generated.h"
+#include "tracetape/format/record.h"
+#include "tracetape/recorder/raw_records.h"
+
+namespace tracetape::recorder {
+namespace {
+
+int64_t MonotonicNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t WallNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr size_t kMaxSourceBytes = 16u << 20;
+
+std::string EncodeHeader(const RecordOptions& o) {
+  flatbuffers::FlatBufferBuilder b;
+  const Metadata& m = o.metadata;
+  std::vector<flatbuffers::Offset<fb::Option>> opts;
+  for (const auto& [k, v] : m.options) opts.push_back(fb::CreateOption(b, b.CreateString(k), b.CreateString(v)));
+  auto h = fb::CreateHeader(b, b.CreateString(m.writer_version), b.CreateString(m.python_version),
+                            b.CreateString(m.python_implementation), b.CreateString(m.platform),
+                            b.CreateString(m.executable), b.CreateVectorOfStrings(m.argv), b.CreateString(m.cwd),
+                            m.start_time_ns, m.pid, b.CreateVector(opts), b.CreateString(m.hook_backend));
+  b.Finish(h);
+  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
+}  // namespace
+
+StatusOr<int> CreateTapeFile(const std::string& path) {
+  if (path.empty()) return Status::InvalidArgument("empty output path");
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument(path + ": is a directory");
+  }
+  std::string dir = ".";
+  auto slash = path.rfind('/');
+  if (slash != std::string::npos) dir = slash == 0 ? "/" : path.substr(0, slash);
+  std::string tmpl = dir + "/.tracetape-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  int fd = ::mkostemp(buf.data(), O_CLOEXEC);  // O_EXCL, mode 0600
+  if (fd < 0) return Status::IoError(path + ": cannot create the tape: " + std::strerror(errno));
+  if (::fchmod(fd, 0600) != 0 || ::rename(buf.data(), path.c_str()) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(buf.data());
+    return Status::IoError(path + ": cannot create the tape: " + std::strerror(err));
+  }
+  return fd;
+}
+
+StatusOr<std::unique_ptr<TapeWriter>> TapeWriter::Start(const RecordOptions& options, RingBuffer* ring) {
+  auto fd = CreateTapeFile(options.path);
+  if (!fd.ok()) return fd.status();
+  std::unique_ptr<TapeWriter> w(new TapeWriter(options, ring, *fd));
+  uint64_t offset;
+  TRACETAPE_RETURN_IF_ERROR(w->Append(format::EncodePreamble(), &offset));
+  auto header = format::EncodeRecord(format::RecordType::kHeader, EncodeHeader(options), options.zstd_level);
+  if (!header.ok()) return header.status();
+  TRACETAPE_RETURN_IF_ERROR(w->Append(*header, &offset));
+  w->thread_ = std::thread([p = w.get()] { p->Run(); });
+  return w;
+}
+
+TapeWriter::TapeWriter(const RecordOptions& options, RingBuffer* ring, int fd)
+    : options_(options), ring_(ring), fd_(fd) {}
+
+TapeWriter::~TapeWriter() {
+  if (thread_.joinable()) {
+    stop_.store(true, std::memory_order_release);
+    thread_.join();
+  }
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void TapeWriter::AbandonAfterFork() {
+  // The thread object refers to a thread that does not exist in this process;
+  // detaching only forgets it. The fd is the parent's file: close our copy.
+  if (thread_.joinable()) thread_.detach();
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+std::string TapeWriter::error() const {
+  std::lock_guard<std::mutex> lock(error_mu_);
+  return error_;
+}
+
+void TapeWriter::Fail(const Status& s) {
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    if (error_.empty()) error_ = s.message();
+  }
+  discard_ = true;
+  failed_.store(true, std::memory_order_release);
+}
+
+Status TapeWriter::Append(const std::string& bytes, uint64_t* offset) {
+  *offset = file_offset_;
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IoError(options_.path + ": " + std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  file_offset_ += bytes.size();
+  return Status::Ok();
+}
+
+Status TapeWriter::Finish(int exit_status) {
+  exit_status_ = exit_status;
+  stop_.store(true, std::memory_order_release);
+  if (thread_.joinable()) thread_.join();
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  std::lock_guard<std::mutex> lock(error_mu_);
+  if (!error_.empty()) return Status::IoError(error_);
+  return Status::Ok();
+}
+
+void TapeWriter::DrainOnce(bool* did_work) {
+  auto span = ring_->Peek();
+  if (span.size == 0) return;
+  *did_work = true;
+  size_t used = 0;
+  while (used + sizeof(RawHeader) <= span.size) {
+    RawHeader h;
+    std::memcpy(&h, span.data + used, sizeof(h));
+    if (h.size < sizeof(RawHeader) || h.size > span.size - used) {
+      Fail(Status::Internal("the recorder's ring buffer is inconsistent"));
+      used = span.size;
+      break;
+    }
+    if (h.tag != RingBuffer::kPaddingTag && !discard_) {
+      const uint8_t* rec = span.data + used;
+      if (assembler_.NeedsBoundaryBefore(rec, h.size)) WriteChunk();
+      bool was_empty = assembler_.Empty();
+      Status s = assembler_.Apply(rec, h.size);
+      if (!s.ok()) Fail(s);
+      if (was_empty && !assembler_.Empty()) chunk_started_ns_ = MonotonicNs();
+      if (assembler_.Full()) WriteChunk();
+    }
+    used += h.size;
+  }
+  ring_->Release(used);
+}
+
+void TapeWriter::Run() {
+  while (true) {
+    bool did_work = false;
+    DrainOnce(&did_work);
+    if (!discard_) WriteSources();
+    if (!assembler_.Empty() && MonotonicNs() - chunk_started_ns_ >= kFlushIntervalNs) WriteChunk();
+    if (!did_work) {
+      // Checked only when the ring was empty: everything published before
+      // stop_ was set has been drained.
+      if (stop_.load(std::memory_order_acquire) && ring_->Empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  if (discard_) return;
+  if (!assembler_.Empty()) WriteChunk();
+  WriteSources();
+  WriteFooter();
+  if (!discard_) ::fdatasync(fd_);
+}
+
+void TapeWriter::WriteChunk() {
+  if (discard_ || assembler_.Empty()) return;
+  uint64_t first = assembler_.total_events() - assembler_.pending_events();
+  uint32_t count = static_cast<uint32_t>(assembler_.pending_events());
+  std::string fb = assembler_.Seal();
+  auto rec = format::EncodeRecord(format::RecordType::kChunk, fb, options_.zstd_level);
+  if (!rec.ok()) return Fail(rec.status());
+  uint64_t offset;
+  Status s = Append(*rec, &offset);
+  if (!s.ok()) return Fail(s);
+  chunk_index_.push_back({offset, first, count});
+}
+
+void TapeWriter::WriteSources() {
+  for (auto& file : assembler_.TakeNewFiles()) {
+    if (discard_) return;
+    flatbuffers::FlatBufferBuilder b;
+    std::string text;
+    std::string omitted;
+    if (!options_.embed_source) {
+      omitted = "--no-source";
+    } else if (!file.source_override.empty()) {
+      text = std::move(file.source_override);
+    } else {
+      std::ifstream in(file.path, std::ios::binary);
+      if (!in) {
+        omitted = std::string("cannot read: ") + std::strerror(errno);
+      } else {
+        text.resize(kMaxSourceBytes + 1);
+        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+        text.resize(static_cast<size_t>(in.gcount()));
+        if (text.size() > kMaxSourceBytes) {
+          text.clear();
+          omitted = "larger than 16 MiB";
+        }
+      }
+    }
+    auto path = b.CreateString(file.path);
+    auto data = b.CreateVector(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+    auto why = omitted.empty() ? flatbuffers::Offset<flatbuffers::String>() : b.CreateString(omitted);
+    b.Finish(fb::CreateSource(b, file.id, path, data, why));
+    auto rec = format::EncodeRecord(format::RecordType::kSource,
+                                    std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()),
+                                    options_.zstd_level);
+    if (!rec.ok()) return Fail(rec.status());
+    uint64_t offset;
+    Status s = Append(*rec, &offset);
+    if (!s.ok()) return Fail(s);
+    source_offsets_.push_back(offset);
+  }
+}
+
+void TapeWriter::WriteFooter() {
+  flatbuffers::FlatBufferBuilder b;
+  std::vector<fb::ChunkEntry> entries;
+  for (const auto& c : chunk_index_) entries.emplace_back(c.offset, c.first_event, c.count, 0);
+  std::vector<flatbuffers::Offset<fb::Thread>> threads;
+  for (const auto& [index, t] : assembler_.threads()) {
+    threads.push_back(fb::CreateThread(b, index, t.ident, b.CreateString(t.name)));
+  }
+  auto footer = fb::CreateFooter(b, assembler_.total_events(), b.CreateVectorOfStructs(entries),
+                                 b.CreateVector(source_offsets_), b.CreateVector(threads),
+                                 assembler_.dropped_events(), WallNs(), exit_status_, 0);
+  b.Finish(footer);
+  auto rec = format::EncodeRecord(format::RecordType::kFooter,
+                                  std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()),
+                                  options_.zstd_level);
+  if (!rec.ok()) return Fail(rec.status());
+  uint64_t offset;
+  Status s = Append(*rec, &offset);
+  if (!s.ok()) return Fail(s);
+  uint64_t trailer_offset;
+  s = Append(format::EncodeTrailer(offset), &trailer_offset);
+  if (!s.ok()) Fail(s);
+}
+
+}  // namespace tracetape::recorder
