@@ -110,6 +110,8 @@ PYBIND11_MODULE(_core, m) {
         return py::none();
       },
       "threading.settrace bootstrap: installs the C hook on the new thread.");
+  m.def("_before_fork", &rec::BeforeFork);
+  m.def("_after_fork_parent", &rec::AfterForkInParent);
   m.def("_after_fork_child", &rec::AfterForkInChild);
   m.def("cli_main", &CliMain, py::arg("args"), "Run an offline command (dump, info, verify); returns the exit status.");
 }

@@ -136,7 +136,11 @@ def start(
     # New threads install the C hook from their bootstrap.
     threading.settrace(_core._thread_trace)
     if not _fork_hook_installed and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_core._after_fork_child)
+        os.register_at_fork(
+            before=_core._before_fork,
+            after_in_parent=_core._after_fork_parent,
+            after_in_child=_core._after_fork_child,
+        )
         _fork_hook_installed = True
     _install_exit_guards()
     return path

@@ -111,7 +111,8 @@ def _record(args: List[str]) -> int:
         parsed = _parse_record(args)
     except UsageError as e:
         print(f"tracetape record: error: {e}", file=sys.stderr)
-        print(RECORD_HELP, file=sys.stderr, end="")
+        print("usage: tracetape record [options] (SCRIPT | -m MODULE | -c CODE) [ARGS...]"
+              " (see tracetape record --help)", file=sys.stderr)
         return 2
     if parsed is None:
         print(RECORD_HELP, end="")
@@ -147,8 +148,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _record(args[1:])
     if args[0] in ("dump", "info", "verify"):
         return _offline(args)
-    print(f"tracetape: error: unknown command {args[0]!r}\n", file=sys.stderr)
-    print(USAGE, file=sys.stderr, end="")
+    print(f"tracetape: error: unknown command {args[0]!r} (commands: record, dump, info, verify;"
+          " see tracetape --help)", file=sys.stderr)
     return 2
 
 

@@ -99,6 +99,7 @@ class Recorder {
   void OnEvent(PyFrameObject* frame, int what, PyObject* arg);
   Status Finish(int exit_status);
   void AfterFork();
+  TapeWriter* writer() { return writer_.get(); }
   const std::string& path() const { return options_.path; }
 
  private:
@@ -604,7 +605,7 @@ std::string ChildPath(const std::string& parent, long parent_pid, long child_pid
 
 void Recorder::AfterFork() {
   writer_->AbandonAfterFork();
-  writer_.release();  // its thread and mutex belong to the parent: never touch them again
+  writer_.reset();
   ring_->Reset();
   long parent = static_cast<long>(options_.metadata.pid);
   long child = static_cast<long>(::getpid());
@@ -689,6 +690,16 @@ std::string RecordingPath() { return g_recorder ? g_recorder->path() : std::stri
 
 void InstallOnCurrentThread() {
   if (g_recorder != nullptr) PyEval_SetTrace(TraceFunction, nullptr);
+}
+
+void BeforeFork() {
+  // The GIL stays held: the writer never needs it to stop, and no other
+  // thread may fill the ring while nothing drains it.
+  if (g_recorder != nullptr && g_recorder->writer() != nullptr) g_recorder->writer()->PauseThread();
+}
+
+void AfterForkInParent() {
+  if (g_recorder != nullptr && g_recorder->writer() != nullptr) g_recorder->writer()->ResumeThread();
 }
 
 void AfterForkInChild() {

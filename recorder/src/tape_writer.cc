@@ -93,9 +93,21 @@ TapeWriter::~TapeWriter() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+void TapeWriter::PauseThread() {
+  if (!thread_.joinable()) return;
+  pause_.store(true, std::memory_order_release);
+  thread_.join();
+}
+
+void TapeWriter::ResumeThread() {
+  if (thread_.joinable()) return;
+  pause_.store(false, std::memory_order_release);
+  thread_ = std::thread([this] { Run(); });
+}
+
 void TapeWriter::AbandonAfterFork() {
-  // The thread object refers to a thread that does not exist in this process;
-  // detaching only forgets it. The fd is the parent's file: close our copy.
+  // The parent paused the thread before forking, so there is none to forget
+  // here; the fd is our copy of the parent's: closing it leaves theirs open.
   if (thread_.joinable()) thread_.detach();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
@@ -172,6 +184,7 @@ void TapeWriter::DrainOnce(bool* did_work) {
 
 void TapeWriter::Run() {
   while (true) {
+    if (pause_.load(std::memory_order_acquire)) return;  // between records: a consistent point
     bool did_work = false;
     DrainOnce(&did_work);
     if (!discard_) WriteSources();

@@ -27,8 +27,11 @@ std::string RecordingPath();
 // threading.settrace bootstrap of new threads calls this).
 void InstallOnCurrentThread();
 
-// os.register_at_fork(after_in_child=...): the child keeps recording, into a
-// tape of its own, starting from its current stack.
+// os.register_at_fork(before=..., after_in_parent=..., after_in_child=...):
+// the writer thread is stopped across fork(); the parent then carries on and
+// the child keeps recording into a tape of its own, from its current stack.
+void BeforeFork();
+void AfterForkInParent();
 void AfterForkInChild();
 
 }  // namespace tracetape::recorder

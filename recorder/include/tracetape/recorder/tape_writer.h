@@ -33,7 +33,13 @@ class TapeWriter {
   // Returns the first error the writer met, if any.
   Status Finish(int exit_status);
 
-  // After fork(), in the child: the thread does not exist there. Forget it
+  // Around fork(): the thread is stopped before (so the child is forked from
+  // a single-threaded process and no write is in flight) and started again
+  // after, in the parent. Records stay in the ring meanwhile.
+  void PauseThread();
+  void ResumeThread();
+
+  // After fork(), in the child (the thread was paused): forget this writer
   // without touching the parent's file.
   void AbandonAfterFork();
 
@@ -68,6 +74,7 @@ class TapeWriter {
   std::vector<uint64_t> source_offsets_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> pause_{false};
   std::atomic<bool> failed_{false};
   int exit_status_ = 0;
   mutable std::mutex error_mu_;
