@@ -5,7 +5,13 @@
 #include <memory>
 #include <optional>
 
+#include <unistd.h>
+
+#include <iostream>
+
 #include "tracetape/cli/cli.h"
+#include "tracetape/cli/replay_session.h"
+#include "tracetape/replayer/engine.h"
 #include "tracetape/replayer/tape.h"
 #include "tracetape/replayer/timeline.h"
 
@@ -19,7 +25,8 @@ using replayer::EventState;
 using replayer::Tape;
 
 constexpr const char* kUsage =
-    "usage: tracetape dump FILE [--format text|jsonl] [--range A:B]\n"
+    "usage: tracetape replay FILE [--goto N|start|end|exception] [--batch]\n"
+    "       tracetape dump FILE [--format text|jsonl] [--range A:B]\n"
     "       tracetape info FILE\n"
     "       tracetape verify FILE\n";
 
@@ -351,12 +358,74 @@ int Verify(const std::vector<std::string>& args, std::ostream& out, std::ostream
   return 0;
 }
 
+int Replay(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err) {
+  std::string path, goto_spec;
+  bool batch = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--batch") {
+      batch = true;
+    } else if (a == "--goto") {
+      if (i + 1 >= args.size()) {
+        err << "tracetape replay: error: --goto needs N, start, end or exception\n";
+        return 2;
+      }
+      goto_spec = args[++i];
+    } else if (a.rfind("--goto=", 0) == 0) {
+      goto_spec = a.substr(7);
+    } else if (!a.empty() && a[0] == '-') {
+      err << "tracetape replay: error: unknown option " << Printable(a) << "\n" << kUsage;
+      return 2;
+    } else if (path.empty()) {
+      path = a;
+    } else {
+      err << "tracetape replay: error: unexpected argument " << Printable(a) << "\n" << kUsage;
+      return 2;
+    }
+  }
+  if (path.empty()) {
+    err << "tracetape replay: error: no tape given\n" << kUsage;
+    return 2;
+  }
+  auto engine = replayer::Engine::Open(path);
+  if (!engine.ok()) {
+    err << "tracetape: error: " << Printable(engine.status().message()) << "\n";
+    return 1;
+  }
+  const auto& tape = engine.value()->tape();
+  if (!tape.complete()) {
+    err << "tracetape: warning: " << Printable(path) << ": incomplete tape (" << Printable(tape.tail_status().message())
+        << "); replaying the " << tape.event_count() << " events recorded before it ended\n";
+  }
+  ReplaySession session(std::move(engine).value());
+  if (!goto_spec.empty()) {
+    if (!session.GotoSpec(goto_spec, out)) return 2;
+  } else {
+    session.PrintLocation(out);
+  }
+  bool interactive = !batch && ::isatty(0);
+  std::string line;
+  while (true) {
+    if (interactive || batch) out << session.Prompt();
+    out.flush();
+    if (!std::getline(in, line)) {
+      if (interactive || batch) out << "\n";
+      break;
+    }
+    if (batch) out << line << "\n";
+    if (!session.Execute(line, out)) break;
+  }
+  out.flush();
+  return session.errors() > 0 ? 1 : 0;
+}
+
 int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (args.empty()) {
     err << kUsage;
     return 2;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args[0] == "replay") return Replay(rest, std::cin, out, err);
   if (args[0] == "dump") return Dump(rest, out, err);
   if (args[0] == "info") return Info(rest, out, err);
   if (args[0] == "verify") return Verify(rest, out, err);

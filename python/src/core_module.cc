@@ -5,10 +5,13 @@
 #include <pybind11/stl.h>
 
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "tracetape/cli/cli.h"
+#include "tracetape/cli/replay_session.h"
+#include "tracetape/replayer/engine.h"
 #include "tracetape/recorder/hook.h"
 #include "tracetape/recorder/options.h"
 
@@ -24,7 +27,12 @@ void ThrowIfError(const Status& s) {
     case Status::Code::kInvalidArgument:
       throw py::value_error(s.message());
     case Status::Code::kNotFound:
-      throw py::value_error(s.message());  // pybind11 has no FileNotFoundError; the message says it
+      PyErr_SetString(PyExc_FileNotFoundError, s.message().c_str());
+      throw py::error_already_set();
+    case Status::Code::kCorrupt:
+    case Status::Code::kTruncated:
+    case Status::Code::kUnsupported:
+      throw py::value_error(s.ToString());
     case Status::Code::kIoError:
       PyErr_SetString(PyExc_OSError, s.message().c_str());
       throw py::error_already_set();
@@ -91,6 +99,51 @@ int CliMain(const std::vector<std::string>& args) {
   return rc;
 }
 
+namespace rep = tracetape::replayer;
+
+std::unique_ptr<rep::Engine> OpenEngine(const std::string& path) {
+  auto engine = rep::Engine::Open(path);
+  ThrowIfError(engine.status());
+  return std::move(engine).value();
+}
+
+py::dict FrameDict(const rep::FrameView& f) {
+  py::dict d;
+  d["file"] = f.file;
+  d["function"] = f.func;
+  d["qualname"] = f.qualname;
+  d["line"] = f.line;
+  d["depth"] = f.depth;
+  d["args"] = f.args;
+  py::dict locals;
+  for (const auto& [k, v] : f.locals) locals[py::str(k)] = v;
+  d["locals"] = locals;
+  return d;
+}
+
+py::dict StateDict(rep::Engine& e) {
+  auto s = e.State();
+  ThrowIfError(s.status());
+  py::dict d;
+  d["index"] = s->index;
+  d["thread"] = s->thread;
+  d["thread_name"] = s->thread_name;
+  d["kind"] = rep::EventKindName(s->kind);
+  py::list stack;
+  for (const auto& f : s->stack) stack.append(FrameDict(f));
+  d["stack"] = stack;
+  d["value"] = s->has_value ? py::object(py::str(s->value)) : py::object(py::none());
+  d["changed"] = s->changed;
+  return d;
+}
+
+// A move: True if the cursor moved, False at either end of the tape.
+bool Moved(const Status& s) {
+  if (s.code() == Status::Code::kNotFound) return false;
+  ThrowIfError(s);
+  return true;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -113,5 +166,92 @@ PYBIND11_MODULE(_core, m) {
   m.def("_before_fork", &rec::BeforeFork);
   m.def("_after_fork_parent", &rec::AfterForkInParent);
   m.def("_after_fork_child", &rec::AfterForkInChild);
+  py::class_<rep::Engine>(m, "Engine", "Replay engine over one tape (see tracetape.open).")
+      .def(py::init(&OpenEngine), py::arg("path"))
+      .def("__len__", &rep::Engine::size)
+      .def_property_readonly("position", &rep::Engine::position)
+      .def_property_readonly("complete", [](rep::Engine& e) { return e.tape().complete(); })
+      .def_property_readonly("tail_status", [](rep::Engine& e) { return e.tape().tail_status().message(); })
+      .def_property_readonly("header", [](rep::Engine& e) {
+        const auto& h = e.tape().header();
+        py::dict d;
+        d["writer_version"] = h.writer_version;
+        d["python_version"] = h.python_version;
+        d["platform"] = h.platform;
+        d["argv"] = h.argv;
+        d["cwd"] = h.cwd;
+        d["start_time_ns"] = h.start_time_ns;
+        d["pid"] = h.pid;
+        return d;
+      })
+      .def("goto", [](rep::Engine& e, uint64_t n) { ThrowIfError(e.Goto(n)); })
+      .def("exception_event", [](rep::Engine& e) {
+        auto r = e.ExceptionEvent();
+        if (r.status().code() == Status::Code::kNotFound) return py::object(py::none());
+        ThrowIfError(r.status());
+        return py::object(py::int_(*r));
+      })
+      .def("state", &StateDict)
+      .def("step", [](rep::Engine& e, bool forward) { return Moved(e.Step(forward)); }, py::arg("forward") = true)
+      .def("next", [](rep::Engine& e, bool forward) { return Moved(e.Next(forward)); }, py::arg("forward") = true)
+      .def("finish", [](rep::Engine& e, bool forward) { return Moved(e.Finish(forward)); }, py::arg("forward") = true)
+      .def("cont", [](rep::Engine& e, bool forward) {
+        std::string why;
+        ThrowIfError(e.Continue(forward, &why));
+        return why;
+      }, py::arg("forward") = true)
+      .def("add_breakpoint", [](rep::Engine& e, const std::string& spec, const std::string& cond, bool temporary) {
+        auto r = e.AddBreakpoint(spec, cond, temporary);
+        ThrowIfError(r.status());
+        return *r;
+      }, py::arg("spec"), py::arg("condition") = "", py::arg("temporary") = false)
+      .def("clear_breakpoint", [](rep::Engine& e, int id) { ThrowIfError(e.ClearBreakpoint(id)); })
+      .def("add_watch", [](rep::Engine& e, const std::string& name) {
+        auto r = e.AddWatch(name);
+        ThrowIfError(r.status());
+        return *r;
+      })
+      .def("clear_watch", [](rep::Engine& e, int id) { ThrowIfError(e.ClearWatch(id)); })
+      .def("when", [](rep::Engine& e, const std::string& name) {
+        auto r = e.When(name);
+        ThrowIfError(r.status());
+        return *r;
+      })
+      .def("eval", [](rep::Engine& e, const std::string& expr, uint32_t up) {
+        auto r = e.Eval(expr, up);
+        ThrowIfError(r.status());
+        return rep::Repr(*r);
+      }, py::arg("expr"), py::arg("up") = 0)
+      .def("source", [](rep::Engine& e, const std::string& file) {
+        const auto* lines = e.SourceLines(file);
+        return lines ? py::object(py::cast(*lines)) : py::object(py::none());
+      });
+
+  py::class_<tracetape::cli::ReplaySession>(m, "ReplaySession", "The replay prompt's command interpreter.")
+      .def(py::init([](const std::string& path) {
+        return std::make_unique<tracetape::cli::ReplaySession>(OpenEngine(path));
+      }), py::arg("path"))
+      .def("execute", [](tracetape::cli::ReplaySession& s, const std::string& line) {
+        std::ostringstream out;
+        bool go_on = s.Execute(line, out);
+        return py::make_tuple(out.str(), go_on);
+      })
+      .def("goto", [](tracetape::cli::ReplaySession& s, const std::string& spec) {
+        std::ostringstream out;
+        bool ok = s.GotoSpec(spec, out);
+        return py::make_tuple(out.str(), ok);
+      })
+      .def("location", [](tracetape::cli::ReplaySession& s) {
+        std::ostringstream out;
+        s.PrintLocation(out);
+        return out.str();
+      })
+      .def("prompt", &tracetape::cli::ReplaySession::Prompt)
+      .def_property_readonly("errors", &tracetape::cli::ReplaySession::errors)
+      .def_property_readonly("complete", [](tracetape::cli::ReplaySession& s) { return s.engine().tape().complete(); })
+      .def_property_readonly("tail_status", [](tracetape::cli::ReplaySession& s) {
+        return s.engine().tape().tail_status().message();
+      });
+
   m.def("cli_main", &CliMain, py::arg("args"), "Run an offline command (dump, info, verify); returns the exit status.");
 }

@@ -6,11 +6,18 @@ Recording from Python::
     with tracetape.record("run.tape"):
         work()
 
-or ``tracetape.start("run.tape")`` ... ``tracetape.stop()``. The command line
+or ``tracetape.start("run.tape")`` ... ``tracetape.stop()``. Replaying::
+
+    tape = tracetape.open("run.tape")
+    tape.breakpoint("app.py:14", "port > 1000")
+    tape.cont(); print(tape.locals); tape.step_back()
+
+The command line
 (``tracetape record|dump|info|verify``) is documented in the README.
 """
 
 from tracetape._recording import record, start, stop, is_recording
+from tracetape._replay import Tape, open
 
 __version__ = "0.1.0"
-__all__ = ["record", "start", "stop", "is_recording", "__version__"]
+__all__ = ["record", "start", "stop", "is_recording", "open", "Tape", "__version__"]

@@ -126,5 +126,5 @@ def record_program(opts, target, prog_args) -> int:
     if err is not None:
         print(f"tracetape: error: the tape {written} is incomplete: {err}", file=sys.stderr)
     else:
-        print(f"tracetape: recorded to {written}; inspect it with: {replay_hint(written)}", file=sys.stderr)
+        print(f"tracetape: recorded to {written}; replay it with: {replay_hint(written)}", file=sys.stderr)
     return status

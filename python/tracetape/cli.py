@@ -14,6 +14,7 @@ from typing import List, Optional
 USAGE = """\
 usage: tracetape record [-o FILE] [--include GLOB]... [--exclude GLOB]... [--locals all|args|none]
                         [--redact REGEX]... [--no-source] [--ring MB] (SCRIPT | -m MODULE | -c CODE) [ARGS...]
+       tracetape replay FILE [--goto N|start|end|exception] [--batch]
        tracetape dump FILE [--format text|jsonl] [--range A:B]
        tracetape info FILE
        tracetape verify FILE
@@ -21,6 +22,8 @@ usage: tracetape record [-o FILE] [--include GLOB]... [--exclude GLOB]... [--loc
 Record a Python program into a tape, then inspect it offline.
 
   record   run a program under the recorder (options come before the program)
+  replay   step through a tape, forward and backward, at a pdb-like prompt
+           (--batch: commands from stdin, results on stdout)
   dump     print the recorded events (--format jsonl: one JSON object per event)
   info     metadata, counts, threads, files, and whether the recording ended cleanly
   verify   full integrity check; exit status 0 only for a sound, complete tape
@@ -134,6 +137,33 @@ def _offline(args: List[str]) -> int:
         return 130
 
 
+def _replay(args: List[str]) -> int:
+    if any(a in ("-h", "--help") for a in args):
+        print("usage: tracetape replay FILE [--goto N|start|end|exception] [--batch]\n"
+              "At the prompt, type 'help' for the commands.")
+        return 0
+    # Batch mode and piped input go straight to the C++ prompt; a terminal gets
+    # Python's readline (line editing, history).
+    if "--batch" in args or not sys.stdin.isatty():
+        return _offline(["replay"] + args)
+    path, goto, rest = None, None, list(args)
+    while rest:
+        a = rest.pop(0)
+        if a == "--goto" and rest:
+            goto = rest.pop(0)
+        elif a.startswith("--goto="):
+            goto = a.split("=", 1)[1]
+        elif a.startswith("-") or path is not None:
+            return _offline(["replay"] + args)  # the C++ side reports the usage error
+        else:
+            path = a
+    if path is None:
+        return _offline(["replay"] + args)
+    from tracetape import _replay as replay
+
+    return replay.interactive(path, goto)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
@@ -146,13 +176,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if args[0] == "record":
         return _record(args[1:])
+    if args[0] == "replay":
+        return _replay(args[1:])
     if args[0] in ("dump", "info", "verify"):
         return _offline(args)
-    print(f"tracetape: error: unknown command {args[0]!r} (commands: record, dump, info, verify;"
+    print(f"tracetape: error: unknown command {args[0]!r} (commands: record, replay, dump, info, verify;"
           " see tracetape --help)", file=sys.stderr)
     return 2
 
 
 def replay_hint(path: str) -> str:
     shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
-    return f"tracetape dump {shlex.quote(shown)}"
+    return f"tracetape replay {shlex.quote(shown)}"

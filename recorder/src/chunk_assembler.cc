@@ -115,6 +115,8 @@ Status ChunkAssembler::Apply(const uint8_t* record, size_t size) {
       c.first_line = r.I32();
       c.name = std::string(r.Str());
       c.qualname = std::string(r.Str());
+      uint32_t nargs = r.remaining() >= 4 ? r.U32() : 0;  // optional: padding reads as none
+      for (uint32_t i = 0; i < nargs && r.ok(); ++i) c.args.emplace_back(r.Str());
       if (!r.ok()) return Status::Internal("malformed code record");
       codes_[id] = std::move(c);
       return Status::Ok();
@@ -230,7 +232,8 @@ std::string ChunkAssembler::Seal() {
   for (uint32_t id : codes_used_) {
     const CodeInfo& c = codes_[id];
     files_used.insert(c.file);
-    codes.push_back(fb::CreateCode(b, id, c.file, b.CreateString(c.name), b.CreateString(c.qualname), c.first_line));
+    codes.push_back(fb::CreateCode(b, id, c.file, b.CreateString(c.name), b.CreateString(c.qualname), c.first_line,
+                                   b.CreateVectorOfStrings(c.args)));
   }
   std::vector<flatbuffers::Offset<fb::File>> files;
   for (uint32_t id : files_used) files.push_back(fb::CreateFile(b, id, b.CreateString(files_[id].path)));

@@ -253,8 +253,14 @@ CodeInfo* Recorder::Lookup(PyCodeObject* code) {
   ci->function = compat::CodeIsFunction(code);
   std::string name = Utf8(code->co_name);
   ci->redact_return = redactor_.ShouldRedact(name);
+  std::vector<std::string> args;
+  std::vector<compat::LocalSlot> all_slots;
+  if (ci->function) all_slots = compat::CodeSlots(code);
+  for (const auto& slot : all_slots) {
+    if (slot.arg) args.push_back(Utf8(slot.name));
+  }
   if (ci->function && options_.locals != LocalsMode::kNone) {
-    for (const auto& slot : compat::CodeSlots(code)) {
+    for (const auto& slot : all_slots) {
       if (options_.locals == LocalsMode::kArgs && !slot.arg) continue;
       std::string n = Utf8(slot.name);
       ci->slots.push_back(SlotInfo{slot.index, NameId(n), slot.cell, redactor_.ShouldRedact(n)});
@@ -269,6 +275,8 @@ CodeInfo* Recorder::Lookup(PyCodeObject* code) {
   w.I32(code->co_firstlineno);
   w.Str(name);
   w.Str(Utf8(compat::CodeQualname(code)));
+  w.U32(static_cast<uint32_t>(args.size()));
+  for (const auto& a : args) w.Str(a);
   EmitDef(w.Finish());
   return ci;
 }

@@ -62,7 +62,10 @@ StatusOr<DecodedChunk> DecodeChunk(const std::string& raw) {
     for (const auto* code : *c->codes()) {
       auto fit = files.find(code->file());
       if (fit == files.end()) return bad("code " + std::to_string(code->id()) + " names an undefined file");
-      CodeDef def{code->id(), fit->second, Str(code->name()), Str(code->qualname()), code->first_line()};
+      CodeDef def{code->id(), fit->second, Str(code->name()), Str(code->qualname()), code->first_line(), {}};
+      if (code->args()) {
+        for (const auto* a : *code->args()) def.args.push_back(Str(a));
+      }
       d.codes[code->id()] = std::move(def);
     }
   }

@@ -1,4 +1,4 @@
-"""A tiny bank with a bug: a transfer that overdraws is charged a fee twice."""
+"""A tiny bank with a bug: a refused transfer still charges its fee."""
 
 import sys
 
@@ -39,14 +39,15 @@ def main():
     accounts = {name: Account(name, 100) for name in ("ann", "bob")}
     transfer(accounts["ann"], accounts["bob"], 30)
     transfer(accounts["bob"], accounts["ann"], 80)
+    before = accounts["ann"].balance
     try:
-        transfer(accounts["ann"], accounts["bob"], 120)
+        transfer(accounts["ann"], accounts["bob"], 160)
     except InsufficientFunds as e:
         print("refused:", e)
-    total = sum(a.balance for a in accounts.values())
-    print("total", total)
-    if total != 200:
-        print("money was lost!", file=sys.stderr)
+    after = accounts["ann"].balance
+    print("ann before", before, "after", after)
+    if after != before:
+        print("a refused transfer changed a balance!", file=sys.stderr)
         return 1
     return 0
 

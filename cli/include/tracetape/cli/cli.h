@@ -1,4 +1,4 @@
-// The offline commands (dump, info, verify), as a library: the Python
+// The offline commands (replay, dump, info, verify), as a library: the Python
 // `tracetape` entry point and the Python-free `tracetape-replay` binary both
 // call Main.
 #ifndef TRACETAPE_CLI_CLI_H_
@@ -15,6 +15,10 @@ namespace tracetape::cli {
 int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 int Dump(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// Replays a tape at a prompt; with --batch (or input that is not a terminal)
+// commands come from `in` and are echoed after the prompt. Exit status 1 if
+// any command was unknown or malformed.
+int Replay(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err);
 int Info(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int Verify(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 

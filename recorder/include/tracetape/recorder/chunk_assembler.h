@@ -76,6 +76,7 @@ class ChunkAssembler {
     int32_t first_line = 0;
     std::string name;
     std::string qualname;
+    std::vector<std::string> args;
   };
 
   Status ApplyEvent(const uint8_t* record, size_t size, bool adopt);

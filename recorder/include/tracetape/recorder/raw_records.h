@@ -16,7 +16,7 @@ namespace tracetape::recorder {
 enum class RawTag : uint8_t {
   kThreadDef = 1,  // u32 index, u64 ident, str name
   kFileDef = 2,    // u32 id, str path, str source_override (empty: read the file)
-  kCodeDef = 3,    // u32 id, u32 file, i32 first_line, str name, str qualname
+  kCodeDef = 3,    // u32 id, u32 file, i32 first_line, str name, str qualname, u32 n, n x str arg
   kNameDef = 4,    // u32 id, str name
   kEvent = 5,      // RawEvent, deltas, optional value
   kAdopt = 6,      // RawEvent with kind kAdoptFrame: a frame that began before
@@ -78,6 +78,7 @@ class RawReader {
  public:
   RawReader(const uint8_t* p, size_t n) : p_(p), end_(p + n) {}
   bool ok() const { return ok_; }
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
   bool Get(void* out, size_t n) {
     if (!ok_ || static_cast<size_t>(end_ - p_) < n) return ok_ = false;
     std::memcpy(out, p_, n);

@@ -51,6 +51,7 @@ struct CodeDef {
   std::string name;
   std::string qualname;
   int32_t first_line = 0;
+  std::vector<std::string> args;  // parameter names
 };
 
 struct Binding {

@@ -1,0 +1,191 @@
+"""Replay from Python: ``tracetape.open(path)`` and the interactive prompt."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Dict, List, Optional, Tuple, Union
+
+from tracetape import _core
+
+
+class Tape:
+    """A tape opened for replay. ``len(tape)`` is its number of events.
+
+    The cursor starts at event 0 and moves with the methods below; each move
+    returns True if it moved and False at either end of the tape.
+    """
+
+    def __init__(self, path: str):
+        self.path = os.fspath(path)
+        self._engine = _core.Engine(self.path)
+
+    def __len__(self) -> int:
+        return len(self._engine)
+
+    def __repr__(self) -> str:
+        return f"<tracetape.Tape {self.path!r} events={len(self)} at={self.position}>"
+
+    # -- what the tape is ----------------------------------------------------
+    @property
+    def complete(self) -> bool:
+        """False when the recording did not end cleanly (see ``tail_status``)."""
+        return self._engine.complete
+
+    @property
+    def tail_status(self) -> str:
+        return self._engine.tail_status
+
+    @property
+    def header(self) -> dict:
+        return self._engine.header
+
+    def source(self, file: str) -> Optional[List[str]]:
+        """The embedded source lines of a recorded file."""
+        return self._engine.source(file)
+
+    # -- where the cursor is -------------------------------------------------
+    @property
+    def position(self) -> int:
+        return self._engine.position
+
+    def state(self) -> dict:
+        """The event under the cursor: index, thread, kind, value, changed
+        names and the stack (outermost first), each frame with its locals."""
+        return self._engine.state()
+
+    @property
+    def frame(self) -> dict:
+        return self.state()["stack"][-1]
+
+    @property
+    def locals(self) -> Dict[str, str]:
+        return self.frame["locals"]
+
+    @property
+    def line(self) -> int:
+        return self.frame["line"]
+
+    @property
+    def kind(self) -> str:
+        return self.state()["kind"]
+
+    def eval(self, expression: str, up: int = 0) -> str:
+        """Evaluates an expression over captured values (``accounts['ann'].balance``)."""
+        return self._engine.eval(expression, up)
+
+    # -- moving --------------------------------------------------------------
+    def goto(self, where: Union[int, str]) -> None:
+        """Moves to an event number, 'start', 'end' or 'exception'."""
+        if where == "start":
+            where = 0
+        elif where == "end":
+            where = len(self) - 1
+        elif where == "exception":
+            event = self._engine.exception_event()
+            if event is None:
+                raise LookupError("no exception was recorded")
+            where = event
+        self._engine.goto(int(where))
+
+    def step(self) -> bool:
+        return self._engine.step(True)
+
+    def step_back(self) -> bool:
+        return self._engine.step(False)
+
+    def next(self) -> bool:
+        return self._engine.next(True)
+
+    def next_back(self) -> bool:
+        return self._engine.next(False)
+
+    def finish(self) -> bool:
+        return self._engine.finish(True)
+
+    def finish_back(self) -> bool:
+        return self._engine.finish(False)
+
+    def cont(self) -> str:
+        """Runs to the next breakpoint or watch hit; returns what stopped it."""
+        return self._engine.cont(True)
+
+    def cont_back(self) -> str:
+        return self._engine.cont(False)
+
+    # -- breakpoints and watches ---------------------------------------------
+    def breakpoint(self, spec: str, condition: str = "", temporary: bool = False) -> int:
+        """``file.py:LINE``, ``LINE`` or a function name; returns its number."""
+        return self._engine.add_breakpoint(spec, condition, temporary)
+
+    def clear(self, number: int) -> None:
+        self._engine.clear_breakpoint(number)
+
+    def watch(self, name: str) -> int:
+        return self._engine.add_watch(name)
+
+    def unwatch(self, number: int) -> None:
+        self._engine.clear_watch(number)
+
+    def when(self, name: str) -> List[Tuple[int, str]]:
+        """The events of the current frame where ``name`` changed, with its new value."""
+        return self._engine.when(name)
+
+
+def open(path: str) -> Tape:  # noqa: A001 - the documented API name
+    """Opens a tape for replay. Raises FileNotFoundError, or ValueError for a
+    file that is not a readable tape."""
+    return Tape(path)
+
+
+def interactive(path: str, goto: Optional[str]) -> int:
+    """The `tracetape replay` prompt, with line editing and history."""
+    try:
+        session = _core.ReplaySession(path)
+    except (ValueError, OSError) as e:
+        print(f"tracetape: error: {e}", file=sys.stderr)
+        return 1
+    if not session.complete:
+        print(f"tracetape: warning: incomplete tape ({session.tail_status}); replaying what was recorded",
+              file=sys.stderr)
+    try:
+        import readline  # noqa: F401 - line editing and history for input()
+
+        history = os.path.join(os.path.expanduser("~"), ".tracetape_history")
+        try:
+            readline.read_history_file(history)
+        except OSError:
+            pass
+        import atexit
+
+        atexit.register(lambda: _save_history(readline, history))
+    except ImportError:
+        pass
+    if goto:
+        text, ok = session.goto(goto)
+        sys.stdout.write(text)
+        if not ok:
+            return 2
+    else:
+        sys.stdout.write(session.location())
+    while True:
+        try:
+            line = input(session.prompt())
+        except EOFError:
+            print()
+            return 0
+        except KeyboardInterrupt:
+            print()
+            continue
+        text, go_on = session.execute(line)
+        sys.stdout.write(text)
+        if not go_on:
+            return 0
+
+
+def _save_history(readline, path: str) -> None:
+    try:
+        readline.set_history_length(1000)
+        readline.write_history_file(path)
+    except OSError:
+        pass

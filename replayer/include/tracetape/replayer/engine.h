@@ -1,0 +1,161 @@
+// The replay engine: a cursor over a tape that moves forward and backward by
+// pdb's units (step, next, finish, continue) and reconstructs the full state
+// at any event. Pure C++; the prompt, the Python API and DAP sit on top.
+//
+// Every move is a scan over per-chunk columns (kind, thread, line, and the
+// derived depth and code of every event); state at an event is rebuilt from
+// its chunk's checkpoint, so no move replays from the start of the tape.
+#ifndef TRACETAPE_REPLAYER_ENGINE_H_
+#define TRACETAPE_REPLAYER_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tracetape/format/status.h"
+#include "tracetape/replayer/tape.h"
+#include "tracetape/replayer/timeline.h"
+#include "tracetape/replayer/value.h"
+
+namespace tracetape::replayer {
+
+struct FrameView {
+  std::string file;
+  std::string func;
+  std::string qualname;
+  int32_t line = 0;
+  int32_t first_line = 0;
+  uint32_t depth = 0;
+  std::vector<std::string> args;  // parameter names
+  std::vector<std::pair<std::string, std::string>> locals;  // name -> rendering, in capture order
+};
+
+struct StateView {
+  uint64_t index = 0;
+  uint32_t thread = 0;
+  std::string thread_name;
+  EventKind kind = EventKind::kLine;
+  std::vector<FrameView> stack;  // outermost first; back() is the frame of this event
+  bool has_value = false;
+  std::string value;             // return value, or the exception
+  std::vector<std::string> changed;  // names whose value this event changed
+};
+
+struct Breakpoint {
+  int id = 0;
+  bool function = false;  // else file:line
+  std::string file;       // as given; matches a path ending in it
+  int32_t line = 0;
+  std::string name;       // function name or qualname
+  std::string condition;
+  bool temporary = false;
+  bool enabled = true;
+  uint64_t hits = 0;
+};
+
+struct Watch {
+  int id = 0;
+  std::string name;
+  uint32_t thread = 0;
+  uint32_t depth = 0;
+  uint64_t frame_begin = 0;  // the frame's call event (or its first recorded event)
+  uint64_t frame_end = 0;    // its return event (or the last event of the tape)
+};
+
+class Engine {
+ public:
+  static StatusOr<std::unique_ptr<Engine>> Open(const std::string& path);
+
+  const Tape& tape() const { return *tape_; }
+  uint64_t size() const { return tape_->event_count(); }
+  uint64_t position() const { return pos_; }
+
+  Status Goto(uint64_t event);
+  // The event where the exception that ended the run, or else the last
+  // exception of the tape, was raised.
+  StatusOr<uint64_t> ExceptionEvent();
+  StatusOr<StateView> State();
+  StatusOr<StateView> StateAt(uint64_t event);
+  std::string ThreadName(uint32_t thread) const;
+
+  // Moves. NotFound (and no move) when there is nothing in that direction.
+  Status Step(bool forward);
+  Status Next(bool forward);
+  Status Finish(bool forward);
+  // Runs to the next breakpoint or watch hit; *why says what stopped it.
+  // With none in that direction, moves to the end (start) and says so.
+  Status Continue(bool forward, std::string* why);
+
+  StatusOr<int> AddBreakpoint(const std::string& spec, const std::string& condition, bool temporary);
+  Status SetCondition(int id, const std::string& condition);
+  Status ClearBreakpoint(int id);
+  void ClearAllBreakpoints() { breakpoints_.clear(); }
+  const std::vector<Breakpoint>& breakpoints() const { return breakpoints_; }
+
+  // `watch NAME`: a local of the current frame; continue stops where it changes.
+  StatusOr<int> AddWatch(const std::string& name);
+  Status ClearWatch(int id);
+  const std::vector<Watch>& watches() const { return watches_; }
+
+  // `when NAME`: the events of the current frame where NAME changed, with the
+  // value it took.
+  StatusOr<std::vector<std::pair<uint64_t, std::string>>> When(const std::string& name);
+
+  // Evaluates an expression over the locals of frame `depth_offset` levels up
+  // from the current event's frame.
+  StatusOr<Value> Eval(const std::string& expr, uint32_t depth_offset = 0);
+
+  // Source lines of a recorded file (1-based), or empty.
+  const std::vector<std::string>* SourceLines(const std::string& file);
+
+ private:
+  struct IndexedChunk {
+    DecodedChunk d;
+    std::vector<uint16_t> depth;  // per event: recorded frames on its thread's stack
+    std::vector<uint32_t> code;   // per event: the code of its frame
+  };
+  struct Cursor {  // a walker positioned inside one chunk
+    std::shared_ptr<const IndexedChunk> chunk;
+    std::unique_ptr<ChunkWalker> walker;
+    size_t chunk_index = 0;
+    EventState last;
+    bool has_last = false;
+  };
+  // Event predicate over a chunk's columns: (chunk, local index) -> match.
+  using Pred = std::function<bool(const IndexedChunk&, size_t)>;
+
+  explicit Engine(std::unique_ptr<Tape> tape) : tape_(std::move(tape)) {}
+  StatusOr<std::shared_ptr<const IndexedChunk>> Chunk(size_t index);
+  // First event strictly after (forward) or before `from` that matches.
+  StatusOr<std::optional<uint64_t>> Scan(uint64_t from, bool forward, const Pred& pred);
+  Status WalkTo(uint64_t event);
+  struct Here {
+    uint32_t thread;
+    uint32_t depth;
+    EventKind kind;
+  };
+  StatusOr<Here> At(uint64_t event);
+  bool BreakpointMatches(Breakpoint& bp, const IndexedChunk& c, size_t i);
+  bool ConditionHolds(const Breakpoint& bp, uint64_t event);
+  StatusOr<std::pair<uint64_t, uint64_t>> FrameBounds(uint64_t event);
+
+  std::unique_ptr<Tape> tape_;
+  uint64_t pos_ = 0;
+  std::list<std::pair<size_t, std::shared_ptr<const IndexedChunk>>> cache_;  // most recent first
+  Cursor cursor_;
+  std::vector<Breakpoint> breakpoints_;
+  std::vector<Watch> watches_;
+  int next_breakpoint_id_ = 1;
+  int next_watch_id_ = 1;
+  std::map<std::string, std::vector<std::string>> source_lines_;
+};
+
+}  // namespace tracetape::replayer
+
+#endif  // TRACETAPE_REPLAYER_ENGINE_H_

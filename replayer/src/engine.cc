@@ -1,0 +1,580 @@
+#include "tracetape/replayer/engine.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "tracetape/replayer/expr.h"
+
+namespace tracetape::replayer {
+namespace {
+
+constexpr size_t kCacheChunks = 8;
+
+bool PathMatches(const std::string& path, const std::string& spec) {
+  if (path == spec) return true;
+  return path.size() > spec.size() && path.compare(path.size() - spec.size(), spec.size(), spec) == 0 &&
+         path[path.size() - spec.size() - 1] == '/';
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& path) {
+  auto tape = Tape::Open(path);
+  if (!tape.ok()) return tape.status();
+  if (tape.value()->event_count() == 0) {
+    const Status& tail = tape.value()->tail_status();
+    return Status::InvalidArgument(path + ": the tape holds no events" +
+                                   (tail.ok() ? std::string() : " (" + tail.message() + ")"));
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(tape).value()));
+}
+
+StatusOr<std::shared_ptr<const Engine::IndexedChunk>> Engine::Chunk(size_t index) {
+  for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+    if (it->first == index) {
+      if (it != cache_.begin()) cache_.splice(cache_.begin(), cache_, it);
+      return cache_.front().second;
+    }
+  }
+  auto decoded = tape_->ReadChunk(index);
+  if (!decoded.ok()) return decoded.status();
+  auto c = std::make_shared<IndexedChunk>();
+  c->d = std::move(decoded).value();
+  const size_t n = c->d.size();
+  c->depth.resize(n);
+  c->code.resize(n);
+  std::unordered_map<uint32_t, std::vector<uint32_t>> stacks;
+  for (const auto& [t, frames] : c->d.start_state) {
+    auto& s = stacks[t];
+    for (const auto& f : frames) s.push_back(f.code);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    auto& s = stacks[c->d.thread[i]];
+    auto kind = static_cast<EventKind>(c->d.kind[i]);
+    if (kind == EventKind::kCall) s.push_back(c->d.call_code[i]);
+    if (s.empty()) {
+      return Status::Corrupt("chunk " + std::to_string(index) + ": event " + std::to_string(c->d.first_event + i) +
+                             " has no frame");
+    }
+    if (s.size() > 0xffff) return Status::Corrupt("chunk " + std::to_string(index) + ": stack too deep");
+    c->depth[i] = static_cast<uint16_t>(s.size());
+    c->code[i] = s.back();
+    if (kind == EventKind::kReturn) s.pop_back();
+  }
+  cache_.emplace_front(index, c);
+  if (cache_.size() > kCacheChunks) cache_.pop_back();
+  return std::shared_ptr<const IndexedChunk>(c);
+}
+
+StatusOr<std::optional<uint64_t>> Engine::Scan(uint64_t from, bool forward, const Pred& pred) {
+  const uint64_t n = size();
+  if (forward) {
+    if (from + 1 >= n) return std::optional<uint64_t>();
+    uint64_t start = from + 1;
+    for (size_t ci = tape_->ChunkFor(start); ci < tape_->chunks().size(); ++ci) {
+      auto c = Chunk(ci);
+      if (!c.ok()) return c.status();
+      const IndexedChunk& chunk = **c;
+      size_t i = start > chunk.d.first_event ? static_cast<size_t>(start - chunk.d.first_event) : 0;
+      for (; i < chunk.d.size(); ++i) {
+        if (pred(chunk, i)) return std::optional<uint64_t>(chunk.d.first_event + i);
+      }
+    }
+    return std::optional<uint64_t>();
+  }
+  if (from == 0 || n == 0) return std::optional<uint64_t>();
+  uint64_t start = std::min<uint64_t>(from - 1, n - 1);
+  for (size_t ci = tape_->ChunkFor(start) + 1; ci-- > 0;) {
+    auto c = Chunk(ci);
+    if (!c.ok()) return c.status();
+    const IndexedChunk& chunk = **c;
+    if (chunk.d.size() == 0) continue;
+    size_t i = std::min<uint64_t>(start - chunk.d.first_event, chunk.d.size() - 1);
+    if (start < chunk.d.first_event) i = chunk.d.size() - 1;
+    for (size_t k = i + 1; k-- > 0;) {
+      if (pred(chunk, k)) return std::optional<uint64_t>(chunk.d.first_event + k);
+    }
+  }
+  return std::optional<uint64_t>();
+}
+
+Status Engine::WalkTo(uint64_t event) {
+  size_t ci = tape_->ChunkFor(event);
+  if (ci >= tape_->chunks().size()) return Status::InvalidArgument("event " + std::to_string(event) + " is not on the tape");
+  auto c = Chunk(ci);
+  if (!c.ok()) return c.status();
+  size_t local = static_cast<size_t>(event - (*c)->d.first_event);
+  if (!cursor_.walker || cursor_.chunk != *c || cursor_.walker->position() > local + 1) {
+    cursor_.chunk = *c;
+    cursor_.chunk_index = ci;
+    cursor_.walker = std::make_unique<ChunkWalker>(cursor_.chunk->d);
+    cursor_.has_last = false;
+  }
+  while (cursor_.walker->position() <= local) {
+    TRACETAPE_RETURN_IF_ERROR(cursor_.walker->Step(&cursor_.last));
+    cursor_.has_last = true;
+  }
+  return Status::Ok();
+}
+
+StatusOr<Engine::Here> Engine::At(uint64_t event) {
+  size_t ci = tape_->ChunkFor(event);
+  if (ci >= tape_->chunks().size()) return Status::InvalidArgument("event " + std::to_string(event) + " is not on the tape");
+  auto c = Chunk(ci);
+  if (!c.ok()) return c.status();
+  size_t i = static_cast<size_t>(event - (*c)->d.first_event);
+  return Here{(*c)->d.thread[i], (*c)->depth[i], static_cast<EventKind>((*c)->d.kind[i])};
+}
+
+std::string Engine::ThreadName(uint32_t thread) const {
+  if (cursor_.chunk) {
+    auto it = cursor_.chunk->d.threads.find(thread);
+    if (it != cursor_.chunk->d.threads.end()) return it->second.name;
+  }
+  return "thread " + std::to_string(thread);
+}
+
+Status Engine::Goto(uint64_t event) {
+  if (event >= size()) {
+    return Status::InvalidArgument("event " + std::to_string(event) + " is out of range: the tape has events 0 to " +
+                                   std::to_string(size() - 1));
+  }
+  TRACETAPE_RETURN_IF_ERROR(WalkTo(event));
+  pos_ = event;
+  return Status::Ok();
+}
+
+StatusOr<StateView> Engine::State() { return StateAt(pos_); }
+
+StatusOr<StateView> Engine::StateAt(uint64_t event) {
+  TRACETAPE_RETURN_IF_ERROR(WalkTo(event));
+  const EventState& e = cursor_.last;
+  const ChunkWalker& w = *cursor_.walker;
+  StateView s;
+  s.index = e.index;
+  s.thread = e.thread;
+  s.thread_name = ThreadName(e.thread);
+  s.kind = e.kind;
+  if (e.value != kNoValue) {
+    s.has_value = true;
+    s.value = w.str(e.value);
+  }
+  for (size_t d = 0; d < e.ndeltas; ++d) s.changed.push_back(w.str(e.deltas[d].name));
+  auto it = w.stacks().find(e.thread);
+  if (it != w.stacks().end()) {
+    uint32_t depth = 0;
+    for (const auto& f : it->second) {
+      FrameView fv;
+      fv.file = f.code->file;
+      fv.func = f.code->name;
+      fv.qualname = f.code->qualname;
+      fv.line = f.line;
+      fv.first_line = f.code->first_line;
+      fv.args = f.code->args;
+      fv.depth = ++depth;
+      for (const auto& b : f.locals) fv.locals.emplace_back(w.str(b.name), w.str(b.value));
+      s.stack.push_back(std::move(fv));
+    }
+  }
+  return s;
+}
+
+StatusOr<uint64_t> Engine::ExceptionEvent() {
+  auto last = Scan(size(), false, [](const IndexedChunk& c, size_t i) {
+    return static_cast<EventKind>(c.d.kind[i]) == EventKind::kException;
+  });
+  if (!last.ok()) return last.status();
+  if (!*last) return Status::NotFound("no exception was recorded");
+  uint64_t cur = **last;
+  // Walk back along the propagation: exception at depth d was preceded on its
+  // thread by the return (unwind) and exception of the frame at depth d+1.
+  while (true) {
+    auto here = At(cur);
+    if (!here.ok()) return here.status();
+    uint32_t t = here->thread;
+    auto prev = Scan(cur, false, [t](const IndexedChunk& c, size_t i) { return c.d.thread[i] == t; });
+    if (!prev.ok()) return prev.status();
+    if (!*prev) break;
+    auto p = At(**prev);
+    if (!p.ok()) return p.status();
+    if (p->kind != EventKind::kReturn || p->depth != here->depth + 1) break;
+    auto before = Scan(**prev, false, [t](const IndexedChunk& c, size_t i) { return c.d.thread[i] == t; });
+    if (!before.ok()) return before.status();
+    if (!*before) break;
+    auto b = At(**before);
+    if (!b.ok()) return b.status();
+    if (b->kind != EventKind::kException || b->depth != here->depth + 1) break;
+    cur = **before;
+  }
+  return cur;
+}
+
+Status Engine::Step(bool forward) {
+  auto here = At(pos_);
+  if (!here.ok()) return here.status();
+  uint32_t t = here->thread;
+  auto r = Scan(pos_, forward, [t](const IndexedChunk& c, size_t i) {
+    auto k = static_cast<EventKind>(c.d.kind[i]);
+    return c.d.thread[i] == t && (k == EventKind::kLine || k == EventKind::kCall);
+  });
+  if (!r.ok()) return r.status();
+  if (!*r) return Status::NotFound(forward ? "no later line on this thread: end of the tape"
+                                           : "no earlier line on this thread: start of the tape");
+  return Goto(**r);
+}
+
+Status Engine::Next(bool forward) {
+  auto here = At(pos_);
+  if (!here.ok()) return here.status();
+  uint32_t t = here->thread, d = here->depth;
+  auto r = Scan(pos_, forward, [t, d](const IndexedChunk& c, size_t i) {
+    return c.d.thread[i] == t && static_cast<EventKind>(c.d.kind[i]) == EventKind::kLine && c.depth[i] <= d;
+  });
+  if (!r.ok()) return r.status();
+  if (!*r) return Status::NotFound(forward ? "no later line in this frame or its callers: end of the tape"
+                                           : "no earlier line in this frame or its callers: start of the tape");
+  return Goto(**r);
+}
+
+Status Engine::Finish(bool forward) {
+  auto here = At(pos_);
+  if (!here.ok()) return here.status();
+  uint32_t t = here->thread, d = here->depth;
+  if (forward) {
+    uint32_t target = here->kind == EventKind::kReturn ? d - 1 : d;
+    if (target == 0) return Status::NotFound("the outermost recorded frame has returned: nothing to finish");
+    auto r = Scan(pos_, true, [t, target](const IndexedChunk& c, size_t i) {
+      return c.d.thread[i] == t && static_cast<EventKind>(c.d.kind[i]) == EventKind::kReturn && c.depth[i] == target;
+    });
+    if (!r.ok()) return r.status();
+    if (!*r) return Status::NotFound("this frame does not return before the end of the tape");
+    return Goto(**r);
+  }
+  uint64_t call = pos_;
+  if (here->kind != EventKind::kCall) {
+    auto r = Scan(pos_, false, [t, d](const IndexedChunk& c, size_t i) {
+      return c.d.thread[i] == t && static_cast<EventKind>(c.d.kind[i]) == EventKind::kCall && c.depth[i] == d;
+    });
+    if (!r.ok()) return r.status();
+    if (!*r) return Status::NotFound("this frame began before the recording: its call is not on the tape");
+    call = **r;
+  }
+  if (d > 1) {
+    auto caller = Scan(call, false, [t, d](const IndexedChunk& c, size_t i) {
+      return c.d.thread[i] == t && c.depth[i] == d - 1;
+    });
+    if (!caller.ok()) return caller.status();
+    if (*caller) return Goto(**caller);
+  }
+  return Goto(call);
+}
+
+bool Engine::BreakpointMatches(Breakpoint& bp, const IndexedChunk& c, size_t i) {
+  auto kind = static_cast<EventKind>(c.d.kind[i]);
+  if (!bp.enabled) return false;
+  auto it = c.d.codes.find(c.code[i]);
+  if (it == c.d.codes.end()) return false;
+  if (bp.function) {
+    return kind == EventKind::kCall && (it->second.name == bp.name || it->second.qualname == bp.name);
+  }
+  return kind == EventKind::kLine && c.d.line[i] == bp.line && PathMatches(it->second.file, bp.file);
+}
+
+bool Engine::ConditionHolds(const Breakpoint& bp, uint64_t event) {
+  if (bp.condition.empty()) return true;
+  auto state = StateAt(event);
+  if (!state.ok() || state->stack.empty()) return true;
+  const auto& locals = state->stack.back().locals;
+  auto v = Evaluate(bp.condition, [&](const std::string& name) -> std::optional<Value> {
+    for (const auto& [n, text] : locals) {
+      if (n == name) return ParseRendered(text);
+    }
+    return std::nullopt;
+  });
+  // As in pdb, a condition that cannot be evaluated stops.
+  return !v.ok() || Truthy(*v);
+}
+
+Status Engine::Continue(bool forward, std::string* why) {
+  // Per chunk: which codes have line breakpoints at which lines, which codes
+  // are function breakpoints. Rebuilt when the scan enters another chunk.
+  const IndexedChunk* memo_chunk = nullptr;
+  std::unordered_map<uint32_t, std::vector<int32_t>> line_codes;
+  std::unordered_set<uint32_t> func_codes;
+  auto prepare = [&](const IndexedChunk& c) {
+    if (memo_chunk == &c) return;
+    memo_chunk = &c;
+    line_codes.clear();
+    func_codes.clear();
+    for (const auto& [id, code] : c.d.codes) {
+      for (const auto& bp : breakpoints_) {
+        if (!bp.enabled) continue;
+        if (bp.function && (code.name == bp.name || code.qualname == bp.name)) func_codes.insert(id);
+        if (!bp.function && PathMatches(code.file, bp.file)) line_codes[id].push_back(bp.line);
+      }
+    }
+  };
+  auto watch_hit = [&](const IndexedChunk& c, size_t i) {
+    uint64_t global = c.d.first_event + i;
+    for (const auto& w : watches_) {
+      if (c.d.thread[i] != w.thread || c.depth[i] != w.depth || global < w.frame_begin || global > w.frame_end) continue;
+      for (uint32_t k = c.d.delta_begin[i]; k < c.d.delta_begin[i + 1]; ++k) {
+        if (c.d.strings[c.d.deltas[k].name] == w.name) return true;
+      }
+    }
+    return false;
+  };
+  auto pred = [&](const IndexedChunk& c, size_t i) {
+    prepare(c);
+    auto kind = static_cast<EventKind>(c.d.kind[i]);
+    if (kind == EventKind::kLine) {
+      auto it = line_codes.find(c.code[i]);
+      if (it != line_codes.end() && std::find(it->second.begin(), it->second.end(), c.d.line[i]) != it->second.end()) {
+        return true;
+      }
+    } else if (kind == EventKind::kCall && func_codes.count(c.code[i])) {
+      return true;
+    }
+    return !watches_.empty() && watch_hit(c, i);
+  };
+
+  uint64_t from = pos_;
+  while (true) {
+    auto r = Scan(from, forward, pred);
+    if (!r.ok()) return r.status();
+    if (!*r) {
+      TRACETAPE_RETURN_IF_ERROR(Goto(forward ? size() - 1 : 0));
+      *why = forward ? "end of the tape" : "start of the tape";
+      return Status::Ok();
+    }
+    uint64_t e = **r;
+    size_t ci = tape_->ChunkFor(e);
+    auto c = Chunk(ci);
+    if (!c.ok()) return c.status();
+    size_t i = static_cast<size_t>(e - (*c)->d.first_event);
+    std::string reason;
+    for (auto it = breakpoints_.begin(); it != breakpoints_.end(); ++it) {
+      if (!BreakpointMatches(*it, **c, i) || !ConditionHolds(*it, e)) continue;
+      ++it->hits;
+      reason = (it->temporary ? "Temporary breakpoint " : "Breakpoint ") + std::to_string(it->id) +
+               (it->function ? " at " + it->name : " at " + it->file + ":" + std::to_string(it->line));
+      if (it->temporary) breakpoints_.erase(it);
+      break;
+    }
+    if (reason.empty() && watch_hit(**c, i)) {
+      for (const auto& w : watches_) {
+        if ((*c)->d.thread[i] == w.thread && (*c)->depth[i] == w.depth) {
+          reason = "Watchpoint " + std::to_string(w.id) + ": " + w.name + " changed";
+          break;
+        }
+      }
+    }
+    if (!reason.empty()) {
+      TRACETAPE_RETURN_IF_ERROR(Goto(e));
+      *why = reason;
+      return Status::Ok();
+    }
+    from = e;
+  }
+}
+
+StatusOr<int> Engine::AddBreakpoint(const std::string& spec_in, const std::string& condition, bool temporary) {
+  std::string spec = spec_in;
+  while (!spec.empty() && spec.back() == ' ') spec.pop_back();
+  if (spec.empty()) return Status::InvalidArgument("a breakpoint needs FILE:LINE, LINE or FUNCTION");
+  if (!condition.empty()) TRACETAPE_RETURN_IF_ERROR(CheckSyntax(condition));
+  Breakpoint bp;
+  bp.id = next_breakpoint_id_;
+  bp.condition = condition;
+  bp.temporary = temporary;
+  auto colon = spec.rfind(':');
+  auto all_digits = [](const std::string& s) {
+    return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  std::string file, line;
+  if (colon != std::string::npos && all_digits(spec.substr(colon + 1))) {
+    file = spec.substr(0, colon);
+    line = spec.substr(colon + 1);
+  } else if (all_digits(spec)) {
+    auto state = State();
+    if (!state.ok() || state->stack.empty()) return Status::InvalidArgument("no current file for a line number");
+    file = state->stack.back().file;
+    line = spec;
+  }
+  if (!line.empty()) {
+    bp.line = std::stoi(line);
+    if (bp.line <= 0) return Status::InvalidArgument("line numbers start at 1");
+    // The file must be one the tape recorded.
+    std::string match;
+    for (const auto& [path, src] : tape_->sources()) {
+      if (PathMatches(path, file)) {
+        if (!match.empty() && match != path) {
+          return Status::InvalidArgument("'" + file + "' is ambiguous: " + match + " or " + path + "?");
+        }
+        match = path;
+      }
+    }
+    if (match.empty()) return Status::InvalidArgument("no recorded file matches '" + file + "'");
+    bp.file = match;
+    const auto* lines = SourceLines(match);
+    if (lines && !lines->empty() && static_cast<size_t>(bp.line) > lines->size()) {
+      return Status::InvalidArgument(match + " has only " + std::to_string(lines->size()) + " lines");
+    }
+  } else {
+    bp.function = true;
+    bp.name = spec;
+    for (char c : spec) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '<' || c == '>')) {
+        return Status::InvalidArgument("'" + spec + "' is neither FILE:LINE, LINE nor a function name");
+      }
+    }
+  }
+  ++next_breakpoint_id_;
+  breakpoints_.push_back(bp);
+  return bp.id;
+}
+
+Status Engine::SetCondition(int id, const std::string& condition) {
+  for (auto& bp : breakpoints_) {
+    if (bp.id == id) {
+      if (!condition.empty()) TRACETAPE_RETURN_IF_ERROR(CheckSyntax(condition));
+      bp.condition = condition;
+      return Status::Ok();
+    }
+  }
+  return Status::InvalidArgument("no breakpoint number " + std::to_string(id));
+}
+
+Status Engine::ClearBreakpoint(int id) {
+  for (auto it = breakpoints_.begin(); it != breakpoints_.end(); ++it) {
+    if (it->id == id) {
+      breakpoints_.erase(it);
+      return Status::Ok();
+    }
+  }
+  return Status::InvalidArgument("no breakpoint number " + std::to_string(id));
+}
+
+StatusOr<std::pair<uint64_t, uint64_t>> Engine::FrameBounds(uint64_t event) {
+  auto here = At(event);
+  if (!here.ok()) return here.status();
+  uint32_t t = here->thread, d = here->depth;
+  uint64_t begin = event, end = event;
+  if (here->kind != EventKind::kCall) {
+    // Back to the frame's call, or to just after the last event of a
+    // shallower frame on this thread (a frame that began before recording).
+    auto r = Scan(event, false, [t, d](const IndexedChunk& c, size_t i) {
+      return c.d.thread[i] == t && (c.depth[i] < d || (c.depth[i] == d && static_cast<EventKind>(c.d.kind[i]) == EventKind::kCall));
+    });
+    if (!r.ok()) return r.status();
+    begin = 0;
+    if (*r) {
+      auto h = At(**r);
+      if (!h.ok()) return h.status();
+      begin = h->depth == d ? **r : **r + 1;
+    }
+  }
+  if (here->kind != EventKind::kReturn) {
+    auto r = Scan(event, true, [t, d](const IndexedChunk& c, size_t i) {
+      return c.d.thread[i] == t && c.depth[i] == d && static_cast<EventKind>(c.d.kind[i]) == EventKind::kReturn;
+    });
+    if (!r.ok()) return r.status();
+    end = *r ? **r : size() - 1;
+  }
+  return std::make_pair(begin, end);
+}
+
+StatusOr<int> Engine::AddWatch(const std::string& name) {
+  auto state = State();
+  if (!state.ok()) return state.status();
+  if (state->stack.empty()) return Status::InvalidArgument("no frame here");
+  bool known = false;
+  for (const auto& [n, v] : state->stack.back().locals) known |= n == name;
+  auto bounds = FrameBounds(pos_);
+  if (!bounds.ok()) return bounds.status();
+  if (!known) {
+    // It may be bound later in this frame: accept it if any event of the frame changes it.
+    auto changes = When(name);
+    if (!changes.ok()) return changes.status();
+    if (changes->empty()) return Status::InvalidArgument("'" + name + "' is never captured in this frame");
+  }
+  Watch w;
+  w.id = next_watch_id_++;
+  w.name = name;
+  w.thread = state->thread;
+  w.depth = static_cast<uint32_t>(state->stack.size());
+  w.frame_begin = bounds->first;
+  w.frame_end = bounds->second;
+  watches_.push_back(w);
+  return w.id;
+}
+
+Status Engine::ClearWatch(int id) {
+  for (auto it = watches_.begin(); it != watches_.end(); ++it) {
+    if (it->id == id) {
+      watches_.erase(it);
+      return Status::Ok();
+    }
+  }
+  return Status::InvalidArgument("no watch number " + std::to_string(id));
+}
+
+StatusOr<std::vector<std::pair<uint64_t, std::string>>> Engine::When(const std::string& name) {
+  auto here = At(pos_);
+  if (!here.ok()) return here.status();
+  auto bounds = FrameBounds(pos_);
+  if (!bounds.ok()) return bounds.status();
+  std::vector<std::pair<uint64_t, std::string>> out;
+  uint32_t t = here->thread, d = here->depth;
+  for (size_t ci = tape_->ChunkFor(bounds->first); ci < tape_->chunks().size(); ++ci) {
+    auto c = Chunk(ci);
+    if (!c.ok()) return c.status();
+    const IndexedChunk& chunk = **c;
+    if (chunk.d.first_event > bounds->second) break;
+    for (size_t i = 0; i < chunk.d.size(); ++i) {
+      uint64_t g = chunk.d.first_event + i;
+      if (g < bounds->first || g > bounds->second || chunk.d.thread[i] != t || chunk.depth[i] != d) continue;
+      for (uint32_t k = chunk.d.delta_begin[i]; k < chunk.d.delta_begin[i + 1]; ++k) {
+        const Binding& b = chunk.d.deltas[k];
+        if (chunk.d.strings[b.name] != name) continue;
+        out.emplace_back(g, b.value == kUnbound ? std::string("<unbound>") : chunk.d.strings[b.value]);
+      }
+    }
+  }
+  return out;
+}
+
+StatusOr<Value> Engine::Eval(const std::string& expr, uint32_t depth_offset) {
+  auto state = State();
+  if (!state.ok()) return state.status();
+  if (depth_offset >= state->stack.size()) return Status::InvalidArgument("no such frame");
+  const auto& locals = state->stack[state->stack.size() - 1 - depth_offset].locals;
+  return Evaluate(expr, [&](const std::string& name) -> std::optional<Value> {
+    for (const auto& [n, text] : locals) {
+      if (n == name) return ParseRendered(text);
+    }
+    return std::nullopt;
+  });
+}
+
+const std::vector<std::string>* Engine::SourceLines(const std::string& file) {
+  auto it = source_lines_.find(file);
+  if (it != source_lines_.end()) return &it->second;
+  auto src = tape_->sources().find(file);
+  if (src == tape_->sources().end() || !src->second.omitted_reason.empty()) return nullptr;
+  std::vector<std::string> lines;
+  const std::string& text = src->second.text;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    std::string line = text.substr(start, nl - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    start = nl + 1;
+  }
+  return &source_lines_.emplace(file, std::move(lines)).first->second;
+}
+
+}  // namespace tracetape::replayer
