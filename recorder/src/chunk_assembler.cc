@@ -2,6 +2,8 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <algorithm>
+
 #include "tape_generated.h"
 #include "tracetape/recorder/raw_records.h"
 
@@ -33,6 +35,8 @@ void ChunkAssembler::BeginChunk() {
   string_ids_.clear();
   name_string_ids_.clear();
   codes_used_.clear();
+  line_keys_.clear();
+  call_codes_set_.clear();
   threads_used_.clear();
   kinds_.clear();
   event_threads_.clear();
@@ -177,6 +181,7 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
     stack.push_back(Frame{e.code, e.line, {}});
     call_codes_.push_back(e.code);
     codes_used_.insert(e.code);
+    call_codes_set_.insert(e.code);
   } else if (stack.empty()) {
     return Status::Internal("line, return or exception event on an empty stack");
   } else if (kind != EventKind::kLine && kind != EventKind::kReturn && kind != EventKind::kException) {
@@ -184,6 +189,9 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
   }
   Frame& frame = stack.back();
   frame.line = e.line;
+  if (kind == EventKind::kLine) {
+    line_keys_.insert((static_cast<uint64_t>(frame.code) << 32) | static_cast<uint32_t>(e.line));
+  }
   uint32_t index = static_cast<uint32_t>(kinds_.size());
   for (uint16_t i = 0; i < h.ndeltas; ++i) {
     uint32_t name = r.U32();
@@ -255,10 +263,26 @@ std::string ChunkAssembler::Seal() {
   b.Finish(chunk);
   std::string out(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 
+  last_summary_.line_keys.assign(line_keys_.begin(), line_keys_.end());
+  last_summary_.call_codes.assign(call_codes_set_.begin(), call_codes_set_.end());
   ++seq_;
   first_event_ += kinds_.size();
   dropped_before_ = 0;
   BeginChunk();
+  return out;
+}
+
+std::vector<ChunkAssembler::CodeDef> ChunkAssembler::AllCodes() const {
+  std::vector<CodeDef> out;
+  for (const auto& [id, c] : codes_) out.push_back(CodeDef{id, c.file, c.first_line, &c.name, &c.qualname, &c.args});
+  std::sort(out.begin(), out.end(), [](const CodeDef& a, const CodeDef& b) { return a.id < b.id; });
+  return out;
+}
+
+std::vector<std::pair<uint32_t, std::string>> ChunkAssembler::AllFiles() const {
+  std::vector<std::pair<uint32_t, std::string>> out;
+  for (const auto& [id, f] : files_) out.emplace_back(id, f.path);
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -213,7 +213,7 @@ void TapeWriter::WriteChunk() {
   uint64_t offset;
   Status s = Append(*rec, &offset);
   if (!s.ok()) return Fail(s);
-  chunk_index_.push_back({offset, first, count});
+  chunk_index_.push_back({offset, first, count, assembler_.last_summary()});
 }
 
 void TapeWriter::WriteSources() {
@@ -263,9 +263,21 @@ void TapeWriter::WriteFooter() {
   for (const auto& [index, t] : assembler_.threads()) {
     threads.push_back(fb::CreateThread(b, index, t.ident, b.CreateString(t.name)));
   }
+  std::vector<flatbuffers::Offset<fb::ChunkSummary>> summaries;
+  for (const auto& c : chunk_index_) {
+    summaries.push_back(fb::CreateChunkSummary(b, b.CreateVector(c.summary.line_keys), b.CreateVector(c.summary.call_codes)));
+  }
+  std::vector<flatbuffers::Offset<fb::Code>> codes;
+  for (const auto& c : assembler_.AllCodes()) {
+    codes.push_back(fb::CreateCode(b, c.id, c.file, b.CreateString(*c.name), b.CreateString(*c.qualname), c.first_line,
+                                   b.CreateVectorOfStrings(*c.args)));
+  }
+  std::vector<flatbuffers::Offset<fb::File>> files;
+  for (const auto& [id, path] : assembler_.AllFiles()) files.push_back(fb::CreateFile(b, id, b.CreateString(path)));
   auto footer = fb::CreateFooter(b, assembler_.total_events(), b.CreateVectorOfStructs(entries),
                                  b.CreateVector(source_offsets_), b.CreateVector(threads),
-                                 assembler_.dropped_events(), WallNs(), exit_status_, 0);
+                                 assembler_.dropped_events(), WallNs(), exit_status_, 0, b.CreateVector(summaries),
+                                 b.CreateVector(codes), b.CreateVector(files));
   b.Finish(footer);
   auto rec = format::EncodeRecord(format::RecordType::kFooter,
                                   std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()),

@@ -67,12 +67,14 @@ StatusOr<std::shared_ptr<const Engine::IndexedChunk>> Engine::Chunk(size_t index
   return std::shared_ptr<const IndexedChunk>(c);
 }
 
-StatusOr<std::optional<uint64_t>> Engine::Scan(uint64_t from, bool forward, const Pred& pred) {
+StatusOr<std::optional<uint64_t>> Engine::Scan(uint64_t from, bool forward, const Pred& pred,
+                                               const std::function<bool(size_t)>& may_match) {
   const uint64_t n = size();
   if (forward) {
     if (from + 1 >= n) return std::optional<uint64_t>();
     uint64_t start = from + 1;
     for (size_t ci = tape_->ChunkFor(start); ci < tape_->chunks().size(); ++ci) {
+      if (may_match && !may_match(ci)) continue;
       auto c = Chunk(ci);
       if (!c.ok()) return c.status();
       const IndexedChunk& chunk = **c;
@@ -86,6 +88,7 @@ StatusOr<std::optional<uint64_t>> Engine::Scan(uint64_t from, bool forward, cons
   if (from == 0 || n == 0) return std::optional<uint64_t>();
   uint64_t start = std::min<uint64_t>(from - 1, n - 1);
   for (size_t ci = tape_->ChunkFor(start) + 1; ci-- > 0;) {
+    if (may_match && !may_match(ci)) continue;
     auto c = Chunk(ci);
     if (!c.ok()) return c.status();
     const IndexedChunk& chunk = **c;
@@ -339,9 +342,43 @@ Status Engine::Continue(bool forward, std::string* why) {
     return !watches_.empty() && watch_hit(c, i);
   };
 
+  // With the footer's summaries, a chunk that holds none of the breakpoints'
+  // lines or functions, and no event of a watched frame, is skipped unread.
+  std::vector<uint64_t> keys;
+  std::vector<uint32_t> calls;
+  const FooterInfo* footer = tape_->footer();
+  bool summaries = footer != nullptr && !footer->codes.empty();
+  for (const auto& ref : tape_->chunks()) summaries = summaries && ref.has_summary;
+  if (summaries) {
+    for (const auto& [id, code] : footer->codes) {
+      for (const auto& bp : breakpoints_) {
+        if (!bp.enabled) continue;
+        if (bp.function && (code.name == bp.name || code.qualname == bp.name)) calls.push_back(id);
+        if (!bp.function && PathMatches(code.file, bp.file)) {
+          keys.push_back((static_cast<uint64_t>(id) << 32) | static_cast<uint32_t>(bp.line));
+        }
+      }
+    }
+  }
+  auto may_match = [&](size_t ci) {
+    if (!summaries) return true;
+    const ChunkRef& ref = tape_->chunks()[ci];
+    uint64_t first = ref.first_event, last = ref.first_event + ref.event_count;
+    for (const auto& w : watches_) {
+      if (w.frame_begin < last && w.frame_end >= first) return true;
+    }
+    for (uint64_t k : keys) {
+      if (std::binary_search(ref.line_keys.begin(), ref.line_keys.end(), k)) return true;
+    }
+    for (uint32_t c : calls) {
+      if (std::binary_search(ref.call_codes.begin(), ref.call_codes.end(), c)) return true;
+    }
+    return false;
+  };
+
   uint64_t from = pos_;
   while (true) {
-    auto r = Scan(from, forward, pred);
+    auto r = Scan(from, forward, pred, may_match);
     if (!r.ok()) return r.status();
     if (!*r) {
       TRACETAPE_RETURN_IF_ERROR(Goto(forward ? size() - 1 : 0));

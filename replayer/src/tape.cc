@@ -283,6 +283,33 @@ Status Tape::ReadFooter() {
     }
   }
   if (expect_event != info->event_count) return Status::Corrupt("footer event count disagrees with its index");
+  if (ft->summaries()) {
+    if (ft->summaries()->size() != chunks_.size()) return Status::Corrupt("footer summaries disagree with its index");
+    for (size_t i = 0; i < chunks_.size(); ++i) {
+      const auto* sm = ft->summaries()->Get(static_cast<flatbuffers::uoffset_t>(i));
+      ChunkRef& ref = chunks_[i];
+      if (sm->line_keys()) ref.line_keys.assign(sm->line_keys()->begin(), sm->line_keys()->end());
+      if (sm->call_codes()) ref.call_codes.assign(sm->call_codes()->begin(), sm->call_codes()->end());
+      if (!std::is_sorted(ref.line_keys.begin(), ref.line_keys.end()) ||
+          !std::is_sorted(ref.call_codes.begin(), ref.call_codes.end())) {
+        return Status::Corrupt("footer summary is not sorted");
+      }
+      ref.has_summary = true;
+    }
+  }
+  if (ft->codes() && ft->files()) {
+    std::unordered_map<uint32_t, std::string> files;
+    for (const auto* f : *ft->files()) files[f->id()] = Str(f->path());
+    for (const auto* code : *ft->codes()) {
+      auto fit = files.find(code->file());
+      if (fit == files.end()) return Status::Corrupt("footer code names an undefined file");
+      CodeDef def{code->id(), fit->second, Str(code->name()), Str(code->qualname()), code->first_line(), {}};
+      if (code->args()) {
+        for (const auto* a : *code->args()) def.args.push_back(Str(a));
+      }
+      info->codes[code->id()] = std::move(def);
+    }
+  }
   if (ft->sources()) {
     for (uint64_t off : *ft->sources()) {
       if (off < first_record_offset_ || off >= footer_offset) return Status::Corrupt("footer source offset out of range");

@@ -60,6 +60,25 @@ class ChunkAssembler {
 
   std::vector<FileInfo> TakeNewFiles();
 
+  // What the last sealed chunk contains (for the footer's summaries).
+  struct Summary {
+    std::vector<uint64_t> line_keys;  // sorted (code << 32) | line
+    std::vector<uint32_t> call_codes; // sorted
+  };
+  const Summary& last_summary() const { return last_summary_; }
+
+  // Every code and file defined so far, for the footer.
+  struct CodeDef {
+    uint32_t id;
+    uint32_t file;
+    int32_t first_line;
+    const std::string* name;
+    const std::string* qualname;
+    const std::vector<std::string>* args;
+  };
+  std::vector<CodeDef> AllCodes() const;
+  std::vector<std::pair<uint32_t, std::string>> AllFiles() const;
+
   uint64_t total_events() const { return first_event_ + kinds_.size(); }
   uint64_t dropped_events() const { return dropped_total_; }
   uint64_t chunks_sealed() const { return seq_; }
@@ -106,6 +125,9 @@ class ChunkAssembler {
   std::unordered_map<std::string, uint32_t> string_ids_;
   std::unordered_map<uint32_t, uint32_t> name_string_ids_;  // name id -> chunk string id
   std::set<uint32_t> codes_used_;
+  std::set<uint64_t> line_keys_;
+  std::set<uint32_t> call_codes_set_;
+  Summary last_summary_;
   std::set<uint32_t> threads_used_;
   std::vector<uint8_t> kinds_;
   std::vector<uint16_t> event_threads_;

@@ -69,6 +69,7 @@ class TapeWriter {
   struct ChunkEntry {
     uint64_t offset, first_event;
     uint32_t count;
+    ChunkAssembler::Summary summary;
   };
   std::vector<ChunkEntry> chunk_index_;
   std::vector<uint64_t> source_offsets_;

@@ -133,7 +133,9 @@ class Engine {
   explicit Engine(std::unique_ptr<Tape> tape) : tape_(std::move(tape)) {}
   StatusOr<std::shared_ptr<const IndexedChunk>> Chunk(size_t index);
   // First event strictly after (forward) or before `from` that matches.
-  StatusOr<std::optional<uint64_t>> Scan(uint64_t from, bool forward, const Pred& pred);
+  // Chunks for which `may_match` says false are skipped without decoding.
+  StatusOr<std::optional<uint64_t>> Scan(uint64_t from, bool forward, const Pred& pred,
+                                         const std::function<bool(size_t)>& may_match = nullptr);
   Status WalkTo(uint64_t event);
   struct Here {
     uint32_t thread;

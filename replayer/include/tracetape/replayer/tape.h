@@ -91,6 +91,10 @@ struct ChunkRef {
   uint64_t offset = 0;
   uint64_t first_event = 0;
   uint32_t event_count = 0;
+  // From the footer: what the chunk contains, to skip it unread.
+  bool has_summary = false;
+  std::vector<uint64_t> line_keys;   // sorted (code << 32) | line
+  std::vector<uint32_t> call_codes;  // sorted
 };
 
 struct SourceFile {
@@ -106,6 +110,7 @@ struct FooterInfo {
   int32_t exit_status = 0;
   std::string error;
   std::vector<ThreadDef> threads;
+  std::unordered_map<uint32_t, CodeDef> codes;  // every code of the recording
 };
 
 class Tape {
