@@ -401,7 +401,7 @@ int Replay(const std::vector<std::string>& args, std::istream& in, std::ostream&
   if (!goto_spec.empty()) {
     if (!session.GotoSpec(goto_spec, out)) return 2;
   } else {
-    session.PrintLocation(out);
+    session.Start(out);
   }
   bool interactive = !batch && ::isatty(0);
   std::string line;

@@ -115,6 +115,7 @@ constexpr const char* kHelp =
     "  a(rgs), p EXPR, pp EXPR           captured values: names, [item], .attr, len(), comparisons\n"
     "  display [EXPR], undisplay [EXPR]  show EXPR after each move when it changed\n"
     "  retval (rv)                       this event's return value or exception\n"
+    "  locals                            every captured local of the selected frame\n"
     "  info                              the tape, the position, breakpoints, watches\n"
     "  q(uit)\n"
     "An empty line repeats the last command; ';;' separates commands. The tape is read-only.\n";
@@ -145,7 +146,20 @@ void ReplaySession::PrintLocation(std::ostream& out) {
   if (frame_offset_ == 0) {
     if (s.kind == EventKind::kCall) out << "--Call--\n";
     if (s.kind == EventKind::kReturn) out << "--Return--\n";
-    if (s.kind == EventKind::kException) out << "--Exception-- " << Safe(s.value) << "\n";
+    if (s.kind == EventKind::kException) {
+      // A message may span lines (pytest's assertion explanations do).
+      std::string text = s.value;
+      std::string shown;
+      size_t start = 0;
+      while (true) {
+        size_t nl = text.find('\n', start);
+        shown += Safe(text.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+        if (nl == std::string::npos) break;
+        shown += "\n    ";
+        start = nl + 1;
+      }
+      out << "--Exception-- " << shown << "\n";
+    }
   }
   out << "> " << Safe(f->file) << "(" << f->line << ")" << Safe(f->func) << "()";
   if (frame_offset_ == 0 && s.kind == EventKind::kReturn) out << "->" << Safe(s.value);
@@ -211,6 +225,31 @@ bool ReplaySession::GotoSpec(const std::string& spec, std::ostream& out) {
   }
   Moved(out);
   return true;
+}
+
+void ReplaySession::Start(std::ostream& out) {
+  const auto& tape = engine_->tape();
+  bool test_tape = false;
+  for (const auto& [k, v] : tape.header().options) test_tape |= k == "pytest_nodeid";
+  bool failed = tape.footer() == nullptr || tape.footer()->exit_status != 0;
+  if (test_tape && failed && engine_->ExceptionEvent().ok()) {
+    for (const auto& [k, v] : tape.header().options) {
+      if (k == "pytest_nodeid") out << "Test " << Safe(v) << " failed here:\n";
+    }
+    if (GotoSpec("exception", out)) {
+      PrintLocals(out);
+      return;
+    }
+  }
+  PrintLocation(out);
+}
+
+void ReplaySession::PrintLocals(std::ostream& out) {
+  auto s = engine_->State();
+  if (!s.ok()) return;
+  const FrameView* f = Selected(*s);
+  if (!f) return;
+  for (const auto& [name, value] : f->locals) out << "  " << Safe(name) << " = " << Safe(value) << "\n";
 }
 
 void ReplaySession::PrintSource(std::ostream& out, const FrameView& f, int first, int last, int current) {
@@ -559,6 +598,8 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
                       displays_.end());
       if (displays_.size() == before) Error(out, "not displaying " + arg);
     }
+  } else if (is({"locals"})) {
+    if (no_arg()) PrintLocals(out);
   } else if (is({"retval", "rv"})) {
     if (!no_arg()) return true;
     auto s = engine_->State();

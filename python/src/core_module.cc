@@ -241,6 +241,11 @@ PYBIND11_MODULE(_core, m) {
         bool ok = s.GotoSpec(spec, out);
         return py::make_tuple(out.str(), ok);
       })
+      .def("start", [](tracetape::cli::ReplaySession& s) {
+        std::ostringstream out;
+        s.Start(out);
+        return out.str();
+      })
       .def("location", [](tracetape::cli::ReplaySession& s) {
         std::ostringstream out;
         s.PrintLocation(out);

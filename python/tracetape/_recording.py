@@ -78,6 +78,7 @@ def start(
     ring_mb: float = 32,
     pseudo_files: Sequence[Tuple[str, str]] = (),
     argv: Optional[Sequence[str]] = None,
+    metadata: Optional[dict] = None,
 ) -> str:
     """Start recording this process into ``path`` (default ``<script>.<pid>.tape``).
 
@@ -100,7 +101,7 @@ def start(
         ("redact", ",".join(redact)),
         ("source", "yes" if source else "no"),
         ("ring_mb", f"{ring_mb:g}"),
-    ]
+    ] + [(str(k), str(v)) for k, v in (metadata or {}).items()]
     metadata = [
         ("writer_version", "tracetape " + _version()),
         ("python_version", sys.version),

@@ -167,7 +167,7 @@ def interactive(path: str, goto: Optional[str]) -> int:
         if not ok:
             return 2
     else:
-        sys.stdout.write(session.location())
+        sys.stdout.write(session.start())
     while True:
         try:
             line = input(session.prompt())

@@ -184,9 +184,23 @@ StatusOr<StateView> Engine::StateAt(uint64_t event) {
 }
 
 StatusOr<uint64_t> Engine::ExceptionEvent() {
-  auto last = Scan(size(), false, [](const IndexedChunk& c, size_t i) {
+  auto is_exception = [](const IndexedChunk& c, size_t i) {
     return static_cast<EventKind>(c.d.kind[i]) == EventKind::kException;
+  };
+  // Prefer the exception that ended the run: one that left the outermost
+  // recorded frame (an exception event at depth 1 followed by that frame's
+  // return). Else the last exception of the tape.
+  auto ending = Scan(size(), false, [this](const IndexedChunk& c, size_t i) {
+    if (static_cast<EventKind>(c.d.kind[i]) != EventKind::kException || c.depth[i] != 1) return false;
+    uint32_t t = c.d.thread[i];
+    for (size_t k = i + 1; k < c.d.size(); ++k) {
+      if (c.d.thread[k] != t) continue;
+      return static_cast<EventKind>(c.d.kind[k]) == EventKind::kReturn && c.depth[k] == 1;
+    }
+    return i + 1 == c.d.size() && c.d.first_event + i + 1 == size();  // the tape ends there
   });
+  if (!ending.ok()) return ending.status();
+  StatusOr<std::optional<uint64_t>> last = *ending ? ending : Scan(size(), false, is_exception);
   if (!last.ok()) return last.status();
   if (!*last) return Status::NotFound("no exception was recorded");
   uint64_t cur = **last;

@@ -197,11 +197,16 @@ StatusOr<std::unique_ptr<Tape>> Tape::Open(const std::string& path) {
 
   // A clean tape ends with a trailer pointing at the footer; anything else is
   // read by scanning records from the front.
-  if (!tape->ReadFooter().ok()) {
+  Status footer = tape->ReadFooter();
+  if (!footer.ok()) {
     tape->chunks_.clear();
     tape->sources_.clear();
     tape->footer_.reset();
     tape->Scan(next);
+    // A trailer that is there but leads nowhere sound is worth naming.
+    if (footer.code() != Status::Code::kNotFound && tape->tail_status_.code() == Status::Code::kTruncated) {
+      tape->tail_status_ = footer.WithContext("the footer is unreadable");
+    }
   }
   return tape;
 }
@@ -312,10 +317,16 @@ Status Tape::ReadFooter() {
   }
   if (ft->sources()) {
     for (uint64_t off : *ft->sources()) {
-      if (off < first_record_offset_ || off >= footer_offset) return Status::Corrupt("footer source offset out of range");
-      TRACETAPE_RETURN_IF_ERROR(ReadRecord(off, &type, &raw, &next));
+      if (off < first_record_offset_ || off >= footer_offset) {
+        return Status::Corrupt("footer source offset " + std::to_string(off) + " out of range [" +
+                               std::to_string(first_record_offset_) + ", " + std::to_string(footer_offset) + ")");
+      }
+      // `raw` holds the footer that `ft` points into: read sources elsewhere.
+      std::string source_raw;
+      uint64_t source_next;
+      TRACETAPE_RETURN_IF_ERROR(ReadRecord(off, &type, &source_raw, &source_next));
       if (type != static_cast<uint8_t>(format::RecordType::kSource)) return Status::Corrupt("source index is wrong");
-      TRACETAPE_RETURN_IF_ERROR(AddSource(raw));
+      TRACETAPE_RETURN_IF_ERROR(AddSource(source_raw));
     }
   }
   footer_ = std::move(info);

@@ -27,6 +27,11 @@ class ReplaySession {
   void PrintLocation(std::ostream& out);
   // Positions the cursor: N, start, end or exception.
   bool GotoSpec(const std::string& spec, std::ostream& out);
+  // Where a replay starts without --goto: at the failure for the tape of a
+  // failed test (with its locals shown), else at the first event.
+  void Start(std::ostream& out);
+  // Prints the selected frame's locals, one per line.
+  void PrintLocals(std::ostream& out);
 
   // Unknown or malformed commands so far (batch mode's exit status).
   int errors() const { return errors_; }
