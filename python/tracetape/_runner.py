@@ -38,11 +38,15 @@ def _join_threads() -> None:
 
 
 def _print_exception(exc: BaseException) -> None:
-    # Drop the runner's own frames so the traceback reads as under `python`.
+    """What the interpreter does with an uncaught exception: sys.excepthook
+    (the program may have installed its own), without the runner's frames."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
-    traceback.print_exception(type(exc), exc, tb)
+    try:
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+    except BaseException:
+        traceback.print_exception(type(exc), exc, tb)
 
 
 def record_program(opts, target, prog_args) -> int:
@@ -63,7 +67,9 @@ def record_program(opts, target, prog_args) -> int:
             return 1
         argv = [what] + prog_args
         stem = os.path.splitext(os.path.basename(what))[0]
-        path0 = os.path.dirname(script)
+        # As `python` does: __file__ keeps the path given (a symlink stays a
+        # symlink), sys.path[0] is the directory of the file it resolves to.
+        path0 = os.path.dirname(os.path.realpath(script))
     elif kind == "module":
         argv = [what] + prog_args  # runpy replaces argv[0] with the module's file
         stem = what.rsplit(".", 1)[-1]

@@ -1,0 +1,53 @@
+"""Nested containers, empty and one-item containers, odd keys, and reference cycles."""
+
+
+class Node:
+    def __init__(self, name):
+        self.name = name
+        self.children = []
+        self.parent = None
+
+    def add(self, child):
+        child.parent = self
+        self.children.append(child)
+        return child
+
+
+def build_shapes():
+    empty = ([], (), {}, set(), frozenset(), "", b"")
+    singles = ([1], (1,), {1: 1}, {1}, frozenset({1}))
+    frozen = frozenset({frozenset({1, 2}), frozenset()})
+    keys = {None: "none", 1: "int", 2.5: "float", (1, 2): "tuple", b"k": "bytes",
+            False: "bool", "s": "str"}
+    deep = [1, [2, [3, [4, [5, [6, [7]]]]]]]
+    deep_dict = {"a": {"b": {"c": {"d": {"e": {"f": "g"}}}}}}
+    mixed = {"t": (1, [2, {3: (4, {5})}]), "f": 1.5, "c": 2 - 3j, "n": None}
+    return empty, singles, frozen, keys, deep, deep_dict, mixed
+
+
+def build_cycles():
+    loop = [1, 2]
+    loop.append(loop)
+    ring = {"name": "ring"}
+    ring["self"] = ring
+    a = [1]
+    b = [a]
+    a.append(b)
+    holder = ([],)
+    holder[0].append(holder)
+    root = Node("root")
+    leaf = root.add(Node("leaf"))
+    leaf.add(Node("bud"))
+    root.children.append(root)
+    return loop, ring, a, b, holder, root
+
+
+def main():
+    shapes = build_shapes()
+    cycles = build_cycles()
+    print(len(shapes), len(cycles))
+    print(shapes[4], shapes[5])
+    print(cycles[0], cycles[1], cycles[2])
+
+
+main()

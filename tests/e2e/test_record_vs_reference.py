@@ -1,0 +1,137 @@
+"""End-to-end: `tracetape record` + `dump --format jsonl` against the reference recorder.
+
+For every sample program, the C++ recorder and the pure-Python reference
+(tests/e2e/reference.py, sys.settrace + docs/RENDERING.md) run the program the same
+way; the program's exit status and output must be the same, and so must the event
+streams: kind, file, func, line, depth, locals and value of every event. Threaded
+programs are compared thread by thread, the interleaving being free.
+"""
+
+import json
+import os
+import subprocess
+import textwrap
+
+import pytest
+
+from conftest import (PROGRAMS, PROGRAM_IDS, SAMPLES_DIR, child_env, program,
+                      program_stderr, run_plain, run_record, run_reference,
+                      sequence_report, threaded_report, tracetape_cmd,
+                      well_formed_problems)
+
+
+@pytest.fixture(scope="session")
+def tracetape_installed():
+    """`python -m tracetape --help` must work: a missing package is a failure."""
+    try:
+        proc = subprocess.run(tracetape_cmd("--help"), env=child_env(),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.fail("cannot run `python -m tracetape --help`: %s" % exc, pytrace=False)
+    if proc.returncode != 0:
+        pytest.fail(
+            "tracetape is not installed for this interpreter, or its CLI is broken:\n"
+            "`%s -m tracetape --help` exited with status %d\n%s\n"
+            "Install it first, e.g. `python -m pip install --no-build-isolation .`."
+            % (tracetape_cmd()[0], proc.returncode,
+               proc.stderr.decode("utf-8", "replace")[-2000:]), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _requires_tracetape(tracetape_installed):
+    pass
+
+
+def assert_same_run(prog, recorded, reference, title):
+    """Exit status, program output and event streams of the two runs are the same."""
+    assert recorded.status == reference.status, (
+        "%s: exit status %d under tracetape, %d under the reference\n"
+        "tracetape stderr:\n%s" % (title, recorded.status, reference.status,
+                                  recorded.stderr))
+    assert recorded.stdout == reference.stdout, "%s: the program's stdout differs" % title
+    assert program_stderr(recorded.stderr) == reference.stderr, (
+        "%s: the program's stderr differs (tracetape's 'tracetape:' lines removed)"
+        % title)
+    problems = well_formed_problems(recorded.events, "tracetape dump")
+    assert not problems, "%s: malformed dump:\n%s" % (title, "\n".join(problems))
+    if prog.threaded:
+        report = threaded_report(reference.events, recorded.events, title)
+    else:
+        report = sequence_report(reference.events, recorded.events, title)
+    if report:
+        pytest.fail(report, pytrace=False)
+
+
+@pytest.mark.parametrize("prog", PROGRAMS, ids=PROGRAM_IDS)
+def test_record_matches_reference(prog, reference_runs):
+    reference = reference_runs.reference(prog)
+    assert reference.status == prog.exit, reference.stderr
+    recorded = run_record(prog.path, *prog.args)
+    assert_same_run(prog, recorded, reference, prog.name)
+
+
+@pytest.mark.parametrize("mode", ["args", "none"])
+@pytest.mark.parametrize("prog", PROGRAMS, ids=PROGRAM_IDS)
+def test_locals_mode_matches_reference(prog, mode, reference_runs):
+    options = ("--locals", mode)
+    reference = reference_runs.reference(prog, options)
+    recorded = run_record(prog.path, *prog.args, options=options)
+    assert_same_run(prog, recorded, reference, "%s --locals %s" % (prog.name, mode))
+    if mode == "none":
+        assert all(event["locals"] == {} for event in recorded.events)
+
+
+@pytest.mark.parametrize("prog", [p for p in PROGRAMS if p.canaries],
+                         ids=[p.name for p in PROGRAMS if p.canaries])
+def test_redaction_canaries_never_reach_the_dump(prog):
+    recorded = run_record(prog.path, *prog.args)
+    text = json.dumps(recorded.events)
+    for canary in prog.canaries:
+        assert canary not in text, "a redaction canary %r is in the dump" % canary
+    assert "<redacted>" in text
+
+
+def test_include_glob_matches_reference_include_dir(reference_runs):
+    # An --include glob naming the samples directory records what the default scope
+    # records: the samples are the only files outside the standard library.
+    prog = program("uses_helpers")
+    reference = reference_runs.reference(prog)
+    recorded = run_record(prog.path, options=("--include", str(SAMPLES_DIR / "*")))
+    assert_same_run(prog, recorded, reference, "uses_helpers --include glob")
+
+
+def test_symlinked_script_runs_like_python(tmp_path):
+    # `python LINK` puts the directory of the resolved script in sys.path[0], so the
+    # script's sibling modules import; __file__ stays the link's path.
+    prog = program("uses_helpers")
+    links = tmp_path / "links"
+    links.mkdir()
+    link = links / "linked_program.py"
+    os.symlink(prog.path, link)
+    plain = run_plain(link, cwd=tmp_path)
+    assert plain.status == 0, plain.stderr
+    reference = run_reference(link, options=("--include", str(links),
+                                             "--include", str(SAMPLES_DIR)),
+                              cwd=tmp_path)
+    recorded = run_record(link, cwd=tmp_path)
+    assert_same_run(prog, recorded, reference, "uses_helpers through a symlink")
+
+
+def test_program_excepthook_reports_its_uncaught_exception(tmp_path):
+    # An uncaught exception goes to sys.excepthook as the program left it.
+    script = tmp_path / "hooked.py"
+    script.write_text(textwrap.dedent("""\
+        import sys
+
+        def hook(kind, value, tb):
+            sys.stderr.write("custom hook saw %s: %s\\n" % (kind.__name__, value))
+
+        sys.excepthook = hook
+        raise ValueError("boom")
+        """))
+    plain = run_plain(script, cwd=tmp_path)
+    assert (plain.status, plain.stderr) == (1, "custom hook saw ValueError: boom\n")
+    recorded = run_record(script, cwd=tmp_path)
+    assert (recorded.status, recorded.stdout, program_stderr(recorded.stderr)) == (
+        plain.status, plain.stdout, plain.stderr)
