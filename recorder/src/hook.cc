@@ -61,9 +61,11 @@ struct SlotState {
   bool bound = false;
   uint32_t seen = 0;         // mapping frames: the last capture that saw it
   std::string text;
+  Fingerprint fp;            // builtin data: what `text` was rendered from
 
   void Clear() {
     Py_CLEAR(held);
+    fp.Clear();
     bound = false;
     text.clear();
   }
@@ -145,6 +147,7 @@ class Recorder {
   RawWriter w_{&record_};
   uint16_t ndeltas_ = 0;
   std::string text_;    // scratch rendering
+  Fingerprint fp_scratch_;
   uint32_t capture_round_ = 0;
   bool disabled_ = false;
   std::string disabled_why_;
@@ -358,13 +361,18 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
     return;
   }
   // An immutable scalar we hold a reference to cannot have changed, and its
-  // address cannot have been reused while we hold it.
+  // address cannot have been reused while we hold it. Builtin data whose
+  // fingerprint still matches renders to the same text.
   if (st->bound && st->held == v) return;
+  if (st->bound && !redacted && Renderer::Unchanged(v, st->fp)) return;
   if (redacted) {
     if (st->bound) return;
     text_ = kRedacted;
+    st->fp.Clear();
   } else {
-    renderer_.Render(v, &text_);
+    renderer_.Render(v, &text_, &fp_scratch_);
+    st->fp.Swap(fp_scratch_);
+    fp_scratch_.Clear();
   }
   bool changed = !st->bound || st->text != text_;
   PyObject* old = st->held;

@@ -44,12 +44,71 @@ bool Renderer::IsImmutableScalar(PyObject* v) {
          t == &PyBytes_Type || t == &PyComplex_Type;
 }
 
-void Renderer::Render(PyObject* v, std::string* out) {
+void Fingerprint::Clear() {
+  for (auto& e : entries_) Py_DECREF(e.obj);
+  entries_.clear();
+  valid_ = true;
+}
+
+void Renderer::Render(PyObject* v, std::string* out) { Render(v, out, nullptr); }
+
+void Renderer::Render(PyObject* v, std::string* out, Fingerprint* fp) {
   out->clear();
   start_ = 0;
   active_.clear();
+  fp_ = fp;
+  if (fp_) fp_->Clear();
   Value(v, 0, out);
   Finish(out);
+  if (fp_ && !fp_->valid_) fp_->Clear();
+  if (fp_) fp_->valid_ = !fp_->entries_.empty();
+  fp_ = nullptr;
+}
+
+void Renderer::Record(PyObject* v, Py_ssize_t size) {
+  if (!fp_ || !fp_->valid_) return;
+  Py_INCREF(v);
+  fp_->entries_.push_back(Fingerprint::Entry{v, size, 0});
+}
+
+namespace {
+
+// Walks v in the order Renderer::Value visited it, comparing identities.
+bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* idx) {
+  if (*idx >= fp.size()) return false;
+  const auto& e = fp[(*idx)++];
+  if (e.obj != v) return false;
+  if (e.size < 0) return true;  // an immutable scalar, held: unchanged
+  PyTypeObject* t = Py_TYPE(v);
+  if (t == &PyList_Type || t == &PyTuple_Type) {
+    bool list = t == &PyList_Type;
+    Py_ssize_t n = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
+    if (n != e.size || static_cast<Py_ssize_t>(e.children) > n) return false;
+    for (uint32_t i = 0; i < e.children; ++i) {
+      PyObject* item = list ? PyList_GET_ITEM(v, i) : PyTuple_GET_ITEM(v, i);
+      if (!SameWalk(item, fp, idx)) return false;
+    }
+    return true;
+  }
+  if (t == &PyDict_Type) {
+    if (PyDict_GET_SIZE(v) != e.size) return false;
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    for (uint32_t i = 0; i < e.children; ++i) {
+      if (!PyDict_Next(v, &pos, &key, &value)) return false;
+      if (!SameWalk(key, fp, idx) || !SameWalk(value, fp, idx)) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Renderer::Unchanged(PyObject* v, const Fingerprint& fp) {
+  if (!fp.valid()) return false;
+  size_t idx = 0;
+  return SameWalk(v, fp.entries_, &idx) && idx == fp.entries_.size();
 }
 
 void Renderer::Finish(std::string* out) {
@@ -212,6 +271,7 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
   const char* open = is_list ? "[" : "(";
   const char* close = is_list ? "]" : ")";
   if (depth > limits_.max_depth || Active(v)) {
+    if (fp_) fp_->valid_ = false;
     out->append(open);
     out->append("...");
     out->append(close);
@@ -221,6 +281,10 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
   active_.push_back(v);
   out->append(open);
   Py_ssize_t n = is_list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
+  size_t fp_index = fp_ ? fp_->entries_.size() : 0;
+  if (Py_TYPE(v) == base) Record(v, n);
+  else if (fp_) fp_->valid_ = false;
+  uint32_t visited = 0;
   for (Py_ssize_t i = 0; i < n; ++i) {
     if (i > 0) out->append(", ");
     if (static_cast<size_t>(i) >= limits_.max_items || Over(*out)) {
@@ -232,7 +296,9 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
     PyObject* item = is_list ? PyList_GET_ITEM(v, i) : PyTuple_GET_ITEM(v, i);
     Ref hold_item(item);
     Value(item, depth + 1, out);
+    ++visited;
   }
+  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = visited;
   if (!is_list && n == 1) out->append(",");
   out->append(close);
   active_.pop_back();
@@ -240,12 +306,16 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
 
 void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   if (depth > limits_.max_depth || Active(v)) {
+    if (fp_) fp_->valid_ = false;
     out->append("{...}");
     return;
   }
   Ref hold(v);
   active_.push_back(v);
   out->append("{");
+  size_t fp_index = fp_ ? fp_->entries_.size() : 0;
+  if (Py_TYPE(v) == &PyDict_Type) Record(v, PyDict_GET_SIZE(v));
+  else if (fp_) fp_->valid_ = false;
   Py_ssize_t pos = 0;
   PyObject* key;
   PyObject* value;
@@ -262,10 +332,12 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
     out->append(": ");
     if (PyUnicode_Check(key) && redactor_->ShouldRedact(Utf8(key))) {
       out->append(kRedacted);
+      if (fp_) Record(value, -1);  // its text is fixed: identity is enough
     } else {
       Value(value, depth + 1, out);
     }
   }
+  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
   out->append("}");
   active_.pop_back();
 }
@@ -364,9 +436,16 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
 }
 
 void Renderer::Value(PyObject* v, int depth, std::string* out) {
-  if (Over(*out)) return;
-  if (Scalar(v, out)) return;
+  if (Over(*out)) {
+    if (fp_) fp_->valid_ = false;  // where a cut falls depends on the text
+    return;
+  }
+  if (Scalar(v, out)) {
+    if (fp_) Record(v, -1);
+    return;
+  }
   PyTypeObject* t = Py_TYPE(v);
+  if (fp_ && t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type) fp_->valid_ = false;
   if (t == &PyList_Type || t == &PyTuple_Type) return Sequence(v, t, depth, out);
   if (t == &PyDict_Type) return Dict(v, depth, out);
   if (t == &PySet_Type || t == &PyFrozenSet_Type) return Set(v, t, depth, out);

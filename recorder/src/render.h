@@ -6,12 +6,53 @@
 #include <Python.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tracetape/recorder/options.h"
 #include "tracetape/recorder/redactor.h"
 
 namespace tracetape::recorder {
+
+// What one rendering visited, when it visited only exact lists, tuples,
+// dicts and immutable scalars: the objects in pre-order, each held by a
+// strong reference (so no address can be reused while it is compared
+// against). The lifetime of such objects is not observable by the program:
+// none has __del__ or supports weak references.
+class Fingerprint {
+ public:
+  Fingerprint() = default;
+  Fingerprint(const Fingerprint&) = delete;
+  Fingerprint& operator=(const Fingerprint&) = delete;
+  Fingerprint(Fingerprint&& o) noexcept : entries_(std::move(o.entries_)), valid_(o.valid_) { o.entries_.clear(); }
+  Fingerprint& operator=(Fingerprint&& o) noexcept {
+    if (this != &o) {
+      Clear();
+      entries_ = std::move(o.entries_);
+      valid_ = o.valid_;
+      o.entries_.clear();
+    }
+    return *this;
+  }
+  ~Fingerprint() { Clear(); }
+  void Clear();
+  void Swap(Fingerprint& other) {
+    entries_.swap(other.entries_);
+    std::swap(valid_, other.valid_);
+  }
+  bool valid() const { return valid_ && !entries_.empty(); }
+
+  struct Entry {
+    PyObject* obj;      // strong reference
+    Py_ssize_t size;    // container length, or -1 for a scalar
+    uint32_t children;  // items (dict: entries) the rendering visited
+  };
+
+ private:
+  friend class Renderer;
+  std::vector<Entry> entries_;
+  bool valid_ = true;
+};
 
 class Renderer {
  public:
@@ -20,6 +61,12 @@ class Renderer {
   // Replaces *out with the rendering of v. Never raises: any Python error
   // met on the way is cleared and the value is shown as <TypeName object>.
   void Render(PyObject* v, std::string* out);
+  // Same, also filling *fp (invalid if the value holds anything but exact
+  // lists, tuples, dicts and immutable scalars).
+  void Render(PyObject* v, std::string* out, Fingerprint* fp);
+  // True if v is structurally the value fp was taken from: then its
+  // rendering is the same, and need not be computed.
+  static bool Unchanged(PyObject* v, const Fingerprint& fp);
   // Replaces *out with "TypeName: message" for an exception instance.
   void RenderException(PyObject* exc, std::string* out);
 
@@ -45,7 +92,9 @@ class Renderer {
 
   RenderLimits limits_;
   Redactor* redactor_;
+  void Record(PyObject* v, Py_ssize_t size);
   std::vector<PyObject*> active_;  // containers being rendered, for cycles
+  Fingerprint* fp_ = nullptr;      // being filled, or null
   size_t start_ = 0;
 };
 

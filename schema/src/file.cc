@@ -10,7 +10,9 @@
 namespace tracetape::format {
 
 StatusOr<std::unique_ptr<RandomAccessFile>> RandomAccessFile::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+  // writer. The regular-file check below then rejects it.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     if (err == ENOENT) return Status::NotFound(path + ": no such file");
@@ -30,6 +32,8 @@ StatusOr<std::unique_ptr<RandomAccessFile>> RandomAccessFile::Open(const std::st
     ::close(fd);
     return Status::InvalidArgument(path + ": is not a regular file");
   }
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   return std::unique_ptr<RandomAccessFile>(new RandomAccessFile(fd, static_cast<uint64_t>(st.st_size), path));
 }
 

@@ -1,0 +1,259 @@
+// ChunkAssembler turns the hook's raw records into self-contained chunks.
+// These tests drive it directly, with chunk limits far smaller than the
+// writer's, so that chunk boundaries fall everywhere: each sealed chunk must
+// decode on its own (DESIGN section 4) to exactly the events applied to it.
+#include "tracetape/recorder/chunk_assembler.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "synthetic_recording.h"
+#include "tracetape/recorder/raw_records.h"
+#include "tracetape/replayer/tape.h"
+#include "tracetape/replayer/timeline.h"
+
+namespace tracetape::recorder {
+namespace {
+
+using testing::Event;
+using testing::MakeProgram;
+using testing::ProgramSpec;
+using testing::RecordingBuilder;
+
+Status Apply(ChunkAssembler* a, const std::string& rec) {
+  return a->Apply(reinterpret_cast<const uint8_t*>(rec.data()), rec.size());
+}
+
+// Feeds `raw` the way the writer does and returns the sealed chunks.
+std::vector<std::string> Assemble(const std::vector<std::string>& raw, ChunkAssembler::Limits limits) {
+  ChunkAssembler a(limits);
+  std::vector<std::string> chunks;
+  for (const auto& r : raw) {
+    auto* p = reinterpret_cast<const uint8_t*>(r.data());
+    if (a.NeedsBoundaryBefore(p, r.size()) && !a.Empty()) chunks.push_back(a.Seal());
+    Status s = a.Apply(p, r.size());
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    if (a.Full()) chunks.push_back(a.Seal());
+  }
+  if (!a.Empty()) chunks.push_back(a.Seal());
+  return chunks;
+}
+
+std::vector<Event> DecodeAndWalk(const std::string& chunk_bytes, uint64_t* first_event, uint64_t* seq) {
+  std::vector<Event> out;
+  auto chunk = replayer::DecodeChunk(chunk_bytes);
+  EXPECT_TRUE(chunk.ok()) << chunk.status().ToString();
+  if (!chunk.ok()) return out;
+  *first_event = chunk->first_event;
+  *seq = chunk->seq;
+  replayer::ChunkWalker w(*chunk);
+  while (w.HasNext()) {
+    replayer::EventState e;
+    Status s = w.Step(&e);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    if (!s.ok()) break;
+    out.push_back(testing::ToEvent(e, w));
+  }
+  return out;
+}
+
+TEST(ChunkAssemblerTest, EveryChunkDecodesOnItsOwnToItsEvents) {
+  ProgramSpec spec;
+  spec.seed = 3;
+  spec.events = 3000;
+  spec.plain_threads = 3;
+  spec.adopt_every = 700;
+  spec.max_adopted_threads = 2;
+  auto rec = MakeProgram(spec);
+  for (size_t max_events : {1, 2, 7, 64, 1000}) {
+    ChunkAssembler::Limits limits;
+    limits.max_events = max_events;
+    std::vector<std::string> chunks = Assemble(rec.builder.raw(), limits);
+    ASSERT_GE(chunks.size(), rec.events().size() / max_events);
+    uint64_t next = 0;
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      uint64_t first = ~0ull, seq = ~0ull;
+      std::vector<Event> got = DecodeAndWalk(chunks[i], &first, &seq);
+      ASSERT_EQ(seq, i);
+      ASSERT_EQ(first, next) << "chunk " << i;
+      ASSERT_LE(got.size(), max_events);
+      ASSERT_EQ(got, rec.builder.EventsInRange(first, first + got.size()))
+          << "chunk " << i << " of " << chunks.size() << " with max_events " << max_events;
+      next += got.size();
+    }
+    EXPECT_EQ(next, rec.events().size());
+  }
+}
+
+TEST(ChunkAssemblerTest, CountsEventsAndChunks) {
+  RecordingBuilder b;
+  uint32_t f = b.DefineFile("/a.py", "x = 1\n");
+  uint32_t c = b.DefineCode(f, 1, "f", "f");
+  b.DefineThread(0, 1, "MainThread");
+  b.Call(0, c, 1);
+  for (int i = 0; i < 9; ++i) b.Line(0, 2 + i);
+  ChunkAssembler::Limits limits;
+  limits.max_events = 4;
+  ChunkAssembler a(limits);
+  EXPECT_TRUE(a.Empty());
+  int sealed = 0;
+  for (const auto& r : b.raw()) {
+    ASSERT_TRUE(Apply(&a, r).ok());
+    if (a.Full()) {
+      EXPECT_EQ(a.pending_events(), 4u);
+      a.Seal();
+      ++sealed;
+      EXPECT_TRUE(a.Empty());
+    }
+  }
+  EXPECT_EQ(sealed, 2);
+  EXPECT_EQ(a.pending_events(), 2u);
+  EXPECT_EQ(a.total_events(), 10u);
+  EXPECT_EQ(a.chunks_sealed(), 2u);
+}
+
+TEST(ChunkAssemblerTest, AdoptNeedsABoundaryOnlyWhenEventsArePending) {
+  RecordingBuilder b;
+  uint32_t f = b.DefineFile("/a.py", "x = 1\n");
+  uint32_t c = b.DefineCode(f, 1, "f", "f");
+  b.DefineThread(0, 1, "MainThread");
+  b.DefineThread(1, 2, "worker");
+  b.Adopt(1, c, 5, {{"a", "1"}});
+  b.Call(0, c, 1);
+  b.Adopt(1, c, 6, {{"b", "2"}});
+  const auto& raw = b.raw();
+  ChunkAssembler a;
+  auto needs = [&](const std::string& r) {
+    return a.NeedsBoundaryBefore(reinterpret_cast<const uint8_t*>(r.data()), r.size());
+  };
+  for (size_t i = 0; i + 3 < raw.size(); ++i) ASSERT_TRUE(Apply(&a, raw[i]).ok());
+  EXPECT_FALSE(needs(raw[raw.size() - 3])) << "an adopt before any event needs no boundary";
+  ASSERT_TRUE(Apply(&a, raw[raw.size() - 3]).ok());
+  EXPECT_FALSE(needs(raw[raw.size() - 2])) << "events never need a boundary";
+  ASSERT_TRUE(Apply(&a, raw[raw.size() - 2]).ok());
+  EXPECT_TRUE(needs(raw.back())) << "an adopt after events changes the checkpoint";
+}
+
+TEST(ChunkAssemblerTest, NewFilesAreReportedOnce) {
+  RecordingBuilder b;
+  b.DefineFile("/a.py", "a\n");
+  b.DefineFile("/b.py", "");
+  ChunkAssembler a;
+  for (const auto& r : b.raw()) ASSERT_TRUE(Apply(&a, r).ok());
+  auto files = a.TakeNewFiles();
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].path, "/a.py");
+  EXPECT_EQ(files[0].source_override, "a\n");
+  EXPECT_EQ(files[1].path, "/b.py");
+  EXPECT_TRUE(files[1].source_override.empty());
+  EXPECT_TRUE(a.TakeNewFiles().empty());
+}
+
+TEST(ChunkAssemblerTest, LossIsCountedAndReportedBeforeTheNextChunk) {
+  RecordingBuilder b;
+  uint32_t f = b.DefineFile("/a.py", "x\n");
+  uint32_t c = b.DefineCode(f, 1, "f", "f");
+  b.DefineThread(0, 1, "MainThread");
+  b.Call(0, c, 1);
+  b.Loss(7);
+  b.Line(0, 2);
+  b.Loss(5);
+  ChunkAssembler a;
+  for (const auto& r : b.raw()) ASSERT_TRUE(Apply(&a, r).ok());
+  EXPECT_EQ(a.dropped_events(), 12u);
+  auto chunk = replayer::DecodeChunk(a.Seal());
+  ASSERT_TRUE(chunk.ok());
+  EXPECT_EQ(chunk->dropped_before, 12u);
+}
+
+// --- Malformed records: an internal error, reported, never undefined behaviour.
+
+std::string Rec(RawTag tag, uint8_t kind, const std::string& body, uint16_t ndeltas = 0) {
+  std::string buf;
+  RawWriter w(&buf);
+  w.Begin(tag, kind);
+  w.Put(body.data(), body.size());
+  return w.Finish(ndeltas);
+}
+
+std::string U32(uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); }
+
+std::string EventBody(uint32_t thread, int32_t line, uint32_t code, uint32_t has_value) {
+  RawEvent e{thread, line, code, has_value};
+  return std::string(reinterpret_cast<const char*>(&e), sizeof(e));
+}
+
+class MalformedRecordTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RecordingBuilder b;
+    uint32_t f = b.DefineFile("/a.py", "x\n");
+    code_ = b.DefineCode(f, 1, "f", "f");
+    b.DefineThread(0, 1, "MainThread");
+    for (const auto& r : b.raw()) ASSERT_TRUE(Apply(&a_, r).ok());
+  }
+  Status ApplyBytes(const std::string& r) { return Apply(&a_, r); }
+  ChunkAssembler a_;
+  uint32_t code_ = 0;
+};
+
+TEST_F(MalformedRecordTest, RecordShorterThanItsHeaderIsAnInternalError) {
+  std::string r(4, '\0');
+  EXPECT_EQ(ApplyBytes(r).code(), Status::Code::kInternal);
+  EXPECT_EQ(ApplyBytes("").code(), Status::Code::kInternal);
+}
+
+TEST_F(MalformedRecordTest, UnknownTagIsAnInternalError) {
+  EXPECT_EQ(ApplyBytes(Rec(static_cast<RawTag>(99), 0, "")).code(), Status::Code::kInternal);
+  EXPECT_EQ(ApplyBytes(Rec(static_cast<RawTag>(0), 0, "")).code(), Status::Code::kInternal);
+}
+
+TEST_F(MalformedRecordTest, DefinitionWithAStringPastTheRecordEndIsAnInternalError) {
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kThreadDef, 0, U32(1) + std::string(8, '\0') + U32(1000) + "abc")).code(),
+            Status::Code::kInternal);
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kFileDef, 0, U32(9) + U32(0xffffffffu))).code(), Status::Code::kInternal);
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kCodeDef, 0, U32(5))).code(), Status::Code::kInternal);
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kNameDef, 0, U32(5) + U32(64) + "short")).code(), Status::Code::kInternal);
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kLoss, 0, "")).code(), Status::Code::kInternal);
+}
+
+TEST_F(MalformedRecordTest, EventShorterThanRawEventIsAnInternalError) {
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, 0, U32(0))).code(), Status::Code::kInternal);
+}
+
+TEST_F(MalformedRecordTest, EventOnAnUndefinedCodeIsAnInternalError) {
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, 0, EventBody(0, 1, 424242, 0))).code(), Status::Code::kInternal);
+}
+
+TEST_F(MalformedRecordTest, LineOrReturnOnAnEmptyStackIsAnInternalError) {
+  for (uint8_t kind : {1, 2, 3}) {
+    EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, kind, EventBody(0, 1, code_, 0))).code(), Status::Code::kInternal)
+        << "kind " << int(kind);
+  }
+  EXPECT_TRUE(a_.Empty());
+}
+
+TEST_F(MalformedRecordTest, UnknownEventKindIsAnInternalError) {
+  ASSERT_TRUE(ApplyBytes(Rec(RawTag::kEvent, 0, EventBody(0, 1, code_, 0))).ok());
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, 9, EventBody(0, 2, code_, 0))).code(), Status::Code::kInternal);
+}
+
+TEST_F(MalformedRecordTest, ThreadIndexPastTheColumnWidthIsAnInternalError) {
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, 0, EventBody(0x10000, 1, code_, 0))).code(), Status::Code::kInternal);
+}
+
+TEST_F(MalformedRecordTest, DeltaOrValuePastTheRecordEndIsAnInternalError) {
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, 0, EventBody(0, 1, code_, 0) + U32(1) + U32(500) + "ab", 1)).code(),
+            Status::Code::kInternal);
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, 0, EventBody(0, 1, code_, 0), /*ndeltas=*/40)).code(),
+            Status::Code::kInternal);
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, 2, EventBody(0, 1, code_, 1) + U32(99) + "x")).code(),
+            Status::Code::kInternal);
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kAdopt, 0, EventBody(0, 1, code_, 0) + U32(1) + U32(500), 1)).code(),
+            Status::Code::kInternal);
+}
+
+}  // namespace
+}  // namespace tracetape::recorder

@@ -1,0 +1,77 @@
+// Default redaction (DESIGN section 5): names matching, case-insensitively and
+// as a substring, passw|pwd|secret|token|api_?key|auth|credential|private_?key|
+// session|cookie, or a user's --redact pattern.
+#include "tracetape/recorder/redactor.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace tracetape::recorder {
+namespace {
+
+Redactor Default() {
+  auto r = Redactor::Create({});
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return std::move(r).value();
+}
+
+TEST(RedactorTest, DefaultPatternRedactsEachListedWordAsASubstring) {
+  Redactor r = Default();
+  for (const char* name : {"password", "db_password", "passwd", "user_pwd", "secret", "client_secret_value", "token",
+                           "access_token", "api_key", "apikey", "my_api_key_2", "auth", "oauth_state", "author",
+                           "credential", "credentials", "private_key", "privatekey", "session", "sessionid",
+                           "cookie", "set_cookie_header"}) {
+    EXPECT_TRUE(r.ShouldRedact(name)) << name;
+  }
+}
+
+TEST(RedactorTest, DefaultPatternIsCaseInsensitive) {
+  Redactor r = Default();
+  for (const char* name : {"PASSWORD", "Password", "apiKey", "API_KEY", "ApiKey", "AUTH_HEADER", "SessionId",
+                           "Cookie", "SECRET", "PrivateKey", "dbPwd", "xToken"}) {
+    EXPECT_TRUE(r.ShouldRedact(name)) << name;
+  }
+}
+
+TEST(RedactorTest, DefaultPatternLeavesOrdinaryNamesAlone) {
+  Redactor r = Default();
+  for (const char* name : {"x", "i", "count", "name", "user", "balance", "passport", "pass_count", "api",
+                           "key", "private", "sess", "tok", "cred", "data", "self", ""}) {
+    EXPECT_FALSE(r.ShouldRedact(name)) << name;
+  }
+}
+
+TEST(RedactorTest, ExtraPatternsAddToTheDefault) {
+  auto made = Redactor::Create({"^ssn$", "card_?number"});
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  Redactor r = std::move(made).value();
+  EXPECT_TRUE(r.ShouldRedact("ssn"));
+  EXPECT_TRUE(r.ShouldRedact("SSN")) << "extra patterns are case-insensitive too";
+  EXPECT_FALSE(r.ShouldRedact("ssn_count")) << "anchors in a user pattern are honoured";
+  EXPECT_TRUE(r.ShouldRedact("cardnumber"));
+  EXPECT_TRUE(r.ShouldRedact("customer_Card_Number"));
+  EXPECT_TRUE(r.ShouldRedact("password")) << "the default still applies";
+  EXPECT_FALSE(r.ShouldRedact("cards"));
+}
+
+TEST(RedactorTest, InvalidPatternIsInvalidArgumentNamingIt) {
+  for (const std::string& bad : {std::string("("), std::string("[a-"), std::string("a{2,1}"), std::string("*x")}) {
+    auto made = Redactor::Create({"fine", bad});
+    ASSERT_FALSE(made.ok()) << bad;
+    EXPECT_EQ(made.status().code(), Status::Code::kInvalidArgument) << bad;
+    EXPECT_NE(made.status().message().find(bad), std::string::npos) << made.status().message();
+  }
+}
+
+TEST(RedactorTest, RepeatedQueriesGiveTheSameAnswer) {
+  Redactor r = Default();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(r.ShouldRedact("token"));
+    EXPECT_FALSE(r.ShouldRedact("total"));
+  }
+}
+
+}  // namespace
+}  // namespace tracetape::recorder
