@@ -371,6 +371,10 @@ int Verify(const std::vector<std::string>& args, std::ostream& out, std::ostream
   return 0;
 }
 
+namespace {
+LineReader g_reader;  // set by Main for the duration of one call
+}  // namespace
+
 int Replay(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err) {
   std::string path, goto_spec;
   bool batch = false;
@@ -419,6 +423,15 @@ int Replay(const std::vector<std::string>& args, std::istream& in, std::ostream&
   bool interactive = !batch && ::isatty(0);
   std::string line;
   while (true) {
+    if (interactive && g_reader) {
+      out.flush();
+      if (!g_reader(session.Prompt(), &line)) {
+        out << "\n";
+        break;
+      }
+      if (!session.Execute(line, out)) break;
+      continue;
+    }
     if (interactive || batch) out << session.Prompt();
     out.flush();
     if (!std::getline(in, line)) {
@@ -430,6 +443,13 @@ int Replay(const std::vector<std::string>& args, std::istream& in, std::ostream&
   }
   out.flush();
   return session.errors() > 0 ? 1 : 0;
+}
+
+int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const LineReader& reader) {
+  g_reader = reader;
+  int rc = Main(args, out, err);
+  g_reader = nullptr;
+  return rc;
 }
 
 int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {

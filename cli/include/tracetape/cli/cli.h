@@ -4,6 +4,8 @@
 #ifndef TRACETAPE_CLI_CLI_H_
 #define TRACETAPE_CLI_CLI_H_
 
+#include <functional>
+#include <istream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -19,6 +21,12 @@ int Dump(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
 // commands come from `in` and are echoed after the prompt. Exit status 1 if
 // any command was unknown or malformed.
 int Replay(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err);
+
+// Reads one line at an interactive prompt; false at end of input. Lets a
+// front end bring line editing and history (the binary uses libedit).
+using LineReader = std::function<bool(const std::string& prompt, std::string* line)>;
+// Main with an interactive line reader for `replay` on a terminal.
+int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const LineReader& reader);
 int Info(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int Verify(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
