@@ -9,6 +9,7 @@
 
 #include <iostream>
 
+#include "text.h"
 #include "tracetape/cli/cli.h"
 #include "tracetape/cli/replay_session.h"
 #include "tracetape/replayer/engine.h"
@@ -29,23 +30,6 @@ constexpr const char* kUsage =
     "       tracetape dump FILE [--format text|jsonl] [--range A:B]\n"
     "       tracetape info FILE\n"
     "       tracetape verify FILE\n";
-
-// Makes a string safe to print on a terminal: a tape is untrusted, and its
-// strings must not carry escape sequences to the user's terminal.
-std::string Printable(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
-}
 
 std::string Basename(const std::string& path) {
   auto slash = path.rfind('/');

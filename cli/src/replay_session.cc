@@ -1,5 +1,7 @@
 #include "tracetape/cli/replay_session.h"
 
+#include "text.h"
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -19,20 +21,7 @@ std::string Trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-// Keeps recorded text from driving the terminal (a tape is untrusted).
-std::string Safe(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
-}
+std::string Safe(const std::string& s) { return Printable(s, /*keep_tabs=*/true); }
 
 bool ParseUint(const std::string& s, uint64_t* v) {
   if (s.empty() || s.size() > 19 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {

@@ -28,6 +28,35 @@ struct Ref {
 
 }  // namespace
 
+namespace {
+
+// Appends the text of a builtin type's repr slot applied to v (C code of
+// that type: no user hook runs), or `fallback` if it fails.
+void AppendSlotRepr(reprfunc repr, PyObject* v, const char* fallback, std::string* out) {
+  PyObject* r = v ? repr(v) : nullptr;
+  if (!r) {
+    PyErr_Clear();
+    out->append(fallback);
+    return;
+  }
+  out->append(Utf8(r));
+  Py_DECREF(r);
+}
+
+void AppendFloat(double d, std::string* out) {
+  // float.__repr__: shortest round-tripping form, ".0" for integral values.
+  char* s = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, nullptr);
+  if (!s) {
+    PyErr_Clear();
+    out->append("<float>");
+    return;
+  }
+  out->append(s);
+  PyMem_Free(s);
+}
+
+}  // namespace
+
 std::string Utf8(PyObject* s) {
   Py_ssize_t n = 0;
   const char* p = PyUnicode_AsUTF8AndSize(s, &n);
@@ -156,15 +185,8 @@ void Renderer::Str(PyObject* s, std::string* out) {
   } else {
     // str.__repr__ is C code with no user hooks; only the slice is allocated.
     PyObject* part = cut ? PyUnicode_Substring(s, 0, n) : (Py_INCREF(s), s);
-    PyObject* r = part ? PyUnicode_Type.tp_repr(part) : nullptr;
+    AppendSlotRepr(PyUnicode_Type.tp_repr, part, "<str>", out);
     Py_XDECREF(part);
-    if (!r) {
-      PyErr_Clear();
-      out->append("<str>");
-      return;
-    }
-    out->append(Utf8(r));
-    Py_DECREF(r);
   }
   if (cut) out->append("...");
 }
@@ -220,14 +242,7 @@ void Renderer::Int(PyObject* v, std::string* out) {
     out->append("<int with " + std::to_string(bits) + " bits>");
     return;
   }
-  PyObject* r = PyLong_Type.tp_repr(v);  // int.__repr__, whatever the subclass
-  if (!r) {
-    PyErr_Clear();
-    out->append("<int>");
-    return;
-  }
-  out->append(Utf8(r));
-  Py_DECREF(r);
+  AppendSlotRepr(PyLong_Type.tp_repr, v, "<int>", out);  // int.__repr__, whatever the subclass
 }
 
 bool Renderer::Scalar(PyObject* v, std::string* out) {
@@ -241,25 +256,11 @@ bool Renderer::Scalar(PyObject* v, std::string* out) {
   } else if (t == &PyUnicode_Type) {
     Str(v, out);
   } else if (t == &PyFloat_Type) {
-    char* s = PyOS_double_to_string(PyFloat_AS_DOUBLE(v), 'r', 0, Py_DTSF_ADD_DOT_0, nullptr);
-    if (!s) {
-      PyErr_Clear();
-      out->append("<float>");
-    } else {
-      out->append(s);
-      PyMem_Free(s);
-    }
+    AppendFloat(PyFloat_AS_DOUBLE(v), out);
   } else if (t == &PyBytes_Type) {
     Bytes(PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v), out);
   } else if (t == &PyComplex_Type) {
-    PyObject* r = PyComplex_Type.tp_repr(v);
-    if (!r) {
-      PyErr_Clear();
-      out->append("<complex>");
-    } else {
-      out->append(Utf8(r));
-      Py_DECREF(r);
-    }
+    AppendSlotRepr(PyComplex_Type.tp_repr, v, "<complex>", out);
   } else {
     return false;
   }
@@ -450,14 +451,7 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
   if (t == &PyDict_Type) return Dict(v, depth, out);
   if (t == &PySet_Type || t == &PyFrozenSet_Type) return Set(v, t, depth, out);
   if (PyType_Check(v)) {
-    PyObject* r = PyType_Type.tp_repr(v);  // type.__repr__, not a metaclass's
-    if (!r) {
-      PyErr_Clear();
-      out->append("<class>");
-    } else {
-      out->append(Utf8(r));
-      Py_DECREF(r);
-    }
+    AppendSlotRepr(PyType_Type.tp_repr, v, "<class>", out);  // type.__repr__, not a metaclass's
     return;
   }
   if (PyFunction_Check(v)) {
@@ -487,13 +481,7 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
     if (base == &PyLong_Type) {
       Int(v, out);
     } else if (base == &PyFloat_Type) {
-      char* s = PyOS_double_to_string(PyFloat_AS_DOUBLE(v), 'r', 0, Py_DTSF_ADD_DOT_0, nullptr);
-      if (s) {
-        out->append(s);
-        PyMem_Free(s);
-      } else {
-        PyErr_Clear();
-      }
+      AppendFloat(PyFloat_AS_DOUBLE(v), out);
     } else if (base == &PyUnicode_Type) {
       Str(v, out);
     } else if (base == &PyBytes_Type) {

@@ -142,6 +142,14 @@ Status TapeWriter::Append(const std::string& bytes, uint64_t* offset) {
   return Status::Ok();
 }
 
+Status TapeWriter::AppendFlatBuffer(format::RecordType type, const flatbuffers::FlatBufferBuilder& b,
+                                    uint64_t* offset) {
+  auto rec = format::EncodeRecord(
+      type, std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()), options_.zstd_level);
+  if (!rec.ok()) return rec.status();
+  return Append(*rec, offset);
+}
+
 Status TapeWriter::Finish(int exit_status) {
   exit_status_ = exit_status;
   stop_.store(true, std::memory_order_release);
@@ -244,12 +252,8 @@ void TapeWriter::WriteSources() {
     auto data = b.CreateVector(reinterpret_cast<const uint8_t*>(text.data()), text.size());
     auto why = omitted.empty() ? flatbuffers::Offset<flatbuffers::String>() : b.CreateString(omitted);
     b.Finish(fb::CreateSource(b, file.id, path, data, why));
-    auto rec = format::EncodeRecord(format::RecordType::kSource,
-                                    std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()),
-                                    options_.zstd_level);
-    if (!rec.ok()) return Fail(rec.status());
     uint64_t offset;
-    Status s = Append(*rec, &offset);
+    Status s = AppendFlatBuffer(format::RecordType::kSource, b, &offset);
     if (!s.ok()) return Fail(s);
     source_offsets_.push_back(offset);
   }
@@ -279,12 +283,8 @@ void TapeWriter::WriteFooter() {
                                  assembler_.dropped_events(), WallNs(), exit_status_, 0, b.CreateVector(summaries),
                                  b.CreateVector(codes), b.CreateVector(files));
   b.Finish(footer);
-  auto rec = format::EncodeRecord(format::RecordType::kFooter,
-                                  std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()),
-                                  options_.zstd_level);
-  if (!rec.ok()) return Fail(rec.status());
   uint64_t offset;
-  Status s = Append(*rec, &offset);
+  Status s = AppendFlatBuffer(format::RecordType::kFooter, b, &offset);
   if (!s.ok()) return Fail(s);
   uint64_t trailer_offset;
   s = Append(format::EncodeTrailer(offset), &trailer_offset);

@@ -12,6 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include <flatbuffers/flatbuffers.h>
+
+#include "tracetape/format/layout.h"
 #include "tracetape/format/status.h"
 #include "tracetape/recorder/chunk_assembler.h"
 #include "tracetape/recorder/options.h"
@@ -58,6 +61,8 @@ class TapeWriter {
   void WriteSources();
   void WriteFooter();
   Status Append(const std::string& bytes, uint64_t* offset);
+  // Encodes a finished FlatBuffer as a record of `type` and appends it.
+  Status AppendFlatBuffer(format::RecordType type, const flatbuffers::FlatBufferBuilder& b, uint64_t* offset);
   void Fail(const Status& s);
 
   RecordOptions options_;

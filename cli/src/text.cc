@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <string>
 
+#include "text.h"
 #include "tracetape/cli/cli.h"
 
 namespace tracetape::cli {
@@ -28,6 +29,21 @@ size_t Utf8Length(const std::string& s, size_t i) {
 }
 
 }  // namespace
+
+std::string Printable(const std::string& s, bool keep_tabs) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if ((c < 0x20 && !(keep_tabs && c == '\t')) || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
 
 std::string JsonString(const std::string& s) {
   std::string out;
