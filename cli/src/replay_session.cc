@@ -23,6 +23,27 @@ std::string Trim(const std::string& s) {
 
 std::string Safe(const std::string& s) { return Printable(s, /*keep_tabs=*/true); }
 
+// An `=` outside string literals that is not part of ==, !=, <= or >=.
+bool LooksLikeAssignment(const std::string& s) {
+  char quote = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (quote) {
+      if (c == '\\') ++i;
+      else if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '=') {
+      bool part_of_op = (i + 1 < s.size() && s[i + 1] == '=') ||
+                        (i > 0 && (s[i - 1] == '=' || s[i - 1] == '!' || s[i - 1] == '<' || s[i - 1] == '>'));
+      if (!part_of_op) return true;
+    }
+  }
+  return false;
+}
+
 bool ParseUint(const std::string& s, uint64_t* v) {
   if (s.empty() || s.size() > 19 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return false;
@@ -248,6 +269,10 @@ void ReplaySession::PrintSource(std::ostream& out, const FrameView& f, int first
     return;
   }
   first = std::max(first, 1);
+  if (first > static_cast<int>(lines->size())) {
+    out << "[EOF]\n";
+    return;
+  }
   last = std::min<int>(last, static_cast<int>(lines->size()));
   std::set<int> bps;
   for (const auto& bp : engine_->breakpoints()) {
@@ -436,7 +461,11 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
       Error(out, "unwatch wants a watch number");
     } else {
       Status s = engine_->ClearWatch(static_cast<int>(n));
-      if (!s.ok()) Error(out, s.message());
+      if (!s.ok()) {
+        Error(out, s.message());
+      } else {
+        out << "Deleted watchpoint " << n << "\n";
+      }
     }
   } else if (is({"when"})) {
     if (arg.empty()) {
@@ -499,11 +528,18 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
       int first = f->first_line > 0 ? f->first_line : f->line;
       int last = first;
       if (lines) {
-        // The function runs until the next line indented no deeper than its def.
         auto indent = [](const std::string& l) { return l.find_first_not_of(" \t"); };
-        size_t base = first >= 1 && static_cast<size_t>(first) <= lines->size() ? indent((*lines)[first - 1]) : 0;
+        // co_firstlineno is the first decorator: the body is indented
+        // relative to the `def` (or `class`) line that follows them.
+        size_t def_line = static_cast<size_t>(first);
+        while (def_line >= 1 && def_line <= lines->size()) {
+          std::string t = Trim((*lines)[def_line - 1]);
+          if (t.rfind("@", 0) != 0) break;
+          ++def_line;
+        }
+        size_t base = def_line >= 1 && def_line <= lines->size() ? indent((*lines)[def_line - 1]) : 0;
         last = static_cast<int>(lines->size());
-        for (size_t i = static_cast<size_t>(first); i < lines->size(); ++i) {
+        for (size_t i = def_line; i < lines->size(); ++i) {
           const std::string& l = (*lines)[i];
           size_t in = indent(l);
           if (in == std::string::npos || l[in] == '#') continue;
@@ -555,8 +591,7 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
     }
   } else if (is({"p", "pp", "print"})) {
     if (arg.empty()) return Error(out, cmd + " wants an expression"), true;
-    if (arg.find('=') != std::string::npos && arg.find("==") == std::string::npos && arg.find("!=") == std::string::npos &&
-        arg.find("<=") == std::string::npos && arg.find(">=") == std::string::npos) {
+    if (LooksLikeAssignment(arg)) {
       return Error(out, "the tape is read-only: assignments cannot change the past"), true;
     }
     auto v = engine_->Eval(arg, frame_offset_);

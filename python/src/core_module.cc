@@ -4,8 +4,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <iostream>
 #include <sstream>
+#include <streambuf>
 #include <string>
 #include <vector>
 
@@ -88,13 +92,52 @@ std::string Stop(int exit_status) {
   return path;
 }
 
+// An ostream over a file descriptor with a large buffer: inside the Python
+// process std::cout is synchronised with C stdio and would write() per token.
+class FdBuf : public std::streambuf {
+ public:
+  explicit FdBuf(int fd) : fd_(fd), buf_(1 << 16) { setp(buf_.data(), buf_.data() + buf_.size()); }
+  ~FdBuf() override { sync(); }
+
+ protected:
+  int overflow(int c) override {
+    if (sync() != 0) return traits_type::eof();
+    if (c != traits_type::eof()) {
+      *pptr() = static_cast<char>(c);
+      pbump(1);
+    }
+    return c == traits_type::eof() ? 0 : c;
+  }
+  int sync() override {
+    const char* p = pbase();
+    while (p < pptr()) {
+      ssize_t n = ::write(fd_, p, static_cast<size_t>(pptr() - p));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        setp(buf_.data(), buf_.data() + buf_.size());
+        return -1;  // a closed pipe: drop the rest
+      }
+      p += n;
+    }
+    setp(buf_.data(), buf_.data() + buf_.size());
+    return 0;
+  }
+
+ private:
+  int fd_;
+  std::vector<char> buf_;
+};
+
 int CliMain(const std::vector<std::string>& args) {
   int rc;
   {
     py::gil_scoped_release release;
-    rc = tracetape::cli::Main(args, std::cout, std::cerr);
-    std::cout.flush();
-    std::cerr.flush();
+    FdBuf out_buf(1);
+    std::ostream out(&out_buf);
+    // stderr stays unbuffered so warnings come before what follows them; the
+    // prompt flushes `out` itself before each read.
+    rc = tracetape::cli::Main(args, out, std::cerr);
+    out.flush();
   }
   return rc;
 }

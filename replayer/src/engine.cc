@@ -108,13 +108,29 @@ Status Engine::WalkTo(uint64_t event) {
   auto c = Chunk(ci);
   if (!c.ok()) return c.status();
   size_t local = static_cast<size_t>(event - (*c)->d.first_event);
-  if (!cursor_.walker || cursor_.chunk != *c || cursor_.walker->position() > local + 1) {
+  const IndexedChunk& chunk = **c;
+  if (chunk.checkpoints.empty()) chunk.checkpoints.resize(chunk.d.size() / kCheckpointEvery + 1);
+  bool reusable = cursor_.walker && cursor_.chunk == *c && cursor_.walker->position() <= local + 1 &&
+                  (cursor_.walker->position() == local + 1 ||
+                   local - cursor_.walker->position() < kCheckpointEvery);
+  if (!reusable) {
     cursor_.chunk = *c;
     cursor_.chunk_index = ci;
-    cursor_.walker = std::make_unique<ChunkWalker>(cursor_.chunk->d);
     cursor_.has_last = false;
+    // Start from the nearest checkpoint at or before the event.
+    size_t k = local / kCheckpointEvery;
+    while (k > 0 && !chunk.checkpoints[k]) --k;
+    if (k > 0) {
+      cursor_.walker = std::make_unique<ChunkWalker>(*chunk.checkpoints[k]);
+    } else {
+      cursor_.walker = std::make_unique<ChunkWalker>(chunk.d);
+    }
   }
   while (cursor_.walker->position() <= local) {
+    size_t p = cursor_.walker->position();
+    if (p > 0 && p % kCheckpointEvery == 0 && !chunk.checkpoints[p / kCheckpointEvery]) {
+      chunk.checkpoints[p / kCheckpointEvery] = std::make_unique<ChunkWalker>(*cursor_.walker);
+    }
     TRACETAPE_RETURN_IF_ERROR(cursor_.walker->Step(&cursor_.last));
     cursor_.has_last = true;
   }
@@ -187,20 +203,38 @@ StatusOr<uint64_t> Engine::ExceptionEvent() {
   auto is_exception = [](const IndexedChunk& c, size_t i) {
     return static_cast<EventKind>(c.d.kind[i]) == EventKind::kException;
   };
-  // Prefer the exception that ended the run: one that left the outermost
-  // recorded frame (an exception event at depth 1 followed by that frame's
-  // return). Else the last exception of the tape.
-  auto ending = Scan(size(), false, [this](const IndexedChunk& c, size_t i) {
-    if (static_cast<EventKind>(c.d.kind[i]) != EventKind::kException || c.depth[i] != 1) return false;
-    uint32_t t = c.d.thread[i];
-    for (size_t k = i + 1; k < c.d.size(); ++k) {
-      if (c.d.thread[k] != t) continue;
-      return static_cast<EventKind>(c.d.kind[k]) == EventKind::kReturn && c.depth[k] == 1;
+  // The exception that ended the run left the outermost recorded frame of
+  // the first thread (the program's main thread): an exception event at
+  // depth 1 whose next event on that thread is the frame's return. A run
+  // that ended cleanly has none; then, and when none is found, the last
+  // exception of the tape.
+  std::optional<uint64_t> found;
+  const FooterInfo* footer = tape_->footer();
+  if (footer == nullptr || footer->exit_status != 0) {
+    uint64_t from = size();
+    while (true) {
+      auto cand = Scan(from, false, [](const IndexedChunk& c, size_t i) {
+        return c.d.thread[i] == 0 && c.depth[i] == 1 && static_cast<EventKind>(c.d.kind[i]) == EventKind::kException;
+      });
+      if (!cand.ok()) return cand.status();
+      if (!*cand) break;
+      auto next = Scan(**cand, true, [](const IndexedChunk& c, size_t i) { return c.d.thread[i] == 0; });
+      if (!next.ok()) return next.status();
+      if (!*next) {
+        found = **cand;  // the tape ends there
+        break;
+      }
+      auto h = At(**next);
+      if (!h.ok()) return h.status();
+      if (h->kind == EventKind::kReturn && h->depth == 1) {
+        found = **cand;
+        break;
+      }
+      from = **cand;
     }
-    return i + 1 == c.d.size() && c.d.first_event + i + 1 == size();  // the tape ends there
-  });
-  if (!ending.ok()) return ending.status();
-  StatusOr<std::optional<uint64_t>> last = *ending ? ending : Scan(size(), false, is_exception);
+  }
+  StatusOr<std::optional<uint64_t>> last = found ? StatusOr<std::optional<uint64_t>>(found)
+                                                 : Scan(size(), false, is_exception);
   if (!last.ok()) return last.status();
   if (!*last) return Status::NotFound("no exception was recorded");
   uint64_t cur = **last;
@@ -236,8 +270,8 @@ Status Engine::Step(bool forward) {
     return c.d.thread[i] == t && (k == EventKind::kLine || k == EventKind::kCall);
   });
   if (!r.ok()) return r.status();
-  if (!*r) return Status::NotFound(forward ? "no later line on this thread: end of the tape"
-                                           : "no earlier line on this thread: start of the tape");
+  if (!*r) return Status::NotFound(forward ? "no later line or call on this thread"
+                                           : "no earlier line or call on this thread");
   return Goto(**r);
 }
 
@@ -249,8 +283,8 @@ Status Engine::Next(bool forward) {
     return c.d.thread[i] == t && static_cast<EventKind>(c.d.kind[i]) == EventKind::kLine && c.depth[i] <= d;
   });
   if (!r.ok()) return r.status();
-  if (!*r) return Status::NotFound(forward ? "no later line in this frame or its callers: end of the tape"
-                                           : "no earlier line in this frame or its callers: start of the tape");
+  if (!*r) return Status::NotFound(forward ? "no later line in this frame or its callers on this thread"
+                                           : "no earlier line in this frame or its callers on this thread");
   return Goto(**r);
 }
 
@@ -284,6 +318,7 @@ Status Engine::Finish(bool forward) {
     if (!caller.ok()) return caller.status();
     if (*caller) return Goto(**caller);
   }
+  if (call == pos_) return Status::NotFound("at the call of the outermost recorded frame: no caller was recorded");
   return Goto(call);
 }
 
@@ -413,9 +448,15 @@ Status Engine::Continue(bool forward, std::string* why) {
       if (it->temporary) breakpoints_.erase(it);
       break;
     }
-    if (reason.empty() && watch_hit(**c, i)) {
+    if (reason.empty()) {
+      const IndexedChunk& ch = **c;
       for (const auto& w : watches_) {
-        if ((*c)->d.thread[i] == w.thread && (*c)->depth[i] == w.depth) {
+        if (ch.d.thread[i] != w.thread || ch.depth[i] != w.depth || e < w.frame_begin || e > w.frame_end) continue;
+        bool changed = false;
+        for (uint32_t k = ch.d.delta_begin[i]; k < ch.d.delta_begin[i + 1]; ++k) {
+          changed |= ch.d.strings[ch.d.deltas[k].name] == w.name;
+        }
+        if (changed) {
           reason = "Watchpoint " + std::to_string(w.id) + ": " + w.name + " changed";
           break;
         }

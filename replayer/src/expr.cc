@@ -10,6 +10,16 @@ namespace {
 
 using K = Value::Kind;
 
+// Offsets where the code points of a UTF-8 string begin: str values are
+// indexed and measured in characters, as in Python.
+std::vector<size_t> CodePointStarts(const std::string& s) {
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80) starts.push_back(i);
+  }
+  return starts;
+}
+
 struct Token {
   enum Type { kEnd, kName, kNumber, kString, kOp } type = kEnd;
   std::string text;
@@ -27,8 +37,11 @@ class Lexer {
       }
       char c = s_[p_];
       size_t start = p_;
-      if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
-        while (p_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[p_])) || s_[p_] == '_')) ++p_;
+      // Python identifiers may be any Unicode letters: take every non-ASCII
+      // byte as part of a name.
+      auto name_char = [](unsigned char b) { return std::isalnum(b) || b == '_' || b >= 0x80; };
+      if (std::isalpha(static_cast<unsigned char>(c)) || c == '_' || static_cast<unsigned char>(c) >= 0x80) {
+        while (p_ < s_.size() && name_char(static_cast<unsigned char>(s_[p_]))) ++p_;
         out->push_back(Token{Token::kName, s_.substr(start, p_ - start)});
       } else if (std::isdigit(static_cast<unsigned char>(c))) {
         while (p_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[p_])) || s_[p_] == '.')) ++p_;
@@ -272,16 +285,28 @@ class Evaluator {
   }
 
   StatusOr<Value> Index(const Value& v, const Value& key) {
-    if (v.kind == K::kList || v.kind == K::kTuple || v.kind == K::kStr) {
+    if (v.kind == K::kList || v.kind == K::kTuple || v.kind == K::kStr || v.kind == K::kBytes) {
       if (key.kind != K::kInt || key.big_int) return Status(Type("indices must be integers"));
-      int64_t n = v.kind == K::kStr ? static_cast<int64_t>(v.str.size()) : static_cast<int64_t>(v.items.size());
+      if ((v.kind == K::kStr || v.kind == K::kBytes) && v.truncated) {
+        return Status::InvalidArgument("IndexError: the string was cut by the recorder's bounds");
+      }
+      std::vector<size_t> starts;
+      if (v.kind == K::kStr) starts = CodePointStarts(v.str);
+      int64_t n = v.kind == K::kStr     ? static_cast<int64_t>(starts.size())
+                  : v.kind == K::kBytes ? static_cast<int64_t>(v.str.size())
+                                        : static_cast<int64_t>(v.items.size());
       int64_t i = key.integer < 0 ? key.integer + n : key.integer;
       if (v.kind != K::kStr && !v.items.empty() && v.items.back().kind == K::kEllipsis) {
         if (i >= n - 1) return Status::InvalidArgument("IndexError: item " + std::to_string(key.integer) +
                                                      " was past the recorder's bounds (not captured)");
       }
       if (i < 0 || i >= n) return Status::InvalidArgument("IndexError: index out of range");
-      if (v.kind == K::kStr) return Value::Str(v.str.substr(static_cast<size_t>(i), 1));
+      if (v.kind == K::kBytes) return Value::Int(static_cast<unsigned char>(v.str[static_cast<size_t>(i)]));
+      if (v.kind == K::kStr) {
+        size_t b = starts[static_cast<size_t>(i)];
+        size_t e = static_cast<size_t>(i) + 1 < starts.size() ? starts[static_cast<size_t>(i) + 1] : v.str.size();
+        return Value::Str(v.str.substr(b, e - b));
+      }
       return v.items[static_cast<size_t>(i)];
     }
     if (v.kind == K::kDict) {
@@ -374,7 +399,7 @@ class Evaluator {
           case K::kStr:
           case K::kBytes:
             if (v->truncated) return Status::InvalidArgument("ValueError: the string was cut by the recorder's bounds");
-            return Value::Int(static_cast<int64_t>(v->str.size()));
+            return Value::Int(static_cast<int64_t>(v->kind == K::kStr ? CodePointStarts(v->str).size() : v->str.size()));
           case K::kList:
           case K::kTuple:
           case K::kSet:

@@ -119,7 +119,11 @@ class Engine {
     DecodedChunk d;
     std::vector<uint16_t> depth;  // per event: recorded frames on its thread's stack
     std::vector<uint32_t> code;   // per event: the code of its frame
+    // Walker states every kCheckpointEvery events, filled as walks pass
+    // them: any state is then at most that many steps away.
+    mutable std::vector<std::unique_ptr<ChunkWalker>> checkpoints;
   };
+  static constexpr size_t kCheckpointEvery = 4096;
   struct Cursor {  // a walker positioned inside one chunk
     std::shared_ptr<const IndexedChunk> chunk;
     std::unique_ptr<ChunkWalker> walker;
