@@ -3,7 +3,9 @@ failing tests, so the failure can be stepped through backwards offline.
 
 Registered through the ``pytest11`` entry point. Options (and ini keys):
 ``--tape={off,on,retain-on-failure}`` (``tape``; ``--tape`` alone means
-retain-on-failure) and ``--tape-dir DIR`` (``tape_dir``, default ``.tapes``).
+retain-on-failure) and ``--tape-dir DIR`` (``tape_dir``, default ``.tapes`` under the rootdir). Note that a bare ``--tape``
+takes the next word as its mode when it is one: write ``--tape`` after the
+test paths, or ``--tape=retain-on-failure`` before them.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ class _TapePlugin:
         self.dir = os.path.join(root, tape_dir) if not os.path.isabs(tape_dir) else tape_dir
         self.kept: List[tuple] = []
         self.disabled_reason: Optional[str] = None
+        # Paths are shown relative to where pytest was started, whatever
+        # directory a test moved to.
+        self.base = str(config.invocation_params.dir)
         # pytest's and pluggy's own code is never what the user wants to see.
         import _pytest
         import pluggy
@@ -99,9 +104,7 @@ class _TapePlugin:
                 state = item.stash[_KEY]
                 failed = bool(state["failed"])
                 _recording.stop(1 if failed else 0)
-                if failed or self.mode == "on":
-                    self.kept.append((item.nodeid, path, failed))
-                else:
+                if not (failed or self.mode == "on"):
                     try:
                         os.unlink(path)
                     except OSError:
@@ -112,14 +115,25 @@ class _TapePlugin:
         outcome = yield
         report = outcome.get_result()
         state = item.stash.get(_KEY, None)
-        if state is None or not report.failed:
+        if state is None:
             return
-        state["failed"] = True
-        if not state.get("announced"):
-            state["announced"] = True
-            path = state["path"]
-            report.sections.append(
-                ("tracetape", f"tape: {_display(path)}\nreplay it from the failure: {replay_command(path)}"))
+        if report.failed:
+            state["failed"] = True
+            if not state.get("announced"):
+                state["announced"] = True
+                path = state["path"]
+                report.sections.append(
+                    ("tracetape", f"tape: {self.display(path)}\nreplay it from the failure: {self.replay(path)}"))
+        if report.when == "teardown" and (state["failed"] or self.mode == "on"):
+            # Carried by the report, so that under pytest-xdist the main
+            # process, which prints the summary, learns of the workers' tapes.
+            report.tracetape_tape = state["path"]
+            report.tracetape_failed = bool(state["failed"])
+
+    def pytest_runtest_logreport(self, report):
+        path = getattr(report, "tracetape_tape", None)
+        if path:
+            self.kept.append((report.nodeid, path, bool(getattr(report, "tracetape_failed", False))))
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.disabled_reason:
@@ -132,16 +146,14 @@ class _TapePlugin:
         for nodeid, path, failed in self.kept:
             status = "FAILED" if failed else "passed"
             terminalreporter.write_line(f"{status} {nodeid}")
-            terminalreporter.write_line(f"    {replay_command(path)}")
+            terminalreporter.write_line(f"    {self.replay(path)}")
 
+    def display(self, path: str) -> str:
+        rel = os.path.relpath(path, self.base)
+        return path if rel.startswith("..") else rel
 
-def _display(path: str) -> str:
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
-
-
-def replay_command(path: str) -> str:
-    return f"tracetape replay {shlex.quote(_display(path))}"
+    def replay(self, path: str) -> str:
+        return f"tracetape replay {shlex.quote(self.display(path))}"
 
 
 def pytest_configure(config):
