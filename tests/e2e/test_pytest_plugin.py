@@ -115,7 +115,7 @@ def test_xpass_lax():
 
 
 def test_skip():
-    pytest.skip("not today")
+    pytest.skip(reason="not today")
 
 
 @pytest.mark.skip(reason="marker")
