@@ -44,7 +44,11 @@ class Lexer {
         while (p_ < s_.size() && name_char(static_cast<unsigned char>(s_[p_]))) ++p_;
         out->push_back(Token{Token::kName, s_.substr(start, p_ - start)});
       } else if (std::isdigit(static_cast<unsigned char>(c))) {
-        while (p_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[p_])) || s_[p_] == '.')) ++p_;
+        while (p_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[p_])) || s_[p_] == '.' ||
+                                  ((s_[p_] == '+' || s_[p_] == '-') && (s_[p_ - 1] == 'e' || s_[p_ - 1] == 'E') &&
+                                   !(s_.size() > 1 && s_[start] == '0' && (s_[start + 1] == 'x' || s_[start + 1] == 'X'))))) {
+          ++p_;
+        }
         out->push_back(Token{Token::kNumber, s_.substr(start, p_ - start)});
       } else if (c == '\'' || c == '"') {
         ++p_;
@@ -93,15 +97,34 @@ class Evaluator {
   static Status Syntax(const std::string& m) { return Status::InvalidArgument("SyntaxError: " + m); }
   static Status Type(const std::string& m) { return Status::InvalidArgument("TypeError: " + m); }
   bool IsOp(const char* op) const { return t_[i_].type == Token::kOp && t_[i_].text == op; }
+
+  // While skip_ > 0 the parser still checks syntax but evaluates nothing that
+  // could fail: the right side of a decided and/or, the rest of a decided
+  // comparison chain. Python would not evaluate them either.
+  int skip_ = 0;
+  int depth_ = 0;
+  struct Nest {
+    explicit Nest(int* d) : d(d) { ++*d; }
+    ~Nest() { --*d; }
+    int* d;
+  };
+  static constexpr int kMaxNesting = 200;
+  StatusOr<Value> Skipped(StatusOr<Value> v) {
+    if (!skip_ || v.ok() || v.status().message().rfind("SyntaxError", 0) == 0) return v;
+    return Value::None();
+  }
   bool IsWord(const char* w) const { return t_[i_].type == Token::kName && t_[i_].text == w; }
 
   StatusOr<Value> Or() {
     auto a = And();
     while (a.ok() && IsWord("or")) {
       ++i_;
+      bool decided = Truthy(*a);
+      if (decided) ++skip_;
       auto b = And();
+      if (decided) --skip_;
       if (!b.ok()) return b;
-      if (!Truthy(*a)) a = b;
+      if (!decided) a = b;
     }
     return a;
   }
@@ -109,13 +132,18 @@ class Evaluator {
     auto a = Not();
     while (a.ok() && IsWord("and")) {
       ++i_;
+      bool decided = !Truthy(*a);
+      if (decided) ++skip_;
       auto b = Not();
+      if (decided) --skip_;
       if (!b.ok()) return b;
-      if (Truthy(*a)) a = b;
+      if (!decided) a = b;
     }
     return a;
   }
   StatusOr<Value> Not() {
+    Nest nest(&depth_);
+    if (depth_ > kMaxNesting) return Syntax("too many nested parentheses");
     if (IsWord("not")) {
       ++i_;
       auto a = Not();
@@ -198,8 +226,16 @@ class Evaluator {
       } else {
         break;
       }
+      bool decided = !Truthy(result);
+      if (decided) ++skip_;
       auto b = Sum();
+      if (decided) --skip_;
       if (!b.ok()) return b;
+      if (decided || skip_) {
+        left = *b;
+        chained = true;
+        continue;
+      }
       bool r;
       if (op == "==" || op == "!=") {
         r = ValuesEqual(left, *b) == (op == "==");
@@ -225,6 +261,7 @@ class Evaluator {
   }
 
   StatusOr<Value> Arith(const std::string& op, const Value& a, const Value& b) {
+    if (skip_) return Value::None();
     if (op == "+" && a.kind == K::kStr && b.kind == K::kStr) return Value::Str(a.str + b.str);
     if (!Numeric(a) || !Numeric(b)) {
       return Status(Type("unsupported operand type(s) for " + op + ": '" + KindName(a) + "' and '" + KindName(b) + "'"));
@@ -234,9 +271,15 @@ class Evaluator {
       int64_t x = a.kind == K::kBool ? a.boolean : a.integer;
       int64_t y = b.kind == K::kBool ? b.boolean : b.integer;
       if ((op == "//" || op == "%") && y == 0) return Status(Status::InvalidArgument("ZeroDivisionError: integer division or modulo by zero"));
-      if (op == "+") return Value::Int(x + y);
-      if (op == "-") return Value::Int(x - y);
-      if (op == "*") return Value::Int(x * y);
+      const Status overflow = Status::InvalidArgument("OverflowError: the result does not fit in 64 bits (replay computes with 64-bit integers)");
+      int64_t r;
+      if (op == "+") return __builtin_add_overflow(x, y, &r) ? StatusOr<Value>(overflow) : StatusOr<Value>(Value::Int(r));
+      if (op == "-") return __builtin_sub_overflow(x, y, &r) ? StatusOr<Value>(overflow) : StatusOr<Value>(Value::Int(r));
+      if (op == "*") return __builtin_mul_overflow(x, y, &r) ? StatusOr<Value>(overflow) : StatusOr<Value>(Value::Int(r));
+      if (y == -1) {  // INT64_MIN // -1 overflows (and traps); x % -1 is 0
+        if (op == "%") return Value::Int(0);
+        return __builtin_sub_overflow(int64_t{0}, x, &r) ? StatusOr<Value>(overflow) : StatusOr<Value>(Value::Int(r));
+      }
       int64_t q = x / y;
       if ((x % y != 0) && ((x < 0) != (y < 0))) --q;  // Python floors
       if (op == "//") return Value::Int(q);
@@ -275,6 +318,8 @@ class Evaluator {
     return a;
   }
   StatusOr<Value> Unary() {
+    Nest nest(&depth_);
+    if (depth_ > kMaxNesting) return Syntax("too many nested parentheses");
     if (IsOp("-")) {
       ++i_;
       auto a = Unary();
@@ -285,6 +330,7 @@ class Evaluator {
   }
 
   StatusOr<Value> Index(const Value& v, const Value& key) {
+    if (skip_) return Value::None();
     if (v.kind == K::kList || v.kind == K::kTuple || v.kind == K::kStr || v.kind == K::kBytes) {
       if (key.kind != K::kInt || key.big_int) return Status(Type("indices must be integers"));
       if ((v.kind == K::kStr || v.kind == K::kBytes) && v.truncated) {
@@ -329,6 +375,10 @@ class Evaluator {
         ++i_;
         if (t_[i_].type != Token::kName) return Syntax("expected an attribute name after '.'");
         std::string name = t_[i_++].text;
+        if (skip_) {
+          a = Value::None();
+          continue;
+        }
         if (a->kind != K::kObject) {
           return Status::InvalidArgument("AttributeError: '" + KindName(*a) + "' value has no captured attribute '" +
                                          name + "'");
@@ -365,6 +415,9 @@ class Evaluator {
       ++i_;
       Value v = ParseRendered(t.text);
       if (v.kind != K::kInt && v.kind != K::kFloat) return Syntax("invalid number '" + t.text + "'");
+      // Printed as Python would print the value, not as typed (2.5e3 -> 2500.0).
+      if (v.kind == K::kFloat) v.text = FloatRepr(v.real);
+      if (v.kind == K::kInt && !v.big_int) v.text = std::to_string(v.integer);
       return v;
     }
     if (t.type == Token::kString) {
@@ -385,6 +438,13 @@ class Evaluator {
     }
     if (t.type == Token::kName) {
       std::string name = t.text;
+      static const char* kKeywords[] = {"and", "or", "not", "in", "is", "if", "else", "elif", "lambda", "for",
+                                        "while", "def", "class", "return", "import", "from", "as", "with", "yield",
+                                        "await", "async", "del", "global", "nonlocal", "pass", "raise", "try",
+                                        "except", "finally", "assert", "break", "continue"};
+      for (const char* k : kKeywords) {
+        if (name == k) return Syntax("invalid syntax at '" + name + "'");
+      }
       ++i_;
       if (name == "None") return Value::None();
       if (name == "True") return Value::Bool(true);
@@ -395,6 +455,7 @@ class Evaluator {
         if (!v.ok()) return v;
         if (!IsOp(")")) return Syntax("expected ')'");
         ++i_;
+        if (skip_) return Value::None();
         switch (v->kind) {
           case K::kStr:
           case K::kBytes:
@@ -417,7 +478,8 @@ class Evaluator {
         }
       }
       if (IsOp("(")) return Status::InvalidArgument("calls are not available in replay: the program is not running");
-      if (!lookup_) return Status::InvalidArgument("NameError: name '" + name + "' is not defined");
+      if (skip_) return Value::None();
+      if (!lookup_ || !*lookup_) return Status::InvalidArgument("NameError: name '" + name + "' is not defined");
       auto v = (*lookup_)(name);
       if (!v) return Status::InvalidArgument("NameError: name '" + name + "' was not captured at this event");
       return *v;

@@ -26,10 +26,48 @@ Value Value::Real(double x) {
   Value v;
   v.kind = Kind::kFloat;
   v.real = x;
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.17g", x);
-  v.text = buf;
+  v.text = FloatRepr(x);
   return v;
+}
+
+std::string FloatRepr(double x) {
+  if (std::isnan(x)) return "nan";
+  if (std::isinf(x)) return x < 0 ? "-inf" : "inf";
+  // The shortest digits that read back as x, placed as Python's repr does:
+  // positional for exponents -4..15, else scientific, ".0" on integral values.
+  char buf[64];
+  int precision = 1;
+  for (; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*e", precision - 1, x);
+    if (std::strtod(buf, nullptr) == x) break;
+  }
+  std::string sci = buf;
+  size_t e_pos = sci.find('e');
+  int exponent = std::atoi(sci.c_str() + e_pos + 1);
+  std::string mantissa = sci.substr(0, e_pos);
+  bool negative = !mantissa.empty() && mantissa[0] == '-';
+  if (negative) mantissa.erase(0, 1);
+  std::string digits;
+  for (char c : mantissa) {
+    if (c != '.') digits.push_back(c);
+  }
+  std::string out = negative ? "-" : "";
+  if (exponent >= -4 && exponent < 16) {
+    if (exponent < 0) {
+      out += "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
+    } else if (static_cast<size_t>(exponent) + 1 >= digits.size()) {
+      out += digits + std::string(static_cast<size_t>(exponent) + 1 - digits.size(), '0') + ".0";
+    } else {
+      out += digits.substr(0, static_cast<size_t>(exponent) + 1) + "." + digits.substr(static_cast<size_t>(exponent) + 1);
+    }
+  } else {
+    out += digits.substr(0, 1);
+    if (digits.size() > 1) out += "." + digits.substr(1);
+    char exp[16];
+    std::snprintf(exp, sizeof(exp), "e%c%02d", exponent < 0 ? '-' : '+', exponent < 0 ? -exponent : exponent);
+    out += exp;
+  }
+  return out;
 }
 Value Value::Bool(bool x) {
   Value v;
@@ -146,6 +184,12 @@ class Parser {
   bool ParseNumber(Value* v) {
     size_t start = p_;
     if (Peek('-')) ++p_;
+    if (s_.compare(p_, 3, "inf") == 0) {
+      p_ += 3;
+      v->kind = Value::Kind::kFloat;
+      v->real = p_ - start == 4 ? -HUGE_VAL : HUGE_VAL;
+      return true;
+    }
     bool real = false;
     while (p_ < s_.size()) {
       char c = s_[p_];
@@ -161,8 +205,13 @@ class Parser {
     std::string num = s_.substr(start, p_ - start);
     if (num.empty() || num == "-") return false;
     if (real) {
+      // The whole token must be one float: "1.2.3", "1e" and "1e5e5" are not.
+      char* end = nullptr;
       v->kind = Value::Kind::kFloat;
-      v->real = std::strtod(num.c_str(), nullptr);
+      v->real = std::strtod(num.c_str(), &end);
+      if (end != num.c_str() + num.size()) return false;
+      size_t e = num.find_first_of("eE");
+      if (e != std::string::npos && num.find_first_of("0123456789", e) == std::string::npos) return false;
     } else {
       v->kind = Value::Kind::kInt;
       errno = 0;
@@ -395,11 +444,7 @@ std::string Repr(const Value& v) {
     case Value::Kind::kNone: return "None";
     case Value::Kind::kBool: return v.boolean ? "True" : "False";
     case Value::Kind::kInt: return std::to_string(v.integer);
-    case Value::Kind::kFloat: {
-      char buf[64];
-      std::snprintf(buf, sizeof(buf), "%.17g", v.real);
-      return buf;
-    }
+    case Value::Kind::kFloat: return FloatRepr(v.real);
     case Value::Kind::kStr: return QuoteStr(v.str, false);
     case Value::Kind::kBytes: return QuoteStr(v.str, true);
     default: return "<value>";

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iterator>
 #include <fstream>
@@ -56,6 +57,10 @@ bool operator==(const Event& a, const Event& b) {
          a.value == b.value;
 }
 
+bool operator==(const FrameModel& a, const FrameModel& b) {
+  return a.file == b.file && a.func == b.func && a.qualname == b.qualname && a.line == b.line && a.locals == b.locals;
+}
+
 std::string Describe(const Event& e) {
   static const char* kKinds[] = {"call", "line", "return", "exception"};
   std::ostringstream os;
@@ -101,6 +106,11 @@ uint32_t RecordingBuilder::DefineFile(const std::string& path, const std::string
 
 uint32_t RecordingBuilder::DefineCode(uint32_t file, int32_t first_line, const std::string& name,
                                       const std::string& qualname) {
+  return DefineCode(file, first_line, name, qualname, {});
+}
+
+uint32_t RecordingBuilder::DefineCode(uint32_t file, int32_t first_line, const std::string& name,
+                                      const std::string& qualname, const std::vector<std::string>& args) {
   uint32_t id = static_cast<uint32_t>(codes_.size()) + 100;
   codes_[id] = CodeInfo{files_.at(file), name, qualname};
   std::string buf;
@@ -111,6 +121,10 @@ uint32_t RecordingBuilder::DefineCode(uint32_t file, int32_t first_line, const s
   w.I32(first_line);
   w.Str(name);
   w.Str(qualname);
+  if (!args.empty()) {
+    w.U32(static_cast<uint32_t>(args.size()));
+    for (const auto& a : args) w.Str(a);
+  }
   raw_.push_back(w.Finish());
   return id;
 }
@@ -153,6 +167,7 @@ void RecordingBuilder::EmitEvent(uint8_t kind, uint32_t thread, int32_t line, ui
   // The model: what a reader must reconstruct.
   auto& stack = stacks_[thread];
   Frame& frame = stack.back();
+  frame.line = line;
   for (const auto& [name, v] : deltas) {
     if (v) {
       frame.locals[name] = *v;
@@ -172,11 +187,18 @@ void RecordingBuilder::EmitEvent(uint8_t kind, uint32_t thread, int32_t line, ui
   ev.depth = static_cast<uint32_t>(stack.size());
   ev.locals = frame.locals;
   ev.value = value;
+  for (const auto& d : deltas) ev.changed.push_back(d.first);
+  if (keep_stacks_) {
+    for (const Frame& f : stack) {
+      const CodeInfo& fc = codes_.at(f.code);
+      ev.stack.push_back(FrameModel{fc.file, fc.name, fc.qualname, f.line, f.locals});
+    }
+  }
   events_.push_back(std::move(ev));
 }
 
 void RecordingBuilder::Call(uint32_t thread, uint32_t code, int32_t line, const Deltas& args) {
-  stacks_[thread].push_back(Frame{code, {}});
+  stacks_[thread].push_back(Frame{code, {}, line});
   EmitEvent(0, thread, line, code, args, std::nullopt);
 }
 
@@ -208,7 +230,15 @@ void RecordingBuilder::Adopt(uint32_t thread, uint32_t code, int32_t line,
     w.Str(l.second);
   }
   raw_.push_back(w.Finish(static_cast<uint16_t>(locals.size())));
-  stacks_[thread].push_back(Frame{code, locals});
+  stacks_[thread].push_back(Frame{code, locals, line});
+}
+
+void RecordingBuilder::ChunkBoundary() {
+  if (!boundary_thread_defined_) {
+    DefineThread(kBoundaryThread, 0x7e57, "tracetape-test-boundary");
+    boundary_thread_defined_ = true;
+  }
+  Adopt(kBoundaryThread, codes_.begin()->first, 1, {});
 }
 
 void RecordingBuilder::Loss(uint64_t n) {
@@ -272,6 +302,7 @@ const char* const kExceptions[] = {
 SyntheticRecording MakeProgram(const ProgramSpec& spec) {
   SyntheticRecording rec;
   RecordingBuilder& b = rec.builder;
+  b.set_keep_stacks(spec.keep_stacks);
   std::mt19937 rng(spec.seed);
   auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
 
@@ -406,6 +437,28 @@ Status WriteTape(const recorder::RecordOptions& options, const std::vector<std::
   if (!writer.ok()) return writer.status();
   for (const auto& r : raw) {
     while (!ring.TryWrite(r.data(), r.size())) std::this_thread::yield();
+  }
+  return (*writer)->Finish(exit_status);
+}
+
+Status WriteTapeDefinitionsFirst(const recorder::RecordOptions& options, const std::vector<std::string>& raw,
+                                 int exit_status) {
+  recorder::RingBuffer ring(options.ring_bytes);
+  auto writer = recorder::TapeWriter::Start(options, &ring);
+  if (!writer.ok()) return writer.status();
+  size_t i = 0;
+  for (; i < raw.size(); ++i) {
+    recorder::RawHeader h;
+    std::memcpy(&h, raw[i].data(), sizeof(h));
+    auto tag = static_cast<RawTag>(h.tag);
+    if (tag == RawTag::kEvent || tag == RawTag::kAdopt || tag == RawTag::kLoss) break;
+    while (!ring.TryWrite(raw[i].data(), raw[i].size())) std::this_thread::yield();
+  }
+  // The writer drains a batch and then writes the sources it defined before it
+  // drains again, so once the ring is empty no chunk can come before them.
+  while (!ring.Empty()) std::this_thread::yield();
+  for (; i < raw.size(); ++i) {
+    while (!ring.TryWrite(raw[i].data(), raw[i].size())) std::this_thread::yield();
   }
   return (*writer)->Finish(exit_status);
 }

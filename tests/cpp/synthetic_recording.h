@@ -40,6 +40,16 @@ class TempDir {
 std::string ReadFileBytes(const std::string& path);
 void WriteFileBytes(const std::string& path, const std::string& bytes);
 
+// One frame of a thread's stack in the model (see Event::stack).
+struct FrameModel {
+  std::string file;
+  std::string func;
+  std::string qualname;
+  int32_t line = 0;
+  std::map<std::string, std::string> locals;
+};
+bool operator==(const FrameModel& a, const FrameModel& b);
+
 // One event as a reader reconstructs it.
 struct Event {
   uint64_t index = 0;
@@ -52,6 +62,13 @@ struct Event {
   uint32_t depth = 0;
   std::map<std::string, std::string> locals;  // complete, as at this event
   std::optional<std::string> value;
+  // Model-only fields, not compared by operator== (a reader reconstructs full
+  // locals, not the deltas, and readers like ToEvent fill only the top frame):
+  // the names this event's record set or unbound, in record order, and, when
+  // the builder keeps stacks, every frame of the thread's stack at this event,
+  // outermost first (the last is this event's frame).
+  std::vector<std::string> changed;
+  std::vector<FrameModel> stack;
 };
 bool operator==(const Event& a, const Event& b);
 inline bool operator!=(const Event& a, const Event& b) { return !(a == b); }
@@ -70,6 +87,9 @@ class RecordingBuilder {
   // Empty `source_override`: the writer reads `path` from disk.
   uint32_t DefineFile(const std::string& path, const std::string& source_override);
   uint32_t DefineCode(uint32_t file, int32_t first_line, const std::string& name, const std::string& qualname);
+  // The same, with the code's parameter names.
+  uint32_t DefineCode(uint32_t file, int32_t first_line, const std::string& name, const std::string& qualname,
+                      const std::vector<std::string>& args);
 
   void Call(uint32_t thread, uint32_t code, int32_t line, const Deltas& args = {});
   void Line(uint32_t thread, int32_t line, const Deltas& deltas = {});
@@ -79,6 +99,16 @@ class RecordingBuilder {
   void Adopt(uint32_t thread, uint32_t code, int32_t line, const std::map<std::string, std::string>& locals);
   // In-band loss: `n` events the hook could not store.
   void Loss(uint64_t n);
+  // Forces the writer to start a new chunk before the next event, without
+  // adding an event: a frame is adopted on a thread that never runs (defined
+  // on first use, index kBoundaryThread), which only a chunk boundary can
+  // express. Needs a code defined first. No-op for the reader's events.
+  void ChunkBoundary();
+  static constexpr uint32_t kBoundaryThread = 0xfff0;
+
+  // Fills Event::stack for the events that follow (off by default: the big
+  // round-trip recordings do not need it).
+  void set_keep_stacks(bool keep) { keep_stacks_ = keep; }
 
   size_t depth(uint32_t thread) const;
   const std::vector<std::string>& raw() const { return raw_; }
@@ -94,6 +124,7 @@ class RecordingBuilder {
   struct Frame {
     uint32_t code;
     std::map<std::string, std::string> locals;
+    int32_t line = 0;
   };
   uint32_t NameId(const std::string& name);
   void EmitEvent(uint8_t kind, uint32_t thread, int32_t line, uint32_t code, const Deltas& deltas,
@@ -105,6 +136,8 @@ class RecordingBuilder {
   std::map<uint32_t, CodeInfo> codes_;
   std::map<std::string, uint32_t> names_;
   std::map<uint32_t, std::vector<Frame>> stacks_;
+  bool keep_stacks_ = false;
+  bool boundary_thread_defined_ = false;
 };
 
 // A pseudo-random but deterministic program: nested calls, lines with locals
@@ -125,6 +158,8 @@ struct ProgramSpec {
   std::string disk_file;
   // A file that does not exist: its source is recorded as omitted.
   bool with_missing_file = false;
+  // Fill Event::stack (RecordingBuilder::set_keep_stacks).
+  bool keep_stacks = false;
 };
 
 struct SyntheticRecording {
@@ -146,6 +181,11 @@ recorder::RecordOptions TestRecordOptions(const std::string& path);
 // Pushes `raw` through a RingBuffer into a TapeWriter writing `options.path`,
 // then finishes the tape with `exit_status`.
 Status WriteTape(const recorder::RecordOptions& options, const std::vector<std::string>& raw, int exit_status = 0);
+// The same, but the definitions before the first event go through the writer
+// first, so that the embedded sources precede every chunk: a tape cut after
+// any chunk still has them (as a real recording's early flush does).
+Status WriteTapeDefinitionsFirst(const recorder::RecordOptions& options, const std::vector<std::string>& raw,
+                                 int exit_status = 0);
 
 Event ToEvent(const replayer::EventState& e, const replayer::ChunkWalker& w);
 // Reads and walks chunk `i`, appending its events to *out.

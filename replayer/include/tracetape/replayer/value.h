@@ -35,6 +35,9 @@ struct Value {
   static Value None();
 };
 
+// repr() of a float, as Python writes it (shortest round trip).
+std::string FloatRepr(double x);
+
 // Parses one rendering.
 Value ParseRendered(const std::string& text);
 
