@@ -17,7 +17,7 @@ StatusOr<Redactor> Redactor::Create(const std::vector<std::string>& extra_patter
 }
 
 bool Redactor::ShouldRedact(std::string_view name) {
-  auto it = cache_.find(std::string(name));
+  auto it = cache_.find(name);
   if (it != cache_.end()) return it->second;
   bool hit = false;
   for (const auto& re : patterns_) {
@@ -26,7 +26,10 @@ bool Redactor::ShouldRedact(std::string_view name) {
       break;
     }
   }
-  if (cache_.size() < 100000) cache_.emplace(std::string(name), hit);
+  if (cache_.size() < 100000) {
+    names_.push_back(std::make_unique<std::string>(name));
+    cache_.emplace(*names_.back(), hit);
+  }
   return hit;
 }
 

@@ -1,6 +1,7 @@
 #include "render.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 
@@ -14,7 +15,7 @@ std::string TypeName(PyTypeObject* t) {
   return dot ? dot + 1 : n;
 }
 
-bool IsDunder(const std::string& s) {
+bool IsDunder(std::string_view s) {
   return s.size() >= 4 && s.compare(0, 2, "__") == 0 && s.compare(s.size() - 2, 2, "__") == 0;
 }
 
@@ -56,6 +57,16 @@ void AppendFloat(double d, std::string* out) {
 }
 
 }  // namespace
+
+std::string_view Utf8View(PyObject* s) {
+  Py_ssize_t n = 0;
+  const char* p = PyUnicode_AsUTF8AndSize(s, &n);
+  if (!p) {
+    PyErr_Clear();
+    return std::string_view();
+  }
+  return std::string_view(p, static_cast<size_t>(n));
+}
 
 std::string Utf8(PyObject* s) {
   Py_ssize_t n = 0;
@@ -226,9 +237,9 @@ void Renderer::Int(PyObject* v, std::string* out) {
   int overflow = 0;
   long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
   if (!overflow && !(x == -1 && PyErr_Occurred())) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%lld", x);
-    out->append(buf);
+    char buf[24];
+    auto res = std::to_chars(buf, buf + sizeof(buf), x);
+    out->append(buf, static_cast<size_t>(res.ptr - buf));
     return;
   }
   PyErr_Clear();
@@ -331,7 +342,7 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
     Ref hk(key), hv(value);
     Value(key, depth + 1, out);
     out->append(": ");
-    if (PyUnicode_Check(key) && redactor_->ShouldRedact(Utf8(key))) {
+    if (PyUnicode_Check(key) && redactor_->ShouldRedact(Utf8View(key))) {
       out->append(kRedacted);
       if (fp_) Record(value, -1);  // its text is fixed: identity is enough
     } else {
@@ -414,7 +425,7 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   size_t i = 0;
   while (PyDict_Next(dict, &pos, &key, &value)) {
     if (!PyUnicode_Check(key)) continue;
-    std::string k = Utf8(key);
+    std::string_view k = Utf8View(key);
     if (IsDunder(k)) continue;
     if (i > 0) out->append(", ");
     if (i >= limits_.max_items || Over(*out)) {

@@ -6,6 +6,7 @@
 #include <Python.h>
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -100,6 +101,8 @@ class Renderer {
 
 // The UTF-8 text of a str, or "" (and no error) if it has none.
 std::string Utf8(PyObject* s);
+// The same, borrowed from the str's own UTF-8 cache: valid while s lives.
+std::string_view Utf8View(PyObject* s);
 
 }  // namespace tracetape::recorder
 

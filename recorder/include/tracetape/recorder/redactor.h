@@ -4,6 +4,7 @@
 #ifndef TRACETAPE_RECORDER_REDACTOR_H_
 #define TRACETAPE_RECORDER_REDACTOR_H_
 
+#include <memory>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -22,12 +23,15 @@ class Redactor {
  public:
   // Fails with InvalidArgument naming the pattern that does not compile.
   static StatusOr<Redactor> Create(const std::vector<std::string>& extra_patterns);
-  // Cached per distinct name, so the regex runs once per name.
+  // Cached per distinct name, so the regex runs once per name; a cached
+  // lookup allocates nothing (it runs for every attribute and dict key the
+  // hook renders).
   bool ShouldRedact(std::string_view name);
 
  private:
   std::vector<std::regex> patterns_;
-  std::unordered_map<std::string, bool> cache_;
+  std::vector<std::unique_ptr<std::string>> names_;  // owns the cache's keys; stable addresses
+  std::unordered_map<std::string_view, bool> cache_;
 };
 
 }  // namespace tracetape::recorder
