@@ -308,6 +308,7 @@ std::string StateDiff(const StateView& s, const Event& want) {
   return d;
 }
 
+
 enum class Move { kStep, kNext, kFinish };
 const char* MoveName(Move m, bool forward) {
   switch (m) {
@@ -352,6 +353,23 @@ std::string MoveDiff(Engine& e, Move m, bool forward, uint64_t from, std::option
   return os.str();
 }
 
+// Every move (step, next, finish; forward and backward) from `from`, checked
+// against the model: one message per move that differs. After each move the
+// cursor is where that move left it.
+std::vector<std::string> MoveDiffs(Engine& e, const Model& m, uint64_t from,
+                                   const std::function<void(const std::string&)>& after_move = nullptr) {
+  std::vector<std::string> diffs;
+  for (Move mv : {Move::kStep, Move::kNext, Move::kFinish}) {
+    for (bool fwd : {true, false}) {
+      std::string md = MoveDiff(e, mv, fwd, from, Expected(m, mv, from, fwd));
+      if (after_move) after_move(md);
+      if (!md.empty()) diffs.push_back(std::move(md));
+    }
+  }
+  return diffs;
+}
+
+
 void ExpectMove(Engine& e, Move m, bool forward, uint64_t from, std::optional<uint64_t> want) {
   std::string d = MoveDiff(e, m, forward, from, want);
   EXPECT_TRUE(d.empty()) << d;
@@ -361,6 +379,16 @@ StateView StateOf(Engine& e, uint64_t i) {
   auto s = e.StateAt(i);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? *s : StateView();
+}
+
+// The state at every event, and every move from it, are the model's.
+void ExpectStatesAndMovesMatchModel(Engine& e, const std::vector<Event>& events) {
+  Model m(events);
+  for (uint64_t i = 0; i < events.size(); ++i) {
+    std::string d = StateDiff(StateOf(e, i), events[i]);
+    EXPECT_TRUE(d.empty()) << "event " << i << ": " << d;
+    for (const auto& md : MoveDiffs(e, m, i)) ADD_FAILURE() << md;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -648,17 +676,7 @@ TEST_F(RecursionTest, StateAtTheBottomShowsEveryLevelOutermostFirst) {
 }
 
 TEST_F(RecursionTest, EveryMoveFromEveryEventMatchesTheModel) {
-  Model m(events_);
-  for (uint64_t i = 0; i < events_.size(); ++i) {
-    std::string d = StateDiff(StateOf(*engine_, i), events_[i]);
-    EXPECT_TRUE(d.empty()) << "event " << i << ": " << d;
-    for (Move mv : {Move::kStep, Move::kNext, Move::kFinish}) {
-      for (bool fwd : {true, false}) {
-        std::string md = MoveDiff(*engine_, mv, fwd, i, Expected(m, mv, i, fwd));
-        EXPECT_TRUE(md.empty()) << md;
-      }
-    }
-  }
+  ExpectStatesAndMovesMatchModel(*engine_, events_);
 }
 
 TEST_F(RecursionTest, WhenListsTheChangesOfOneRecursiveFrameOnly) {
@@ -826,17 +844,7 @@ TEST_F(GeneratorTest, NextInMainStepsOverEveryResume) {
 }
 
 TEST_F(GeneratorTest, EveryMoveFromEveryEventMatchesTheModel) {
-  Model m(events_);
-  for (uint64_t i = 0; i < events_.size(); ++i) {
-    std::string d = StateDiff(StateOf(*engine_, i), events_[i]);
-    EXPECT_TRUE(d.empty()) << "event " << i << ": " << d;
-    for (Move mv : {Move::kStep, Move::kNext, Move::kFinish}) {
-      for (bool fwd : {true, false}) {
-        std::string md = MoveDiff(*engine_, mv, fwd, i, Expected(m, mv, i, fwd));
-        EXPECT_TRUE(md.empty()) << md;
-      }
-    }
-  }
+  ExpectStatesAndMovesMatchModel(*engine_, events_);
 }
 
 TEST_F(GeneratorTest, WatchStopsWhereTheNameChangesInBothDirections) {
@@ -1194,13 +1202,10 @@ class ThreadsTest : public ::testing::Test {
 TEST_F(ThreadsTest, MovesNeverLeaveTheCurrentThread) {
   Model m(events_);
   for (uint64_t i = 0; i < events_.size(); ++i) {
-    for (Move mv : {Move::kStep, Move::kNext, Move::kFinish}) {
-      for (bool fwd : {true, false}) {
-        std::string md = MoveDiff(*engine_, mv, fwd, i, Expected(m, mv, i, fwd));
-        EXPECT_TRUE(md.empty()) << md;
-        if (md.empty()) EXPECT_EQ(events_[engine_->position()].thread, events_[i].thread);
-      }
-    }
+    auto diffs = MoveDiffs(*engine_, m, i, [&](const std::string& md) {
+      if (md.empty()) EXPECT_EQ(events_[engine_->position()].thread, events_[i].thread);
+    });
+    for (const auto& md : diffs) ADD_FAILURE() << md;
   }
 }
 
@@ -1749,14 +1754,9 @@ TEST_F(ProgramTest, EveryMoveFromEveryEventMatchesTheModel) {
   Model m(rec_->events());
   int failures = 0;
   for (uint64_t i = 0; i < m.size() && failures < 20; ++i) {
-    for (Move mv : {Move::kStep, Move::kNext, Move::kFinish}) {
-      for (bool fwd : {true, false}) {
-        std::string md = MoveDiff(*engine_, mv, fwd, i, Expected(m, mv, i, fwd));
-        if (!md.empty()) {
-          ADD_FAILURE() << md << "\n  at: " << testing::Describe(m[i]);
-          ++failures;
-        }
-      }
+    for (const auto& md : MoveDiffs(*engine_, m, i)) {
+      ADD_FAILURE() << md << "\n  at: " << testing::Describe(m[i]);
+      ++failures;
     }
   }
 }
