@@ -19,6 +19,27 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _GLOB_CHARS = set("*?[")
 _fork_hook_installed = False
 _saved = {}
+_BACKENDS = ("auto", "settrace", "monitoring")
+
+
+def resolve_backend(backend: Optional[str] = None) -> str:
+    """The hook backend to use: ``settrace`` (a C trace function) or
+    ``monitoring`` (sys.monitoring, CPython 3.12+). ``auto`` (the default, or
+    the TRACETAPE_BACKEND environment variable) picks ``monitoring`` where it
+    exists."""
+    what = "backend"
+    if backend is None:
+        backend = os.environ.get("TRACETAPE_BACKEND", "") or "auto"
+        what = "TRACETAPE_BACKEND"
+    if backend not in _BACKENDS:
+        raise ValueError(f"{what} must be one of {', '.join(_BACKENDS)}, not {backend!r}")
+    has_monitoring = hasattr(sys, "monitoring")
+    if backend == "auto":
+        return "monitoring" if has_monitoring else "settrace"
+    if backend == "monitoring" and not has_monitoring:
+        raise ValueError(f"{what}: the monitoring backend needs CPython 3.12 or later "
+                         f"(this is {platform.python_version()})")
+    return backend
 
 
 def default_tape_path(stem: Optional[str] = None) -> str:
@@ -79,8 +100,12 @@ def start(
     pseudo_files: Sequence[Tuple[str, str]] = (),
     argv: Optional[Sequence[str]] = None,
     metadata: Optional[dict] = None,
+    backend: Optional[str] = None,
 ) -> str:
     """Start recording this process into ``path`` (default ``<script>.<pid>.tape``).
+
+    ``backend`` is ``auto`` (default), ``settrace`` or ``monitoring``; see
+    :func:`resolve_backend`.
 
     Returns the tape's absolute path. Raises ValueError for bad options and
     OSError if the tape cannot be created.
@@ -90,6 +115,7 @@ def start(
         raise ValueError(f"a recording is already running (to {_core.recording_path()})")
     if locals not in ("all", "args", "none"):
         raise ValueError(f"locals must be 'all', 'args' or 'none', not {locals!r}")
+    backend = resolve_backend(backend)
     path = os.path.abspath(path) if path else default_tape_path()
     include = _normalize_globs(include)
     # tracetape's own code is never recorded, whatever the globs say.
@@ -111,9 +137,9 @@ def start(
         ("cwd", os.getcwd()),
         ("start_time_ns", str(time.time_ns())),
         ("pid", str(os.getpid())),
-        ("hook_backend", "settrace"),
+        ("hook_backend", backend),
     ]
-    previous = sys.gettrace()
+    previous = sys.gettrace() if backend == "settrace" else None
     if previous is not None:
         print(
             f"tracetape: warning: replacing the active trace function {previous!r}",
@@ -134,8 +160,10 @@ def start(
         options=options,
         thread_registry=threading._active,  # ident -> Thread, to name threads
     )
-    # New threads install the C hook from their bootstrap.
-    threading.settrace(_core._thread_trace)
+    if backend == "settrace":
+        # New threads install the C hook from their bootstrap (sys.monitoring
+        # covers every thread by itself).
+        threading.settrace(_core._thread_trace)
     if not _fork_hook_installed and hasattr(os, "register_at_fork"):
         os.register_at_fork(
             before=_core._before_fork,

@@ -86,7 +86,7 @@ class _TapePlugin:
     def pytest_runtest_protocol(self, item, nextitem):
         path = None
         if self.disabled_reason is None:
-            if sys.gettrace() is not None:
+            if sys.gettrace() is not None and _recording.resolve_backend() == "settrace":
                 self.disabled_reason = f"another trace function is active ({sys.gettrace()!r}): tapes are off"
                 warnings.warn(f"tracetape: {self.disabled_reason}")
             elif _recording.is_recording():

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "frame_compat.h"
+#include "monitoring.h"
 #include "render.h"
 #include "tracetape/recorder/chunk_assembler.h"
 #include "tracetape/recorder/hook.h"
@@ -49,6 +50,7 @@ struct CodeInfo {
   bool recorded = false;
   bool function = false;      // fast locals; otherwise a locals mapping
   bool redact_return = false;
+  bool monitored = false;     // sys.monitoring backend: local events are on
   uint32_t id = 0;
   std::vector<SlotInfo> slots;
 };
@@ -98,7 +100,24 @@ class Recorder {
   static StatusOr<std::unique_ptr<Recorder>> Create(RecordOptions options, PyObject* thread_registry);
   ~Recorder();
 
-  void OnEvent(PyFrameObject* frame, int what, PyObject* arg);
+  // One settrace-style event. `line` is the event's line when the backend
+  // knows it (sys.monitoring LINE), else -1: read from the frame.
+  void OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line = -1);
+  // One sys.monitoring event; returns Py_None or DISABLE (new references).
+  PyObject* OnMonitoringEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs);
+  // sys.monitoring: switch on the local events of the recorded code objects
+  // that are running now, on every thread (the legacy hook sees them too).
+  void EnableRunningCode();
+  bool uses_monitoring() const { return monitoring_; }
+  // What decides which code is recorded, as one string.
+  std::string ScopeKey() const {
+    std::string key;
+    for (const auto* list : {&options_.include, &options_.exclude, &options_.default_exclude_dirs}) {
+      for (const auto& item : *list) key += item + '\n';
+      key += '\0';
+    }
+    return key;
+  }
   Status Finish(int exit_status);
   void AfterFork();
   TapeWriter* writer() { return writer_.get(); }
@@ -123,6 +142,7 @@ class Recorder {
   void EmitDef(const std::string& record);
   void Lose(uint64_t events);
   void Disable(const std::string& why);
+  void EnableLocalEvents(PyCodeObject* code, CodeInfo* ci);
 
   RecordOptions options_;
   Scope scope_;
@@ -132,6 +152,7 @@ class Recorder {
   std::unique_ptr<RingBuffer> ring_;
   std::unique_ptr<TapeWriter> writer_;
   uint64_t session_;
+  bool monitoring_;  // the sys.monitoring backend, else PyEval_SetTrace
 
   std::unordered_map<std::string, uint32_t> file_ids_;
   std::unordered_map<std::string, uint32_t> name_ids_;
@@ -156,6 +177,12 @@ class Recorder {
 Recorder* g_recorder = nullptr;
 Py_ssize_t g_extra_index = -1;
 uint64_t g_session = 0;
+
+PyObject* MonitoringHandler(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs) {
+  Recorder* r = g_recorder;
+  if (r == nullptr) Py_RETURN_NONE;
+  return r->OnMonitoringEvent(event, args, nargs);
+}
 
 int TraceFunction(PyObject*, PyFrameObject* frame, int what, PyObject* arg) {
   Recorder* r = g_recorder;
@@ -191,7 +218,8 @@ Recorder::Recorder(RecordOptions options, Redactor redactor, PyObject* thread_re
       redactor_(std::move(redactor)),
       renderer_(options_.limits, &redactor_),
       thread_registry_(thread_registry),
-      session_(++g_session) {
+      session_(++g_session),
+      monitoring_(options_.metadata.hook_backend == "monitoring") {
   Py_XINCREF(thread_registry_);
   Renderer::Prepare();
 }
@@ -475,7 +503,11 @@ void Recorder::Disable(const std::string& why) {
   disabled_ = true;
   disabled_why_ = why;
   // Events stop here; the program goes on untouched.
-  compat::SetTrace(nullptr, compat::CanTraceAllThreads());
+  if (monitoring_) {
+    monitoring::SilenceAll();
+  } else {
+    compat::SetTrace(nullptr, compat::CanTraceAllThreads());
+  }
 }
 
 void Recorder::Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code) {
@@ -522,7 +554,7 @@ bool Recorder::Sync(HookThread* t, PyFrameObject* frame) {
   return true;
 }
 
-void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg) {
+void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line) {
   if (disabled_) return;
   if (writer_->failed()) {
     Disable("the tape writer failed: " + writer_->error());
@@ -538,7 +570,7 @@ void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg) {
     Lose(1);
     return;
   }
-  int line = PyFrame_GetLineNumber(frame);
+  if (line < 0) line = PyFrame_GetLineNumber(frame);
   switch (what) {
     case PyTrace_CALL: {
       if (t->stack.empty()) {
@@ -591,6 +623,125 @@ void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg) {
     default:
       return;
   }
+}
+
+// --- sys.monitoring backend --------------------------------------------------
+//
+// The events and their meaning are those of CPython's own settrace shim on top
+// of sys.monitoring (Python/legacy_tracing.c), so that both backends give the
+// same stream: PY_START, PY_RESUME and PY_THROW are `call`; PY_RETURN and
+// PY_YIELD are `return` with the value, PY_UNWIND a `return` of None; RAISE
+// and STOP_ITERATION are `exception`; LINE is `line`, and so is a backward
+// JUMP that stays on one line (settrace reports every loop iteration).
+//
+// What is not recorded costs close to nothing: PY_START and PY_RESUME of an
+// excluded code object answer DISABLE, so that location never calls again,
+// and line/return events exist only in recorded code objects (local events).
+// RAISE, PY_UNWIND and PY_THROW cannot be switched per location; they are
+// rare and filtered here.
+
+constexpr uint32_t Bit(monitoring::Event e) { return 1u << e; }
+constexpr uint32_t kGlobalEvents = Bit(monitoring::kPyStart) | Bit(monitoring::kPyResume) |
+                                   Bit(monitoring::kPyThrow) | Bit(monitoring::kRaise) |
+                                   Bit(monitoring::kPyUnwind);
+constexpr uint32_t kLocalEvents = Bit(monitoring::kPyReturn) | Bit(monitoring::kPyYield) | Bit(monitoring::kLine) |
+                                  Bit(monitoring::kJump) | Bit(monitoring::kStopIteration);
+
+void Recorder::EnableLocalEvents(PyCodeObject* code, CodeInfo* ci) {
+  ci->monitored = true;
+  Status s = monitoring::EnableCode(code, kLocalEvents);
+  if (!s.ok()) Disable("cannot switch on events for " + Utf8(code->co_name) + ": " + s.message());
+}
+
+void Recorder::EnableRunningCode() {
+  PyThreadState* self = PyThreadState_Get();
+  PyInterpreterState* interp = PyThreadState_GetInterpreter(self);
+  for (PyThreadState* ts = PyInterpreterState_ThreadHead(interp); ts != nullptr; ts = PyThreadState_Next(ts)) {
+    PyFrameObject* f = PyThreadState_GetFrame(ts);  // new reference
+    for (int guard = 0; f != nullptr && guard < 100000; ++guard) {
+      PyCodeObject* code = compat::FrameCode(f);
+      CodeInfo* ci = Lookup(code);
+      if (ci && ci->recorded && !ci->monitored) EnableLocalEvents(code, ci);
+      PyFrameObject* back = PyFrame_GetBack(f);
+      Py_DECREF(f);
+      f = back;
+    }
+    Py_XDECREF(f);
+  }
+}
+
+PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs) {
+  if (disabled_ || nargs < 2 || !PyCode_Check(args[0])) Py_RETURN_NONE;
+  auto* code = reinterpret_cast<PyCodeObject*>(args[0]);
+  int what;
+  PyObject* arg = nullptr;
+  int line = -1;
+  switch (event) {
+    case monitoring::kPyStart:
+    case monitoring::kPyResume: {
+      CodeInfo* ci = Lookup(code);
+      if (ci == nullptr) Py_RETURN_NONE;
+      if (!ci->recorded) return monitoring::Disable();
+      if (!ci->monitored) EnableLocalEvents(code, ci);
+      what = PyTrace_CALL;
+      break;
+    }
+    case monitoring::kPyThrow:
+      what = PyTrace_CALL;
+      break;
+    case monitoring::kPyReturn:
+    case monitoring::kPyYield:
+      if (nargs < 3) Py_RETURN_NONE;
+      what = PyTrace_RETURN;
+      arg = args[2];
+      break;
+    case monitoring::kPyUnwind:
+      what = PyTrace_RETURN;
+      break;
+    case monitoring::kRaise:
+    case monitoring::kStopIteration:
+      if (nargs < 3) Py_RETURN_NONE;
+      what = PyTrace_EXCEPTION;
+      arg = args[2];
+      break;
+    case monitoring::kLine:
+      what = PyTrace_LINE;
+      line = static_cast<int>(PyLong_AsLong(args[1]));
+      if (line < 0) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+      }
+      break;
+    case monitoring::kJump: {
+      if (nargs < 3) Py_RETURN_NONE;
+      Py_ssize_t from = PyLong_AsSsize_t(args[1]);
+      Py_ssize_t to = PyLong_AsSsize_t(args[2]);
+      if (from < 0 || to < 0) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+      }
+      // Forward jumps, and jumps to another line (whose LINE event fires),
+      // never make a settrace line event: stop asking for them here.
+      if (to > from) return monitoring::Disable();
+      int to_line = PyCode_Addr2Line(code, static_cast<int>(to));
+      if (to_line != PyCode_Addr2Line(code, static_cast<int>(from))) return monitoring::Disable();
+      if (to_line < 0) Py_RETURN_NONE;
+      what = PyTrace_LINE;
+      line = to_line;
+      break;
+    }
+    default:
+      Py_RETURN_NONE;
+  }
+  PyFrameObject* frame = PyEval_GetFrame();  // borrowed
+  if (frame == nullptr) Py_RETURN_NONE;
+  PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+  bool pending = PyErr_Occurred() != nullptr;
+  if (pending) PyErr_Fetch(&type, &value, &tb);
+  OnEvent(frame, what, arg, line);
+  if (PyErr_Occurred()) PyErr_Clear();
+  if (pending) PyErr_Restore(type, value, tb);
+  Py_RETURN_NONE;
 }
 
 Status Recorder::Finish(int exit_status) {
@@ -685,7 +836,18 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
   if (!r.ok()) return r.status();
   g_owner = std::move(r).value();
   g_recorder = g_owner.get();
-  compat::SetTrace(TraceFunction, compat::CanTraceAllThreads());
+  if (g_recorder->uses_monitoring()) {
+    Status s = monitoring::Install(MonitoringHandler, kGlobalEvents, g_recorder->ScopeKey());
+    if (!s.ok()) {
+      g_recorder = nullptr;
+      g_owner->Finish(1);
+      g_owner.reset();
+      return s;
+    }
+    g_recorder->EnableRunningCode();
+  } else {
+    compat::SetTrace(TraceFunction, compat::CanTraceAllThreads());
+  }
   return Status::Ok();
 }
 
@@ -693,7 +855,11 @@ Status StopRecording(int exit_status, std::string* path) {
   if (g_recorder == nullptr) return Status::Ok();
   Recorder* r = g_recorder;
   g_recorder = nullptr;
-  compat::SetTrace(nullptr, compat::CanTraceAllThreads());
+  if (r->uses_monitoring()) {
+    monitoring::Uninstall();
+  } else {
+    compat::SetTrace(nullptr, compat::CanTraceAllThreads());
+  }
   if (path) *path = r->path();
   Status s = r->Finish(exit_status);
   g_owner.reset();
@@ -705,7 +871,7 @@ bool IsRecording() { return g_recorder != nullptr; }
 std::string RecordingPath() { return g_recorder ? g_recorder->path() : std::string(); }
 
 void InstallOnCurrentThread() {
-  if (g_recorder != nullptr) PyEval_SetTrace(TraceFunction, nullptr);
+  if (g_recorder != nullptr && !g_recorder->uses_monitoring()) PyEval_SetTrace(TraceFunction, nullptr);
 }
 
 void BeforeFork() {

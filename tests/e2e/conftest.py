@@ -77,9 +77,19 @@ def program(name):
     raise KeyError(name)
 
 
-def child_env():
-    """The environment of every child: deterministic hashing, no bytecode files."""
+# The hook backends of this interpreter: the C trace function everywhere, and
+# sys.monitoring on 3.12+ (where it is the default). Tests that compare event
+# streams run once per backend.
+BACKENDS = ["settrace", "monitoring"] if sys.version_info >= (3, 12) else ["settrace"]
+
+
+def child_env(backend=None):
+    """The environment of every child: deterministic hashing, no bytecode files;
+    TRACETAPE_BACKEND=backend when one is given (else tracetape's default)."""
     env = dict(os.environ)
+    env.pop("TRACETAPE_BACKEND", None)
+    if backend is not None:
+        env["TRACETAPE_BACKEND"] = backend
     for var in ("PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONBREAKPOINT", "PYTHONWARNINGS",
                 "COVERAGE_PROCESS_START", "PYTHONTRACEMALLOC", "PYTHONDEVMODE"):
         env.pop(var, None)
@@ -90,8 +100,8 @@ def child_env():
     return env
 
 
-def _run(cmd, cwd):
-    proc = subprocess.run(cmd, cwd=str(cwd), env=child_env(), stdin=subprocess.DEVNULL,
+def _run(cmd, cwd, backend=None):
+    proc = subprocess.run(cmd, cwd=str(cwd), env=child_env(backend), stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=SUBPROCESS_TIMEOUT)
     return (proc.returncode,
@@ -134,14 +144,15 @@ def tracetape_cmd(*args):
     return [sys.executable, "-m", "tracetape", *args]
 
 
-def run_record(script, *args, options=(), cwd=None):
+def run_record(script, *args, options=(), cwd=None, backend=None):
     """`python -m tracetape record -o T.tape OPTIONS SCRIPT ARGS`, then `dump --format
     jsonl`. Returns Run(status, stdout, stderr, events) of the recorded program; the
-    stderr is tracetape's whole stderr (see program_stderr)."""
+    stderr is tracetape's whole stderr (see program_stderr). `backend` selects the
+    hook backend (TRACETAPE_BACKEND); None leaves tracetape's default."""
     with _Workdir(cwd) as work:
         tape = work / "run.tape"
         status, out, err = _run(tracetape_cmd("record", "-o", str(tape), *options,
-                                              str(script), *args), work)
+                                              str(script), *args), work, backend)
         if not tape.exists():
             raise AssertionError(
                 "tracetape record wrote no tape (exit status %d)\nstderr:\n%s"

@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from conftest import (PROGRAMS, PROGRAM_IDS, SAMPLES_DIR, child_env, program,
+from conftest import (BACKENDS, PROGRAMS, PROGRAM_IDS, SAMPLES_DIR, child_env, program,
                       program_stderr, run_plain, run_record, run_reference,
                       sequence_report, threaded_report, tracetape_cmd,
                       well_formed_problems)
@@ -63,21 +63,24 @@ def assert_same_run(prog, recorded, reference, title):
         pytest.fail(report, pytrace=False)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("prog", PROGRAMS, ids=PROGRAM_IDS)
-def test_record_matches_reference(prog, reference_runs):
+def test_record_matches_reference(prog, backend, reference_runs):
     reference = reference_runs.reference(prog)
     assert reference.status == prog.exit, reference.stderr
-    recorded = run_record(prog.path, *prog.args)
-    assert_same_run(prog, recorded, reference, prog.name)
+    recorded = run_record(prog.path, *prog.args, backend=backend)
+    assert_same_run(prog, recorded, reference, "%s (%s hook)" % (prog.name, backend))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("mode", ["args", "none"])
 @pytest.mark.parametrize("prog", PROGRAMS, ids=PROGRAM_IDS)
-def test_locals_mode_matches_reference(prog, mode, reference_runs):
+def test_locals_mode_matches_reference(prog, mode, backend, reference_runs):
     options = ("--locals", mode)
     reference = reference_runs.reference(prog, options)
-    recorded = run_record(prog.path, *prog.args, options=options)
-    assert_same_run(prog, recorded, reference, "%s --locals %s" % (prog.name, mode))
+    recorded = run_record(prog.path, *prog.args, options=options, backend=backend)
+    assert_same_run(prog, recorded, reference,
+                    "%s --locals %s (%s hook)" % (prog.name, mode, backend))
     if mode == "none":
         assert all(event["locals"] == {} for event in recorded.events)
 

@@ -1,0 +1,238 @@
+"""The two hook backends: the C trace function (every version) and sys.monitoring
+(3.12+, the default there).
+
+The sample programs are compared with the reference once per backend in
+test_record_vs_reference.py. This file covers what a whole-program run does not:
+which backend a tape says it used, recording that starts in the middle of a run
+(running threads, suspended generators, the caller's frame), two recordings in one
+process with different scopes, living next to another tool, and giving the
+sys.monitoring tool id back.
+"""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import BACKENDS, child_env, parse_jsonl, tracetape_cmd
+
+needs_monitoring = pytest.mark.skipif(sys.version_info < (3, 12),
+                                      reason="sys.monitoring exists from CPython 3.12")
+
+
+def run(cmd, cwd, backend=None, timeout=120):
+    proc = subprocess.run(cmd, cwd=str(cwd), env=child_env(backend), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+def dump(tape, cwd):
+    status, out, err = run(tracetape_cmd("dump", str(tape), "--format", "jsonl"), cwd)
+    assert status == 0, err
+    return parse_jsonl(out, str(tape))
+
+
+def info(tape, cwd):
+    status, out, err = run(tracetape_cmd("info", str(tape)), cwd)
+    assert status == 0, err
+    return out
+
+
+def compared(events, unstable=()):
+    """The compared fields; locals named in `unstable` (thread ids) left out."""
+    keys = ("thread", "kind", "func", "line", "depth", "locals", "value")
+    out = []
+    for e in events:
+        e = {k: e.get(k) for k in keys}
+        e["locals"] = {k: v for k, v in e["locals"].items() if k not in unstable}
+        out.append(e)
+    return out
+
+
+@pytest.mark.parametrize("backend", BACKENDS + [None])
+def test_the_tape_names_the_backend_that_recorded_it(tmp_path, backend):
+    script = tmp_path / "prog.py"
+    script.write_text("x = 1\n")
+    status, _, err = run(tracetape_cmd("record", "-o", "t.tape", str(script)), tmp_path, backend)
+    assert status == 0, err
+    expected = backend or ("monitoring" if sys.version_info >= (3, 12) else "settrace")
+    assert "(%s hook)" % expected in info(tmp_path / "t.tape", tmp_path)
+
+
+def test_an_unknown_backend_is_a_usage_error(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text("print('ran')\n")
+    status, out, err = run(tracetape_cmd("record", "-o", "t.tape", str(script)), tmp_path, "ptrace")
+    assert status == 2
+    assert "TRACETAPE_BACKEND must be one of auto, settrace, monitoring, not 'ptrace'" in err
+    assert "ran" not in out
+    assert not (tmp_path / "t.tape").exists()
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="3.12+ has sys.monitoring")
+def test_monitoring_before_3_12_is_a_clear_error(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text("print('ran')\n")
+    status, out, err = run(tracetape_cmd("record", "-o", "t.tape", str(script)), tmp_path, "monitoring")
+    assert status == 2
+    assert "the monitoring backend needs CPython 3.12 or later" in err
+
+
+# A program that starts recording in the middle: a thread is already running
+# and a generator is suspended when tracetape.start() runs; both go on after.
+MID_RUN = textwrap.dedent('''\
+    import sys, threading, tracetape
+
+    go = threading.Event()
+    done = threading.Event()
+
+    def worker():
+        total = 0
+        go.wait()
+        for i in range(3):
+            total += i
+        done.set()
+        return total
+
+    def numbers():
+        n = 0
+        while True:
+            n += 1
+            yield n
+
+    def outer():
+        gen = numbers()
+        first = next(gen)
+        t = threading.Thread(target=worker, name="early")
+        t.start()
+        tracetape.start(sys.argv[1])
+        second = next(gen)
+        go.set()
+        done.wait()
+        t.join()
+        tracetape.stop()
+        return first + second
+
+    print(outer())
+''')
+
+
+@needs_monitoring
+def test_recording_started_mid_run_is_the_same_on_both_backends(tmp_path):
+    script = tmp_path / "mid.py"
+    script.write_text(MID_RUN)
+    streams = {}
+    for backend in ("settrace", "monitoring"):
+        tape = tmp_path / (backend + ".tape")
+        status, out, err = run([sys.executable, str(script), str(tape)], tmp_path, backend)
+        assert (status, out) == (0, "3\n"), err
+        assert "(%s hook)" % backend in info(tape, tmp_path)
+        events = dump(tape, tmp_path)
+        by_thread = {}
+        for e in compared(events, unstable=("t",)):
+            by_thread.setdefault(e.pop("thread"), []).append(e)
+        streams[backend] = sorted(by_thread.values(), key=lambda s: s[0]["func"])
+    assert streams["monitoring"] == streams["settrace"]
+    funcs = {e["func"] for s in streams["monitoring"] for e in s}
+    # The caller of start(), the resumed generator and the early thread.
+    assert {"outer", "numbers", "worker"} <= funcs
+
+
+SESSIONS = textwrap.dedent('''\
+    import sys, tracetape
+    sys.path.insert(0, sys.argv[3])
+    import helper
+
+    def run():
+        return helper.double(4)
+
+    with tracetape.record(sys.argv[1], exclude=[sys.argv[3]]):
+        run()
+    with tracetape.record(sys.argv[2]):
+        run()
+''')
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_each_recording_of_a_process_applies_its_own_scope(tmp_path, backend):
+    # The first recording stops helper.py's events (sys.monitoring: DISABLE at
+    # its locations); the second must see them again.
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "helper.py").write_text("def double(x):\n    y = x * 2\n    return y\n")
+    script = tmp_path / "sessions.py"
+    script.write_text(SESSIONS)
+    status, _, err = run([sys.executable, str(script), "one.tape", "two.tape", str(lib)], tmp_path, backend)
+    assert status == 0, err
+    first = {e["func"] for e in dump(tmp_path / "one.tape", tmp_path)}
+    second = [e for e in dump(tmp_path / "two.tape", tmp_path) if e["func"] == "double"]
+    assert "run" in first and "double" not in first
+    assert [(e["kind"], e["line"]) for e in second] == [
+        ("call", 1), ("line", 2), ("line", 3), ("return", 3)]
+    assert second[-1]["value"] == "8"
+
+
+@needs_monitoring
+def test_a_trace_function_keeps_working_while_monitoring_records(tmp_path):
+    # coverage.py's C tracer, a debugger or a profiler may hold sys.settrace:
+    # the monitoring backend records next to it instead of replacing it.
+    script = tmp_path / "both.py"
+    script.write_text(textwrap.dedent('''\
+        import sys, tracetape
+        seen = []
+
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name == "work":
+                seen.append(event)
+            return tracer
+
+        def work(n):
+            s = 0
+            for i in range(n):
+                s += i
+            return s
+
+        sys.settrace(tracer)
+        with tracetape.record(sys.argv[1]):
+            work(3)
+        sys.settrace(None)
+        print(seen.count("call"), seen.count("line"), seen.count("return"))
+    '''))
+    status, out, err = run([sys.executable, str(script), "t.tape"], tmp_path, "monitoring")
+    assert status == 0, err
+    assert "replacing the active trace function" not in err
+    assert out.split() == ["1", "9", "1"]
+    kinds = [e["kind"] for e in dump(tmp_path / "t.tape", tmp_path) if e["func"] == "work"]
+    assert kinds.count("call") == 1 and kinds.count("line") == 9 and kinds.count("return") == 1
+
+
+@needs_monitoring
+def test_the_tool_id_is_given_back_and_a_full_table_is_a_clear_error(tmp_path):
+    script = tmp_path / "tools.py"
+    script.write_text(textwrap.dedent('''\
+        import json, sys, tracetape
+        mon = sys.monitoring
+        out = {}
+        with tracetape.record(sys.argv[1]):
+            out["during"] = [i for i in range(6) if mon.get_tool(i) == "tracetape"]
+        out["after"] = [i for i in range(6) if mon.get_tool(i) is not None]
+        out["events_after"] = [mon.get_events(i) for i in range(6)]
+        for i in (0, 2, 3, 4):
+            mon.use_tool_id(i, "other")
+        try:
+            tracetape.start(sys.argv[2], backend="monitoring")
+        except ValueError as exc:
+            out["error"] = str(exc)
+        out["recording"] = tracetape.is_recording()
+        print(json.dumps(out))
+    '''))
+    status, out, err = run([sys.executable, str(script), "a.tape", "b.tape"], tmp_path, "monitoring")
+    assert status == 0, err
+    result = json.loads(out)
+    assert len(result["during"]) == 1
+    assert result["after"] == []
+    assert result["events_after"] == [0] * 6
+    assert "no sys.monitoring tool id is free" in result["error"]
+    assert result["recording"] is False
