@@ -147,6 +147,23 @@ bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value) {
 
 uint64_t ThreadStateId(PyThreadState* tstate) { return tstate->id; }
 
+bool ErrorPending(PyThreadState* tstate) {
+#if PY_VERSION_HEX >= 0x030C0000
+  return tstate->current_exception != nullptr;
+#else
+  return tstate->curexc_type != nullptr;
+#endif
+}
+
+long SmallLong(PyObject* v) {
+#if PY_VERSION_HEX >= 0x030C0000
+  if (PyLong_CheckExact(v) && PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(v))) {
+    return static_cast<long>(PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(v)));
+  }
+#endif
+  return PyLong_AsLong(v);
+}
+
 bool IsFinalizing() {
 #if PY_VERSION_HEX >= 0x030D0000
   return Py_IsFinalizing();

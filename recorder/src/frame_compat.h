@@ -41,6 +41,12 @@ void* GetCodeExtra(PyCodeObject* code, Py_ssize_t index);
 bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value);
 
 uint64_t ThreadStateId(PyThreadState* tstate);
+// PyErr_Occurred() for a thread state at hand (no thread-local lookup).
+bool ErrorPending(PyThreadState* tstate);
+// The value of an int object that fits a long (line numbers and bytecode
+// offsets of sys.monitoring callbacks), without a call for small ones; -1
+// with an exception set if it is not an int.
+long SmallLong(PyObject* v);
 bool IsFinalizing();
 
 // Installs or removes the C trace function on this thread or, where the

@@ -102,7 +102,8 @@ class Recorder {
 
   // One settrace-style event. `line` is the event's line when the backend
   // knows it (sys.monitoring LINE), else -1: read from the frame.
-  void OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line = -1);
+  // `ts` is the current thread state when the caller has it.
+  void OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line = -1, PyThreadState* ts = nullptr);
   // One sys.monitoring event; returns Py_None or DISABLE (new references).
   PyObject* OnMonitoringEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs);
   // sys.monitoring: switch on the local events of the recorded code objects
@@ -125,10 +126,20 @@ class Recorder {
 
  private:
   Recorder(RecordOptions options, Redactor redactor, PyObject* thread_registry);
-  CodeInfo* Lookup(PyCodeObject* code);
+  // The code object's cached decision; the last one is remembered (with a
+  // reference, so its address cannot be reused while it is).
+  CodeInfo* Lookup(PyCodeObject* code) {
+    if (code == cached_code_) return cached_ci_;
+    CodeInfo* ci = LookupSlow(code);
+    Py_INCREF(code);
+    Py_XSETREF(cached_code_, code);
+    cached_ci_ = ci;
+    return ci;
+  }
+  CodeInfo* LookupSlow(PyCodeObject* code);
   uint32_t FileId(const std::string& path);
   uint32_t NameId(const std::string& name);
-  HookThread* CurrentThread();
+  HookThread* CurrentThread(PyThreadState* ts = nullptr);
   void DefineThread(const HookThread& t);
 
   bool Sync(HookThread* t, PyFrameObject* frame);
@@ -138,7 +149,8 @@ class Recorder {
   void CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject* v);
   void AddDelta(uint32_t name, const std::string* text);
   void SetValue(const std::string& text);
-  bool Emit(const std::string& record);
+  bool Emit(const std::string& record) { return Emit(record.data(), record.size()); }
+  bool Emit(const void* record, size_t size);
   void EmitDef(const std::string& record);
   void Lose(uint64_t events);
   void Disable(const std::string& why);
@@ -164,6 +176,8 @@ class Recorder {
   HookThread* last_thread_ = nullptr;
   uint32_t next_thread_index_ = 0;
 
+  PyCodeObject* cached_code_ = nullptr;  // strong
+  CodeInfo* cached_ci_ = nullptr;
   std::string record_;  // the record being built
   RawWriter w_{&record_};
   uint16_t ndeltas_ = 0;
@@ -225,6 +239,7 @@ Recorder::Recorder(RecordOptions options, Redactor redactor, PyObject* thread_re
 }
 
 Recorder::~Recorder() {
+  Py_CLEAR(cached_code_);
   for (auto& [id, t] : threads_) {
     for (auto& f : t.stack) f.Release();
   }
@@ -264,7 +279,7 @@ uint32_t Recorder::FileId(const std::string& path) {
   return id;
 }
 
-CodeInfo* Recorder::Lookup(PyCodeObject* code) {
+CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
   auto* ci = static_cast<CodeInfo*>(compat::GetCodeExtra(code, g_extra_index));
   if (ci && ci->session == session_) return ci;
   if (!ci) {
@@ -322,8 +337,8 @@ void Recorder::DefineThread(const HookThread& t) {
   Emit(w.Finish());
 }
 
-HookThread* Recorder::CurrentThread() {
-  PyThreadState* ts = PyThreadState_Get();
+HookThread* Recorder::CurrentThread(PyThreadState* ts) {
+  if (ts == nullptr) ts = PyThreadState_Get();
   uint64_t id = compat::ThreadStateId(ts);
   if (ts == last_tstate_ && id == last_tstate_id_) return last_thread_;
   auto it = threads_.find(id);
@@ -467,15 +482,15 @@ void Recorder::Capture(ShadowFrame* sf, PyFrameObject* frame) {
   }
 }
 
-bool Recorder::Emit(const std::string& record) {
+bool Recorder::Emit(const void* record, size_t size) {
   if (disabled_) return false;
-  if (record.size() > ring_->max_record()) {
+  if (size > ring_->max_record()) {
     Lose(1);
     return false;
   }
   // Back-pressure: the writer drains the ring without the GIL, so waiting
   // here cannot deadlock; it bounds memory to the ring's size.
-  while (!ring_->TryWrite(record.data(), record.size())) {
+  while (!ring_->TryWrite(record, size)) {
     if (writer_->failed()) {
       Disable("the tape writer failed: " + writer_->error());
       return false;
@@ -554,7 +569,7 @@ bool Recorder::Sync(HookThread* t, PyFrameObject* frame) {
   return true;
 }
 
-void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line) {
+void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line, PyThreadState* ts) {
   if (disabled_) return;
   if (writer_->failed()) {
     Disable("the tape writer failed: " + writer_->error());
@@ -565,7 +580,7 @@ void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line) 
     if (what == PyTrace_CALL) compat::DisableLineEvents(frame);
     return;
   }
-  HookThread* t = CurrentThread();
+  HookThread* t = CurrentThread(ts);
   if (t == nullptr) {
     Lose(1);
     return;
@@ -598,6 +613,19 @@ void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line) 
       EventKind kind = what == PyTrace_LINE ? EventKind::kLine
                        : what == PyTrace_RETURN ? EventKind::kReturn
                                                 : EventKind::kException;
+      if (kind == EventKind::kLine && (ci->function ? ci->slots.empty() : options_.locals != LocalsMode::kAll)) {
+        // Nothing to capture (--locals none, a frame without locals): the
+        // most frequent record, built in place.
+        struct {
+          RawHeader h;
+          RawEvent e;
+        } rec{{sizeof(rec), static_cast<uint8_t>(RawTag::kEvent), static_cast<uint8_t>(kind), 0},
+              {t->index, line, ci->id, 0}};
+        static_assert(sizeof(rec) % 8 == 0, "records are padded to 8 bytes");
+        if (ring_->TryWrite(&rec, sizeof(rec))) return;
+        Emit(&rec, sizeof(rec));
+        return;
+      }
       Begin(RawTag::kEvent, kind, t->index, line, ci->id);
       ShadowFrame& sf = t->stack.back();
       Capture(&sf, frame);
@@ -706,7 +734,7 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
       break;
     case monitoring::kLine:
       what = PyTrace_LINE;
-      line = static_cast<int>(PyLong_AsLong(args[1]));
+      line = static_cast<int>(compat::SmallLong(args[1]));
       if (line < 0) {
         PyErr_Clear();
         Py_RETURN_NONE;
@@ -714,8 +742,8 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
       break;
     case monitoring::kJump: {
       if (nargs < 3) Py_RETURN_NONE;
-      Py_ssize_t from = PyLong_AsSsize_t(args[1]);
-      Py_ssize_t to = PyLong_AsSsize_t(args[2]);
+      long from = compat::SmallLong(args[1]);
+      long to = compat::SmallLong(args[2]);
       if (from < 0 || to < 0) {
         PyErr_Clear();
         Py_RETURN_NONE;
@@ -733,18 +761,27 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
     default:
       Py_RETURN_NONE;
   }
-  PyFrameObject* frame = PyEval_GetFrame();  // borrowed
-  if (frame == nullptr) Py_RETURN_NONE;
+  PyThreadState* ts = PyThreadState_Get();
+  PyFrameObject* frame = PyThreadState_GetFrame(ts);  // new reference
+  if (frame == nullptr) {
+    PyErr_Clear();
+    Py_RETURN_NONE;
+  }
+  // CPython calls monitoring callbacks with no exception set (RAISE passes
+  // it as an argument); keep whatever might be, all the same.
   PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
-  bool pending = PyErr_Occurred() != nullptr;
+  bool pending = compat::ErrorPending(ts);
   if (pending) PyErr_Fetch(&type, &value, &tb);
-  OnEvent(frame, what, arg, line);
-  if (PyErr_Occurred()) PyErr_Clear();
+  OnEvent(frame, what, arg, line, ts);
+  if (compat::ErrorPending(ts)) PyErr_Clear();
   if (pending) PyErr_Restore(type, value, tb);
+  Py_DECREF(frame);
   Py_RETURN_NONE;
 }
 
 Status Recorder::Finish(int exit_status) {
+  Py_CLEAR(cached_code_);
+  cached_ci_ = nullptr;
   for (auto& [id, t] : threads_) {
     for (auto& f : t.stack) f.Release();
     t.stack.clear();

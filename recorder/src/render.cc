@@ -124,10 +124,25 @@ bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* id
     bool list = t == &PyList_Type;
     Py_ssize_t n = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
     if (n != e.size || static_cast<Py_ssize_t>(e.children) > n) return false;
-    for (uint32_t i = 0; i < e.children; ++i) {
-      PyObject* item = list ? PyList_GET_ITEM(v, i) : PyTuple_GET_ITEM(v, i);
-      if (!SameWalk(item, fp, idx)) return false;
+    PyObject* const* items = list ? reinterpret_cast<PyListObject*>(v)->ob_item
+                                  : reinterpret_cast<PyTupleObject*>(v)->ob_item;
+    const Fingerprint::Entry* entries = fp.data();
+    const size_t count = fp.size();
+    const uint32_t children = e.children;
+    size_t k = *idx;
+    for (uint32_t i = 0; i < children; ++i) {
+      // The common case inline: a held scalar item is unchanged iff it is
+      // the same object (what the recursive call would decide).
+      if (k < count && entries[k].size < 0) {
+        if (entries[k].obj != items[i]) return false;
+        ++k;
+        continue;
+      }
+      *idx = k;
+      if (!SameWalk(items[i], fp, idx)) return false;
+      k = *idx;
     }
+    *idx = k;
     return true;
   }
   if (t == &PyDict_Type) {

@@ -13,26 +13,7 @@ RingBuffer::RingBuffer(size_t capacity) {
   buffer_.reset(new uint8_t[c]);
 }
 
-bool RingBuffer::TryWrite(const void* data, size_t size) {
-  uint64_t head = head_.load(std::memory_order_relaxed);
-  size_t pos = static_cast<size_t>(head & (capacity_ - 1));
-  size_t pad = (pos + size > capacity_) ? capacity_ - pos : 0;
-  size_t need = pad + size;
-  if (capacity_ - (head - cached_tail_) < need) {
-    cached_tail_ = tail_.load(std::memory_order_acquire);
-    if (capacity_ - (head - cached_tail_) < need) return false;
-  }
-  if (pad > 0) {
-    RawHeader h{};
-    h.size = static_cast<uint32_t>(pad);
-    h.tag = static_cast<uint8_t>(kPaddingTag);
-    std::memcpy(buffer_.get() + pos, &h, sizeof(h));
-    pos = 0;
-  }
-  std::memcpy(buffer_.get() + pos, data, size);
-  head_.store(head + need, std::memory_order_release);
-  return true;
-}
+static_assert(sizeof(RingPadding) == sizeof(RawHeader), "padding must parse as a RawHeader");
 
 RingBuffer::Span RingBuffer::Peek() const {
   uint64_t head = head_.load(std::memory_order_acquire);

@@ -10,6 +10,7 @@
 #define TRACETAPE_RECORDER_RING_BUFFER_H_
 
 #include <atomic>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -27,7 +28,8 @@ class RingBuffer {
 
   // Producer: copies one record (size a multiple of 8, <= max_record()) in and
   // publishes it. Returns false, writing nothing, if there is no room now.
-  bool TryWrite(const void* data, size_t size);
+  // Inline, so that a fixed-size record is copied without a call.
+  inline bool TryWrite(const void* data, size_t size);
 
   // Consumer: the bytes published and not yet released, as one contiguous
   // span (up to the wrap point). Empty when nothing is pending.
@@ -53,6 +55,33 @@ class RingBuffer {
   uint64_t cached_tail_ = 0;  // producer's last view of tail_
   alignas(64) std::atomic<uint64_t> tail_{0};
 };
+
+// The padding record that fills the end of the buffer before a wrap: the
+// same 8-byte layout as RawHeader (size, tag).
+struct RingPadding {
+  uint32_t size;
+  uint8_t tag;
+  uint8_t unused[3];
+};
+
+bool RingBuffer::TryWrite(const void* data, size_t size) {
+  uint64_t head = head_.load(std::memory_order_relaxed);
+  size_t pos = static_cast<size_t>(head & (capacity_ - 1));
+  size_t pad = (pos + size > capacity_) ? capacity_ - pos : 0;
+  size_t need = pad + size;
+  if (capacity_ - (head - cached_tail_) < need) {
+    cached_tail_ = tail_.load(std::memory_order_acquire);
+    if (capacity_ - (head - cached_tail_) < need) return false;
+  }
+  if (pad > 0) {
+    RingPadding h{static_cast<uint32_t>(pad), static_cast<uint8_t>(kPaddingTag), {0, 0, 0}};
+    std::memcpy(buffer_.get() + pos, &h, sizeof(h));
+    pos = 0;
+  }
+  std::memcpy(buffer_.get() + pos, data, size);
+  head_.store(head + need, std::memory_order_release);
+  return true;
+}
 
 }  // namespace tracetape::recorder
 
