@@ -41,6 +41,13 @@ void* GetCodeExtra(PyCodeObject* code, Py_ssize_t index);
 bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value);
 
 uint64_t ThreadStateId(PyThreadState* tstate);
+// A dict's version tag (PEP 509): changes at every change of the dict, and a
+// value is never given twice in a process.
+uint64_t DictVersion(PyObject* dict);
+// Whether DictVersion(dict) changes at every change of `dict`, the __dict__
+// of an instance. Not on 3.13 while the dict shares the instance's inline
+// values: attribute stores then write the values without a new version.
+bool InstanceDictVersioned(PyObject* dict);
 // PyErr_Occurred() for a thread state at hand (no thread-local lookup).
 bool ErrorPending(PyThreadState* tstate);
 // The value of an int object that fits a long (line numbers and bytecode

@@ -1,5 +1,7 @@
 #include "render.h"
 
+#include "frame_compat.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -85,7 +87,9 @@ bool Renderer::IsImmutableScalar(PyObject* v) {
 }
 
 void Fingerprint::Clear() {
-  for (auto& e : entries_) Py_DECREF(e.obj);
+  for (auto& e : entries_) {
+    if (e.size == kScalar) Py_DECREF(e.obj);
+  }
   entries_.clear();
   valid_ = true;
 }
@@ -107,8 +111,18 @@ void Renderer::Render(PyObject* v, std::string* out, Fingerprint* fp) {
 
 void Renderer::Record(PyObject* v, Py_ssize_t size) {
   if (!fp_ || !fp_->valid_) return;
-  Py_INCREF(v);
+  if (size == Fingerprint::kScalar) Py_INCREF(v);
   fp_->entries_.push_back(Fingerprint::Entry{v, size, 0});
+}
+
+void Renderer::RecordInstance(PyObject* v, PyObject* dict) {
+  if (!fp_ || !fp_->valid_) return;
+  Fingerprint::Entry e{v, Fingerprint::kInstance, 0};
+  e.dict = dict;
+  e.version = compat::DictVersion(dict);
+  e.type = Py_TYPE(v);
+  e.type_name = Py_TYPE(v)->tp_name;
+  fp_->entries_.push_back(std::move(e));
 }
 
 namespace {
@@ -118,8 +132,32 @@ bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* id
   if (*idx >= fp.size()) return false;
   const auto& e = fp[(*idx)++];
   if (e.obj != v) return false;
-  if (e.size < 0) return true;  // an immutable scalar, held: unchanged
+  // A held immutable scalar, or a value whose text does not depend on it.
+  if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) return true;
   PyTypeObject* t = Py_TYPE(v);
+  if (e.size == Fingerprint::kInstance) {
+    // Same class, same __dict__ at the same version: the same attributes
+    // bound to the same objects. Only what those objects hold may differ.
+    if (t != e.type || e.type_name != t->tp_name) return false;
+    PyObject* dict = PyObject_GenericGetDict(v, nullptr);
+    if (dict == nullptr) {
+      PyErr_Clear();
+      return false;
+    }
+    bool same = dict == e.dict && compat::DictVersion(dict) == e.version;
+    Py_DECREF(dict);  // v keeps it alive
+    if (!same) return false;
+    // The attributes the rendering visited, in its order (Renderer::Instance).
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    for (uint32_t i = 0; i < e.children;) {
+      if (!PyDict_Next(dict, &pos, &key, &value)) return false;
+      if (!PyUnicode_Check(key) || IsDunder(Utf8View(key))) continue;
+      if (!SameWalk(value, fp, idx)) return false;
+      ++i;
+    }
+    return true;
+  }
   if (t == &PyList_Type || t == &PyTuple_Type) {
     bool list = t == &PyList_Type;
     Py_ssize_t n = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
@@ -359,7 +397,7 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
     out->append(": ");
     if (PyUnicode_Check(key) && redactor_->ShouldRedact(Utf8View(key))) {
       out->append(kRedacted);
-      if (fp_) Record(value, -1);  // its text is fixed: identity is enough
+      Record(value, Fingerprint::kFixed);  // its text is fixed: identity is enough
     } else {
       Value(value, depth + 1, out);
     }
@@ -415,10 +453,12 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   PyTypeObject* t = Py_TYPE(v);
   std::string name = TypeName(t);
   if (t->tp_dictoffset == 0) {
+    if (fp_) fp_->valid_ = false;
     out->append("<" + name + " object>");
     return;
   }
   if (depth > limits_.max_depth || Active(v)) {
+    if (fp_) fp_->valid_ = false;
     out->append(name + "(...)");
     return;
   }
@@ -427,6 +467,7 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   if (!dict || !PyDict_Check(dict)) {
     PyErr_Clear();
     Py_XDECREF(dict);
+    if (fp_) fp_->valid_ = false;
     out->append("<" + name + " object>");
     return;
   }
@@ -434,6 +475,9 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   active_.push_back(v);
   out->append(name);
   out->append("(");
+  size_t fp_index = fp_ ? fp_->entries_.size() : 0;
+  if (Py_TYPE(dict) == &PyDict_Type && compat::InstanceDictVersioned(dict)) RecordInstance(v, dict);
+  else if (fp_) fp_->valid_ = false;
   Py_ssize_t pos = 0;
   PyObject* key;
   PyObject* value;
@@ -452,11 +496,13 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     out->append("=");
     if (redactor_->ShouldRedact(k)) {
       out->append(kRedacted);
+      Record(value, Fingerprint::kFixed);
     } else {
       Ref hv(value);
       Value(value, depth + 1, out);
     }
   }
+  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
   out->append(")");
   active_.pop_back();
   Py_DECREF(dict);
@@ -472,7 +518,16 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
     return;
   }
   PyTypeObject* t = Py_TYPE(v);
-  if (fp_ && t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type) fp_->valid_ = false;
+  // Exact lists, tuples and dicts, and plain instances (Instance) are
+  // fingerprinted; anything else makes the rendering's fingerprint invalid.
+  bool plain = t == &PyList_Type || t == &PyTuple_Type || t == &PyDict_Type;
+  if (fp_ && !plain) {
+    bool instance = (t->tp_flags & Py_TPFLAGS_HEAPTYPE) && !PyType_Check(v) && !PyFunction_Check(v) &&
+                    !PyModule_Check(v) && !PyLong_Check(v) && !PyFloat_Check(v) && !PyUnicode_Check(v) &&
+                    !PyBytes_Check(v) && !PyList_Check(v) && !PyTuple_Check(v) && !PyDict_Check(v) &&
+                    !PyAnySet_Check(v) && !PyExceptionInstance_Check(v);
+    if (!instance) fp_->valid_ = false;
+  }
   if (t == &PyList_Type || t == &PyTuple_Type) return Sequence(v, t, depth, out);
   if (t == &PyDict_Type) return Dict(v, depth, out);
   if (t == &PySet_Type || t == &PyFrozenSet_Type) return Set(v, t, depth, out);

@@ -15,11 +15,16 @@
 
 namespace tracetape::recorder {
 
-// What one rendering visited, when it visited only exact lists, tuples,
-// dicts and immutable scalars: the objects in pre-order, each held by a
-// strong reference (so no address can be reused while it is compared
-// against). The lifetime of such objects is not observable by the program:
-// none has __del__ or supports weak references.
+// What one rendering visited, when it visited only exact lists, tuples and
+// dicts, immutable scalars and plain instances (rendered from their
+// __dict__): the objects in pre-order. Only the scalars are held, by strong
+// references, so that their addresses cannot be reused while they are
+// compared against; holding anything else could delay a finalizer the
+// program can observe. Containers need no reference: they are compared by
+// content (their items, held or compared in turn). Dicts and instances
+// carry the version tag of the dict they were rendered from (PEP 509: a
+// fresh, never reused number at every change of any dict), so an unchanged
+// instance is recognised without walking its attributes' text.
 class Fingerprint {
  public:
   Fingerprint() = default;
@@ -43,10 +48,18 @@ class Fingerprint {
   }
   bool valid() const { return valid_ && !entries_.empty(); }
 
+  // size: a container's length, or one of these.
+  static constexpr Py_ssize_t kScalar = -1;    // held: unchanged while identical
+  static constexpr Py_ssize_t kInstance = -2;  // rendered from `dict` at `version`
+  static constexpr Py_ssize_t kFixed = -3;     // its text does not depend on it (redacted)
   struct Entry {
-    PyObject* obj;      // strong reference
-    Py_ssize_t size;    // container length, or -1 for a scalar
-    uint32_t children;  // items (dict: entries) the rendering visited
+    PyObject* obj;      // a strong reference for kScalar, else only an identity
+    Py_ssize_t size;
+    uint32_t children;  // items (dict: entries; instance: attributes) visited
+    PyObject* dict = nullptr;        // kInstance: its __dict__ (identity)
+    uint64_t version = 0;            // kInstance: that dict's version tag
+    PyTypeObject* type = nullptr;    // kInstance: its class...
+    std::string type_name;           // ...and the class's tp_name then
   };
 
  private:
@@ -94,6 +107,7 @@ class Renderer {
   RenderLimits limits_;
   Redactor* redactor_;
   void Record(PyObject* v, Py_ssize_t size);
+  void RecordInstance(PyObject* v, PyObject* dict);
   std::vector<PyObject*> active_;  // containers being rendered, for cycles
   Fingerprint* fp_ = nullptr;      // being filled, or null
   size_t start_ = 0;

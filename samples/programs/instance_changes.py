@@ -1,0 +1,97 @@
+"""Every way a plain instance can change while a frame holds it.
+
+The recorder recognises an unchanged instance by its __dict__'s version tag
+instead of rendering it again: each change below must still show up in the
+locals of the next event, exactly as the reference renders them.
+"""
+
+
+class Point:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+
+class Bag:
+    pass
+
+
+def bump(pt):
+    pt.x += 1
+
+
+def attributes():
+    p = Point(1, 2)
+    p.x = 10
+    for i in range(40):          # enough repeats for the specialised stores
+        p.y = i
+    p.tags = {"a": 1}
+    p.tags["b"] = 2              # a dict held by an attribute, changed in place
+    p.items = [1, 2]
+    p.items.append(3)            # a list held by an attribute, changed in place
+    p.items[0] = 100
+    p.items[0] = 100
+    del p.x
+    setattr(p, "x", 5)
+    object.__setattr__(p, "y", 6)
+    vars(p).update(w=7)
+    p.__dict__["v"] = 8
+    p.__dict__.pop("v")
+    p.__dict__.setdefault("k", 1)
+    p.__dict__.setdefault("k", 2)
+    p.__dict__ |= {"m": 4}
+    p.__dict__.popitem()
+    for _ in range(3):
+        bump(p)                  # changed by a callee
+    return p
+
+
+def identity():
+    p = Point(0, 0)
+    p.__class__ = Bag            # same dict, another class
+    p.__class__ = Point
+    p.__dict__ = {"x": 3}        # another dict
+    p.__dict__.clear()
+    p.x = 1
+    Point.__name__ = "Renamed"   # the class renamed
+    p.x = 2
+    Point.__name__ = "Point"
+    p.x = 3
+    return p
+
+
+def nesting():
+    p = Point(1, 1)
+    q = Point(2, 2)
+    q.other = p
+    p.x = 99                     # q's rendering changes through p
+    pts = [Point(i, i) for i in range(3)]
+    pts[1].x = -1                # an instance inside a list
+    for k in range(3):
+        pts[k].y += 10
+    del pts[0]
+    pts.append(Point(7, 7))
+    pts[0].buddy = pts[1]
+    pts[1].x = 42
+    return q, pts
+
+
+def recycling():
+    # Instances freed and new ones made, often at the same address.
+    a = None
+    for i in range(30):
+        a = Point(i, -i)
+        a = None
+        a = Point(i + 1, i)
+        a.x += 1
+    b = Bag()
+    for i in range(30):
+        b.__dict__ = {"i": i}
+    return a, b
+
+
+attributes()
+identity()
+nesting()
+recycling()
+print("done")
