@@ -18,6 +18,7 @@
 
 #include "synthetic_recording.h"
 #include "tracetape/cli/cli.h"
+#include "tracetape/format/layout.h"
 
 namespace tracetape {
 namespace {
@@ -29,11 +30,14 @@ struct Golden {
   size_t min_chunks;
 };
 
-// Written by format 1.0 writers (commit 403b372), before the compact columns.
+// Format 1.0: written by the writer of commit 403b372, before the compact columns.
 const Golden kGolden[] = {
     {"synthetic-1.0", 3},  // threads, adopted frames, unbound locals, values
     {"recursion-1.0", 1},  // a real CPython 3.11 recording of samples/programs/recursion.py
     {"threads-1.0", 1},    // a real recording with several threads
+    // Format 2.0 (compact columns), the same programs.
+    {"synthetic-2.0", 3},
+    {"recursion-2.0", 1},
 };
 
 int RunCli(const std::vector<std::string>& args, std::string* out, std::string* err) {
@@ -88,7 +92,8 @@ TEST(GoldenTest, DISABLED_WriteSynthetic) {
   b.Line(9, 3, {{"acc", "[" + std::string(300, '1') + "]"}});
   b.Exception(9, 3, "ValueError('x')");
   b.Return(9, 3, std::nullopt);
-  const std::string path = std::string(dir) + "/synthetic-1.0.tape";
+  const std::string path =
+      std::string(dir) + "/synthetic-" + std::to_string(format::kFormatMajor) + "." + std::to_string(format::kFormatMinor) + ".tape";
   Status s = testing::WriteTape(testing::TestRecordOptions(path), b.raw(), 3);
   ASSERT_TRUE(s.ok()) << s.ToString();
 }
