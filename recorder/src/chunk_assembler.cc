@@ -260,6 +260,7 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
   lines_.push_back(e.line);
   threads_used_.insert(e.thread);
   approx_bytes_ += 12;
+  string_bytes_ += 12;
   if (kind == EventKind::kReturn) stack.pop_back();
   return Status::Ok();
 }

@@ -38,9 +38,11 @@ class ChunkAssembler {
   struct Limits {
     size_t max_events = 65536;   // events per chunk
     size_t max_bytes = 1u << 20; // approximate encoded bytes per chunk
-    // Decoded bytes of the string table (values stored as edits of earlier
-    // ones take little room encoded but all of theirs in the reader).
-    size_t max_string_bytes = 16u << 20;
+    // Approximate bytes of the chunk as the reader decodes it: strings at
+    // full length (an edit of an earlier value is small on tape but not in
+    // the reader), 12 per event. This, not max_bytes, is what bounds a goto's
+    // work in the replayer; 1 MiB keeps chunks as they were in format 1.
+    size_t max_string_bytes = 1u << 20;
   };
   ChunkAssembler() : ChunkAssembler(Limits()) {}
   explicit ChunkAssembler(Limits limits);
