@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "tape_generated.h"
+#include "tracetape/format/columns.h"
 #include "tracetape/recorder/raw_records.h"
 
 namespace tracetape::recorder {
@@ -16,7 +17,8 @@ constexpr uint32_t kUnboundString = 0xffffffffu;
 ChunkAssembler::ChunkAssembler(Limits limits) : limits_(limits) { BeginChunk(); }
 
 bool ChunkAssembler::Full() const {
-  return kinds_.size() >= limits_.max_events || approx_bytes_ >= limits_.max_bytes;
+  return kinds_.size() >= limits_.max_events || approx_bytes_ >= limits_.max_bytes ||
+         string_bytes_ >= limits_.max_string_bytes;
 }
 
 bool ChunkAssembler::NeedsBoundaryBefore(const uint8_t* record, size_t size) const {
@@ -31,9 +33,6 @@ bool ChunkAssembler::NeedsBoundaryBefore(const uint8_t* record, size_t size) con
 
 void ChunkAssembler::BeginChunk() {
   start_state_ = stacks_;
-  strings_.clear();
-  string_ids_.clear();
-  name_string_ids_.clear();
   codes_used_.clear();
   line_keys_.clear();
   call_codes_set_.clear();
@@ -46,29 +45,61 @@ void ChunkAssembler::BeginChunk() {
   delta_bindings_.clear();
   value_events_.clear();
   value_strings_.clear();
-  approx_bytes_ = 0;
   for (const auto& [thread, frames] : start_state_) {
     if (frames.empty()) continue;
     threads_used_.insert(thread);
     for (const auto& f : frames) codes_used_.insert(f.code);
   }
+  InternCheckpoint();
 }
 
-uint32_t ChunkAssembler::Intern(std::string_view s) {
+void ChunkAssembler::InternCheckpoint() {
+  // The checkpoint's strings come first: a value changed in this chunk can
+  // then be stored as an edit of its value at the checkpoint.
+  strings_.clear();
+  string_ids_.clear();
+  name_string_ids_.clear();
+  string_data_.clear();
+  approx_bytes_ = 0;
+  string_bytes_ = 0;
+  for (const auto& [thread, frames] : start_state_) {
+    for (const auto& f : frames) {
+      for (const auto& [name, value] : f.locals) {
+        InternName(name);
+        Intern(value, kNoBase);
+      }
+    }
+  }
+  checkpoint_strings_ = static_cast<uint32_t>(strings_.size());
+}
+
+uint32_t ChunkAssembler::Intern(std::string_view s, uint32_t base) {
   auto it = string_ids_.find(std::string(s));
   if (it != string_ids_.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(strings_.size());
   strings_.emplace_back(s);
   string_ids_.emplace(strings_.back(), id);
-  approx_bytes_ += s.size() + 8;
+  size_t before = string_data_.size();
+  if (base < id) {
+    format::PackString(s, strings_[base], id - base, &string_data_);
+  } else {
+    format::PackString(s, std::string_view(), 0, &string_data_);
+  }
+  approx_bytes_ += string_data_.size() - before + 4;
+  string_bytes_ += s.size() + 8;
   return id;
+}
+
+uint32_t ChunkAssembler::Lookup(std::string_view s) const {
+  auto it = string_ids_.find(std::string(s));
+  return it == string_ids_.end() ? kNoBase : it->second;
 }
 
 uint32_t ChunkAssembler::InternName(uint32_t name_id) {
   auto it = name_string_ids_.find(name_id);
   if (it != name_string_ids_.end()) return it->second;
   auto nit = names_.find(name_id);
-  uint32_t sid = Intern(nit == names_.end() ? std::string_view("?") : std::string_view(nit->second));
+  uint32_t sid = Intern(nit == names_.end() ? std::string_view("?") : std::string_view(nit->second), kNoBase);
   name_string_ids_.emplace(name_id, sid);
   return sid;
 }
@@ -173,6 +204,7 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
       threads_used_.insert(e.thread);
       codes_used_.insert(e.code);
       for (const auto& f : stack) codes_used_.insert(f.code);
+      InternCheckpoint();
     }
     return Status::Ok();
   }
@@ -199,21 +231,36 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
     bool unbound = len == kUnboundLength;
     std::string_view v = unbound ? std::string_view() : r.Bytes(len);
     if (!r.ok()) return Status::Internal("malformed delta");
+    // Name first, then value: the reader counts new strings in this order.
+    uint32_t name_sid = InternName(name);
+    uint32_t value_sid = kUnboundString;
+    if (!unbound) {
+      // A new value is stored as an edit of the value it replaces.
+      uint32_t base = kNoBase;
+      for (const auto& [n, old] : frame.locals) {
+        if (n == name) {
+          base = Lookup(old);
+          break;
+        }
+      }
+      value_sid = Intern(v, base);
+    }
     SetLocal(&frame, name, v, unbound);
     delta_events_.push_back(index);
-    delta_bindings_.emplace_back(InternName(name), unbound ? kUnboundString : Intern(v));
+    delta_bindings_.emplace_back(name_sid, value_sid);
   }
   if (e.has_value) {
     std::string_view v = r.Str();
     if (!r.ok()) return Status::Internal("malformed value");
     value_events_.push_back(index);
-    value_strings_.push_back(Intern(v));
+    value_strings_.push_back(Intern(v, kNoBase));
   }
   kinds_.push_back(h.kind);
   event_threads_.push_back(static_cast<uint16_t>(e.thread));
   lines_.push_back(e.line);
   threads_used_.insert(e.thread);
   approx_bytes_ += 12;
+  string_bytes_ += 12;
   if (kind == EventKind::kReturn) stack.pop_back();
   return Status::Ok();
 }
@@ -229,7 +276,7 @@ std::string ChunkAssembler::Seal() {
     for (const auto& f : frames) {
       std::vector<fb::Binding> bindings;
       bindings.reserve(f.locals.size());
-      for (const auto& [name, value] : f.locals) bindings.emplace_back(InternName(name), Intern(value));
+      for (const auto& [name, value] : f.locals) bindings.emplace_back(InternName(name), Intern(value, kNoBase));
       fs.push_back(fb::CreateFrame(b, f.code, f.line, b.CreateVectorOfStructs(bindings)));
     }
     stacks.push_back(fb::CreateThreadStack(b, thread, b.CreateVector(fs)));
@@ -250,16 +297,56 @@ std::string ChunkAssembler::Seal() {
     const ThreadInfo& info = threads_[t];
     threads.push_back(fb::CreateThread(b, t, info.ident, b.CreateString(info.name)));
   }
-  std::vector<fb::Binding> bindings;
-  bindings.reserve(delta_bindings_.size());
-  for (const auto& [n, v] : delta_bindings_) bindings.emplace_back(n, v);
-
-  auto strings = b.CreateVectorOfStrings(strings_);
+  // Compact columns (FORMAT.md): event indexes as varint gaps, string
+  // references relative to the next new string, in the reader's order: per
+  // event, its deltas (name, value), then its value.
+  std::string delta_gap, value_gap;
+  std::vector<uint32_t> delta_name, delta_value, value_ref;
+  delta_name.reserve(delta_bindings_.size());
+  delta_value.reserve(delta_bindings_.size());
+  value_ref.reserve(value_strings_.size());
+  uint32_t fresh = checkpoint_strings_;
+  auto ref = [&fresh](uint32_t id) -> uint32_t {
+    if (id == kUnboundString) return format::kRefUnbound;
+    if (id == fresh) {
+      ++fresh;
+      return format::kRefFresh;
+    }
+    if (id > fresh) fresh = id + 1;
+    return id + format::kRefBias;
+  };
+  // Values of locals are usually either new or one seen a few strings ago
+  // (the same object in the caller's frame): those count back from the newest.
+  auto back_ref = [&fresh, &ref](uint32_t id) -> uint32_t {
+    if (id != kUnboundString && id < fresh) return fresh - id + 1;
+    return ref(id);
+  };
+  size_t d = 0, v = 0;
+  uint32_t prev_delta = 0, prev_value = 0;
+  for (uint32_t i = 0; i < kinds_.size(); ++i) {
+    for (; d < delta_events_.size() && delta_events_[d] == i; ++d) {
+      format::PutVarint(&delta_gap, i - prev_delta);
+      prev_delta = i;
+      delta_name.push_back(ref(delta_bindings_[d].first));
+      delta_value.push_back(back_ref(delta_bindings_[d].second));
+    }
+    if (v < value_events_.size() && value_events_[v] == i) {
+      format::PutVarint(&value_gap, i - prev_value);
+      prev_value = i;
+      value_ref.push_back(ref(value_strings_[v++]));
+    }
+  }
+  auto bytes = [&b](const std::string& s) {
+    return b.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  };
+  auto string_data = bytes(string_data_);
+  auto delta_gap_v = bytes(delta_gap);
+  auto value_gap_v = bytes(value_gap);
   auto chunk = fb::CreateChunk(
-      b, seq_, first_event_, strings, b.CreateVector(files), b.CreateVector(codes), b.CreateVector(threads),
+      b, seq_, first_event_, 0, b.CreateVector(files), b.CreateVector(codes), b.CreateVector(threads),
       b.CreateVector(stacks), b.CreateVector(kinds_), b.CreateVector(event_threads_), b.CreateVector(lines_),
-      b.CreateVector(call_codes_), b.CreateVector(delta_events_), b.CreateVectorOfStructs(bindings),
-      b.CreateVector(value_events_), b.CreateVector(value_strings_), dropped_before_, 0);
+      b.CreateVector(call_codes_), 0, 0, 0, 0, dropped_before_, 0, string_data, delta_gap_v, b.CreateVector(delta_name),
+      b.CreateVector(delta_value), value_gap_v, b.CreateVector(value_ref));
   b.Finish(chunk);
   std::string out(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 

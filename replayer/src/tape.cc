@@ -6,6 +6,7 @@
 #include <set>
 
 #include "tape_generated.h"
+#include "tracetape/format/columns.h"
 #include "tracetape/format/layout.h"
 #include "tracetape/format/record.h"
 
@@ -39,6 +40,109 @@ const char* EventKindName(EventKind kind) {
   return "?";
 }
 
+namespace {
+
+// The format 2 columns of `c` (FORMAT.md, "Compact columns") into d's deltas
+// and values; d's strings, kinds and start_state are already decoded.
+Status DecodeCompactColumns(const fb::Chunk* c, DecodedChunk* d) {
+  auto bad = [](const std::string& m) { return Status::Corrupt("chunk: " + m); };
+  const size_t n = d->size();
+  const size_t nstr = d->strings.size();
+  // References count new strings from the first one the checkpoint does not use.
+  uint64_t fresh = 0;
+  for (const auto& [thread, frames] : d->start_state) {
+    for (const auto& f : frames) {
+      for (const auto& b : f.locals) fresh = std::max<uint64_t>(fresh, std::max(b.name, b.value) + uint64_t{1});
+    }
+  }
+  // delta_value counts back from the newest string (2 is fresh - 1); the
+  // other references are absolute (2 is string 0).
+  auto resolve = [&](uint32_t code, bool is_value, uint32_t* id) {
+    if (code == format::kRefUnbound) {
+      *id = kUnbound;
+      return is_value;
+    }
+    uint64_t v;
+    if (code == format::kRefFresh) {
+      v = fresh;
+    } else if (is_value) {
+      if (uint64_t{code} - 1 > fresh) return false;
+      v = fresh - (uint64_t{code} - 1);
+    } else {
+      v = uint64_t{code} - format::kRefBias;
+    }
+    if (v >= nstr) return false;
+    *id = static_cast<uint32_t>(v);
+    if (v + 1 > fresh) fresh = v + 1;
+    return true;
+  };
+
+  const auto* dg = c->delta_gap();
+  const auto* dn = c->delta_name();
+  const auto* dv = c->delta_value();
+  const size_t nd = dn ? dn->size() : 0;
+  if ((dv ? dv->size() : 0) != nd) return bad("delta columns have different lengths");
+  const auto* vg = c->value_gap();
+  const auto* vr = c->value_ref();
+  const size_t nv = vr ? vr->size() : 0;
+  const uint8_t* dgp = dg ? dg->data() : nullptr;
+  const size_t dgn = dg ? dg->size() : 0;
+  const uint8_t* vgp = vg ? vg->data() : nullptr;
+  const size_t vgn = vg ? vg->size() : 0;
+  size_t dpos = 0, vpos = 0;
+
+  // Event of every delta and value, from the gaps.
+  std::vector<uint32_t> delta_event(nd), value_event(nv);
+  uint64_t ev = 0;
+  for (size_t i = 0; i < nd; ++i) {
+    uint64_t gap;
+    if (!format::GetVarint(dgp, dgn, &dpos, &gap)) return bad("delta gaps are cut short");
+    ev += gap;
+    if (gap >= n || ev >= n) return bad("delta event index out of range");
+    delta_event[i] = static_cast<uint32_t>(ev);
+  }
+  if (dpos != dgn) return bad("more delta gaps than deltas");
+  ev = 0;
+  for (size_t i = 0; i < nv; ++i) {
+    uint64_t gap;
+    if (!format::GetVarint(vgp, vgn, &vpos, &gap)) return bad("value gaps are cut short");
+    if (i > 0 && gap == 0) return bad("two values for one event");
+    ev += gap;
+    if (gap >= n || ev >= n) return bad("value out of range");
+    value_event[i] = static_cast<uint32_t>(ev);
+  }
+  if (vpos != vgn) return bad("more value gaps than values");
+
+  // References, in the writer's order: per event, its deltas, then its value.
+  d->delta_begin.assign(n + 1, 0);
+  d->deltas.reserve(nd);
+  d->value.assign(n, kNoValue);
+  size_t di = 0, vi = 0;
+  for (size_t i = 0; i < n; ++i) {
+    for (; di < nd && delta_event[di] == i; ++di) {
+      Binding b;
+      if (!resolve(dn->Get(static_cast<flatbuffers::uoffset_t>(di)), false, &b.name) ||
+          !resolve(dv->Get(static_cast<flatbuffers::uoffset_t>(di)), true, &b.value)) {
+        return bad("delta binding out of range");
+      }
+      d->deltas.push_back(b);
+      ++d->delta_begin[i + 1];
+    }
+    if (vi < nv && value_event[vi] == i) {
+      auto k = static_cast<EventKind>(d->kind[i]);
+      if (k != EventKind::kReturn && k != EventKind::kException) return bad("value on a call or line event");
+      if (!resolve(vr->Get(static_cast<flatbuffers::uoffset_t>(vi)), false, &d->value[i])) {
+        return bad("value out of range");
+      }
+      ++vi;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) d->delta_begin[i + 1] += d->delta_begin[i];
+  return Status::Ok();
+}
+
+}  // namespace
+
 StatusOr<DecodedChunk> DecodeChunk(const std::string& raw) {
   Status status;
   const fb::Chunk* c = VerifiedRoot<fb::Chunk>(raw, "chunk", &status);
@@ -47,12 +151,23 @@ StatusOr<DecodedChunk> DecodeChunk(const std::string& raw) {
   d.seq = c->seq();
   d.first_event = c->first_event();
   d.dropped_before = c->dropped_before();
+  auto bad = [](const std::string& m) { return Status::Corrupt("chunk: " + m); };
+  // Format 2 chunks use the compact columns, format 1 chunks the plain ones;
+  // a mix of both is no writer's.
+  const bool compact = c->string_data() || c->delta_gap() || c->delta_name() || c->delta_value() || c->value_gap() ||
+                       c->value_ref();
+  if (compact && (c->strings() || c->delta_event() || c->delta_binding() || c->value_event() || c->value_string())) {
+    return bad("has both the format 1 and the format 2 columns");
+  }
   if (c->strings()) {
     d.strings.reserve(c->strings()->size());
     for (const auto* s : *c->strings()) d.strings.push_back(Str(s));
   }
+  if (c->string_data()) {
+    TRACETAPE_RETURN_IF_ERROR(format::UnpackStrings(c->string_data()->data(), c->string_data()->size(),
+                                                    format::kMaxStringTableBytes, &d.strings));
+  }
   const size_t nstr = d.strings.size();
-  auto bad = [](const std::string& m) { return Status::Corrupt("chunk: " + m); };
 
   std::unordered_map<uint32_t, std::string> files;
   if (c->files()) {
@@ -121,6 +236,10 @@ StatusOr<DecodedChunk> DecodeChunk(const std::string& raw) {
   }
   if (cc && calls != cc->size()) return bad("more call codes than call events");
 
+  if (compact) {
+    TRACETAPE_RETURN_IF_ERROR(DecodeCompactColumns(c, &d));
+    return d;
+  }
   const auto* de = c->delta_event();
   const auto* db = c->delta_binding();
   size_t nd = de ? de->size() : 0;

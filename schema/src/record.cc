@@ -161,9 +161,10 @@ Status CheckPreamble(std::string_view bytes, uint16_t* major, uint16_t* minor) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   *major = GetU16(p + 8);
   *minor = GetU16(p + 10);
-  if (*major != kFormatMajor) {
+  if (*major < kOldestFormatMajor || *major > kFormatMajor) {
     return Status::Unsupported("tape format version " + std::to_string(*major) + "." + std::to_string(*minor) +
-                               " is not supported (this reader knows " + std::to_string(kFormatMajor) + ".x)");
+                               " is not supported (this reader knows " + std::to_string(kOldestFormatMajor) +
+                               ".x to " + std::to_string(kFormatMajor) + ".x)");
   }
   if (GetU32(p + 12) != 0) return Status::Corrupt("reserved preamble bits are set");
   return Status::Ok();

@@ -37,7 +37,12 @@ class ChunkAssembler {
  public:
   struct Limits {
     size_t max_events = 65536;   // events per chunk
-    size_t max_bytes = 1u << 20; // approximate decoded bytes per chunk
+    size_t max_bytes = 1u << 20; // approximate encoded bytes per chunk
+    // Approximate bytes of the chunk as the reader decodes it: strings at
+    // full length (an edit of an earlier value is small on tape but not in
+    // the reader), 12 per event. This, not max_bytes, is what bounds a goto's
+    // work in the replayer; 1 MiB keeps chunks as they were in format 1.
+    size_t max_string_bytes = 1u << 20;
   };
   ChunkAssembler() : ChunkAssembler(Limits()) {}
   explicit ChunkAssembler(Limits limits);
@@ -100,7 +105,11 @@ class ChunkAssembler {
 
   Status ApplyEvent(const uint8_t* record, size_t size, bool adopt);
   void SetLocal(Frame* frame, uint32_t name, std::string_view value, bool unbound);
-  uint32_t Intern(std::string_view s);
+  static constexpr uint32_t kNoBase = 0xffffffffu;
+  // `base`: the id of a string `s` is likely a small edit of, or kNoBase.
+  uint32_t Intern(std::string_view s, uint32_t base);
+  uint32_t Lookup(std::string_view s) const;  // kNoBase if not interned
+  void InternCheckpoint();
   uint32_t InternName(uint32_t name_id);
   void BeginChunk();
 
@@ -119,7 +128,10 @@ class ChunkAssembler {
   uint64_t first_event_ = 0;
   uint64_t dropped_before_ = 0;
   uint64_t dropped_total_ = 0;
-  size_t approx_bytes_ = 0;
+  size_t approx_bytes_ = 0;   // encoded
+  size_t string_bytes_ = 0;   // decoded string table
+  uint32_t checkpoint_strings_ = 0;  // strings_[0, this) are the checkpoint's
+  std::string string_data_;  // strings_, packed (format::PackString)
   std::map<uint32_t, std::vector<Frame>> start_state_;
   std::vector<std::string> strings_;
   std::unordered_map<std::string, uint32_t> string_ids_;

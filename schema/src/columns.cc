@@ -1,0 +1,168 @@
+#include "tracetape/format/columns.h"
+
+#include <cstring>
+
+namespace tracetape::format {
+namespace {
+
+// Edit search: after a mismatch, look this far ahead in either string for a
+// run of kResync equal bytes where they agree again.
+constexpr size_t kLookahead = 16;
+constexpr size_t kResync = 4;
+constexpr size_t kMaxHunks = 64;
+
+size_t CommonPrefix(const char* a, size_t na, const char* b, size_t nb) {
+  size_t n = na < nb ? na : nb, i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+struct Hunk {
+  size_t keep, drop, insert_at, insert;
+};
+
+// Greedy alignment of `cur` against `base`: copy equal runs, and at each
+// difference skip the fewest bytes of either side that lead to kResync equal
+// bytes (or to both ends). Gives up (one hunk to the end) after kMaxHunks.
+void Diff(std::string_view base, std::string_view cur, std::vector<Hunk>* hunks) {
+  size_t i = 0, j = 0;
+  while (true) {
+    size_t run = CommonPrefix(base.data() + i, base.size() - i, cur.data() + j, cur.size() - j);
+    i += run;
+    j += run;
+    if (i == base.size() && j == cur.size()) return;  // the run is the implicit tail
+    size_t di = 0, dj = 0;
+    bool found = false;
+    if (hunks->size() + 1 < kMaxHunks) {
+      for (size_t s = 1; s <= 2 * kLookahead && !found; ++s) {
+        for (size_t a = s > kLookahead ? s - kLookahead : 0; a <= s && a <= kLookahead; ++a) {
+          size_t b = s - a;
+          size_t bi = i + a, cj = j + b;
+          if (bi > base.size() || cj > cur.size()) continue;
+          bool ends = bi == base.size() && cj == cur.size();
+          bool agree = bi + kResync <= base.size() && cj + kResync <= cur.size() &&
+                       std::memcmp(base.data() + bi, cur.data() + cj, kResync) == 0;
+          if (ends || agree) {
+            di = a;
+            dj = b;
+            found = true;
+            break;
+          }
+        }
+      }
+    }
+    if (!found) {
+      di = base.size() - i;
+      dj = cur.size() - j;
+    }
+    hunks->push_back({run, di, j, dj});
+    i += di;
+    j += dj;
+    if (i == base.size() && j == cur.size()) return;
+  }
+}
+
+}  // namespace
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+bool GetVarint(const uint8_t* data, size_t size, size_t* pos, uint64_t* v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*pos >= size) return false;
+    uint8_t b = data[(*pos)++];
+    if (shift == 63 && b > 1) return false;
+    r |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = r;
+      return true;
+    }
+  }
+  return false;
+}
+
+void PackString(std::string_view s, std::string_view base, uint64_t distance, std::string* out) {
+  if (distance != 0 && !base.empty() && !s.empty()) {
+    std::vector<Hunk> hunks;
+    Diff(base, s, &hunks);
+    std::string edit;
+    PutVarint(&edit, distance);
+    PutVarint(&edit, hunks.size());
+    for (const Hunk& h : hunks) {
+      PutVarint(&edit, h.keep);
+      PutVarint(&edit, h.drop);
+      PutVarint(&edit, h.insert);
+      edit.append(s.data() + h.insert_at, h.insert);
+    }
+    // The base after the last hunk is kept implicitly.
+    if (edit.size() < s.size() + 2) {
+      out->append(edit);
+      return;
+    }
+  }
+  PutVarint(out, 0);
+  PutVarint(out, s.size());
+  out->append(s.data(), s.size());
+}
+
+Status UnpackStrings(const uint8_t* data, size_t size, uint64_t max_bytes, std::vector<std::string>* out) {
+  auto bad = [](const std::string& m) { return Status::Corrupt("chunk: string table: " + m); };
+  uint64_t total = 0;
+  size_t pos = 0;
+  while (pos < size) {
+    const size_t index = out->size();
+    uint64_t distance;
+    if (!GetVarint(data, size, &pos, &distance)) return bad("entry " + std::to_string(index) + " is cut short");
+    std::string s;
+    if (distance == 0) {
+      uint64_t len;
+      if (!GetVarint(data, size, &pos, &len) || len > size - pos) {
+        return bad("literal " + std::to_string(index) + " runs past the table");
+      }
+      if (total + len > max_bytes) return bad("decoded strings exceed " + std::to_string(max_bytes) + " bytes");
+      s.assign(reinterpret_cast<const char*>(data + pos), len);
+      pos += len;
+    } else {
+      if (distance > index) return bad("edit " + std::to_string(index) + " names a base before the table");
+      const std::string& base = (*out)[index - distance];
+      uint64_t nhunks;
+      if (!GetVarint(data, size, &pos, &nhunks) || nhunks > size - pos) {
+        return bad("edit " + std::to_string(index) + " is cut short");
+      }
+      size_t at = 0;  // position in base
+      for (uint64_t h = 0; h < nhunks; ++h) {
+        uint64_t keep, drop, ins;
+        if (!GetVarint(data, size, &pos, &keep) || !GetVarint(data, size, &pos, &drop) ||
+            !GetVarint(data, size, &pos, &ins)) {
+          return bad("edit " + std::to_string(index) + " is cut short");
+        }
+        if (keep > base.size() - at || drop > base.size() - at - keep) {
+          return bad("edit " + std::to_string(index) + " runs past its base");
+        }
+        if (ins > size - pos) return bad("edit " + std::to_string(index) + " runs past the table");
+        if (total + s.size() + keep + ins > max_bytes) {
+          return bad("decoded strings exceed " + std::to_string(max_bytes) + " bytes");
+        }
+        s.append(base, at, keep);
+        s.append(reinterpret_cast<const char*>(data + pos), ins);
+        pos += ins;
+        at += keep + drop;
+      }
+      if (total + s.size() + (base.size() - at) > max_bytes) {
+        return bad("decoded strings exceed " + std::to_string(max_bytes) + " bytes");
+      }
+      s.append(base, at, std::string::npos);
+    }
+    total += s.size();
+    out->push_back(std::move(s));
+  }
+  return Status::Ok();
+}
+
+}  // namespace tracetape::format
