@@ -797,6 +797,30 @@ def render_long(out, envs, markdown):
     return "\n".join(lines)
 
 
+def run_note(meta, markdown, long=False):
+    note = (f"{meta['date']}, {meta['cpu']} x{meta['cpus']}, load {meta['load_average'][0]:.2f} "
+            f"at start, commit {(meta['git_commit'] or '?')[:10]}"
+            f"{' (dirty)' if meta['git_dirty'] else ''}")
+    if not long:
+        note += f", {meta['reps']} repetitions"
+    note += f", {meta['duration_s']:.0f} s"
+    return ("_" + note + "_\n") if markdown else note + "\n"
+
+
+def report_from_json(path, markdown):
+    with open(path) as f:
+        doc = json.load(f)
+    envs = [{"version": v, **p} for v, p in doc["pythons"].items()]
+    print(run_note(doc["meta"], markdown, doc["mode"] == "long"))
+    if doc["mode"] == "long":
+        print(render_long(doc["long"], envs, markdown))
+    else:
+        names = list(doc["meta"]["workloads"])
+        workloads = [Workload(n, n, [], []) for n in names]
+        print(render(doc["results"], doc["targets"], envs, workloads, markdown))
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description="Benchmark tracetape's recording against the untraced run, the cost floor "
@@ -834,7 +858,12 @@ def main(argv=None):
     ap.add_argument("--long-iterations", type=int, default=50_000_000,
                     help="loop iterations of the --long run (default %(default)s, ~100M events)")
     ap.add_argument("--long-timeout", type=float, default=900)
+    ap.add_argument("--from-json", metavar="PATH",
+                    help="run nothing: print the report of an earlier run's JSON "
+                         "(with --markdown, for the README)")
     args = ap.parse_args(argv)
+    if args.from_json:
+        return report_from_json(args.from_json, args.markdown)
 
     versions = [v.strip() for v in args.python.split(",") if v.strip()]
     for v in versions:
@@ -890,10 +919,7 @@ def main(argv=None):
         doc = {"mode": "matrix", "meta": meta, "pythons": env_json, "results": results,
                "targets": targets, "runs": runs}
     meta["duration_s"] = round(time.time() - t0, 1)
-    note = (f"{meta['date']}, {meta['cpu']} x{meta['cpus']}, load {meta['load_average'][0]:.2f} "
-            f"at start, commit {(meta['git_commit'] or '?')[:10]}{' (dirty)' if meta['git_dirty'] else ''}"
-            f", {args.reps} reps, {meta['duration_s']:.0f} s")
-    print(("_" + note + "_\n") if args.markdown else note + "\n")
+    print(run_note(meta, args.markdown, args.long))
     print(text)
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
