@@ -559,7 +559,13 @@ def render(results, targets, envs, workloads, markdown):
                  f"(median of the timed body)")
         header = ["tool"] + [WORKLOAD_TITLES[n] for n in wnames]
         rows = []
+        def ran(tool):
+            return any(per_w[n]["tools"].get(tool, {}).get("status", "not run") != "not run"
+                       for n in wnames)
+
         for tool in tools_for(v):
+            if not ran(tool):  # left out with --tools
+                continue
             row = [TOOL_TITLES[tool]]
             for n in wnames:
                 cell = dict(per_w[n]["tools"][tool])
@@ -577,6 +583,8 @@ def render(results, targets, envs, workloads, markdown):
         rows2 = [["hook (tracetape info)"] + [
             per_w[n]["tools"].get("tracetape", {}).get("hook", "-") for n in wnames]]
         for tool in TRACETAPE_TOOLS:
+            if not ran(tool):
+                continue
             for label, key, f in (("B/event", "bytes_per_event", "{:.2f}"),
                                   ("events", "events", "{:,}"),
                                   ("tape MiB", "tape_bytes", None),
