@@ -2,7 +2,7 @@
 """The recording benchmark: tracetape against the untraced run, the cost floor
 and its peers, on every workload of DESIGN section 7, in one interleaved run.
 
-    python3 bench/run.py                  # 3.11, 3.12 and 3.13; ~15 min on 2 cores
+    python3 bench/run.py                  # 3.11, 3.12 and 3.13, 3 repetitions
     python3 bench/run.py --quick          # smoke run: 1 repetition, small sizes
     python3 bench/run.py --python 3.12 --reps 7 --markdown
     python3 bench/run.py --long           # the 100M-event memory run instead
@@ -836,7 +836,7 @@ def main(argv=None):
     ap.add_argument("--python", default=",".join(DEFAULT_VERSIONS),
                     help="comma-separated CPython versions (default: %(default)s)")
     ap.add_argument("--reps", type=int, default=None,
-                    help="repetitions of every (workload, tool) (default 5; --quick: 1)")
+                    help="repetitions of every (workload, tool) (default 3; --quick: 1)")
     ap.add_argument("--slow-reps", type=int, default=1,
                     help="repetitions for the slow peers, hunter and pysnooper (default 1)")
     ap.add_argument("--timeout", type=float, default=90,
@@ -847,7 +847,7 @@ def main(argv=None):
     ap.add_argument("--slow-timeout-min", type=float, default=None,
                     help="... but not before this many seconds (default 5; --quick: 2) ...")
     ap.add_argument("--slow-timeout-max", type=float, default=None,
-                    help="... nor after this many (default 30; --quick: 3). Any other tool "
+                    help="... nor after this many (default 20; --quick: 3). Any other tool "
                          "whose first run takes longer than that is run --slow-reps times only")
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 1 repetition, small sizes (~2 min for three versions)")
@@ -878,13 +878,13 @@ def main(argv=None):
         if v not in DEFAULT_VERSIONS:
             ap.error(f"unsupported version {v} (choose among {', '.join(DEFAULT_VERSIONS)})")
     if args.reps is None:
-        args.reps = 1 if args.quick else 5
+        args.reps = 1 if args.quick else 3
     if args.slow_factor is None:
         args.slow_factor = 15 if args.quick else 30
     if args.slow_timeout_min is None:
         args.slow_timeout_min = 2 if args.quick else 5
     if args.slow_timeout_max is None:
-        args.slow_timeout_max = 3 if args.quick else 30
+        args.slow_timeout_max = 3 if args.quick else 20
     if args.seed is None:
         args.seed = random.randrange(1 << 30)
     args.tools = args.tools.split(",") if args.tools else None
