@@ -341,7 +341,8 @@ def run_once(tool, env, w, args, timeout, base_env):
         penv = dict(base_env, BENCH_RESULT_FILE=result_file, **extra)
         out_path = os.path.join(tmp, "stdout")
         err_path = os.path.join(tmp, "stderr")
-        rec = {"tool": tool, "workload": w.name, "version": env["version"], "cmd": cmd}
+        rec = {"tool": tool, "workload": w.name, "version": env["version"], "cmd": cmd,
+               "elapsed": None}
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             t0 = time.perf_counter()
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=penv,
@@ -486,6 +487,7 @@ def summarize(runs, envs, workloads):
             floor = floors.get(floor_tool)
             base_rss = cells.get("untraced", {}).get("maxrss_mib")
             for tool, cell in cells.items():
+                cell.setdefault("median", None)  # null in the JSON: timed out, broken or failed
                 m = cell.get("median")
                 cell["ratio_untraced"] = m / base if m and base else None
                 cell["ratio_floor"] = m / floor if m and floor else None
@@ -716,6 +718,7 @@ def run_matrix(args, envs, workloads):
             if r["state"] == "ok" and r["checksum"] != expected[(env["version"], w.name)]:
                 r["state"] = "broken"
                 r["expected_checksum"] = expected[(env["version"], w.name)]
+                r["elapsed"] = None  # not a timing: the tool changed the result
             if "_tmp" in r:
                 tmp = r.pop("_tmp")
                 tape = r.pop("tape_path")
