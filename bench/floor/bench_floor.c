@@ -1,0 +1,165 @@
+/* The recording cost floor: hooks that receive every event a recorder needs
+ * and do nothing with it.
+ *
+ *   settrace()    an empty Py_tracefunc installed with PyEval_SetTrace
+ *                 (call, line, return, exception events; this thread only).
+ *   monitoring()  3.12+: one callable registered with sys.monitoring on a free
+ *                 tool id for PY_START, PY_RESUME, PY_RETURN, PY_YIELD,
+ *                 PY_UNWIND, PY_THROW, LINE, JUMP and RAISE, enabled globally.
+ *                 The callable is an instance of a static type called through
+ *                 vectorcall that returns None (never DISABLE: a recorder must
+ *                 see every event of the code it records).
+ *   stop()        removes whichever hook is installed.
+ *
+ * Built by bench/run.py for each bench venv; see bench/README.md. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+
+static int EmptyTrace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg) {
+  (void)obj; (void)frame; (void)what; (void)arg;
+  return 0;
+}
+
+static PyObject *Settrace(PyObject *self, PyObject *unused) {
+  (void)self; (void)unused;
+  PyEval_SetTrace(EmptyTrace, NULL);
+  Py_RETURN_NONE;
+}
+
+#if PY_VERSION_HEX >= 0x030C0000
+typedef struct {
+  PyObject_HEAD
+  vectorcallfunc vectorcall;
+} EmptyCallback;
+
+static PyObject *EmptyCallbackCall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                                   PyObject *kwnames) {
+  (void)callable; (void)args; (void)nargsf; (void)kwnames;
+  Py_RETURN_NONE;
+}
+
+static PyTypeObject EmptyCallbackType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "bench_floor.EmptyCallback",
+    .tp_basicsize = sizeof(EmptyCallback),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(EmptyCallback, vectorcall),
+    .tp_call = PyVectorcall_Call,
+};
+
+static int tool_id = -1;
+
+/* Calls sys.monitoring.NAME(*args) and returns its result (new reference). */
+static PyObject *CallMonitoring(const char *name, const char *format, ...) {
+  PyObject *monitoring = PySys_GetObject("monitoring"); /* borrowed */
+  if (monitoring == NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "sys.monitoring is missing");
+    return NULL;
+  }
+  PyObject *func = PyObject_GetAttrString(monitoring, name);
+  if (func == NULL) return NULL;
+  va_list va;
+  va_start(va, format);
+  PyObject *args = Py_VaBuildValue(format, va);
+  va_end(va);
+  PyObject *result = NULL;
+  if (args != NULL) result = PyObject_CallObject(func, args);
+  Py_XDECREF(args);
+  Py_DECREF(func);
+  return result;
+}
+
+static PyObject *Monitoring(PyObject *self, PyObject *unused) {
+  (void)self; (void)unused;
+  if (tool_id >= 0) Py_RETURN_NONE;
+  /* Tool ids 0-5 are free for tools; take the first one nobody holds. */
+  for (int id = 5; id >= 0 && tool_id < 0; --id) {
+    PyObject *r = CallMonitoring("use_tool_id", "(is)", id, "bench-floor");
+    if (r != NULL) {
+      Py_DECREF(r);
+      tool_id = id;
+    } else if (PyErr_ExceptionMatches(PyExc_ValueError)) {
+      PyErr_Clear();
+    } else {
+      return NULL;
+    }
+  }
+  if (tool_id < 0) {
+    PyErr_SetString(PyExc_RuntimeError, "no free sys.monitoring tool id");
+    return NULL;
+  }
+  EmptyCallback *cb = PyObject_New(EmptyCallback, &EmptyCallbackType);
+  if (cb == NULL) return NULL;
+  cb->vectorcall = EmptyCallbackCall;
+  static const char *const kEvents[] = {"PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD",
+                                        "PY_UNWIND", "PY_THROW", "LINE", "JUMP", "RAISE"};
+  PyObject *monitoring = PySys_GetObject("monitoring");
+  PyObject *events = monitoring ? PyObject_GetAttrString(monitoring, "events") : NULL;
+  if (events == NULL) {
+    Py_DECREF(cb);
+    return NULL;
+  }
+  long mask = 0;
+  for (size_t i = 0; i < sizeof(kEvents) / sizeof(kEvents[0]); ++i) {
+    PyObject *ev = PyObject_GetAttrString(events, kEvents[i]);
+    if (ev == NULL) goto fail;
+    long bit = PyLong_AsLong(ev);
+    Py_DECREF(ev);
+    if (bit == -1 && PyErr_Occurred()) goto fail;
+    PyObject *r = CallMonitoring("register_callback", "(ilO)", tool_id, bit, (PyObject *)cb);
+    if (r == NULL) goto fail;
+    Py_DECREF(r);
+    mask |= bit;
+  }
+  Py_DECREF(events);
+  Py_DECREF(cb); /* sys.monitoring holds the references it needs */
+  PyObject *r = CallMonitoring("set_events", "(il)", tool_id, mask);
+  if (r == NULL) return NULL;
+  Py_DECREF(r);
+  Py_RETURN_NONE;
+fail:
+  Py_DECREF(events);
+  Py_DECREF(cb);
+  return NULL;
+}
+#endif
+
+static PyObject *Stop(PyObject *self, PyObject *unused) {
+  (void)self; (void)unused;
+  PyEval_SetTrace(NULL, NULL);
+#if PY_VERSION_HEX >= 0x030C0000
+  if (tool_id >= 0) {
+    PyObject *r = CallMonitoring("set_events", "(ii)", tool_id, 0);
+    if (r == NULL) return NULL;
+    Py_DECREF(r);
+    r = CallMonitoring("free_tool_id", "(i)", tool_id);
+    if (r == NULL) return NULL;
+    Py_DECREF(r);
+    tool_id = -1;
+  }
+#endif
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef kMethods[] = {
+    {"settrace", Settrace, METH_NOARGS, "Install an empty C trace function (PyEval_SetTrace)."},
+#if PY_VERSION_HEX >= 0x030C0000
+    {"monitoring", Monitoring, METH_NOARGS,
+     "Register empty sys.monitoring callbacks for the events a recorder needs."},
+#endif
+    {"stop", Stop, METH_NOARGS, "Remove the installed hook."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef kModule = {
+    PyModuleDef_HEAD_INIT, "bench_floor", "Empty hooks: the cost floor of recording.", -1,
+    kMethods,
+};
+
+PyMODINIT_FUNC PyInit_bench_floor(void) {
+#if PY_VERSION_HEX >= 0x030C0000
+  if (PyType_Ready(&EmptyCallbackType) < 0) return NULL;
+#endif
+  return PyModule_Create(&kModule);
+}
