@@ -171,7 +171,7 @@ bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* id
     for (uint32_t i = 0; i < children; ++i) {
       // The common case inline: a held scalar item is unchanged iff it is
       // the same object (what the recursive call would decide).
-      if (k < count && entries[k].size < 0) {
+      if (k < count && entries[k].size == Fingerprint::kScalar) {
         if (entries[k].obj != items[i]) return false;
         ++k;
         continue;
