@@ -5,10 +5,9 @@ lines are few, so a recorder's cost per event matters less than its fixed costs.
 usage: python c_heavy.py [ROUNDS]   (see bench/README.md)
 """
 import json
-import os
 import re
-import sys
-import time
+
+from _timing import run
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -48,17 +47,5 @@ def main(rounds):
     return size, emails, dates
 
 
-def report(elapsed, checksum):
-    """Hands the timed body's seconds and result to bench/run.py."""
-    print(f"checksum {checksum}")
-    out = os.environ.get("BENCH_RESULT_FILE")
-    if out:
-        with open(out, "w") as f:
-            json.dump({"elapsed": elapsed, "checksum": str(checksum)}, f)
-
-
 if __name__ == "__main__":
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 60
-    t0 = time.perf_counter()
-    result = main(rounds)
-    report(time.perf_counter() - t0, result)
+    run(main, 60)

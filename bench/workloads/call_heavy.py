@@ -2,10 +2,9 @@
 
 usage: python call_heavy.py [N]   (fib(N); see bench/README.md)
 """
-import json
-import os
-import sys
-import time
+
+from _timing import run
+
 
 
 def fib(n):
@@ -16,17 +15,5 @@ def main(n):
     return fib(n)
 
 
-def report(elapsed, checksum):
-    """Hands the timed body's seconds and result to bench/run.py."""
-    print(f"checksum {checksum}")
-    out = os.environ.get("BENCH_RESULT_FILE")
-    if out:
-        with open(out, "w") as f:
-            json.dump({"elapsed": elapsed, "checksum": str(checksum)}, f)
-
-
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 27
-    t0 = time.perf_counter()
-    result = main(n)
-    report(time.perf_counter() - t0, result)
+    run(main, 27)

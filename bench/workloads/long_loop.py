@@ -4,10 +4,9 @@ bounded however long the run. Not part of the default matrix.
 
 usage: python long_loop.py [N]
 """
-import json
-import os
-import sys
-import time
+
+from _timing import run
+
 
 
 def main(n):
@@ -17,17 +16,5 @@ def main(n):
     return total
 
 
-def report(elapsed, checksum):
-    """Hands the timed body's seconds and result to bench/run.py."""
-    print(f"checksum {checksum}")
-    out = os.environ.get("BENCH_RESULT_FILE")
-    if out:
-        with open(out, "w") as f:
-            json.dump({"elapsed": elapsed, "checksum": str(checksum)}, f)
-
-
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000_000
-    t0 = time.perf_counter()
-    result = main(n)
-    report(time.perf_counter() - t0, result)
+    run(main, 50_000_000)

@@ -4,10 +4,9 @@ mutations (attributes, dict items) on captured objects.
 
 usage: python object_heavy.py [ROUNDS]   (see bench/README.md)
 """
-import json
-import os
-import sys
-import time
+
+from _timing import run
+
 
 
 class Account:
@@ -59,17 +58,5 @@ def main(rounds):
             sorted(ledger.totals.items())[0])
 
 
-def report(elapsed, checksum):
-    """Hands the timed body's seconds and result to bench/run.py."""
-    print(f"checksum {checksum}")
-    out = os.environ.get("BENCH_RESULT_FILE")
-    if out:
-        with open(out, "w") as f:
-            json.dump({"elapsed": elapsed, "checksum": str(checksum)}, f)
-
-
 if __name__ == "__main__":
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    t0 = time.perf_counter()
-    result = main(rounds)
-    report(time.perf_counter() - t0, result)
+    run(main, 100_000)

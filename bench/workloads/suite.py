@@ -8,10 +8,11 @@ trace are outside it, as for the other workloads.
 
 usage: python suite.py SUITE_DIR [TEST_PATH...]   (see bench/README.md)
 """
-import json
 import os
 import sys
 import time
+
+from _timing import report
 
 
 class Timer:
@@ -30,15 +31,6 @@ class Timer:
 
     def pytest_sessionfinish(self, session, exitstatus):
         self.end = time.perf_counter()
-
-
-def report(elapsed, checksum):
-    """Hands the timed body's seconds and result to bench/run.py."""
-    print(f"checksum {checksum}")
-    out = os.environ.get("BENCH_RESULT_FILE")
-    if out:
-        with open(out, "w") as f:
-            json.dump({"elapsed": elapsed, "checksum": str(checksum)}, f)
 
 
 if __name__ == "__main__":
