@@ -154,6 +154,10 @@ Status ChunkAssembler::Apply(const uint8_t* record, size_t size) {
       for (uint32_t i = 0; i < nargs && r.ok(); ++i) c.args.emplace_back(r.Str());
       if (!r.ok()) return Status::Internal("malformed code record");
       codes_[id] = std::move(c);
+      if (id < (1u << 24)) {
+        if (code_defined_.size() <= id) code_defined_.resize(id + 1, false);
+        code_defined_[id] = true;
+      }
       return Status::Ok();
     }
     case RawTag::kNameDef: {
@@ -185,8 +189,13 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
   RawEvent e;
   if (!r.Get(&e, sizeof(e))) return Status::Internal("malformed event record");
   if (e.thread > 0xffff) return Status::Internal("thread index out of range");
-  if (codes_.count(e.code) == 0) return Status::Internal("event refers to an undefined code");
-  auto& stack = stacks_[e.thread];
+  bool defined = e.code < code_defined_.size() ? code_defined_[e.code] : codes_.count(e.code) != 0;
+  if (!defined) return Status::Internal("event refers to an undefined code");
+  if (last_stack_ == nullptr || last_thread_ != e.thread) {
+    last_stack_ = &stacks_[e.thread];
+    last_thread_ = e.thread;
+  }
+  auto& stack = *last_stack_;
   auto kind = static_cast<EventKind>(h.kind);
 
   if (adopt) {
@@ -284,7 +293,7 @@ std::string ChunkAssembler::Seal() {
 
   std::set<uint32_t> files_used;
   std::vector<flatbuffers::Offset<fb::Code>> codes;
-  for (uint32_t id : codes_used_) {
+  for (uint32_t id : codes_used_.Sorted<uint32_t>()) {
     const CodeInfo& c = codes_[id];
     files_used.insert(c.file);
     codes.push_back(fb::CreateCode(b, id, c.file, b.CreateString(c.name), b.CreateString(c.qualname), c.first_line,
@@ -293,7 +302,7 @@ std::string ChunkAssembler::Seal() {
   std::vector<flatbuffers::Offset<fb::File>> files;
   for (uint32_t id : files_used) files.push_back(fb::CreateFile(b, id, b.CreateString(files_[id].path)));
   std::vector<flatbuffers::Offset<fb::Thread>> threads;
-  for (uint32_t t : threads_used_) {
+  for (uint32_t t : threads_used_.Sorted<uint32_t>()) {
     const ThreadInfo& info = threads_[t];
     threads.push_back(fb::CreateThread(b, t, info.ident, b.CreateString(info.name)));
   }
@@ -350,8 +359,8 @@ std::string ChunkAssembler::Seal() {
   b.Finish(chunk);
   std::string out(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 
-  last_summary_.line_keys.assign(line_keys_.begin(), line_keys_.end());
-  last_summary_.call_codes.assign(call_codes_set_.begin(), call_codes_set_.end());
+  last_summary_.line_keys = line_keys_.Sorted<uint64_t>();
+  last_summary_.call_codes = call_codes_set_.Sorted<uint32_t>();
   ++seq_;
   first_event_ += kinds_.size();
   dropped_before_ = 0;

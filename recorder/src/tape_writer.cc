@@ -239,9 +239,13 @@ void TapeWriter::WriteSources() {
       if (!in) {
         omitted = std::string("cannot read: ") + std::strerror(errno);
       } else {
-        text.resize(kMaxSourceBytes + 1);
-        in.read(text.data(), static_cast<std::streamsize>(text.size()));
-        text.resize(static_cast<size_t>(in.gcount()));
+        // Read in blocks: sizing the buffer for the largest file up front
+        // zeroed 16 MiB per file (a quarter of the writer's time on a
+        // short run).
+        char block[64 * 1024];
+        while (text.size() <= kMaxSourceBytes && in.read(block, sizeof(block)).gcount() > 0) {
+          text.append(block, static_cast<size_t>(in.gcount()));
+        }
         if (text.size() > kMaxSourceBytes) {
           text.clear();
           omitted = "larger than 16 MiB";

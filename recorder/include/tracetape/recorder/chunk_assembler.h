@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tracetape/format/status.h"
+#include "tracetape/recorder/key_set.h"
 
 namespace tracetape::recorder {
 
@@ -136,11 +137,16 @@ class ChunkAssembler {
   std::vector<std::string> strings_;
   std::unordered_map<std::string, uint32_t> string_ids_;
   std::unordered_map<uint32_t, uint32_t> name_string_ids_;  // name id -> chunk string id
-  std::set<uint32_t> codes_used_;
-  std::set<uint64_t> line_keys_;
-  std::set<uint32_t> call_codes_set_;
+  KeySet codes_used_;
+  KeySet line_keys_;      // (code << 32) | line
+  KeySet call_codes_set_;
   Summary last_summary_;
-  std::set<uint32_t> threads_used_;
+  KeySet threads_used_;
+  // Per event: whether a code id is defined (ids are dense), and the stack of
+  // the last event's thread (std::map nodes do not move).
+  std::vector<bool> code_defined_;
+  uint32_t last_thread_ = 0;
+  std::vector<Frame>* last_stack_ = nullptr;
   std::vector<uint8_t> kinds_;
   std::vector<uint16_t> event_threads_;
   std::vector<int32_t> lines_;
