@@ -89,9 +89,30 @@ bool Renderer::IsImmutableScalar(PyObject* v) {
 void Fingerprint::Clear() {
   for (auto& e : entries_) {
     if (e.size == kScalar) Py_DECREF(e.obj);
+    if (e.size == kInstance) Py_XDECREF(e.type_name);
   }
   entries_.clear();
   valid_ = true;
+}
+
+void Renderer::ReleaseCaches() {
+  for (auto& c : instance_cache_) {
+    c.fp.Clear();
+    c.obj = nullptr;
+  }
+  for (auto& n : name_cache_) Py_CLEAR(n.name);
+}
+
+bool Renderer::ShouldRedactName(PyObject* name, std::string_view text) {
+  if (name_cache_.empty()) name_cache_.resize(kNameCacheSize);
+  // Attribute names are interned strings: one object per name.
+  CachedName& c = name_cache_[(reinterpret_cast<uintptr_t>(name) >> 4) % kNameCacheSize];
+  if (c.name == name) return c.redact;
+  bool redact = redactor_->ShouldRedact(text);
+  Py_INCREF(name);
+  Py_XSETREF(c.name, name);
+  c.redact = redact;
+  return redact;
 }
 
 void Renderer::Render(PyObject* v, std::string* out) { Render(v, out, nullptr); }
@@ -115,17 +136,37 @@ void Renderer::Record(PyObject* v, Py_ssize_t size) {
   fp_->entries_.push_back(Fingerprint::Entry{v, size, 0});
 }
 
-void Renderer::RecordInstance(PyObject* v, PyObject* dict) {
+void Renderer::RecordInstance(PyObject* v, PyObject* dict, bool versioned) {
   if (!fp_ || !fp_->valid_) return;
   Fingerprint::Entry e{v, Fingerprint::kInstance, 0};
   e.dict = dict;
-  e.version = compat::DictVersion(dict);
+  e.version = versioned ? compat::DictVersion(dict) : 0;
   e.type = Py_TYPE(v);
-  e.type_name = Py_TYPE(v)->tp_name;
-  fp_->entries_.push_back(std::move(e));
+  e.type_name = reinterpret_cast<PyHeapTypeObject*>(Py_TYPE(v))->ht_name;
+  Py_XINCREF(e.type_name);
+  fp_->entries_.push_back(e);
 }
 
 namespace {
+
+bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* idx);
+
+// The `children` items of a dict or instance whose dict has not changed
+// since the rendering (same version): each entry's object is still the one
+// bound there, so only what those objects hold can differ. Held scalars and
+// fixed texts are skipped without looking at the dict.
+bool SameChildren(uint32_t children, const std::vector<Fingerprint::Entry>& fp, size_t* idx) {
+  for (uint32_t i = 0; i < children; ++i) {
+    if (*idx >= fp.size()) return false;
+    const auto& c = fp[*idx];
+    if (c.size == Fingerprint::kScalar || c.size == Fingerprint::kFixed) {
+      ++*idx;
+      continue;
+    }
+    if (!SameWalk(c.obj, fp, idx)) return false;
+  }
+  return true;
+}
 
 // Walks v in the order Renderer::Value visited it, comparing identities.
 bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* idx) {
@@ -138,25 +179,42 @@ bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* id
   if (e.size == Fingerprint::kInstance) {
     // Same class, same __dict__ at the same version: the same attributes
     // bound to the same objects. Only what those objects hold may differ.
-    if (t != e.type || e.type_name != t->tp_name) return false;
+    if (t != e.type || !(t->tp_flags & Py_TPFLAGS_HEAPTYPE) ||
+        reinterpret_cast<PyHeapTypeObject*>(t)->ht_name != e.type_name) {
+      return false;
+    }
     PyObject* dict = PyObject_GenericGetDict(v, nullptr);
     if (dict == nullptr) {
       PyErr_Clear();
       return false;
     }
-    bool same = dict == e.dict && compat::DictVersion(dict) == e.version;
-    Py_DECREF(dict);  // v keeps it alive
-    if (!same) return false;
-    // The attributes the rendering visited, in its order (Renderer::Instance).
+    if (dict != e.dict) {
+      Py_DECREF(dict);
+      return false;
+    }
+    if (e.version != 0) {
+      bool same = compat::DictVersion(dict) == e.version;
+      Py_DECREF(dict);  // v keeps it alive
+      // The attributes the rendering visited, in its order (Renderer::Instance).
+      return same && SameChildren(e.children, fp, idx);
+    }
+    // No usable version: walk the attributes as Renderer::Instance did, each
+    // name and value by identity, then whether any was left out after them.
+    Ref hold(dict);
+    Py_DECREF(dict);
     Py_ssize_t pos = 0;
     PyObject *key, *value;
     for (uint32_t i = 0; i < e.children;) {
       if (!PyDict_Next(dict, &pos, &key, &value)) return false;
       if (!PyUnicode_Check(key) || IsDunder(Utf8View(key))) continue;
-      if (!SameWalk(value, fp, idx)) return false;
+      if (!SameWalk(key, fp, idx) || !SameWalk(value, fp, idx)) return false;
       ++i;
     }
-    return true;
+    bool more = false;
+    while (!more && PyDict_Next(dict, &pos, &key, &value)) {
+      more = PyUnicode_Check(key) && !IsDunder(Utf8View(key));
+    }
+    return more == e.more;
   }
   if (t == &PyList_Type || t == &PyTuple_Type) {
     bool list = t == &PyList_Type;
@@ -185,6 +243,8 @@ bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* id
   }
   if (t == &PyDict_Type) {
     if (PyDict_GET_SIZE(v) != e.size) return false;
+    // Keys then values, per item visited.
+    if (e.version != 0 && compat::DictVersion(v) == e.version) return SameChildren(2 * e.children, fp, idx);
     Py_ssize_t pos = 0;
     PyObject *key, *value;
     for (uint32_t i = 0; i < e.children; ++i) {
@@ -379,8 +439,12 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   active_.push_back(v);
   out->append("{");
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
-  if (Py_TYPE(v) == &PyDict_Type) Record(v, PyDict_GET_SIZE(v));
-  else if (fp_) fp_->valid_ = false;
+  if (Py_TYPE(v) == &PyDict_Type) {
+    Record(v, PyDict_GET_SIZE(v));
+    if (fp_ && fp_->valid_ && compat::InstanceDictVersioned(v)) fp_->entries_.back().version = compat::DictVersion(v);
+  } else if (fp_) {
+    fp_->valid_ = false;
+  }
   Py_ssize_t pos = 0;
   PyObject* key;
   PyObject* value;
@@ -395,7 +459,7 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
     Ref hk(key), hv(value);
     Value(key, depth + 1, out);
     out->append(": ");
-    if (PyUnicode_Check(key) && redactor_->ShouldRedact(Utf8View(key))) {
+    if (PyUnicode_Check(key) && ShouldRedactName(key, Utf8View(key))) {
       out->append(kRedacted);
       Record(value, Fingerprint::kFixed);  // its text is fixed: identity is enough
     } else {
@@ -472,16 +536,40 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     return;
   }
   Ref hold(v);
+  // An unchanged instance rendered before: its text, and its part of the
+  // fingerprint. Only within a fingerprinted rendering. A text that runs past
+  // the length budget here is still right: the budget is only checked
+  // between items, so rendering anew would also run past it, and Finish
+  // cuts both at the same byte.
+  CachedInstance* cached = nullptr;
+  if (fp_ && fp_->valid_) {
+    if (instance_cache_.empty()) instance_cache_.resize(kInstanceCacheSize);
+    cached = &instance_cache_[(reinterpret_cast<uintptr_t>(v) >> 4) % kInstanceCacheSize];
+    if (cached->obj == v && depth <= cached->depth && Unchanged(v, cached->fp)) {
+      Py_DECREF(dict);
+      out->append(cached->text);
+      for (const auto& e : cached->fp.entries_) {
+        if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
+        if (e.size == Fingerprint::kInstance) Py_XINCREF(e.type_name);
+        fp_->entries_.push_back(e);
+      }
+      return;
+    }
+  }
+  size_t text_start = out->size();
   active_.push_back(v);
   out->append(name);
   out->append("(");
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
-  if (Py_TYPE(dict) == &PyDict_Type && compat::InstanceDictVersioned(dict)) RecordInstance(v, dict);
+  bool exact = Py_TYPE(dict) == &PyDict_Type;
+  bool versioned = exact && compat::InstanceDictVersioned(dict) && compat::DictVersion(dict) != 0;
+  if (exact) RecordInstance(v, dict, versioned);
   else if (fp_) fp_->valid_ = false;
   Py_ssize_t pos = 0;
   PyObject* key;
   PyObject* value;
   size_t i = 0;
+  bool more = false;
   while (PyDict_Next(dict, &pos, &key, &value)) {
     if (!PyUnicode_Check(key)) continue;
     std::string_view k = Utf8View(key);
@@ -489,12 +577,14 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     if (i > 0) out->append(", ");
     if (i >= limits_.max_items || Over(*out)) {
       out->append("...");
+      more = true;
       break;
     }
     ++i;
+    if (!versioned) Record(key, Fingerprint::kScalar);  // an exact str: held
     out->append(k);
     out->append("=");
-    if (redactor_->ShouldRedact(k)) {
+    if (ShouldRedactName(key, k)) {
       out->append(kRedacted);
       Record(value, Fingerprint::kFixed);
     } else {
@@ -502,10 +592,31 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
       Value(value, depth + 1, out);
     }
   }
-  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
+  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
+    fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
+    fp_->entries_[fp_index].more = more;
+  }
   out->append(")");
   active_.pop_back();
   Py_DECREF(dict);
+  // Still valid: no cycle or depth limit met inside, the budget never ran
+  // out (the text so far fits it, and it only grows), and the instance is
+  // fingerprinted by its dict's version.
+  if (cached != nullptr && fp_->valid_ && out->size() <= start_ + limits_.max_total && fp_index < fp_->entries_.size() &&
+      fp_->entries_[fp_index].size == Fingerprint::kInstance && fp_->entries_[fp_index].obj == v) {
+    cached->fp.Clear();
+    cached->fp.entries_.reserve(fp_->entries_.size() - fp_index);
+    for (size_t j = fp_index; j < fp_->entries_.size(); ++j) {
+      const auto& e = fp_->entries_[j];
+      if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
+      if (e.size == Fingerprint::kInstance) Py_XINCREF(e.type_name);
+      cached->fp.entries_.push_back(e);
+    }
+    cached->fp.valid_ = true;
+    cached->obj = v;
+    cached->depth = depth;
+    cached->text.assign(*out, text_start, std::string::npos);
+  }
 }
 
 void Renderer::Value(PyObject* v, int depth, std::string* out) {

@@ -58,9 +58,15 @@ class Fingerprint {
     uint32_t children;  // items (dict: entries; instance: attributes) visited
     PyObject* dict = nullptr;        // kInstance: its __dict__ (identity)
     uint64_t version = 0;            // kInstance: that dict's version tag
-    PyTypeObject* type = nullptr;    // kInstance: its class...
-    std::string type_name;           // ...and the class's tp_name then
+    PyTypeObject* type = nullptr;    // kInstance: its class (a heap type)...
+    PyObject* type_name = nullptr;   // ...and its __name__ then (strong: a str)
+    // kInstance with version 0 (3.13: a __dict__ sharing the instance's
+    // inline values, which attribute stores change without a new version):
+    // each visited attribute's name is recorded, held, before its value, and
+    // whether attributes were left out after the last visited one.
+    bool more = false;
   };
+  const std::vector<Entry>& entries() const { return entries_; }
 
  private:
   friend class Renderer;
@@ -83,6 +89,8 @@ class Renderer {
   static bool Unchanged(PyObject* v, const Fingerprint& fp);
   // Replaces *out with "TypeName: message" for an exception instance.
   void RenderException(PyObject* exc, std::string* out);
+  // Drops the caches' references (with the GIL, before the recorder goes).
+  void ReleaseCaches();
 
   // Exact int/float/complex/str/bytes/bool/None: immutable, and rendering
   // cannot differ for the same object.
@@ -103,11 +111,33 @@ class Renderer {
   bool Over(const std::string& out) const { return out.size() > start_ + limits_.max_total; }
   bool Active(PyObject* v) const;
   void Finish(std::string* out);
+  bool ShouldRedactName(PyObject* name, std::string_view text);
+
+  // The last rendering of instances, reused inside a container or another
+  // instance while the instance's own fingerprint still holds: a change to
+  // one instance in a list of many renders only that one again. Direct
+  // mapped by address; an entry holds no reference to its instance (its
+  // fingerprint compares the instance's never-reused dict version).
+  struct CachedInstance {
+    PyObject* obj = nullptr;
+    int depth = 0;  // rendered at this depth: valid at this depth or above
+    std::string text;
+    Fingerprint fp;
+  };
+  static constexpr size_t kInstanceCacheSize = 256;
+  std::vector<CachedInstance> instance_cache_;
+  // Attribute names' redaction decision, by the (held) name object.
+  struct CachedName {
+    PyObject* name = nullptr;  // strong
+    bool redact = false;
+  };
+  static constexpr size_t kNameCacheSize = 256;
+  std::vector<CachedName> name_cache_;
 
   RenderLimits limits_;
   Redactor* redactor_;
   void Record(PyObject* v, Py_ssize_t size);
-  void RecordInstance(PyObject* v, PyObject* dict);
+  void RecordInstance(PyObject* v, PyObject* dict, bool versioned);
   std::vector<PyObject*> active_;  // containers being rendered, for cycles
   Fingerprint* fp_ = nullptr;      // being filled, or null
   size_t start_ = 0;

@@ -1,8 +1,9 @@
 """Every way a plain instance can change while a frame holds it.
 
-The recorder recognises an unchanged instance by its __dict__'s version tag
-instead of rendering it again: each change below must still show up in the
-locals of the next event, exactly as the reference renders them.
+The recorder recognises an unchanged instance or dict by its version tag
+instead of rendering it again, and reuses an unchanged instance's last text
+inside a container: each change below must still show up in the locals of
+the next event, exactly as the reference renders them.
 """
 
 
@@ -90,8 +91,70 @@ def recycling():
     return a, b
 
 
+def reuse():
+    # An instance's text, rendered alone, reused inside containers: deeper
+    # than it was rendered (the depth limit cuts it there), after other text
+    # (the length budget cuts it there), and after it or its class changed.
+    p = Point(1, 2)
+    p.inner = Point([1, [2, [3]]], {"k": Point(0, 0)})
+    deep = [[[[p]]]]
+    wide = ["x" * 190] * 5 + [p]
+    pair = [p, p]
+    p.inner.y["k"].x = 5         # two levels down, through a dict
+    Point.__name__ = "Renamed"
+    pair.append(1)
+    Point.__name__ = "Point"
+    p.inner.x[1][1].append(4)    # a list inside, changed in place
+    ref = {"a": p, "b": [p]}
+    p.x = 3
+    return deep, wide, pair, ref
+
+
+def dicts():
+    # Dicts are recognised by their version too: everything a dict's own
+    # mutations and its items' mutations can do.
+    d = {"a": 1, "b": [1, 2], "c": {"x": Point(1, 1)}}
+    outer = [d, {"d": d}]
+    d["a"] = 1                   # the same value again
+    d["a"] = 2
+    d["b"].append(3)
+    d["c"]["x"].y = 9
+    d["c"]["x"] = Point(2, 2)
+    d.update(e=5)
+    del d["e"]
+    d.pop("a")
+    d["a"] = 2                   # back, at the end of the order
+    secrets = {"password": "hunter2", "user": "bob"}
+    secrets["password"] = "hunter3"   # redacted: the text does not change
+    secrets["user"] = "eve"
+    cfg = Bag()
+    cfg.env = {"password": "x", "n": 1}
+    cfg.env["n"] += 1
+    keys = {1: "one"}
+    keys[1.0] = "uno"            # an equal key: the value is replaced
+    keys[True] = "true"
+    return outer, secrets, cfg, keys
+
+
+def renames():
+    # The same values under other names, in one line (between two events):
+    # only the names tell them apart.
+    p = Point(5, 5)
+    del p.x; p.z = 5             # noqa: E702
+    q = Bag()
+    q.a = "s"
+    q.b = "s"
+    del q.a; q.c = "s"           # noqa: E702
+    q.__dict__                   # materialised, sharing the inline values
+    del q.b; q.d = "s"           # noqa: E702
+    return p, q
+
+
 attributes()
+renames()
 identity()
 nesting()
 recycling()
+reuse()
+dicts()
 print("done")
