@@ -53,6 +53,10 @@ struct CodeInfo {
   bool monitored = false;     // sys.monitoring backend: local events are on
   uint32_t id = 0;
   std::vector<SlotInfo> slots;
+  // sys.monitoring: the line of each code unit, from co_lines() (-1: none),
+  // built the first time an event needs a line from an instruction offset.
+  bool lines_built = false;
+  std::vector<int32_t> lines;
 };
 
 void FreeCodeInfo(void* p) { delete static_cast<CodeInfo*>(p); }
@@ -94,6 +98,8 @@ struct HookThread {
 };
 
 constexpr uint32_t kMaxThreads = 0xffff;
+// Bytes per bytecode unit: sys.monitoring offsets and co_lines() count bytes.
+constexpr long kCodeUnitBytes = 2;
 
 class Recorder {
  public:
@@ -103,7 +109,11 @@ class Recorder {
   // One settrace-style event. `line` is the event's line when the backend
   // knows it (sys.monitoring LINE), else -1: read from the frame.
   // `ts` is the current thread state when the caller has it.
-  void OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line = -1, PyThreadState* ts = nullptr);
+  // `offset`, when the backend gives one (sys.monitoring), is the event's
+  // instruction: its line is then read from the code's line table, not the
+  // frame.
+  void OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line = -1, PyThreadState* ts = nullptr,
+               long offset = -1);
   // One sys.monitoring event; returns Py_None or DISABLE (new references).
   PyObject* OnMonitoringEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs);
   // sys.monitoring: switch on the local events of the recorded code objects
@@ -137,6 +147,16 @@ class Recorder {
     return ci;
   }
   CodeInfo* LookupSlow(PyCodeObject* code);
+  // The line of the instruction at byte `offset`, as PyCode_Addr2Line gives
+  // it, from a table built once per code object (Addr2Line scans the line
+  // table from the start at every call).
+  int LineAt(PyCodeObject* code, CodeInfo* ci, long offset) {
+    if (!ci->lines_built) BuildLines(code, ci);
+    size_t unit = static_cast<size_t>(offset) / kCodeUnitBytes;
+    if (offset >= 0 && unit < ci->lines.size()) return ci->lines[unit];
+    return PyCode_Addr2Line(code, static_cast<int>(offset));
+  }
+  void BuildLines(PyCodeObject* code, CodeInfo* ci);
   uint32_t FileId(const std::string& path);
   uint32_t NameId(const std::string& name);
   HookThread* CurrentThread(PyThreadState* ts = nullptr);
@@ -240,6 +260,7 @@ Recorder::Recorder(RecordOptions options, Redactor redactor, PyObject* thread_re
 
 Recorder::~Recorder() {
   Py_CLEAR(cached_code_);
+  renderer_.ReleaseCaches();
   for (auto& [id, t] : threads_) {
     for (auto& f : t.stack) f.Release();
   }
@@ -325,6 +346,43 @@ CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
   for (const auto& a : args) w.Str(a);
   EmitDef(w.Finish());
   return ci;
+}
+
+void Recorder::BuildLines(PyCodeObject* code, CodeInfo* ci) {
+  ci->lines_built = true;
+  ci->lines.clear();
+  PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+  PyErr_Fetch(&type, &value, &tb);
+  // co_lines() yields (start, end, line or None) over byte offsets, covering
+  // the bytecode in order; the same table PyCode_Addr2Line reads.
+  PyObject* it = PyObject_CallMethod(reinterpret_cast<PyObject*>(code), "co_lines", nullptr);
+  PyObject* iter = it ? PyObject_GetIter(it) : nullptr;
+  bool ok = iter != nullptr;
+  while (ok) {
+    PyObject* item = PyIter_Next(iter);
+    if (item == nullptr) break;
+    long start = -1, end = -1, line = -1;
+    if (PyTuple_Check(item) && PyTuple_GET_SIZE(item) == 3) {
+      start = PyLong_AsLong(PyTuple_GET_ITEM(item, 0));
+      end = PyLong_AsLong(PyTuple_GET_ITEM(item, 1));
+      PyObject* l = PyTuple_GET_ITEM(item, 2);
+      line = l == Py_None ? -1 : PyLong_AsLong(l);
+    }
+    Py_DECREF(item);
+    const long unit = kCodeUnitBytes;
+    if (start < 0 || end < start || start % unit != 0 || end % unit != 0 ||
+        static_cast<size_t>(start / unit) != ci->lines.size() || end / unit > (1L << 24)) {
+      ok = false;  // not the table we know: keep asking PyCode_Addr2Line
+      break;
+    }
+    ci->lines.resize(static_cast<size_t>(end / unit), static_cast<int32_t>(line));
+  }
+  if (PyErr_Occurred()) ok = false;
+  Py_XDECREF(iter);
+  Py_XDECREF(it);
+  if (!ok) ci->lines.clear();
+  PyErr_Clear();
+  PyErr_Restore(type, value, tb);
 }
 
 void Recorder::DefineThread(const HookThread& t) {
@@ -569,7 +627,7 @@ bool Recorder::Sync(HookThread* t, PyFrameObject* frame) {
   return true;
 }
 
-void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line, PyThreadState* ts) {
+void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line, PyThreadState* ts, long offset) {
   if (disabled_) return;
   if (writer_->failed()) {
     Disable("the tape writer failed: " + writer_->error());
@@ -585,6 +643,7 @@ void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line, 
     Lose(1);
     return;
   }
+  if (line < 0 && offset >= 0) line = LineAt(compat::FrameCode(frame), ci, offset);
   if (line < 0) line = PyFrame_GetLineNumber(frame);
   switch (what) {
     case PyTrace_CALL: {
@@ -704,6 +763,18 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
   int what;
   PyObject* arg = nullptr;
   int line = -1;
+  // The instruction, for the frequent events. Not for PY_UNWIND, RAISE and
+  // the rest: their offset can be a cleanup instruction without a line, where
+  // settrace reports the frame's last line.
+  long offset = -1;
+  if (event == monitoring::kPyStart || event == monitoring::kPyResume || event == monitoring::kPyReturn ||
+      event == monitoring::kPyYield) {
+    offset = compat::SmallLong(args[1]);
+    if (offset < 0) {
+      PyErr_Clear();
+      Py_RETURN_NONE;
+    }
+  }
   switch (event) {
     case monitoring::kPyStart:
     case monitoring::kPyResume: {
@@ -751,8 +822,10 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
       // Forward jumps, and jumps to another line (whose LINE event fires),
       // never make a settrace line event: stop asking for them here.
       if (to > from) return monitoring::Disable();
-      int to_line = PyCode_Addr2Line(code, static_cast<int>(to));
-      if (to_line != PyCode_Addr2Line(code, static_cast<int>(from))) return monitoring::Disable();
+      CodeInfo* ci = Lookup(code);
+      if (ci == nullptr || !ci->recorded) return monitoring::Disable();
+      int to_line = LineAt(code, ci, to);
+      if (to_line != LineAt(code, ci, from)) return monitoring::Disable();
       if (to_line < 0) Py_RETURN_NONE;
       what = PyTrace_LINE;
       line = to_line;
@@ -772,7 +845,7 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
   PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
   bool pending = compat::ErrorPending(ts);
   if (pending) PyErr_Fetch(&type, &value, &tb);
-  OnEvent(frame, what, arg, line, ts);
+  OnEvent(frame, what, arg, line, ts, offset);
   if (compat::ErrorPending(ts)) PyErr_Clear();
   if (pending) PyErr_Restore(type, value, tb);
   Py_DECREF(frame);
@@ -781,6 +854,7 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
 
 Status Recorder::Finish(int exit_status) {
   Py_CLEAR(cached_code_);
+  renderer_.ReleaseCaches();
   cached_ci_ = nullptr;
   for (auto& [id, t] : threads_) {
     for (auto& f : t.stack) f.Release();
