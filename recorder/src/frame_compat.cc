@@ -33,21 +33,50 @@ PyCodeObject* FrameCode(PyFrameObject* frame) {
 #endif
 }
 
-PyObject** FrameFastLocals(PyFrameObject* frame) {
+FrameKey KeyOf(PyFrameObject* frame) {
 #if PY_VERSION_HEX >= 0x030B0000
-  return frame->f_frame->localsplus;
+  return frame->f_frame;
 #else
-  return frame->f_localsplus;
+  return frame;
 #endif
 }
 
-PyObject* FrameLocalsMapping(PyFrameObject* frame) {
-#if PY_VERSION_HEX >= 0x030B0000
-  return frame->f_frame->f_locals;
+FrameKey CurrentFrameKey(PyThreadState* tstate) {
+#if PY_VERSION_HEX >= 0x030C0000
+  return _PyThreadState_GetFrame(tstate);  // the first complete frame
 #else
-  return frame->f_locals;
+  (void)tstate;
+  return nullptr;
 #endif
 }
+
+#if PY_VERSION_HEX >= 0x030B0000
+namespace {
+_PyInterpreterFrame* Interp(FrameKey key) { return static_cast<_PyInterpreterFrame*>(const_cast<void*>(key)); }
+}  // namespace
+
+PyObject** KeyFastLocals(FrameKey key) { return Interp(key)->localsplus; }
+PyObject* KeyLocalsMapping(FrameKey key) { return Interp(key)->f_locals; }
+int KeyLine(FrameKey key) {
+#if PY_VERSION_HEX >= 0x030C0000
+  return PyUnstable_InterpreterFrame_GetLine(Interp(key));
+#else
+  _PyInterpreterFrame* f = Interp(key);
+  return PyCode_Addr2Line(f->f_code, _PyInterpreterFrame_LASTI(f) * static_cast<int>(sizeof(_Py_CODEUNIT)));
+#endif
+}
+#else
+namespace {
+PyFrameObject* Object(FrameKey key) { return static_cast<PyFrameObject*>(const_cast<void*>(key)); }
+}  // namespace
+
+PyObject** KeyFastLocals(FrameKey key) { return Object(key)->f_localsplus; }
+PyObject* KeyLocalsMapping(FrameKey key) { return Object(key)->f_locals; }
+int KeyLine(FrameKey key) { return PyFrame_GetLineNumber(Object(key)); }
+#endif
+
+PyObject** FrameFastLocals(PyFrameObject* frame) { return KeyFastLocals(KeyOf(frame)); }
+PyObject* FrameLocalsMapping(PyFrameObject* frame) { return KeyLocalsMapping(KeyOf(frame)); }
 
 void DisableLineEvents(PyFrameObject* frame) { frame->f_trace_lines = 0; }
 

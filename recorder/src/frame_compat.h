@@ -20,6 +20,19 @@ struct LocalSlot {
   bool arg;         // a parameter
 };
 
+// A running frame's identity: on 3.11+ the interpreter's own frame record
+// (the same whether reached through a frame object or through the thread
+// state, so the sys.monitoring hook needs no frame object), on 3.10 the frame
+// object. Compared, and read through the functions below while it runs.
+using FrameKey = const void*;
+FrameKey KeyOf(PyFrameObject* frame);
+// The frame running on `tstate`, as PyThreadState_GetFrame would find it,
+// without creating a frame object (3.12+; NULL before, and if none).
+FrameKey CurrentFrameKey(PyThreadState* tstate);
+PyObject** KeyFastLocals(FrameKey key);
+PyObject* KeyLocalsMapping(FrameKey key);  // borrowed, or NULL
+int KeyLine(FrameKey key);                 // the line it is at
+
 // Borrowed references; never NULL for a live frame.
 PyCodeObject* FrameCode(PyFrameObject* frame);
 // The fast-locals array (locals, then cells, then free variables).

@@ -78,7 +78,7 @@ struct SlotState {
 };
 
 struct ShadowFrame {
-  PyFrameObject* frame = nullptr;  // identity only; never dereferenced after return
+  compat::FrameKey key = nullptr;  // identity; read only while the frame runs
   CodeInfo* code = nullptr;
   std::vector<SlotState> slots;                     // function frames, parallel to code->slots
   std::unordered_map<uint32_t, SlotState> mapping;  // module and class bodies, by name id
@@ -106,14 +106,16 @@ class Recorder {
   static StatusOr<std::unique_ptr<Recorder>> Create(RecordOptions options, PyObject* thread_registry);
   ~Recorder();
 
-  // One settrace-style event. `line` is the event's line when the backend
-  // knows it (sys.monitoring LINE), else -1: read from the frame.
-  // `ts` is the current thread state when the caller has it.
+  // One settrace-style event of the frame `key` running `code`. `frame` is
+  // its frame object, or NULL (sys.monitoring): then it is made only if an
+  // unusual path needs it. `line` is the event's line when the backend knows
+  // it (sys.monitoring LINE), else -1: read from the frame. `ts` is the
+  // current thread state when the caller has it.
   // `offset`, when the backend gives one (sys.monitoring), is the event's
   // instruction: its line is then read from the code's line table, not the
   // frame.
-  void OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line = -1, PyThreadState* ts = nullptr,
-               long offset = -1);
+  void OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* frame, int what, PyObject* arg,
+               int line = -1, PyThreadState* ts = nullptr, long offset = -1);
   // One sys.monitoring event; returns Py_None or DISABLE (new references).
   PyObject* OnMonitoringEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs);
   // sys.monitoring: switch on the local events of the recorded code objects
@@ -165,7 +167,7 @@ class Recorder {
   bool Sync(HookThread* t, PyFrameObject* frame);
   void Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code);
   void Begin(RawTag tag, EventKind kind, uint32_t thread, int line, uint32_t code);
-  void Capture(ShadowFrame* sf, PyFrameObject* frame);
+  void Capture(ShadowFrame* sf, compat::FrameKey where);
   void CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject* v);
   void AddDelta(uint32_t name, const std::string* text);
   void SetValue(const std::string& text);
@@ -229,7 +231,7 @@ int TraceFunction(PyObject*, PyFrameObject* frame, int what, PyObject* arg) {
   PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
   bool pending = PyErr_Occurred() != nullptr;
   if (pending) PyErr_Fetch(&type, &value, &tb);
-  r->OnEvent(frame, what, arg);
+  r->OnEvent(compat::FrameCode(frame), compat::KeyOf(frame), frame, what, arg);
   if (PyErr_Occurred()) PyErr_Clear();
   if (pending) PyErr_Restore(type, value, tb);
   return 0;
@@ -490,7 +492,7 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
   }
 }
 
-void Recorder::Capture(ShadowFrame* sf, PyFrameObject* frame) {
+void Recorder::Capture(ShadowFrame* sf, compat::FrameKey where) {
   CodeInfo* ci = sf->code;
   // Keep every record well inside the ring: a capture that grows too large
   // stops, and the slots it did not reach are compared again next event.
@@ -498,7 +500,7 @@ void Recorder::Capture(ShadowFrame* sf, PyFrameObject* frame) {
   if (ci->function) {
     if (ci->slots.empty()) return;
     if (sf->slots.size() != ci->slots.size()) sf->slots.resize(ci->slots.size());
-    PyObject** fast = compat::FrameFastLocals(frame);
+    PyObject** fast = compat::KeyFastLocals(where);
     for (size_t i = 0; i < ci->slots.size(); ++i) {
       if (record_.size() > budget || ndeltas_ == 0xffff) break;
       const SlotInfo& si = ci->slots[i];
@@ -509,7 +511,7 @@ void Recorder::Capture(ShadowFrame* sf, PyFrameObject* frame) {
     return;
   }
   if (options_.locals != LocalsMode::kAll) return;
-  PyObject* mapping = compat::FrameLocalsMapping(frame);
+  PyObject* mapping = compat::KeyLocalsMapping(where);
   if (mapping == nullptr || !PyDict_Check(mapping)) return;
   uint32_t round = ++sf->round;
   Py_ssize_t pos = 0;
@@ -584,9 +586,9 @@ void Recorder::Disable(const std::string& why) {
 }
 
 void Recorder::Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code) {
-  t->stack.push_back(ShadowFrame{frame, code, {}, {}, 0});
+  t->stack.push_back(ShadowFrame{compat::KeyOf(frame), code, {}, {}, 0});
   Begin(RawTag::kAdopt, EventKind::kCall, t->index, PyFrame_GetLineNumber(frame), code->id);
-  Capture(&t->stack.back(), frame);
+  Capture(&t->stack.back(), compat::KeyOf(frame));
   Emit(w_.Finish(ndeltas_));
 }
 
@@ -595,14 +597,14 @@ void Recorder::Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code) {
 // caller of tracetape.start(), threads that were already running). Returns
 // false if the stacks cannot be reconciled; the event is then counted lost.
 bool Recorder::Sync(HookThread* t, PyFrameObject* frame) {
-  if (!t->stack.empty() && t->stack.back().frame == frame) return true;
-  PyFrameObject* top = t->stack.empty() ? nullptr : t->stack.back().frame;
+  if (!t->stack.empty() && t->stack.back().key == compat::KeyOf(frame)) return true;
+  compat::FrameKey top = t->stack.empty() ? nullptr : t->stack.back().key;
   std::vector<std::pair<PyFrameObject*, CodeInfo*>> chain;  // innermost first, strong refs
   bool connected = top == nullptr;
   PyFrameObject* cur = frame;
   Py_INCREF(cur);
   for (int guard = 0; cur != nullptr && guard < 100000; ++guard) {
-    if (cur == top) {
+    if (compat::KeyOf(cur) == top) {
       connected = true;
       break;
     }
@@ -627,45 +629,63 @@ bool Recorder::Sync(HookThread* t, PyFrameObject* frame) {
   return true;
 }
 
-void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line, PyThreadState* ts, long offset) {
+void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* frame, int what, PyObject* arg,
+                       int line, PyThreadState* ts, long offset) {
   if (disabled_) return;
   if (writer_->failed()) {
     Disable("the tape writer failed: " + writer_->error());
     return;
   }
-  CodeInfo* ci = Lookup(compat::FrameCode(frame));
+  CodeInfo* ci = Lookup(code);
   if (ci == nullptr || !ci->recorded) {
-    if (what == PyTrace_CALL) compat::DisableLineEvents(frame);
+    if (what == PyTrace_CALL && frame != nullptr) compat::DisableLineEvents(frame);
     return;
   }
+  // The frame object, made only when needed (a new reference, released on
+  // return) if the caller had none.
+  struct FrameObject {
+    PyFrameObject* frame;
+    PyThreadState* ts;
+    bool owned = false;
+    PyFrameObject* get() {
+      if (frame == nullptr) {
+        frame = PyThreadState_GetFrame(ts ? ts : PyThreadState_Get());
+        owned = frame != nullptr;
+      }
+      return frame;
+    }
+    ~FrameObject() {
+      if (owned) Py_DECREF(frame);
+    }
+  } fo{frame, ts};
   HookThread* t = CurrentThread(ts);
   if (t == nullptr) {
     Lose(1);
     return;
   }
-  if (line < 0 && offset >= 0) line = LineAt(compat::FrameCode(frame), ci, offset);
-  if (line < 0) line = PyFrame_GetLineNumber(frame);
+  if (line < 0 && offset >= 0) line = LineAt(code, ci, offset);
+  if (line < 0) line = frame ? PyFrame_GetLineNumber(frame) : compat::KeyLine(key);
   switch (what) {
     case PyTrace_CALL: {
-      if (t->stack.empty()) {
+      if (t->stack.empty() && fo.get() != nullptr) {
         // The first frame of this thread that we see: adopt its recorded
         // callers, if any began before recording.
-        PyFrameObject* back = PyFrame_GetBack(frame);
+        PyFrameObject* back = PyFrame_GetBack(fo.get());
         if (back != nullptr) {
           Sync(t, back);  // with an empty stack every chain connects
           Py_DECREF(back);
         }
       }
-      t->stack.push_back(ShadowFrame{frame, ci, {}, {}, 0});
+      t->stack.push_back(ShadowFrame{key, ci, {}, {}, 0});
       Begin(RawTag::kEvent, EventKind::kCall, t->index, line, ci->id);
-      Capture(&t->stack.back(), frame);
+      Capture(&t->stack.back(), key);
       Emit(w_.Finish(ndeltas_));
       return;
     }
     case PyTrace_LINE:
     case PyTrace_EXCEPTION:
     case PyTrace_RETURN: {
-      if (!Sync(t, frame)) {
+      if ((t->stack.empty() || t->stack.back().key != key) && (fo.get() == nullptr || !Sync(t, fo.get()))) {
         Lose(1);
         return;
       }
@@ -687,7 +707,7 @@ void Recorder::OnEvent(PyFrameObject* frame, int what, PyObject* arg, int line, 
       }
       Begin(RawTag::kEvent, kind, t->index, line, ci->id);
       ShadowFrame& sf = t->stack.back();
-      Capture(&sf, frame);
+      Capture(&sf, key);
       if (kind == EventKind::kReturn) {
         if (ci->redact_return) {
           text_ = kRedacted;
@@ -835,20 +855,16 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
       Py_RETURN_NONE;
   }
   PyThreadState* ts = PyThreadState_Get();
-  PyFrameObject* frame = PyThreadState_GetFrame(ts);  // new reference
-  if (frame == nullptr) {
-    PyErr_Clear();
-    Py_RETURN_NONE;
-  }
+  compat::FrameKey key = compat::CurrentFrameKey(ts);  // no frame object is made
+  if (key == nullptr) Py_RETURN_NONE;
   // CPython calls monitoring callbacks with no exception set (RAISE passes
   // it as an argument); keep whatever might be, all the same.
   PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
   bool pending = compat::ErrorPending(ts);
   if (pending) PyErr_Fetch(&type, &value, &tb);
-  OnEvent(frame, what, arg, line, ts, offset);
+  OnEvent(code, key, nullptr, what, arg, line, ts, offset);
   if (compat::ErrorPending(ts)) PyErr_Clear();
   if (pending) PyErr_Restore(type, value, tb);
-  Py_DECREF(frame);
   Py_RETURN_NONE;
 }
 
@@ -919,7 +935,7 @@ void Recorder::AfterFork() {
   next_thread_index_ = 1;
   DefineThread(t);
   for (auto& sf : t.stack) {
-    Begin(RawTag::kAdopt, EventKind::kCall, t.index, PyFrame_GetLineNumber(sf.frame), sf.code->id);
+    Begin(RawTag::kAdopt, EventKind::kCall, t.index, compat::KeyLine(sf.key), sf.code->id);
     for (size_t i = 0; i < sf.slots.size(); ++i) {
       if (sf.slots[i].bound) AddDelta(sf.code->slots[i].name, &sf.slots[i].text);
     }
