@@ -16,24 +16,10 @@ class KeySet {
   KeySet() : table_(kMinCapacity, kEmpty) {}
 
   void insert(uint64_t key) {
-    if (key == kEmpty) {
-      has_empty_key_ = true;
-      return;
-    }
-    if (key == last_) return;  // runs of one key (a loop's line, one thread)
-    size_t mask = table_.size() - 1;
-    for (size_t i = Hash(key) & mask;; i = (i + 1) & mask) {
-      if (table_[i] == key) {
-        last_ = key;
-        return;
-      }
-      if (table_[i] == kEmpty) {
-        table_[i] = key;
-        last_ = key;
-        if (++size_ * 2 > table_.size()) Grow();
-        return;
-      }
-    }
+    // Runs of one key (a loop's line, one thread) stop here, inline. last_
+    // is kEmpty only before the first insert, where the slow path decides.
+    if (key == last_ && key != kEmpty) return;
+    InsertSlow(key);
   }
 
   bool contains(uint64_t key) const {
@@ -83,6 +69,26 @@ class KeySet {
     // are small and dense.
     uint64_t h = key * 0x9E3779B97F4A7C15ull;
     return static_cast<size_t>(h ^ (h >> 29));
+  }
+
+  __attribute__((noinline)) void InsertSlow(uint64_t key) {
+    if (key == kEmpty) {
+      has_empty_key_ = true;
+      return;
+    }
+    size_t mask = table_.size() - 1;
+    for (size_t i = Hash(key) & mask;; i = (i + 1) & mask) {
+      if (table_[i] == key) {
+        last_ = key;
+        return;
+      }
+      if (table_[i] == kEmpty) {
+        table_[i] = key;
+        last_ = key;
+        if (++size_ * 2 > table_.size()) Grow();
+        return;
+      }
+    }
   }
 
   void Grow() {
