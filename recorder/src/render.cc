@@ -92,6 +92,7 @@ void Fingerprint::Clear() {
     if (e.size == kInstance) Py_XDECREF(e.type_name);
   }
   entries_.clear();
+  objs_.clear();
   valid_ = true;
 }
 
@@ -133,7 +134,7 @@ void Renderer::Render(PyObject* v, std::string* out, Fingerprint* fp) {
 void Renderer::Record(PyObject* v, Py_ssize_t size) {
   if (!fp_ || !fp_->valid_) return;
   if (size == Fingerprint::kScalar) Py_INCREF(v);
-  fp_->entries_.push_back(Fingerprint::Entry{v, size, 0});
+  fp_->Push(Fingerprint::Entry{v, size, 0});
 }
 
 void Renderer::RecordInstance(PyObject* v, PyObject* dict, bool versioned) {
@@ -144,18 +145,19 @@ void Renderer::RecordInstance(PyObject* v, PyObject* dict, bool versioned) {
   e.type = Py_TYPE(v);
   e.type_name = reinterpret_cast<PyHeapTypeObject*>(Py_TYPE(v))->ht_name;
   Py_XINCREF(e.type_name);
-  fp_->entries_.push_back(e);
+  fp_->Push(e);
 }
 
 namespace {
 
-bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* idx);
+bool SameWalk(PyObject* v, const Fingerprint& f, size_t* idx);
 
 // The `children` items of a dict or instance whose dict has not changed
 // since the rendering (same version): each entry's object is still the one
 // bound there, so only what those objects hold can differ. Held scalars and
 // fixed texts are skipped without looking at the dict.
-bool SameChildren(uint32_t children, const std::vector<Fingerprint::Entry>& fp, size_t* idx) {
+bool SameChildren(uint32_t children, const Fingerprint& f, size_t* idx) {
+  const std::vector<Fingerprint::Entry>& fp = f.entries();
   for (uint32_t i = 0; i < children; ++i) {
     if (*idx >= fp.size()) return false;
     const auto& c = fp[*idx];
@@ -163,13 +165,14 @@ bool SameChildren(uint32_t children, const std::vector<Fingerprint::Entry>& fp, 
       ++*idx;
       continue;
     }
-    if (!SameWalk(c.obj, fp, idx)) return false;
+    if (!SameWalk(c.obj, f, idx)) return false;
   }
   return true;
 }
 
 // Walks v in the order Renderer::Value visited it, comparing identities.
-bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* idx) {
+bool SameWalk(PyObject* v, const Fingerprint& f, size_t* idx) {
+  const std::vector<Fingerprint::Entry>& fp = f.entries();
   if (*idx >= fp.size()) return false;
   const auto& e = fp[(*idx)++];
   if (e.obj != v) return false;
@@ -196,7 +199,7 @@ bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* id
       bool same = compat::DictVersion(dict) == e.version;
       Py_DECREF(dict);  // v keeps it alive
       // The attributes the rendering visited, in its order (Renderer::Instance).
-      return same && SameChildren(e.children, fp, idx);
+      return same && SameChildren(e.children, f, idx);
     }
     // No usable version: walk the attributes as Renderer::Instance did, each
     // name and value by identity, then whether any was left out after them.
@@ -207,7 +210,7 @@ bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* id
     for (uint32_t i = 0; i < e.children;) {
       if (!PyDict_Next(dict, &pos, &key, &value)) return false;
       if (!PyUnicode_Check(key) || IsDunder(Utf8View(key))) continue;
-      if (!SameWalk(key, fp, idx) || !SameWalk(value, fp, idx)) return false;
+      if (!SameWalk(key, f, idx) || !SameWalk(value, f, idx)) return false;
       ++i;
     }
     bool more = false;
@@ -226,6 +229,15 @@ bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* id
     const size_t count = fp.size();
     const uint32_t children = e.children;
     size_t k = *idx;
+    if (e.scalar_items) {
+      // Held scalars only: the same objects, in one compare.
+      if (k + children > count ||
+          std::memcmp(items, f.objs().data() + k, children * sizeof(PyObject*)) != 0) {
+        return false;
+      }
+      *idx = k + children;
+      return true;
+    }
     for (uint32_t i = 0; i < children; ++i) {
       // The common case inline: a held scalar item is unchanged iff it is
       // the same object (what the recursive call would decide).
@@ -235,7 +247,7 @@ bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* id
         continue;
       }
       *idx = k;
-      if (!SameWalk(items[i], fp, idx)) return false;
+      if (!SameWalk(items[i], f, idx)) return false;
       k = *idx;
     }
     *idx = k;
@@ -244,12 +256,12 @@ bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* id
   if (t == &PyDict_Type) {
     if (PyDict_GET_SIZE(v) != e.size) return false;
     // Keys then values, per item visited.
-    if (e.version != 0 && compat::DictVersion(v) == e.version) return SameChildren(2 * e.children, fp, idx);
+    if (e.version != 0 && compat::DictVersion(v) == e.version) return SameChildren(2 * e.children, f, idx);
     Py_ssize_t pos = 0;
     PyObject *key, *value;
     for (uint32_t i = 0; i < e.children; ++i) {
       if (!PyDict_Next(v, &pos, &key, &value)) return false;
-      if (!SameWalk(key, fp, idx) || !SameWalk(value, fp, idx)) return false;
+      if (!SameWalk(key, f, idx) || !SameWalk(value, f, idx)) return false;
     }
     return true;
   }
@@ -261,7 +273,7 @@ bool SameWalk(PyObject* v, const std::vector<Fingerprint::Entry>& fp, size_t* id
 bool Renderer::Unchanged(PyObject* v, const Fingerprint& fp) {
   if (!fp.valid()) return false;
   size_t idx = 0;
-  return SameWalk(v, fp.entries_, &idx) && idx == fp.entries_.size();
+  return SameWalk(v, fp, &idx) && idx == fp.entries_.size();
 }
 
 void Renderer::Finish(std::string* out) {
@@ -423,7 +435,16 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
     Value(item, depth + 1, out);
     ++visited;
   }
-  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = visited;
+  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
+    Fingerprint::Entry& e = fp_->entries_[fp_index];
+    e.children = visited;
+    // Exactly one entry per item, all held scalars: a flat run of objs().
+    bool flat = fp_->entries_.size() == fp_index + 1 + visited;
+    for (size_t j = fp_index + 1; flat && j < fp_->entries_.size(); ++j) {
+      flat = fp_->entries_[j].size == Fingerprint::kScalar;
+    }
+    e.scalar_items = flat;
+  }
   if (!is_list && n == 1) out->append(",");
   out->append(close);
   active_.pop_back();
@@ -551,7 +572,7 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
       for (const auto& e : cached->fp.entries_) {
         if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
         if (e.size == Fingerprint::kInstance) Py_XINCREF(e.type_name);
-        fp_->entries_.push_back(e);
+        fp_->Push(e);
       }
       return;
     }
@@ -606,11 +627,12 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
       fp_->entries_[fp_index].size == Fingerprint::kInstance && fp_->entries_[fp_index].obj == v) {
     cached->fp.Clear();
     cached->fp.entries_.reserve(fp_->entries_.size() - fp_index);
+    cached->fp.objs_.reserve(fp_->entries_.size() - fp_index);
     for (size_t j = fp_index; j < fp_->entries_.size(); ++j) {
       const auto& e = fp_->entries_[j];
       if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
       if (e.size == Fingerprint::kInstance) Py_XINCREF(e.type_name);
-      cached->fp.entries_.push_back(e);
+      cached->fp.Push(e);
     }
     cached->fp.valid_ = true;
     cached->obj = v;

@@ -30,13 +30,19 @@ class Fingerprint {
   Fingerprint() = default;
   Fingerprint(const Fingerprint&) = delete;
   Fingerprint& operator=(const Fingerprint&) = delete;
-  Fingerprint(Fingerprint&& o) noexcept : entries_(std::move(o.entries_)), valid_(o.valid_) { o.entries_.clear(); }
+  Fingerprint(Fingerprint&& o) noexcept
+      : entries_(std::move(o.entries_)), objs_(std::move(o.objs_)), valid_(o.valid_) {
+    o.entries_.clear();
+    o.objs_.clear();
+  }
   Fingerprint& operator=(Fingerprint&& o) noexcept {
     if (this != &o) {
       Clear();
       entries_ = std::move(o.entries_);
+      objs_ = std::move(o.objs_);
       valid_ = o.valid_;
       o.entries_.clear();
+      o.objs_.clear();
     }
     return *this;
   }
@@ -44,6 +50,7 @@ class Fingerprint {
   void Clear();
   void Swap(Fingerprint& other) {
     entries_.swap(other.entries_);
+    objs_.swap(other.objs_);
     std::swap(valid_, other.valid_);
   }
   bool valid() const { return valid_ && !entries_.empty(); }
@@ -65,12 +72,21 @@ class Fingerprint {
     // each visited attribute's name is recorded, held, before its value, and
     // whether attributes were left out after the last visited one.
     bool more = false;
+    // A list or tuple whose visited items are all held scalars: compared at
+    // once, as the contiguous run of objs() after it.
+    bool scalar_items = false;
   };
   const std::vector<Entry>& entries() const { return entries_; }
+  const std::vector<PyObject*>& objs() const { return objs_; }  // entries()[i].obj
 
  private:
   friend class Renderer;
+  void Push(const Entry& e) {
+    entries_.push_back(e);
+    objs_.push_back(e.obj);
+  }
   std::vector<Entry> entries_;
+  std::vector<PyObject*> objs_;  // parallel to entries_
   bool valid_ = true;
 };
 
