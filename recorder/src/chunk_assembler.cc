@@ -3,6 +3,8 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
+#include <functional>
+#include <string_view>
 
 #include "tape_generated.h"
 #include "tracetape/format/columns.h"
@@ -57,7 +59,10 @@ void ChunkAssembler::InternCheckpoint() {
   // The checkpoint's strings come first: a value changed in this chunk can
   // then be stored as an edit of its value at the checkpoint.
   strings_.clear();
-  string_ids_.clear();
+  string_hashes_.clear();
+  // Keeps the size the busiest chunk needed (bounded by the chunk limits).
+  if (string_slots_.empty()) string_slots_.resize(1024);
+  std::fill(string_slots_.begin(), string_slots_.end(), kNoBase);
   name_string_ids_.clear();
   string_data_.clear();
   approx_bytes_ = 0;
@@ -73,12 +78,44 @@ void ChunkAssembler::InternCheckpoint() {
   checkpoint_strings_ = static_cast<uint32_t>(strings_.size());
 }
 
+namespace {
+uint64_t HashString(std::string_view s) { return std::hash<std::string_view>()(s); }
+}  // namespace
+
+uint32_t ChunkAssembler::FindString(std::string_view s, uint64_t hash) const {
+  size_t mask = string_slots_.size() - 1;
+  for (size_t i = (hash ^ (hash >> 29)) & mask;; i = (i + 1) & mask) {
+    uint32_t id = string_slots_[i];
+    if (id == kNoBase) return kNoBase;
+    if (string_hashes_[id] == hash && strings_[id] == s) return id;
+  }
+}
+
+void ChunkAssembler::IndexString(uint32_t id, uint64_t hash) {
+  if ((strings_.size() + 1) * 2 > string_slots_.size()) {
+    // Grow at half full, re-placing every id from its stored hash.
+    string_slots_.assign(string_slots_.size() * 2, kNoBase);
+    size_t mask = string_slots_.size() - 1;
+    for (uint32_t j = 0; j < id; ++j) {
+      size_t i = (string_hashes_[j] ^ (string_hashes_[j] >> 29)) & mask;
+      while (string_slots_[i] != kNoBase) i = (i + 1) & mask;
+      string_slots_[i] = j;
+    }
+  }
+  size_t mask = string_slots_.size() - 1;
+  size_t i = (hash ^ (hash >> 29)) & mask;
+  while (string_slots_[i] != kNoBase) i = (i + 1) & mask;
+  string_slots_[i] = id;
+}
+
 uint32_t ChunkAssembler::Intern(std::string_view s, uint32_t base) {
-  auto it = string_ids_.find(std::string(s));
-  if (it != string_ids_.end()) return it->second;
+  uint64_t hash = HashString(s);
+  uint32_t found = FindString(s, hash);
+  if (found != kNoBase) return found;
   uint32_t id = static_cast<uint32_t>(strings_.size());
   strings_.emplace_back(s);
-  string_ids_.emplace(strings_.back(), id);
+  string_hashes_.push_back(hash);
+  IndexString(id, hash);
   size_t before = string_data_.size();
   if (base < id) {
     format::PackString(s, strings_[base], id - base, &string_data_);
@@ -90,10 +127,7 @@ uint32_t ChunkAssembler::Intern(std::string_view s, uint32_t base) {
   return id;
 }
 
-uint32_t ChunkAssembler::Lookup(std::string_view s) const {
-  auto it = string_ids_.find(std::string(s));
-  return it == string_ids_.end() ? kNoBase : it->second;
-}
+uint32_t ChunkAssembler::Lookup(std::string_view s) const { return FindString(s, HashString(s)); }
 
 uint32_t ChunkAssembler::InternName(uint32_t name_id) {
   auto it = name_string_ids_.find(name_id);

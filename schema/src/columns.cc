@@ -1,5 +1,7 @@
 #include "tracetape/format/columns.h"
 
+#include <algorithm>
+
 #include <cstring>
 
 namespace tracetape::format {
@@ -34,11 +36,17 @@ void Diff(std::string_view base, std::string_view cur, std::vector<Hunk>* hunks)
     size_t di = 0, dj = 0;
     bool found = false;
     if (hunks->size() + 1 < kMaxHunks) {
-      for (size_t s = 1; s <= 2 * kLookahead && !found; ++s) {
-        for (size_t a = s > kLookahead ? s - kLookahead : 0; a <= s && a <= kLookahead; ++a) {
+      // Skips of a bytes of base and b of cur, a + b = s, fewest first; only
+      // those within both strings (short values: a handful, not 16 x 32).
+      const size_t rest_base = base.size() - i, rest_cur = cur.size() - j;
+      const size_t max_s = std::min(2 * kLookahead, rest_base + rest_cur);
+      for (size_t s = 1; s <= max_s && !found; ++s) {
+        size_t lo = s > kLookahead ? s - kLookahead : 0;
+        if (s > rest_cur) lo = std::max(lo, s - rest_cur);
+        const size_t hi = std::min(std::min(s, kLookahead), rest_base);
+        for (size_t a = lo; a <= hi; ++a) {
           size_t b = s - a;
           size_t bi = i + a, cj = j + b;
-          if (bi > base.size() || cj > cur.size()) continue;
           bool ends = bi == base.size() && cj == cur.size();
           bool agree = bi + kResync <= base.size() && cj + kResync <= cur.size() &&
                        std::memcmp(base.data() + bi, cur.data() + cj, kResync) == 0;
@@ -89,9 +97,12 @@ bool GetVarint(const uint8_t* data, size_t size, size_t* pos, uint64_t* v) {
 
 void PackString(std::string_view s, std::string_view base, uint64_t distance, std::string* out) {
   if (distance != 0 && !base.empty() && !s.empty()) {
-    std::vector<Hunk> hunks;
+    // Scratch kept per thread: one string per event goes through here.
+    thread_local std::vector<Hunk> hunks;
+    thread_local std::string edit;
+    hunks.clear();
+    edit.clear();
     Diff(base, s, &hunks);
-    std::string edit;
     PutVarint(&edit, distance);
     PutVarint(&edit, hunks.size());
     for (const Hunk& h : hunks) {

@@ -135,7 +135,12 @@ class ChunkAssembler {
   std::string string_data_;  // strings_, packed (format::PackString)
   std::map<uint32_t, std::vector<Frame>> start_state_;
   std::vector<std::string> strings_;
-  std::unordered_map<std::string, uint32_t> string_ids_;
+  // strings_ by content: open addressing over string ids (kNoBase: empty),
+  // with each string's hash kept beside it; no node or key copy per string.
+  std::vector<uint32_t> string_slots_;
+  std::vector<uint64_t> string_hashes_;  // parallel to strings_
+  uint32_t FindString(std::string_view s, uint64_t hash) const;
+  void IndexString(uint32_t id, uint64_t hash);
   std::unordered_map<uint32_t, uint32_t> name_string_ids_;  // name id -> chunk string id
   KeySet codes_used_;
   KeySet line_keys_;      // (code << 32) | line
