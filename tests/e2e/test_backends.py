@@ -4,9 +4,9 @@
 The sample programs are compared with the reference once per backend in
 test_record_vs_reference.py. This file covers what a whole-program run does not:
 which backend a tape says it used, recording that starts in the middle of a run
-(running threads, suspended generators, the caller's frame), two recordings in one
-process with different scopes, living next to another tool, and giving the
-sys.monitoring tool id back.
+(running threads, suspended generators, the caller's frame), a forked child's own
+tape, two recordings in one process with different scopes, living next to another
+tool, and giving the sys.monitoring tool id back.
 """
 
 import json
@@ -236,3 +236,59 @@ def test_the_tool_id_is_given_back_and_a_full_table_is_a_clear_error(tmp_path):
     assert result["events_after"] == [0] * 6
     assert "no sys.monitoring tool id is free" in result["error"]
     assert result["recording"] is False
+
+
+FORKS = """\
+import os
+import sys
+
+
+def work(tag, n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def parent():
+    marker = "before"
+    pid = os.fork()
+    if pid == 0:
+        work("child", 3)
+        sys.exit(0)
+    os.waitpid(pid, 0)
+    return work("parent", 2)
+
+
+parent()
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_forked_child_gets_its_own_tape_starting_from_its_stack(tmp_path, backend):
+    # The child's tape adopts the frames the fork happened in, with their
+    # lines and locals, then records what only the child does.
+    script = tmp_path / "forks.py"
+    script.write_text(FORKS)
+    status, _, err = run(tracetape_cmd("record", "-o", "run.tape", str(script)), tmp_path, backend)
+    assert status == 0, err
+    children = [p for p in tmp_path.glob("run.*.tape")]
+    assert len(children) == 1, sorted(p.name for p in tmp_path.iterdir())
+    child = children[0]
+    parent_calls = [e["locals"]["tag"] for e in dump(tmp_path / "run.tape", tmp_path)
+                    if e["kind"] == "call" and e["func"] == "work"]
+    assert parent_calls == ["'parent'"]
+    events = dump(child, tmp_path)
+    assert [e["locals"]["tag"] for e in events if e["kind"] == "call" and e["func"] == "work"] == ["'child'"]
+    # The first event is the child's own, in the adopted frame of parent().
+    first = events[0]
+    assert (first["func"], first["depth"]) == ("parent", 2), first
+    assert first["locals"]["marker"] == "'before'"
+    # The module's adopted frame stands where it stood at the fork, at its
+    # call of parent(); parent() is at the child's first event, line 15.
+    proc = subprocess.run(tracetape_cmd("replay", str(child), "--goto", "0", "--batch"), cwd=str(tmp_path),
+                          env=child_env(), input=b"w\n", stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    text = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "forks.py(22)<module>()" in text, text
+    assert "forks.py(15)parent()" in text, text
