@@ -97,7 +97,7 @@ void Fingerprint::Clear() {
 }
 
 void Renderer::ReleaseCaches() {
-  for (auto& c : instance_cache_) {
+  for (auto& c : render_cache_) {
     c.fp.Clear();
     c.obj = nullptr;
   }
@@ -457,10 +457,15 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
     return;
   }
   Ref hold(v);
+  bool exact = Py_TYPE(v) == &PyDict_Type;
+  bool hit = false;
+  CachedRendering* cached = exact ? ReuseCached(v, depth, out, &hit) : nullptr;
+  if (hit) return;
+  size_t text_start = out->size();
   active_.push_back(v);
   out->append("{");
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
-  if (Py_TYPE(v) == &PyDict_Type) {
+  if (exact) {
     Record(v, PyDict_GET_SIZE(v));
     if (fp_ && fp_->valid_ && compat::InstanceDictVersioned(v)) fp_->entries_.back().version = compat::DictVersion(v);
   } else if (fp_) {
@@ -490,6 +495,7 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
   out->append("}");
   active_.pop_back();
+  StoreCached(cached, v, depth, fp_index, text_start, *out);
 }
 
 void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out) {
@@ -557,25 +563,11 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     return;
   }
   Ref hold(v);
-  // An unchanged instance rendered before: its text, and its part of the
-  // fingerprint. Only within a fingerprinted rendering. A text that runs past
-  // the length budget here is still right: the budget is only checked
-  // between items, so rendering anew would also run past it, and Finish
-  // cuts both at the same byte.
-  CachedInstance* cached = nullptr;
-  if (fp_ && fp_->valid_) {
-    if (instance_cache_.empty()) instance_cache_.resize(kInstanceCacheSize);
-    cached = &instance_cache_[(reinterpret_cast<uintptr_t>(v) >> 4) % kInstanceCacheSize];
-    if (cached->obj == v && depth <= cached->depth && Unchanged(v, cached->fp)) {
-      Py_DECREF(dict);
-      out->append(cached->text);
-      for (const auto& e : cached->fp.entries_) {
-        if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
-        if (e.size == Fingerprint::kInstance) Py_XINCREF(e.type_name);
-        fp_->Push(e);
-      }
-      return;
-    }
+  bool hit = false;
+  CachedRendering* cached = ReuseCached(v, depth, out, &hit);
+  if (hit) {
+    Py_DECREF(dict);
+    return;
   }
   size_t text_start = out->size();
   active_.push_back(v);
@@ -620,25 +612,50 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   out->append(")");
   active_.pop_back();
   Py_DECREF(dict);
-  // Still valid: no cycle or depth limit met inside, the budget never ran
-  // out (the text so far fits it, and it only grows), and the instance is
-  // fingerprinted by its dict's version.
-  if (cached != nullptr && fp_->valid_ && out->size() <= start_ + limits_.max_total && fp_index < fp_->entries_.size() &&
-      fp_->entries_[fp_index].size == Fingerprint::kInstance && fp_->entries_[fp_index].obj == v) {
-    cached->fp.Clear();
-    cached->fp.entries_.reserve(fp_->entries_.size() - fp_index);
-    cached->fp.objs_.reserve(fp_->entries_.size() - fp_index);
-    for (size_t j = fp_index; j < fp_->entries_.size(); ++j) {
-      const auto& e = fp_->entries_[j];
+  StoreCached(cached, v, depth, fp_index, text_start, *out);
+}
+
+Renderer::CachedRendering* Renderer::ReuseCached(PyObject* v, int depth, std::string* out, bool* hit) {
+  *hit = false;
+  if (!fp_ || !fp_->valid_) return nullptr;
+  if (render_cache_.empty()) render_cache_.resize(kRenderCacheSize);
+  CachedRendering* slot = &render_cache_[(reinterpret_cast<uintptr_t>(v) >> 4) % kRenderCacheSize];
+  // A text that runs past the length budget here is still right: the budget
+  // is only checked between items, so rendering anew would also run past
+  // it, and Finish cuts both at the same byte.
+  if (slot->obj == v && depth <= slot->depth && Unchanged(v, slot->fp)) {
+    out->append(slot->text);
+    for (const auto& e : slot->fp.entries_) {
       if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
       if (e.size == Fingerprint::kInstance) Py_XINCREF(e.type_name);
-      cached->fp.Push(e);
+      fp_->Push(e);
     }
-    cached->fp.valid_ = true;
-    cached->obj = v;
-    cached->depth = depth;
-    cached->text.assign(*out, text_start, std::string::npos);
+    *hit = true;
   }
+  return slot;
+}
+
+void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int depth, size_t fp_index, size_t text_start,
+                           const std::string& out) {
+  // Still valid: no cycle or depth limit met inside, and the budget never
+  // ran out (the text so far fits it, and it only grows).
+  if (slot == nullptr || !fp_->valid_ || out.size() > start_ + limits_.max_total || fp_index >= fp_->entries_.size() ||
+      fp_->entries_[fp_index].obj != v) {
+    return;
+  }
+  slot->fp.Clear();
+  slot->fp.entries_.reserve(fp_->entries_.size() - fp_index);
+  slot->fp.objs_.reserve(fp_->entries_.size() - fp_index);
+  for (size_t j = fp_index; j < fp_->entries_.size(); ++j) {
+    const auto& e = fp_->entries_[j];
+    if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
+    if (e.size == Fingerprint::kInstance) Py_XINCREF(e.type_name);
+    slot->fp.Push(e);
+  }
+  slot->fp.valid_ = true;
+  slot->obj = v;
+  slot->depth = depth;
+  slot->text.assign(out, text_start, std::string::npos);
 }
 
 void Renderer::Value(PyObject* v, int depth, std::string* out) {

@@ -129,19 +129,27 @@ class Renderer {
   void Finish(std::string* out);
   bool ShouldRedactName(PyObject* name, std::string_view text);
 
-  // The last rendering of instances, reused inside a container or another
-  // instance while the instance's own fingerprint still holds: a change to
-  // one instance in a list of many renders only that one again. Direct
-  // mapped by address; an entry holds no reference to its instance (its
-  // fingerprint compares the instance's never-reused dict version).
-  struct CachedInstance {
+  // The last rendering of instances and dicts, reused inside a container or
+  // another instance while its own fingerprint still holds: a change to one
+  // instance in a list of many renders only that one again, and an unchanged
+  // dict inside a changed instance is not rendered again. Direct mapped by
+  // address; an entry holds no reference to its object (its fingerprint
+  // compares the object's dict version, or walks it whole).
+  struct CachedRendering {
     PyObject* obj = nullptr;
     int depth = 0;  // rendered at this depth: valid at this depth or above
     std::string text;
     Fingerprint fp;
   };
-  static constexpr size_t kInstanceCacheSize = 256;
-  std::vector<CachedInstance> instance_cache_;
+  static constexpr size_t kRenderCacheSize = 256;
+  std::vector<CachedRendering> render_cache_;
+  // Within a fingerprinted rendering: v's slot in the cache (else NULL),
+  // and *hit if v's text and fingerprint were appended from it.
+  CachedRendering* ReuseCached(PyObject* v, int depth, std::string* out, bool* hit);
+  // After rendering v from text_start and fingerprint entry fp_index: keep
+  // it in `slot` if nothing in it depended on where it was rendered.
+  void StoreCached(CachedRendering* slot, PyObject* v, int depth, size_t fp_index, size_t text_start,
+                   const std::string& out);
   // Attribute names' redaction decision, by the (held) name object.
   struct CachedName {
     PyObject* name = nullptr;  // strong
