@@ -476,6 +476,7 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
     renderer_.Render(v, &text_, &fp_scratch_);
     st->fp.Swap(fp_scratch_);
     fp_scratch_.Clear();
+    fp_scratch_.Reserve(32);  // the swap may have left it without room
   }
   bool changed = !st->bound || st->text != text_;
   PyObject* old = st->held;

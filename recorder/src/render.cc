@@ -11,10 +11,18 @@ namespace tracetape::recorder {
 namespace {
 
 // Short name of a type: __name__ (tp_name after its last dot).
-std::string TypeName(PyTypeObject* t) {
+std::string_view TypeName(PyTypeObject* t) {
   const char* n = t->tp_name;
   const char* dot = std::strrchr(n, '.');
   return dot ? dot + 1 : n;
+}
+
+// An instance of a class whose instances are laid out as object's: no
+// builtin (int, str, list, dict, set, exception, type, module...) among its
+// bases, which is what Renderer::Value asks of each before Instance.
+bool PlainInstanceType(PyTypeObject* t) {
+  while (t != nullptr && (t->tp_flags & Py_TPFLAGS_HEAPTYPE)) t = t->tp_base;
+  return t == &PyBaseObject_Type;
 }
 
 bool IsDunder(std::string_view s) {
@@ -94,6 +102,7 @@ void Fingerprint::Clear() {
   entries_.clear();
   objs_.clear();
   valid_ = true;
+  cut_ = std::string::npos;
 }
 
 void Renderer::ReleaseCaches() {
@@ -121,6 +130,7 @@ void Renderer::Render(PyObject* v, std::string* out) { Render(v, out, nullptr); 
 void Renderer::Render(PyObject* v, std::string* out, Fingerprint* fp) {
   out->clear();
   start_ = 0;
+  deepest_ = 0;
   active_.clear();
   fp_ = fp;
   if (fp_) fp_->Clear();
@@ -150,31 +160,62 @@ void Renderer::RecordInstance(PyObject* v, PyObject* dict, bool versioned) {
 
 namespace {
 
-bool SameWalk(PyObject* v, const Fingerprint& f, size_t* idx);
+// Walks a value in the order Renderer::Value visited it, comparing
+// identities against a fingerprint's entries. A rendering that outgrew its
+// length budget was cut at entry `cut`: what comes after cannot change the
+// text (Finish keeps only the bytes already written), so reaching it with
+// everything before unchanged ends the walk as unchanged (`done`).
+class Walk {
+ public:
+  explicit Walk(const Fingerprint& f)
+      : f_(f),
+        entries_(f.entries().data()),
+        count_(f.entries().size()),
+        end_(std::min(f.cut(), count_)),
+        cut_(end_ < count_) {}
+  bool Same(PyObject* v);
+  // All entries compared, or the rest cannot matter.
+  bool Complete() const { return done_ || idx_ == count_; }
+
+ private:
+  bool Children(uint32_t children);
+  // At the end of what is compared (idx_ >= end_): the cut, where the rest
+  // is the same (done), or the last entry, where a walk wanting more has
+  // found a change.
+  bool Stop() {
+    done_ = cut_;
+    return cut_;
+  }
+  const Fingerprint& f_;
+  const Fingerprint::Entry* entries_;
+  size_t count_;
+  size_t end_;  // the cut, or count_
+  bool cut_;
+  size_t idx_ = 0;
+  bool done_ = false;
+};
 
 // The `children` items of a dict or instance whose dict has not changed
 // since the rendering (same version): each entry's object is still the one
 // bound there, so only what those objects hold can differ. Held scalars and
 // fixed texts are skipped without looking at the dict.
-bool SameChildren(uint32_t children, const Fingerprint& f, size_t* idx) {
-  const std::vector<Fingerprint::Entry>& fp = f.entries();
+bool Walk::Children(uint32_t children) {
   for (uint32_t i = 0; i < children; ++i) {
-    if (*idx >= fp.size()) return false;
-    const auto& c = fp[*idx];
+    if (idx_ >= end_) return Stop();
+    const auto& c = entries_[idx_];
     if (c.size == Fingerprint::kScalar || c.size == Fingerprint::kFixed) {
-      ++*idx;
+      ++idx_;
       continue;
     }
-    if (!SameWalk(c.obj, f, idx)) return false;
+    if (!Same(c.obj)) return false;
+    if (done_) return true;
   }
   return true;
 }
 
-// Walks v in the order Renderer::Value visited it, comparing identities.
-bool SameWalk(PyObject* v, const Fingerprint& f, size_t* idx) {
-  const std::vector<Fingerprint::Entry>& fp = f.entries();
-  if (*idx >= fp.size()) return false;
-  const auto& e = fp[(*idx)++];
+bool Walk::Same(PyObject* v) {
+  if (idx_ >= end_) return Stop();
+  const auto& e = entries_[idx_++];
   if (e.obj != v) return false;
   // A held immutable scalar, or a value whose text does not depend on it.
   if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) return true;
@@ -199,7 +240,7 @@ bool SameWalk(PyObject* v, const Fingerprint& f, size_t* idx) {
       bool same = compat::DictVersion(dict) == e.version;
       Py_DECREF(dict);  // v keeps it alive
       // The attributes the rendering visited, in its order (Renderer::Instance).
-      return same && SameChildren(e.children, f, idx);
+      return same && Children(e.children);
     }
     // No usable version: walk the attributes as Renderer::Instance did, each
     // name and value by identity, then whether any was left out after them.
@@ -208,11 +249,16 @@ bool SameWalk(PyObject* v, const Fingerprint& f, size_t* idx) {
     Py_ssize_t pos = 0;
     PyObject *key, *value;
     for (uint32_t i = 0; i < e.children;) {
+      if (idx_ >= end_) return Stop();
       if (!PyDict_Next(dict, &pos, &key, &value)) return false;
       if (!PyUnicode_Check(key) || IsDunder(Utf8View(key))) continue;
-      if (!SameWalk(key, f, idx) || !SameWalk(value, f, idx)) return false;
+      if (!Same(key)) return false;
+      if (done_) return true;
+      if (!Same(value)) return false;
+      if (done_) return true;
       ++i;
     }
+    if (cut_ && idx_ >= end_) return Stop();
     bool more = false;
     while (!more && PyDict_Next(dict, &pos, &key, &value)) {
       more = PyUnicode_Check(key) && !IsDunder(Utf8View(key));
@@ -225,43 +271,46 @@ bool SameWalk(PyObject* v, const Fingerprint& f, size_t* idx) {
     if (n != e.size || static_cast<Py_ssize_t>(e.children) > n) return false;
     PyObject* const* items = list ? reinterpret_cast<PyListObject*>(v)->ob_item
                                   : reinterpret_cast<PyTupleObject*>(v)->ob_item;
-    const Fingerprint::Entry* entries = fp.data();
-    const size_t count = fp.size();
     const uint32_t children = e.children;
-    size_t k = *idx;
     if (e.scalar_items) {
-      // Held scalars only: the same objects, in one compare.
-      if (k + children > count ||
-          std::memcmp(items, f.objs().data() + k, children * sizeof(PyObject*)) != 0) {
+      // Held scalars only: the same objects, in one compare (up to the cut).
+      size_t k = idx_;
+      size_t run = std::min<size_t>(children, end_ > k ? end_ - k : 0);
+      if ((run < children && !cut_) ||
+          std::memcmp(items, f_.objs().data() + k, run * sizeof(PyObject*)) != 0) {
         return false;
       }
-      *idx = k + children;
+      idx_ = k + run;
+      if (run < children) done_ = true;  // the rest is past the cut
       return true;
     }
     for (uint32_t i = 0; i < children; ++i) {
+      if (idx_ >= end_) return Stop();
       // The common case inline: a held scalar item is unchanged iff it is
       // the same object (what the recursive call would decide).
-      if (k < count && entries[k].size == Fingerprint::kScalar) {
-        if (entries[k].obj != items[i]) return false;
-        ++k;
+      if (entries_[idx_].size == Fingerprint::kScalar) {
+        if (entries_[idx_].obj != items[i]) return false;
+        ++idx_;
         continue;
       }
-      *idx = k;
-      if (!SameWalk(items[i], f, idx)) return false;
-      k = *idx;
+      if (!Same(items[i])) return false;
+      if (done_) return true;
     }
-    *idx = k;
     return true;
   }
   if (t == &PyDict_Type) {
     if (PyDict_GET_SIZE(v) != e.size) return false;
     // Keys then values, per item visited.
-    if (e.version != 0 && compat::DictVersion(v) == e.version) return SameChildren(2 * e.children, f, idx);
+    if (e.version != 0 && compat::DictVersion(v) == e.version) return Children(2 * e.children);
     Py_ssize_t pos = 0;
     PyObject *key, *value;
     for (uint32_t i = 0; i < e.children; ++i) {
+      if (idx_ >= end_) return Stop();
       if (!PyDict_Next(v, &pos, &key, &value)) return false;
-      if (!SameWalk(key, f, idx) || !SameWalk(value, f, idx)) return false;
+      if (!Same(key)) return false;
+      if (done_) return true;
+      if (!Same(value)) return false;
+      if (done_) return true;
     }
     return true;
   }
@@ -272,8 +321,8 @@ bool SameWalk(PyObject* v, const Fingerprint& f, size_t* idx) {
 
 bool Renderer::Unchanged(PyObject* v, const Fingerprint& fp) {
   if (!fp.valid()) return false;
-  size_t idx = 0;
-  return SameWalk(v, fp, &idx) && idx == fp.entries_.size();
+  Walk walk(fp);
+  return walk.Same(v) && walk.Complete();
 }
 
 void Renderer::Finish(std::string* out) {
@@ -416,6 +465,7 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
   }
   Ref hold(v);
   active_.push_back(v);
+  deepest_ = std::max(deepest_, depth);
   out->append(open);
   Py_ssize_t n = is_list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
@@ -461,6 +511,8 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   bool hit = false;
   CachedRendering* cached = exact ? ReuseCached(v, depth, out, &hit) : nullptr;
   if (hit) return;
+  const int outer_deepest = deepest_;
+  deepest_ = depth;
   size_t text_start = out->size();
   active_.push_back(v);
   out->append("{");
@@ -495,7 +547,8 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
   out->append("}");
   active_.pop_back();
-  StoreCached(cached, v, depth, fp_index, text_start, *out);
+  StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out);
+  deepest_ = std::max(outer_deepest, deepest_);
 }
 
 void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out) {
@@ -542,15 +595,15 @@ void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out)
 
 void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   PyTypeObject* t = Py_TYPE(v);
-  std::string name = TypeName(t);
+  std::string_view name = TypeName(t);
   if (t->tp_dictoffset == 0) {
     if (fp_) fp_->valid_ = false;
-    out->append("<" + name + " object>");
+    out->append("<").append(name).append(" object>");
     return;
   }
   if (depth > limits_.max_depth || Active(v)) {
     if (fp_) fp_->valid_ = false;
-    out->append(name + "(...)");
+    out->append(name).append("(...)");
     return;
   }
   // The generic __dict__ getter: no descriptor of the class is consulted.
@@ -559,7 +612,7 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     PyErr_Clear();
     Py_XDECREF(dict);
     if (fp_) fp_->valid_ = false;
-    out->append("<" + name + " object>");
+    out->append("<").append(name).append(" object>");
     return;
   }
   Ref hold(v);
@@ -569,6 +622,8 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     Py_DECREF(dict);
     return;
   }
+  const int outer_deepest = deepest_;
+  deepest_ = depth;
   size_t text_start = out->size();
   active_.push_back(v);
   out->append(name);
@@ -612,7 +667,8 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   out->append(")");
   active_.pop_back();
   Py_DECREF(dict);
-  StoreCached(cached, v, depth, fp_index, text_start, *out);
+  StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out);
+  deepest_ = std::max(outer_deepest, deepest_);
 }
 
 Renderer::CachedRendering* Renderer::ReuseCached(PyObject* v, int depth, std::string* out, bool* hit) {
@@ -623,8 +679,10 @@ Renderer::CachedRendering* Renderer::ReuseCached(PyObject* v, int depth, std::st
   // A text that runs past the length budget here is still right: the budget
   // is only checked between items, so rendering anew would also run past
   // it, and Finish cuts both at the same byte.
-  if (slot->obj == v && depth <= slot->depth && Unchanged(v, slot->fp)) {
+  if (slot->obj == v && depth + slot->reach <= limits_.max_depth && Unchanged(v, slot->fp)) {
     out->append(slot->text);
+    deepest_ = std::max(deepest_, depth + slot->reach);
+    fp_->Reserve(fp_->entries_.size() + slot->fp.entries_.size());
     for (const auto& e : slot->fp.entries_) {
       if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
       if (e.size == Fingerprint::kInstance) Py_XINCREF(e.type_name);
@@ -635,17 +693,17 @@ Renderer::CachedRendering* Renderer::ReuseCached(PyObject* v, int depth, std::st
   return slot;
 }
 
-void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int depth, size_t fp_index, size_t text_start,
+void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t fp_index, size_t text_start,
                            const std::string& out) {
   // Still valid: no cycle or depth limit met inside, and the budget never
   // ran out (the text so far fits it, and it only grows).
-  if (slot == nullptr || !fp_->valid_ || out.size() > start_ + limits_.max_total || fp_index >= fp_->entries_.size() ||
+  if (slot == nullptr || !fp_->valid_ || fp_->cut_ != std::string::npos || out.size() > start_ + limits_.max_total ||
+      fp_index >= fp_->entries_.size() ||
       fp_->entries_[fp_index].obj != v) {
     return;
   }
   slot->fp.Clear();
-  slot->fp.entries_.reserve(fp_->entries_.size() - fp_index);
-  slot->fp.objs_.reserve(fp_->entries_.size() - fp_index);
+  slot->fp.Reserve(fp_->entries_.size() - fp_index);
   for (size_t j = fp_index; j < fp_->entries_.size(); ++j) {
     const auto& e = fp_->entries_[j];
     if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
@@ -654,20 +712,19 @@ void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int depth, size_t
   }
   slot->fp.valid_ = true;
   slot->obj = v;
-  slot->depth = depth;
+  slot->reach = reach;
   slot->text.assign(out, text_start, std::string::npos);
 }
 
 void Renderer::Value(PyObject* v, int depth, std::string* out) {
-  if (Over(*out)) {
-    if (fp_) fp_->valid_ = false;  // where a cut falls depends on the text
-    return;
-  }
+  // Past the budget: nothing from here on is kept (Over marked the cut).
+  if (Over(*out)) return;
   if (Scalar(v, out)) {
     if (fp_) Record(v, -1);
     return;
   }
   PyTypeObject* t = Py_TYPE(v);
+  if (PlainInstanceType(t)) return Instance(v, depth, out);
   // Exact lists, tuples and dicts, and plain instances (Instance) are
   // fingerprinted; anything else makes the rendering's fingerprint invalid.
   bool plain = t == &PyList_Type || t == &PyTuple_Type || t == &PyDict_Type;
@@ -728,16 +785,16 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
     return;
   }
   if (PyExceptionInstance_Check(v)) {
-    std::string name = TypeName(t);
+    std::string_view name = TypeName(t);
     PyObject* args = reinterpret_cast<PyBaseExceptionObject*>(v)->args;
     if (depth > limits_.max_depth || Active(v) || !args || !PyTuple_Check(args)) {
-      out->append(name + "(...)");
+      out->append(name).append("(...)");
       return;
     }
     Ref hold(v);
     Ref hold_args(args);
     active_.push_back(v);
-    out->append(name + "(");
+    out->append(name).append("(");
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); ++i) {
       if (i > 0) out->append(", ");
       if (static_cast<size_t>(i) >= limits_.max_items || Over(*out)) {

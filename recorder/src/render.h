@@ -5,6 +5,7 @@
 
 #include <Python.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,7 +32,7 @@ class Fingerprint {
   Fingerprint(const Fingerprint&) = delete;
   Fingerprint& operator=(const Fingerprint&) = delete;
   Fingerprint(Fingerprint&& o) noexcept
-      : entries_(std::move(o.entries_)), objs_(std::move(o.objs_)), valid_(o.valid_) {
+      : entries_(std::move(o.entries_)), objs_(std::move(o.objs_)), valid_(o.valid_), cut_(o.cut_) {
     o.entries_.clear();
     o.objs_.clear();
   }
@@ -41,6 +42,7 @@ class Fingerprint {
       entries_ = std::move(o.entries_);
       objs_ = std::move(o.objs_);
       valid_ = o.valid_;
+      cut_ = o.cut_;
       o.entries_.clear();
       o.objs_.clear();
     }
@@ -52,8 +54,20 @@ class Fingerprint {
     entries_.swap(other.entries_);
     objs_.swap(other.objs_);
     std::swap(valid_, other.valid_);
+    std::swap(cut_, other.cut_);
   }
   bool valid() const { return valid_ && !entries_.empty(); }
+  // Room for n entries, growing geometrically (reserve alone would not).
+  void Reserve(size_t n) {
+    if (n <= entries_.capacity() && n <= objs_.capacity()) return;
+    n = std::max(n, 2 * entries_.capacity());
+    entries_.reserve(n);
+    objs_.reserve(n);
+  }
+  // The rendering outgrew its length budget when it had recorded this many
+  // entries (else npos): the text Finish keeps was already written, so the
+  // entries from here on cannot change it and are not compared.
+  size_t cut() const { return cut_; }
 
   // size: a container's length, or one of these.
   static constexpr Py_ssize_t kScalar = -1;    // held: unchanged while identical
@@ -88,6 +102,7 @@ class Fingerprint {
   std::vector<Entry> entries_;
   std::vector<PyObject*> objs_;  // parallel to entries_
   bool valid_ = true;
+  size_t cut_ = std::string::npos;
 };
 
 class Renderer {
@@ -124,7 +139,12 @@ class Renderer {
   void Dict(PyObject* v, int depth, std::string* out);
   void Set(PyObject* v, PyTypeObject* base, int depth, std::string* out);
   void Instance(PyObject* v, int depth, std::string* out);
-  bool Over(const std::string& out) const { return out.size() > start_ + limits_.max_total; }
+  // Past the length budget: the first time, marks the fingerprint's cut.
+  bool Over(const std::string& out) {
+    if (out.size() <= start_ + limits_.max_total) return false;
+    if (fp_ && fp_->cut_ == std::string::npos) fp_->cut_ = fp_->entries_.size();
+    return true;
+  }
   bool Active(PyObject* v) const;
   void Finish(std::string* out);
   bool ShouldRedactName(PyObject* name, std::string_view text);
@@ -137,7 +157,9 @@ class Renderer {
   // compares the object's dict version, or walks it whole).
   struct CachedRendering {
     PyObject* obj = nullptr;
-    int depth = 0;  // rendered at this depth: valid at this depth or above
+    // How many levels below itself its rendering went (none reached the
+    // depth limit): valid wherever that stays within the limit.
+    int reach = 0;
     std::string text;
     Fingerprint fp;
   };
@@ -148,7 +170,7 @@ class Renderer {
   CachedRendering* ReuseCached(PyObject* v, int depth, std::string* out, bool* hit);
   // After rendering v from text_start and fingerprint entry fp_index: keep
   // it in `slot` if nothing in it depended on where it was rendered.
-  void StoreCached(CachedRendering* slot, PyObject* v, int depth, size_t fp_index, size_t text_start,
+  void StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t fp_index, size_t text_start,
                    const std::string& out);
   // Attribute names' redaction decision, by the (held) name object.
   struct CachedName {
@@ -164,6 +186,7 @@ class Renderer {
   void RecordInstance(PyObject* v, PyObject* dict, bool versioned);
   std::vector<PyObject*> active_;  // containers being rendered, for cycles
   Fingerprint* fp_ = nullptr;      // being filled, or null
+  int deepest_ = 0;                // the deepest container level rendered so far
   size_t start_ = 0;
 };
 

@@ -133,7 +133,9 @@ def dicts():
     keys = {1: "one"}
     keys[1.0] = "uno"            # an equal key: the value is replaced
     keys[True] = "true"
-    return outer, secrets, cfg, keys
+    nested = {"a": [[["x"]]]}
+    wrapped = [[nested]]         # deeper than it was rendered: the depth limit cuts it
+    return outer, secrets, cfg, keys, wrapped
 
 
 def renames():
@@ -150,6 +152,35 @@ def renames():
     return p, q
 
 
+def budget():
+    # Values longer than the length budget (1000 bytes) show only what comes
+    # before the cut: a change after it leaves the text as it is, one before
+    # it does not. The cut falls inside a name, a value, a separator.
+    for pad in range(0, 90, 7):
+        v = ["q" * 180] * 5 + ["r" * pad, Point(1, 2), {"key": "val"}, Point(3, 4)]
+        v[6].x = 10
+        v[7]["key"] = "w"
+        v[8].y = 5
+        v[5] = "s" * pad
+    pts = [Point(i, "x" * 150) for i in range(10)]
+    pts[9].x = -1                # after the cut
+    pts[0].x = -1                # before it
+    for i in range(10):
+        pts[i].y = "\u00e9" * 150   # two bytes each: a cut inside a character
+    flat = ["y" * 60 for _ in range(25)]
+    flat[20] = "z" * 60          # held scalars only, after the cut
+    flat[3] = "z" * 60
+    keys = {"k" * 90 + str(i): i for i in range(20)}
+    keys["k" * 90 + "19"] = 7
+    keys["k" * 90 + "0"] = 7
+    b = Bag()
+    for i in range(12):
+        setattr(b, "attr_%d_" % i + "n" * 80, i)
+    setattr(b, "attr_11_" + "n" * 80, -1)
+    setattr(b, "attr_0_" + "n" * 80, -1)
+    return v, pts, flat, keys, b
+
+
 attributes()
 renames()
 identity()
@@ -157,4 +188,5 @@ nesting()
 recycling()
 reuse()
 dicts()
+budget()
 print("done")
