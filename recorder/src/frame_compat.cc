@@ -174,7 +174,6 @@ bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value) {
   return true;
 }
 
-uint64_t ThreadStateId(PyThreadState* tstate) { return tstate->id; }
 
 uint64_t DictVersion(PyObject* dict) {
   // Deprecated for extensions in 3.12 (PEP 699) but kept, and still bumped
@@ -196,23 +195,6 @@ bool InstanceDictVersioned(PyObject* dict) {
   (void)dict;
   return true;
 #endif
-}
-
-bool ErrorPending(PyThreadState* tstate) {
-#if PY_VERSION_HEX >= 0x030C0000
-  return tstate->current_exception != nullptr;
-#else
-  return tstate->curexc_type != nullptr;
-#endif
-}
-
-long SmallLong(PyObject* v) {
-#if PY_VERSION_HEX >= 0x030C0000
-  if (PyLong_CheckExact(v) && PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(v))) {
-    return static_cast<long>(PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(v)));
-  }
-#endif
-  return PyLong_AsLong(v);
 }
 
 bool IsFinalizing() {

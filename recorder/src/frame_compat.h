@@ -53,7 +53,9 @@ Py_ssize_t RequestCodeExtraIndex(freefunc free);
 void* GetCodeExtra(PyCodeObject* code, Py_ssize_t index);
 bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value);
 
-uint64_t ThreadStateId(PyThreadState* tstate);
+// The small accessors of the per-event path are inline: public fields and
+// API only, the same in this file's Py_BUILD_CORE translation unit.
+inline uint64_t ThreadStateId(PyThreadState* tstate) { return tstate->id; }
 // A dict's version tag (PEP 509): changes at every change of the dict, and a
 // value is never given twice in a process.
 uint64_t DictVersion(PyObject* dict);
@@ -62,11 +64,24 @@ uint64_t DictVersion(PyObject* dict);
 // values: attribute stores then write the values without a new version.
 bool InstanceDictVersioned(PyObject* dict);
 // PyErr_Occurred() for a thread state at hand (no thread-local lookup).
-bool ErrorPending(PyThreadState* tstate);
+inline bool ErrorPending(PyThreadState* tstate) {
+#if PY_VERSION_HEX >= 0x030C0000
+  return tstate->current_exception != nullptr;
+#else
+  return tstate->curexc_type != nullptr;
+#endif
+}
 // The value of an int object that fits a long (line numbers and bytecode
 // offsets of sys.monitoring callbacks), without a call for small ones; -1
 // with an exception set if it is not an int.
-long SmallLong(PyObject* v);
+inline long SmallLong(PyObject* v) {
+#if PY_VERSION_HEX >= 0x030C0000
+  if (PyLong_CheckExact(v) && PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(v))) {
+    return static_cast<long>(PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(v)));
+  }
+#endif
+  return PyLong_AsLong(v);
+}
 bool IsFinalizing();
 
 // Installs or removes the C trace function on this thread or, where the

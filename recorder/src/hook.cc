@@ -81,12 +81,17 @@ struct ShadowFrame {
   compat::FrameKey key = nullptr;  // identity; read only while the frame runs
   CodeInfo* code = nullptr;
   std::vector<SlotState> slots;                     // function frames, parallel to code->slots
-  std::unordered_map<uint32_t, SlotState> mapping;  // module and class bodies, by name id
+  // Module and class bodies, by name id; made at their first capture (a
+  // call pushes a frame: an empty map would cost its construction and move).
+  std::unique_ptr<std::unordered_map<uint32_t, SlotState>> mapping;
   uint32_t round = 0;
 
+  ShadowFrame(compat::FrameKey key, CodeInfo* code) : key(key), code(code) {}
   void Release() {
     for (auto& s : slots) s.Clear();
-    for (auto& [name, s] : mapping) s.Clear();
+    if (mapping) {
+      for (auto& [name, s] : *mapping) s.Clear();
+    }
   }
 };
 
@@ -172,6 +177,23 @@ class Recorder {
   void AddDelta(uint32_t name, const std::string* text);
   void SetValue(const std::string& text);
   bool Emit(const std::string& record) { return Emit(record.data(), record.size()); }
+  // Nothing to capture in this code's frames (--locals none, or a function
+  // without locals): its events carry no deltas.
+  bool NothingToCapture(const CodeInfo* ci) const {
+    return ci->function ? ci->slots.empty() : options_.locals != LocalsMode::kAll;
+  }
+  // An event without deltas, with an optional value, built in place: the
+  // record of most events of --locals none. False if it is too large for
+  // that (the caller builds it with Begin and Finish).
+  bool EmitPlain(EventKind kind, uint32_t thread, int line, uint32_t code, const std::string* value);
+  // A return event's value into text_.
+  void RenderReturn(const CodeInfo* ci, PyObject* value) {
+    if (ci->redact_return) {
+      text_ = kRedacted;
+    } else {
+      renderer_.Render(value ? value : Py_None, &text_);
+    }
+  }
   bool Emit(const void* record, size_t size);
   void EmitDef(const std::string& record);
   void Lose(uint64_t events);
@@ -527,16 +549,17 @@ void Recorder::Capture(ShadowFrame* sf, compat::FrameKey where) {
       break;
     }
     uint32_t id = NameId(name);
-    SlotState& st = sf->mapping[id];
+    if (!sf->mapping) sf->mapping = std::make_unique<std::unordered_map<uint32_t, SlotState>>();
+    SlotState& st = (*sf->mapping)[id];
     st.seen = round;
     CaptureSlot(&st, id, redactor_.ShouldRedact(name), value);
   }
-  if (!complete) return;
-  for (auto it = sf->mapping.begin(); it != sf->mapping.end();) {
+  if (!complete || !sf->mapping) return;
+  for (auto it = sf->mapping->begin(); it != sf->mapping->end();) {
     if (it->second.seen != round && it->second.bound) {
       AddDelta(it->first, nullptr);
       it->second.Clear();
-      it = sf->mapping.erase(it);
+      it = sf->mapping->erase(it);
     } else {
       ++it;
     }
@@ -558,6 +581,26 @@ bool Recorder::Emit(const void* record, size_t size) {
     }
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
+  return true;
+}
+
+bool Recorder::EmitPlain(EventKind kind, uint32_t thread, int line, uint32_t code, const std::string* value) {
+  constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
+  alignas(8) char buf[256];
+  size_t used = kFixed + (value ? 4 + value->size() : 0);
+  size_t size = (used + 7) & ~size_t{7};
+  if (size > sizeof(buf)) return false;
+  RawHeader h{static_cast<uint32_t>(size), static_cast<uint8_t>(RawTag::kEvent), static_cast<uint8_t>(kind), 0};
+  RawEvent e{thread, line, code, value ? 1u : 0u};
+  std::memset(buf + size - 8, 0, 8);  // the padding, at most 7 bytes at the end
+  std::memcpy(buf, &h, sizeof(h));
+  std::memcpy(buf + sizeof(h), &e, sizeof(e));
+  if (value) {
+    auto n = static_cast<uint32_t>(value->size());
+    std::memcpy(buf + kFixed, &n, 4);
+    std::memcpy(buf + kFixed + 4, value->data(), n);
+  }
+  if (!ring_->TryWrite(buf, size)) Emit(buf, size);
   return true;
 }
 
@@ -587,7 +630,7 @@ void Recorder::Disable(const std::string& why) {
 }
 
 void Recorder::Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code) {
-  t->stack.push_back(ShadowFrame{compat::KeyOf(frame), code, {}, {}, 0});
+  t->stack.emplace_back(compat::KeyOf(frame), code);
   Begin(RawTag::kAdopt, EventKind::kCall, t->index, PyFrame_GetLineNumber(frame), code->id);
   Capture(&t->stack.back(), compat::KeyOf(frame));
   Emit(w_.Finish(ndeltas_));
@@ -677,7 +720,8 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
           Py_DECREF(back);
         }
       }
-      t->stack.push_back(ShadowFrame{key, ci, {}, {}, 0});
+      t->stack.emplace_back(key, ci);
+      if (NothingToCapture(ci) && EmitPlain(EventKind::kCall, t->index, line, ci->id, nullptr)) return;
       Begin(RawTag::kEvent, EventKind::kCall, t->index, line, ci->id);
       Capture(&t->stack.back(), key);
       Emit(w_.Finish(ndeltas_));
@@ -693,7 +737,7 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
       EventKind kind = what == PyTrace_LINE ? EventKind::kLine
                        : what == PyTrace_RETURN ? EventKind::kReturn
                                                 : EventKind::kException;
-      if (kind == EventKind::kLine && (ci->function ? ci->slots.empty() : options_.locals != LocalsMode::kAll)) {
+      if (kind == EventKind::kLine && NothingToCapture(ci)) {
         // Nothing to capture (--locals none, a frame without locals): the
         // most frequent record, built in place.
         struct {
@@ -706,15 +750,20 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
         Emit(&rec, sizeof(rec));
         return;
       }
-      Begin(RawTag::kEvent, kind, t->index, line, ci->id);
       ShadowFrame& sf = t->stack.back();
-      Capture(&sf, key);
-      if (kind == EventKind::kReturn) {
-        if (ci->redact_return) {
-          text_ = kRedacted;
-        } else {
-          renderer_.Render(arg ? arg : Py_None, &text_);
+      const bool plain = NothingToCapture(ci);
+      if (kind == EventKind::kReturn && plain) {
+        RenderReturn(ci, arg);
+        if (EmitPlain(kind, t->index, line, ci->id, &text_)) {
+          sf.Release();
+          t->stack.pop_back();
+          return;
         }
+      }
+      Begin(RawTag::kEvent, kind, t->index, line, ci->id);
+      Capture(&sf, key);  // uses text_ as scratch: the value is rendered after
+      if (kind == EventKind::kReturn) {
+        if (!plain) RenderReturn(ci, arg);
         SetValue(text_);
       } else if (kind == EventKind::kException) {
         PyObject* exc = (arg && PyTuple_Check(arg) && PyTuple_GET_SIZE(arg) >= 2) ? PyTuple_GET_ITEM(arg, 1) : arg;
@@ -940,8 +989,10 @@ void Recorder::AfterFork() {
     for (size_t i = 0; i < sf.slots.size(); ++i) {
       if (sf.slots[i].bound) AddDelta(sf.code->slots[i].name, &sf.slots[i].text);
     }
-    for (auto& [name, st] : sf.mapping) {
-      if (st.bound) AddDelta(name, &st.text);
+    if (sf.mapping) {
+      for (auto& [name, st] : *sf.mapping) {
+        if (st.bound) AddDelta(name, &st.text);
+      }
     }
     Emit(w_.Finish(ndeltas_));
   }
