@@ -100,6 +100,20 @@ struct HookThread {
   uint64_t ident = 0;
   std::string name;
   std::vector<ShadowFrame> stack;
+  // Slot vectors of returned frames, released (no references, unbound),
+  // kept for the next calls with their strings' and fingerprints' room: a
+  // call then allocates nothing.
+  std::vector<std::vector<SlotState>> spare_slots;
+
+  void Pop() {
+    ShadowFrame& sf = stack.back();
+    sf.Release();
+    if (!sf.slots.empty() && spare_slots.size() < kSpareSlotVectors) {
+      spare_slots.push_back(std::move(sf.slots));  // cleared by Release
+    }
+    stack.pop_back();
+  }
+  static constexpr size_t kSpareSlotVectors = 64;
 };
 
 constexpr uint32_t kMaxThreads = 0xffff;
@@ -172,11 +186,12 @@ class Recorder {
   bool Sync(HookThread* t, PyFrameObject* frame);
   void Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code);
   void Begin(RawTag tag, EventKind kind, uint32_t thread, int line, uint32_t code);
-  void Capture(ShadowFrame* sf, compat::FrameKey where);
+  void Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where);
   void CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject* v);
   void AddDelta(uint32_t name, const std::string* text);
   void SetValue(const std::string& text);
   bool Emit(const std::string& record) { return Emit(record.data(), record.size()); }
+  bool Emit(const RawBuffer& record) { return Emit(record.data(), record.size()); }
   // Nothing to capture in this code's frames (--locals none, or a function
   // without locals): its events carry no deltas.
   bool NothingToCapture(const CodeInfo* ci) const {
@@ -222,8 +237,8 @@ class Recorder {
 
   PyCodeObject* cached_code_ = nullptr;  // strong
   CodeInfo* cached_ci_ = nullptr;
-  std::string record_;  // the record being built
-  RawWriter w_{&record_};
+  RawBuffer record_;  // the record being built
+  BasicRawWriter<RawBuffer> w_{&record_};
   uint16_t ndeltas_ = 0;
   std::string text_;    // scratch rendering
   Fingerprint fp_scratch_;
@@ -494,11 +509,13 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
     if (st->bound) return;
     text_ = kRedacted;
     st->fp.Clear();
+  } else if (Renderer::IsImmutableScalar(v)) {
+    renderer_.Render(v, &text_);  // held below: no fingerprint needed
+    st->fp.Clear();
   } else {
     renderer_.Render(v, &text_, &fp_scratch_);
     st->fp.Swap(fp_scratch_);
     fp_scratch_.Clear();
-    fp_scratch_.Reserve(32);  // the swap may have left it without room
   }
   bool changed = !st->bound || st->text != text_;
   PyObject* old = st->held;
@@ -515,14 +532,20 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
   }
 }
 
-void Recorder::Capture(ShadowFrame* sf, compat::FrameKey where) {
+void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
   CodeInfo* ci = sf->code;
   // Keep every record well inside the ring: a capture that grows too large
   // stops, and the slots it did not reach are compared again next event.
   const size_t budget = ring_->max_record() / 2;
   if (ci->function) {
     if (ci->slots.empty()) return;
-    if (sf->slots.size() != ci->slots.size()) sf->slots.resize(ci->slots.size());
+    if (sf->slots.size() != ci->slots.size()) {
+      if (sf->slots.empty() && !t->spare_slots.empty()) {
+        sf->slots = std::move(t->spare_slots.back());
+        t->spare_slots.pop_back();
+      }
+      sf->slots.resize(ci->slots.size());
+    }
     PyObject** fast = compat::KeyFastLocals(where);
     for (size_t i = 0; i < ci->slots.size(); ++i) {
       if (record_.size() > budget || ndeltas_ == 0xffff) break;
@@ -632,7 +655,7 @@ void Recorder::Disable(const std::string& why) {
 void Recorder::Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code) {
   t->stack.emplace_back(compat::KeyOf(frame), code);
   Begin(RawTag::kAdopt, EventKind::kCall, t->index, PyFrame_GetLineNumber(frame), code->id);
-  Capture(&t->stack.back(), compat::KeyOf(frame));
+  Capture(t, &t->stack.back(), compat::KeyOf(frame));
   Emit(w_.Finish(ndeltas_));
 }
 
@@ -723,7 +746,7 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
       t->stack.emplace_back(key, ci);
       if (NothingToCapture(ci) && EmitPlain(EventKind::kCall, t->index, line, ci->id, nullptr)) return;
       Begin(RawTag::kEvent, EventKind::kCall, t->index, line, ci->id);
-      Capture(&t->stack.back(), key);
+      Capture(t, &t->stack.back(), key);
       Emit(w_.Finish(ndeltas_));
       return;
     }
@@ -755,13 +778,12 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
       if (kind == EventKind::kReturn && plain) {
         RenderReturn(ci, arg);
         if (EmitPlain(kind, t->index, line, ci->id, &text_)) {
-          sf.Release();
-          t->stack.pop_back();
+          t->Pop();
           return;
         }
       }
       Begin(RawTag::kEvent, kind, t->index, line, ci->id);
-      Capture(&sf, key);  // uses text_ as scratch: the value is rendered after
+      Capture(t, &sf, key);  // uses text_ as scratch: the value is rendered after
       if (kind == EventKind::kReturn) {
         if (!plain) RenderReturn(ci, arg);
         SetValue(text_);
@@ -771,10 +793,7 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
         SetValue(text_);
       }
       Emit(w_.Finish(ndeltas_));
-      if (kind == EventKind::kReturn) {
-        sf.Release();
-        t->stack.pop_back();
-      }
+      if (kind == EventKind::kReturn) t->Pop();
       return;
     }
     default:

@@ -42,10 +42,45 @@ struct RawEvent {
 // A delta is u32 name id, u32 value length (kUnboundLength: unbound), bytes.
 inline constexpr uint32_t kUnboundLength = 0xffffffffu;
 
-// Appends to a std::string in the raw layout.
-class RawWriter {
+// A growable byte buffer whose appends are inline: the hook builds a
+// record per event, where std::string's out-of-line append showed.
+class RawBuffer {
  public:
-  explicit RawWriter(std::string* out) : out_(out) {}
+  RawBuffer() = default;
+  RawBuffer(const RawBuffer&) = delete;
+  RawBuffer& operator=(const RawBuffer&) = delete;
+  ~RawBuffer() { delete[] data_; }
+  char* data() { return data_; }
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+  void clear() { size_ = 0; }
+  void append(const char* p, size_t n) {
+    if (n > capacity_ - size_) Grow(n);
+    std::memcpy(data_ + size_, p, n);
+    size_ += n;
+  }
+  void push_back(char c) { append(&c, 1); }
+
+ private:
+  void Grow(size_t n) {
+    size_t cap = capacity_ == 0 ? 256 : capacity_;
+    while (cap - size_ < n) cap *= 2;
+    char* next = new char[cap];
+    if (size_ != 0) std::memcpy(next, data_, size_);
+    delete[] data_;
+    data_ = next;
+    capacity_ = cap;
+  }
+  char* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+// Appends to a buffer (std::string or RawBuffer) in the raw layout.
+template <typename Buffer>
+class BasicRawWriter {
+ public:
+  explicit BasicRawWriter(Buffer* out) : out_(out) {}
   void Begin(RawTag tag, uint8_t kind = 0) {
     out_->clear();
     RawHeader h{0, static_cast<uint8_t>(tag), kind, 0};
@@ -60,17 +95,21 @@ class RawWriter {
     Put(s.data(), s.size());
   }
   // Pads, fills in size and ndeltas; returns the finished record.
-  const std::string& Finish(uint16_t ndeltas = 0) {
-    while (out_->size() % 8 != 0) out_->push_back('\0');
-    auto* h = reinterpret_cast<RawHeader*>(out_->data());
-    h->size = static_cast<uint32_t>(out_->size());
-    h->ndeltas = ndeltas;
+  const Buffer& Finish(uint16_t ndeltas = 0) {
+    static const char kZeros[8] = {};
+    if (out_->size() % 8 != 0) Put(kZeros, 8 - out_->size() % 8);
+    RawHeader h;
+    std::memcpy(&h, out_->data(), sizeof(h));
+    h.size = static_cast<uint32_t>(out_->size());
+    h.ndeltas = ndeltas;
+    std::memcpy(out_->data(), &h, sizeof(h));
     return *out_;
   }
 
  private:
-  std::string* out_;
+  Buffer* out_;
 };
+using RawWriter = BasicRawWriter<std::string>;
 
 // Reads the raw layout back; every read is bounds-checked, and a short read
 // marks the reader failed instead of reading past the record.
