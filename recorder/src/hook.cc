@@ -547,12 +547,19 @@ void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
       sf->slots.resize(ci->slots.size());
     }
     PyObject** fast = compat::KeyFastLocals(where);
-    for (size_t i = 0; i < ci->slots.size(); ++i) {
-      if (record_.size() > budget || ndeltas_ == 0xffff) break;
-      const SlotInfo& si = ci->slots[i];
+    const SlotInfo* infos = ci->slots.data();
+    SlotState* states = sf->slots.data();
+    const size_t n = ci->slots.size();
+    for (size_t i = 0; i < n; ++i) {
+      const SlotInfo& si = infos[i];
       PyObject* v = fast[si.index];
       if (si.cell && v != nullptr && PyCell_Check(v)) v = PyCell_GET(v);
-      CaptureSlot(&sf->slots[i], si.name, si.redacted, v);
+      SlotState& st = states[i];
+      // The most frequent case, decided here: the same held scalar.
+      if (v != nullptr && st.held == v && st.bound) continue;
+      // Only a capture appends: the budget is checked before each.
+      if (record_.size() > budget || ndeltas_ == 0xffff) break;
+      CaptureSlot(&st, si.name, si.redacted, v);
     }
     return;
   }

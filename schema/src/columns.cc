@@ -26,16 +26,18 @@ struct Hunk {
 // Greedy alignment of `cur` against `base`: copy equal runs, and at each
 // difference skip the fewest bytes of either side that lead to kResync equal
 // bytes (or to both ends). Gives up (one hunk to the end) after kMaxHunks.
-void Diff(std::string_view base, std::string_view cur, std::vector<Hunk>* hunks) {
+// At most kMaxHunks hunks, in `hunks`; returns how many.
+size_t Diff(std::string_view base, std::string_view cur, Hunk* hunks) {
+  size_t count = 0;
   size_t i = 0, j = 0;
   while (true) {
     size_t run = CommonPrefix(base.data() + i, base.size() - i, cur.data() + j, cur.size() - j);
     i += run;
     j += run;
-    if (i == base.size() && j == cur.size()) return;  // the run is the implicit tail
+    if (i == base.size() && j == cur.size()) return count;  // the run is the implicit tail
     size_t di = 0, dj = 0;
     bool found = false;
-    if (hunks->size() + 1 < kMaxHunks) {
+    if (count + 1 < kMaxHunks) {
       // Skips of a bytes of base and b of cur, a + b = s, fewest first; only
       // those within both strings (short values: a handful, not 16 x 32).
       const size_t rest_base = base.size() - i, rest_cur = cur.size() - j;
@@ -63,21 +65,33 @@ void Diff(std::string_view base, std::string_view cur, std::vector<Hunk>* hunks)
       di = base.size() - i;
       dj = cur.size() - j;
     }
-    hunks->push_back({run, di, j, dj});
+    hunks[count++] = {run, di, j, dj};
     i += di;
     j += dj;
-    if (i == base.size() && j == cur.size()) return;
+    if (i == base.size() && j == cur.size()) return count;
   }
 }
 
 }  // namespace
 
-void PutVarint(std::string* out, uint64_t v) {
+namespace {
+
+// PutVarint into a buffer with room for 10 bytes; returns the bytes written.
+size_t EncodeVarint(uint64_t v, char* p) {
+  size_t n = 0;
   while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    p[n++] = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out->push_back(static_cast<char>(v));
+  p[n++] = static_cast<char>(v);
+  return n;
+}
+
+}  // namespace
+
+void PutVarint(std::string* out, uint64_t v) {
+  char buf[10];
+  out->append(buf, EncodeVarint(v, buf));
 }
 
 bool GetVarint(const uint8_t* data, size_t size, size_t* pos, uint64_t* v) {
@@ -97,25 +111,27 @@ bool GetVarint(const uint8_t* data, size_t size, size_t* pos, uint64_t* v) {
 
 void PackString(std::string_view s, std::string_view base, uint64_t distance, std::string* out) {
   if (distance != 0 && !base.empty() && !s.empty()) {
-    // Scratch kept per thread: one string per event goes through here.
-    thread_local std::vector<Hunk> hunks;
-    thread_local std::string edit;
-    hunks.clear();
-    edit.clear();
-    Diff(base, s, &hunks);
-    PutVarint(&edit, distance);
-    PutVarint(&edit, hunks.size());
-    for (const Hunk& h : hunks) {
-      PutVarint(&edit, h.keep);
-      PutVarint(&edit, h.drop);
-      PutVarint(&edit, h.insert);
-      edit.append(s.data() + h.insert_at, h.insert);
+    // One string per event goes through here: no allocation. The edit is
+    // written in place and taken back if the literal is shorter.
+    Hunk hunks[kMaxHunks];
+    const size_t count = Diff(base, s, hunks);
+    const size_t start = out->size();
+    char head[20];
+    size_t n = EncodeVarint(distance, head);
+    n += EncodeVarint(count, head + n);
+    out->append(head, n);
+    for (size_t k = 0; k < count; ++k) {
+      const Hunk& h = hunks[k];
+      char nums[30];
+      size_t m = EncodeVarint(h.keep, nums);
+      m += EncodeVarint(h.drop, nums + m);
+      m += EncodeVarint(h.insert, nums + m);
+      out->append(nums, m);
+      out->append(s.data() + h.insert_at, h.insert);
     }
     // The base after the last hunk is kept implicitly.
-    if (edit.size() < s.size() + 2) {
-      out->append(edit);
-      return;
-    }
+    if (out->size() - start < s.size() + 2) return;
+    out->resize(start);
   }
   PutVarint(out, 0);
   PutVarint(out, s.size());
