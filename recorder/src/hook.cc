@@ -227,6 +227,19 @@ class Recorder {
 
   std::unordered_map<std::string, uint32_t> file_ids_;
   std::unordered_map<std::string, uint32_t> name_ids_;
+  // Module and class bodies' variable names, by their str object (held):
+  // what Capture needs of each at every event, decided once.
+  struct MappingName {
+    uint32_t id = 0;
+    bool skip = false;  // a dunder name
+    bool redacted = false;
+  };
+  std::unordered_map<PyObject*, MappingName> mapping_names_;
+  static constexpr size_t kMaxMappingNames = 1u << 16;
+  void ReleaseMappingNames() {
+    for (auto& [key, n] : mapping_names_) Py_DECREF(key);
+    mapping_names_.clear();
+  }
   uint32_t next_code_id_ = 0;
   std::vector<std::string> defs_;  // every file/code/name definition, for a forked child
   std::unordered_map<uint64_t, HookThread> threads_;
@@ -300,6 +313,7 @@ Recorder::Recorder(RecordOptions options, Redactor redactor, PyObject* thread_re
 Recorder::~Recorder() {
   Py_CLEAR(cached_code_);
   renderer_.ReleaseCaches();
+  ReleaseMappingNames();
   for (auto& [id, t] : threads_) {
     for (auto& f : t.stack) f.Release();
   }
@@ -572,17 +586,32 @@ void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
   bool complete = true;
   while (PyDict_Next(mapping, &pos, &key, &value)) {
     if (!PyUnicode_Check(key) || PyModule_Check(value)) continue;
-    std::string name = Utf8(key);
-    if (name.size() >= 4 && name.compare(0, 2, "__") == 0 && name.compare(name.size() - 2, 2, "__") == 0) continue;
+    MappingName n;
+    auto found = mapping_names_.find(key);
+    if (found != mapping_names_.end()) {
+      n = found->second;
+    } else {
+      std::string name = Utf8(key);
+      n.skip = name.size() >= 4 && name.compare(0, 2, "__") == 0 && name.compare(name.size() - 2, 2, "__") == 0;
+      if (!n.skip) {
+        n.id = NameId(name);
+        n.redacted = redactor_.ShouldRedact(name);
+      }
+      // Only exact strs: a str subclass key could change what Utf8 gives.
+      if (PyUnicode_CheckExact(key) && mapping_names_.size() < kMaxMappingNames) {
+        Py_INCREF(key);
+        mapping_names_.emplace(key, n);
+      }
+    }
+    if (n.skip) continue;
     if (record_.size() > budget || ndeltas_ == 0xffff) {
       complete = false;
       break;
     }
-    uint32_t id = NameId(name);
     if (!sf->mapping) sf->mapping = std::make_unique<std::unordered_map<uint32_t, SlotState>>();
-    SlotState& st = (*sf->mapping)[id];
+    SlotState& st = (*sf->mapping)[n.id];
     st.seen = round;
-    CaptureSlot(&st, id, redactor_.ShouldRedact(name), value);
+    CaptureSlot(&st, n.id, n.redacted, value);
   }
   if (!complete || !sf->mapping) return;
   for (auto it = sf->mapping->begin(); it != sf->mapping->end();) {
@@ -947,6 +976,7 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
 Status Recorder::Finish(int exit_status) {
   Py_CLEAR(cached_code_);
   renderer_.ReleaseCaches();
+  ReleaseMappingNames();
   cached_ci_ = nullptr;
   for (auto& [id, t] : threads_) {
     for (auto& f : t.stack) f.Release();
