@@ -25,6 +25,48 @@ bool PlainInstanceType(PyTypeObject* t) {
   return t == &PyBaseObject_Type;
 }
 
+// The held name an entry of a class records: a heap type's __name__ (which
+// also sets tp_name); none for a static type, whose name never changes.
+PyObject* HeapName(PyTypeObject* t) {
+  return (t->tp_flags & Py_TPFLAGS_HEAPTYPE) ? reinterpret_cast<PyHeapTypeObject*>(t)->ht_name : nullptr;
+}
+
+// Whether Renderer::Value renders instances of t with Instance: none of the
+// types with a branch of their own is among its bases.
+bool InstanceRoute(PyTypeObject* t) {
+  if (PlainInstanceType(t)) return true;
+  static PyTypeObject* const kOwnBranch[] = {
+      &PyType_Type,    &PyFunction_Type, &PyModule_Type, &PyLong_Type,  &PyFloat_Type,
+      &PyUnicode_Type, &PyBytes_Type,    &PyList_Type,   &PyTuple_Type, &PyDict_Type,
+      &PySet_Type,     &PyFrozenSet_Type, reinterpret_cast<PyTypeObject*>(PyExc_BaseException)};
+  for (PyTypeObject* b : kOwnBranch) {
+    if (PyType_IsSubtype(t, b)) return false;
+  }
+  return t != &PyComplex_Type && t != Py_TYPE(Py_None);
+}
+
+// Interned keys, made once (with the GIL).
+PyObject* ModuleKey() {
+  static PyObject* const key = PyUnicode_InternFromString("__module__");
+  return key;
+}
+PyObject* NameKey() {
+  static PyObject* const key = PyUnicode_InternFromString("__name__");
+  return key;
+}
+
+// The str a module's __name__ is bound to (borrowed), or null: what
+// PyModule_GetName reads.
+PyObject* ModuleNameObject(PyObject* m) {
+  PyObject* d = PyModule_GetDict(m);
+  PyObject* name = (d && NameKey()) ? PyDict_GetItemWithError(d, NameKey()) : nullptr;
+  if (!name) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  return PyUnicode_CheckExact(name) ? name : nullptr;
+}
+
 bool IsDunder(std::string_view s) {
   return s.size() >= 4 && s.compare(0, 2, "__") == 0 && s.compare(s.size() - 2, 2, "__") == 0;
 }
@@ -97,7 +139,7 @@ bool Renderer::IsImmutableScalar(PyObject* v) {
 void Fingerprint::Clear() {
   for (auto& e : entries_) {
     if (e.size == kScalar) Py_DECREF(e.obj);
-    if (e.size == kInstance) Py_XDECREF(e.type_name);
+    if (HoldsName(e.size)) Py_XDECREF(e.type_name);
   }
   entries_.clear();
   objs_.clear();
@@ -152,7 +194,9 @@ void Renderer::Render(PyObject* v, std::string* out, Fingerprint* fp) {
 void Renderer::Record(PyObject* v, Py_ssize_t size) {
   if (!fp_ || !fp_->valid_) return;
   if (size == Fingerprint::kScalar) Py_INCREF(v);
-  fp_->Push(Fingerprint::Entry{v, size, 0});
+  Fingerprint::Entry e{v, size, 0};
+  if (size >= 0) e.type = Py_TYPE(v);  // a container: its exact type
+  fp_->Push(e);
 }
 
 void Renderer::RecordInstance(PyObject* v, PyObject* dict, bool versioned) {
@@ -161,8 +205,17 @@ void Renderer::RecordInstance(PyObject* v, PyObject* dict, bool versioned) {
   e.dict = dict;
   e.version = versioned ? compat::DictVersion(dict) : 0;
   e.type = Py_TYPE(v);
-  e.type_name = reinterpret_cast<PyHeapTypeObject*>(Py_TYPE(v))->ht_name;
+  e.type_name = HeapName(Py_TYPE(v));
   Py_XINCREF(e.type_name);
+  fp_->Push(e);
+}
+
+void Renderer::RecordNamed(PyObject* v, Py_ssize_t kind, PyTypeObject* type, PyObject* name) {
+  if (!fp_ || !fp_->valid_) return;
+  Fingerprint::Entry e{v, kind, 0};
+  e.type = type;
+  e.type_name = name;
+  Py_XINCREF(name);
   fp_->Push(e);
 }
 
@@ -228,13 +281,32 @@ bool Walk::Same(PyObject* v) {
   // A held immutable scalar, or a value whose text does not depend on it.
   if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) return true;
   PyTypeObject* t = Py_TYPE(v);
+  switch (e.size) {
+    case Fingerprint::kOpaque:
+      // `<T object>`: the same class under the same name, still without a
+      // __dict__ and still rendered by Instance (a heap class at a reused
+      // address could be another kind; a static one lives for ever).
+      return t == e.type && HeapName(t) == e.type_name && t->tp_dictoffset == 0 &&
+             (e.type_name == nullptr || InstanceRoute(t));
+    case Fingerprint::kFunction:
+      return t == &PyFunction_Type && reinterpret_cast<PyFunctionObject*>(v)->func_qualname == e.type_name;
+    case Fingerprint::kClass: {
+      // The __module__ it was rendered with is bound in the class's dict,
+      // whose version is unique: any rebinding changes it.
+      if (!PyType_Check(v) || !(reinterpret_cast<PyTypeObject*>(v)->tp_flags & Py_TPFLAGS_HEAPTYPE)) return false;
+      auto* c = reinterpret_cast<PyHeapTypeObject*>(v);
+      PyObject* dict = c->ht_type.tp_dict;
+      return c->ht_qualname == e.type_name && dict == e.dict && compat::DictVersion(dict) == e.version;
+    }
+    case Fingerprint::kModule:
+      return PyModule_Check(v) && ModuleNameObject(v) == e.type_name;
+    default:
+      break;
+  }
   if (e.size == Fingerprint::kInstance) {
     // Same class, same __dict__ at the same version: the same attributes
     // bound to the same objects. Only what those objects hold may differ.
-    if (t != e.type || !(t->tp_flags & Py_TPFLAGS_HEAPTYPE) ||
-        reinterpret_cast<PyHeapTypeObject*>(t)->ht_name != e.type_name) {
-      return false;
-    }
+    if (t != e.type || HeapName(t) != e.type_name) return false;
     PyObject* dict = PyObject_GenericGetDict(v, nullptr);
     if (dict == nullptr) {
       PyErr_Clear();
@@ -273,6 +345,9 @@ bool Walk::Same(PyObject* v) {
     }
     return more == e.more;
   }
+  // A container at the address of another kind of container, made since:
+  // not the one rendered.
+  if (t != e.type) return false;
   if (t == &PyList_Type || t == &PyTuple_Type) {
     bool list = t == &PyList_Type;
     Py_ssize_t n = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
@@ -321,6 +396,34 @@ bool Walk::Same(PyObject* v) {
       if (done_) return true;
     }
     return true;
+  }
+  if (t == &PySet_Type || t == &PyFrozenSet_Type) {
+    // The same items in the same iteration order.
+    if (PySet_GET_SIZE(v) != e.size) return false;
+    if (e.children == 0) return true;
+    PyObject* it = t->tp_iter(v);
+    if (it == nullptr) {
+      PyErr_Clear();
+      return false;
+    }
+    bool same = true;
+    for (uint32_t i = 0; i < e.children; ++i) {
+      if (idx_ >= end_) {
+        same = Stop();
+        break;
+      }
+      PyObject* item = PyIter_Next(it);
+      if (item == nullptr) {
+        PyErr_Clear();
+        same = false;
+        break;
+      }
+      same = Same(item);
+      Py_DECREF(item);
+      if (!same || done_) break;
+    }
+    Py_DECREF(it);
+    return same;
   }
   return false;
 }
@@ -570,21 +673,28 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
 void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out) {
   bool frozen = base == &PyFrozenSet_Type;
   Py_ssize_t n = PySet_GET_SIZE(v);
+  if (Py_TYPE(v) != base) Invalidate();  // a subclass's
   if (n == 0) {
+    Record(v, 0);
     out->append(frozen ? "frozenset()" : "set()");
     return;
   }
   if (frozen) out->append("frozenset(");
   if (depth > limits_.max_depth || Active(v)) {
+    Invalidate();
     out->append("{...}");
   } else {
     Ref hold(v);
     active_.push_back(v);
+    deepest_ = std::max(deepest_, depth);
+    size_t fp_index = fp_ ? fp_->entries_.size() : 0;
+    Record(v, n);
     // The set iterator is C code; it raises only if the set changes size,
     // which nothing here can cause.
     PyObject* it = PySet_Type.tp_iter(v);
     if (!it) {
       PyErr_Clear();
+      Invalidate();
       out->append("{...}");
     } else {
       out->append("{");
@@ -603,6 +713,9 @@ void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out)
       PyErr_Clear();
       Py_DECREF(it);
       out->append("}");
+      if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
+        fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
+      }
     }
     active_.pop_back();
   }
@@ -613,7 +726,8 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   PyTypeObject* t = Py_TYPE(v);
   std::string_view name = TypeName(t);
   if (t->tp_dictoffset == 0) {
-    if (fp_) fp_->valid_ = false;
+    // Its text is its class's name.
+    RecordNamed(v, Fingerprint::kOpaque, t, HeapName(t));
     out->append("<").append(name).append(" object>");
     return;
   }
@@ -701,7 +815,7 @@ Renderer::CachedRendering* Renderer::ReuseCached(PyObject* v, int depth, std::st
     fp_->Reserve(fp_->entries_.size() + slot->fp.entries_.size());
     for (const auto& e : slot->fp.entries_) {
       if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
-      if (e.size == Fingerprint::kInstance) Py_XINCREF(e.type_name);
+      if (Fingerprint::HoldsName(e.size)) Py_XINCREF(e.type_name);
       fp_->Push(e);
     }
     *hit = true;
@@ -723,7 +837,7 @@ void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t
   for (size_t j = fp_index; j < fp_->entries_.size(); ++j) {
     const auto& e = fp_->entries_[j];
     if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
-    if (e.size == Fingerprint::kInstance) Py_XINCREF(e.type_name);
+    if (Fingerprint::HoldsName(e.size)) Py_XINCREF(e.type_name);
     slot->fp.Push(e);
   }
   slot->fp.valid_ = true;
@@ -741,33 +855,20 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
   }
   PyTypeObject* t = Py_TYPE(v);
   if (PlainInstanceType(t)) return Instance(v, depth, out);
-  // Exact lists, tuples and dicts, and plain instances (Instance) are
-  // fingerprinted; anything else makes the rendering's fingerprint invalid.
-  bool plain = t == &PyList_Type || t == &PyTuple_Type || t == &PyDict_Type;
-  if (fp_ && !plain) {
-    bool instance = (t->tp_flags & Py_TPFLAGS_HEAPTYPE) && !PyType_Check(v) && !PyFunction_Check(v) &&
-                    !PyModule_Check(v) && !PyLong_Check(v) && !PyFloat_Check(v) && !PyUnicode_Check(v) &&
-                    !PyBytes_Check(v) && !PyList_Check(v) && !PyTuple_Check(v) && !PyDict_Check(v) &&
-                    !PyAnySet_Check(v) && !PyExceptionInstance_Check(v);
-    if (!instance) fp_->valid_ = false;
-  }
+  // Exact lists, tuples and dicts, instances and `<T object>`s (Instance),
+  // functions, classes and modules are fingerprinted; anything else makes
+  // the rendering's fingerprint invalid.
   if (t == &PyList_Type || t == &PyTuple_Type) return Sequence(v, t, depth, out);
   if (t == &PyDict_Type) return Dict(v, depth, out);
   if (t == &PySet_Type || t == &PyFrozenSet_Type) return Set(v, t, depth, out);
-  if (PyType_Check(v)) {
-    AppendSlotRepr(PyType_Type.tp_repr, v, "<class>", out);  // type.__repr__, not a metaclass's
-    return;
-  }
+  if (PyType_Check(v)) return Class(v, out);
   if (PyFunction_Check(v)) {
-    out->append("<function " + Utf8(reinterpret_cast<PyFunctionObject*>(v)->func_qualname) + ">");
+    PyObject* qualname = reinterpret_cast<PyFunctionObject*>(v)->func_qualname;
+    out->append("<function ").append(Utf8View(qualname)).append(">");
+    RecordNamed(v, Fingerprint::kFunction, nullptr, qualname);
     return;
   }
-  if (PyModule_Check(v)) {
-    const char* name = PyModule_GetName(v);
-    if (!name) PyErr_Clear();
-    out->append(std::string("<module '") + (name ? name : "?") + "'>");
-    return;
-  }
+  if (PyModule_Check(v)) return Module(v, out);
   // Subclasses of the builtins: the base value, wrapped in the class name.
   PyTypeObject* base = nullptr;
   if (PyLong_Check(v)) base = &PyLong_Type;
@@ -780,6 +881,7 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
   else if (PyFrozenSet_Check(v)) base = &PyFrozenSet_Type;
   else if (PyAnySet_Check(v)) base = &PySet_Type;
   if (base) {
+    Invalidate();
     out->append(TypeName(t));
     out->append("(");
     if (base == &PyLong_Type) {
@@ -801,6 +903,7 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
     return;
   }
   if (PyExceptionInstance_Check(v)) {
+    Invalidate();
     std::string_view name = TypeName(t);
     PyObject* args = reinterpret_cast<PyBaseExceptionObject*>(v)->args;
     if (depth > limits_.max_depth || Active(v) || !args || !PyTuple_Check(args)) {
@@ -824,6 +927,43 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
     return;
   }
   Instance(v, depth, out);
+}
+
+void Renderer::Class(PyObject* v, std::string* out) {
+  AppendSlotRepr(PyType_Type.tp_repr, v, "<class>", out);  // type.__repr__, not a metaclass's
+  if (!fp_ || !fp_->valid_) return;
+  auto* c = reinterpret_cast<PyTypeObject*>(v);
+  // A static class's text is fixed (its name and module come from tp_name),
+  // and it is never freed: its identity is enough.
+  if (!(c->tp_flags & Py_TPFLAGS_HEAPTYPE)) return Record(v, Fingerprint::kFixed);
+  // A heap class: `<class 'MODULE.QUALNAME'>` from the __module__ in its
+  // dict and its __qualname__; under "builtins", its __name__ instead,
+  // which is not recorded: not fingerprinted.
+  PyObject* dict = c->tp_dict;
+  PyObject* mod = (dict && PyDict_Check(dict) && ModuleKey()) ? PyDict_GetItemWithError(dict, ModuleKey()) : nullptr;
+  if (!mod) PyErr_Clear();
+  if (!mod || !PyUnicode_Check(mod) || PyUnicode_CompareWithASCIIString(mod, "builtins") == 0 ||
+      compat::DictVersion(dict) == 0) {
+    return Invalidate();
+  }
+  RecordNamed(v, Fingerprint::kClass, nullptr, reinterpret_cast<PyHeapTypeObject*>(c)->ht_qualname);
+  if (!fp_->valid_) return;
+  fp_->entries_.back().dict = dict;
+  fp_->entries_.back().version = compat::DictVersion(dict);
+}
+
+void Renderer::Module(PyObject* v, std::string* out) {
+  // PyModule_GetName's text: the UTF-8 of the str bound to __name__.
+  PyObject* name = ModuleNameObject(v);
+  Py_ssize_t n = 0;
+  const char* text = name ? PyUnicode_AsUTF8AndSize(name, &n) : nullptr;
+  if (!text) PyErr_Clear();
+  out->append("<module '");
+  if (text) out->append(text, static_cast<size_t>(n));
+  else out->append("?");
+  out->append("'>");
+  if (text) RecordNamed(v, Fingerprint::kModule, nullptr, name);
+  else Invalidate();
 }
 
 namespace {

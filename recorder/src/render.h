@@ -17,8 +17,8 @@
 namespace tracetape::recorder {
 
 // What one rendering visited, when it visited only exact lists, tuples and
-// dicts, immutable scalars and plain instances (rendered from their
-// __dict__): the objects in pre-order. Only the scalars are held, by strong
+// dicts, immutable scalars, instances (rendered from their __dict__, or as
+// `<T object>`), functions, classes and modules: the objects in pre-order. Only the scalars are held, by strong
 // references, so that their addresses cannot be reused while they are
 // compared against; holding anything else could delay a finalizer the
 // program can observe. Containers need no reference: they are compared by
@@ -73,14 +73,22 @@ class Fingerprint {
   static constexpr Py_ssize_t kScalar = -1;    // held: unchanged while identical
   static constexpr Py_ssize_t kInstance = -2;  // rendered from `dict` at `version`
   static constexpr Py_ssize_t kFixed = -3;     // its text does not depend on it (redacted)
+  // Values whose text is a name, compared by identity and the (held) name
+  // object they were rendered with:
+  static constexpr Py_ssize_t kOpaque = -4;    // `<T object>`: of `type`, named `type_name` (heap)
+  static constexpr Py_ssize_t kFunction = -5;  // `<function Q>`: `type_name` is its __qualname__
+  static constexpr Py_ssize_t kClass = -6;     // a heap class: __qualname__, its dict at `version`
+  static constexpr Py_ssize_t kModule = -7;    // `<module 'N'>`: `type_name` is the __name__ bound
+  // Whether an entry of this kind holds type_name.
+  static bool HoldsName(Py_ssize_t size) { return size == kInstance || size <= kOpaque; }
   struct Entry {
     PyObject* obj;      // a strong reference for kScalar, else only an identity
     Py_ssize_t size;
     uint32_t children;  // items (dict: entries; instance: attributes) visited
     PyObject* dict = nullptr;        // kInstance: its __dict__ (identity)
     uint64_t version = 0;            // kInstance: that dict's version tag
-    PyTypeObject* type = nullptr;    // kInstance: its class (a heap type)...
-    PyObject* type_name = nullptr;   // ...and its __name__ then (strong: a str)
+    PyTypeObject* type = nullptr;    // kInstance, kOpaque: its class...
+    PyObject* type_name = nullptr;   // ...and its __name__ then (strong: a str; null for a static type)
     // kInstance with version 0 (3.13: a __dict__ sharing the instance's
     // inline values, which attribute stores change without a new version):
     // each visited attribute's name is recorded, held, before its value, and
@@ -139,6 +147,8 @@ class Renderer {
   void Dict(PyObject* v, int depth, std::string* out);
   void Set(PyObject* v, PyTypeObject* base, int depth, std::string* out);
   void Instance(PyObject* v, int depth, std::string* out);
+  void Class(PyObject* v, std::string* out);
+  void Module(PyObject* v, std::string* out);
   // Past the length budget: the first time, marks the fingerprint's cut.
   bool Over(const std::string& out) {
     if (out.size() <= start_ + limits_.max_total) return false;
@@ -184,6 +194,11 @@ class Renderer {
   Redactor* redactor_;
   void Record(PyObject* v, Py_ssize_t size);
   void RecordInstance(PyObject* v, PyObject* dict, bool versioned);
+  // An entry of a kind that holds `name` (borrowed here, held by the entry).
+  void RecordNamed(PyObject* v, Py_ssize_t kind, PyTypeObject* type, PyObject* name);
+  void Invalidate() {
+    if (fp_) fp_->valid_ = false;
+  }
   std::vector<PyObject*> active_;  // containers being rendered, for cycles
   Fingerprint* fp_ = nullptr;      // being filled, or null
   int deepest_ = 0;                // the deepest container level rendered so far
