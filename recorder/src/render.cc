@@ -300,6 +300,20 @@ bool Walk::Same(PyObject* v) {
     }
     case Fingerprint::kModule:
       return PyModule_Check(v) && ModuleNameObject(v) == e.type_name;
+    case Fingerprint::kException: {
+      // The same class under the same name, and args (perhaps another
+      // tuple) of the same length holding the same items.
+      if (t != e.type || HeapName(t) != e.type_name || !PyExceptionInstance_Check(v)) return false;
+      PyObject* args = reinterpret_cast<PyBaseExceptionObject*>(v)->args;
+      if (args == nullptr || !PyTuple_Check(args) || static_cast<uint64_t>(PyTuple_GET_SIZE(args)) != e.version) {
+        return false;
+      }
+      for (uint32_t i = 0; i < e.children; ++i) {
+        if (!Same(PyTuple_GET_ITEM(args, i))) return false;
+        if (done_) return true;
+      }
+      return true;
+    }
     default:
       break;
   }
@@ -381,7 +395,7 @@ bool Walk::Same(PyObject* v) {
     }
     return true;
   }
-  if (t == &PyDict_Type) {
+  if (PyDict_Check(v)) {
     if (PyDict_GET_SIZE(v) != e.size) return false;
     // Keys then values, per item visited.
     if (e.version != 0 && compat::DictVersion(v) == e.version) return Children(2 * e.children);
@@ -636,7 +650,7 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   active_.push_back(v);
   out->append("{");
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
-  if (exact) {
+  if (exact || !(Py_TYPE(v)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
     Record(v, PyDict_GET_SIZE(v));
     if (fp_ && fp_->valid_ && compat::InstanceDictVersioned(v)) fp_->entries_.back().version = compat::DictVersion(v);
   } else if (fp_) {
@@ -881,7 +895,9 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
   else if (PyFrozenSet_Check(v)) base = &PyFrozenSet_Type;
   else if (PyAnySet_Check(v)) base = &PySet_Type;
   if (base) {
-    Invalidate();
+    // Fingerprinted: a static dict subclass (defaultdict, OrderedDict),
+    // whose name never changes.
+    if (base != &PyDict_Type || (t->tp_flags & Py_TPFLAGS_HEAPTYPE)) Invalidate();
     out->append(TypeName(t));
     out->append("(");
     if (base == &PyLong_Type) {
@@ -903,17 +919,21 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
     return;
   }
   if (PyExceptionInstance_Check(v)) {
-    Invalidate();
     std::string_view name = TypeName(t);
     PyObject* args = reinterpret_cast<PyBaseExceptionObject*>(v)->args;
     if (depth > limits_.max_depth || Active(v) || !args || !PyTuple_Check(args)) {
+      Invalidate();
       out->append(name).append("(...)");
       return;
     }
     Ref hold(v);
     Ref hold_args(args);
     active_.push_back(v);
+    deepest_ = std::max(deepest_, depth);
+    size_t fp_index = fp_ ? fp_->entries_.size() : 0;
+    RecordNamed(v, Fingerprint::kException, t, HeapName(t));
     out->append(name).append("(");
+    uint32_t visited = 0;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); ++i) {
       if (i > 0) out->append(", ");
       if (static_cast<size_t>(i) >= limits_.max_items || Over(*out)) {
@@ -921,6 +941,11 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
         break;
       }
       Value(PyTuple_GET_ITEM(args, i), depth + 1, out);
+      ++visited;
+    }
+    if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
+      fp_->entries_[fp_index].version = static_cast<uint64_t>(PyTuple_GET_SIZE(args));
+      fp_->entries_[fp_index].children = visited;
     }
     out->append(")");
     active_.pop_back();

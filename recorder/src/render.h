@@ -79,6 +79,9 @@ class Fingerprint {
   static constexpr Py_ssize_t kFunction = -5;  // `<function Q>`: `type_name` is its __qualname__
   static constexpr Py_ssize_t kClass = -6;     // a heap class: __qualname__, its dict at `version`
   static constexpr Py_ssize_t kModule = -7;    // `<module 'N'>`: `type_name` is the __name__ bound
+  // `T(args...)`: of `type`, named `type_name` (heap), its args `version`
+  // long, `children` of them visited.
+  static constexpr Py_ssize_t kException = -8;
   // Whether an entry of this kind holds type_name.
   static bool HoldsName(Py_ssize_t size) { return size == kInstance || size <= kOpaque; }
   struct Entry {

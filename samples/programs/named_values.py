@@ -133,7 +133,45 @@ def sets():
     return s, f, held, b, deep, big
 
 
+class Oops(ValueError):
+    pass
+
+
+def exceptions():
+    e = ValueError("bad", [1])
+    o = Oops()
+    held = [e, o, KeyError("k")]
+    e.args[1].append(2)              # an item of its args changed in place
+    e.args = ("other",)              # its args replaced
+    e.args = ("other", 2)
+    o.args = (e,)                    # an exception inside one
+    e.args = ("again",)
+    e.args = ("twice",)              # same length, another item
+    Oops.__name__ = "Renamed"        # its class renamed
+    Oops.__name__ = "Oops"
+    e.note = 1                       # not part of its text
+    for i in range(10):              # freed and remade at once
+        e = None; e = KeyError(1) if i % 2 else ValueError(1)  # noqa: E702
+    return e, o, held
+
+
+def dict_subclasses():
+    import collections
+    d = collections.defaultdict(list)
+    od = collections.OrderedDict(a=1, b=2)
+    both = [d, od]
+    d["x"].append(1)                 # a value changed in place
+    d["y"]                           # an entry made by reading
+    od.move_to_end("a")              # its order, not the dict's
+    od["c"] = 3
+    del od["a"]
+    d.default_factory = set          # not part of its text
+    return d, od, both
+
+
 functions()
+exceptions()
+dict_subclasses()
 sets()
 classes()
 modules()
