@@ -45,6 +45,27 @@ bool InstanceRoute(PyTypeObject* t) {
   return t != &PyComplex_Type && t != Py_TYPE(Py_None);
 }
 
+// An instance's __dict__ as _PyObject_GetDictPtr reads it (a new reference),
+// or null; *unfilled if its dict slot holds none yet. A missing dict is not
+// made: a C class may behave differently once it has one (functools.partial
+// stops flattening a partial of a partial). A managed dict (3.11+) is made
+// from the inline values, which changes no behaviour.
+PyObject* InstanceDict(PyObject* v, bool* unfilled) {
+  *unfilled = false;
+  PyObject** slot = _PyObject_GetDictPtr(v);
+  if (slot == nullptr) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  if (*slot == nullptr) {
+    PyErr_Clear();
+    *unfilled = true;
+    return nullptr;
+  }
+  Py_INCREF(*slot);
+  return *slot;
+}
+
 // Interned keys, made once (with the GIL).
 PyObject* ModuleKey() {
   static PyObject* const key = PyUnicode_InternFromString("__module__");
@@ -321,11 +342,9 @@ bool Walk::Same(PyObject* v) {
     // Same class, same __dict__ at the same version: the same attributes
     // bound to the same objects. Only what those objects hold may differ.
     if (t != e.type || HeapName(t) != e.type_name) return false;
-    PyObject* dict = PyObject_GenericGetDict(v, nullptr);
-    if (dict == nullptr) {
-      PyErr_Clear();
-      return false;
-    }
+    bool unfilled = false;
+    PyObject* dict = InstanceDict(v, &unfilled);
+    if (dict == nullptr) return false;
     if (dict != e.dict) {
       Py_DECREF(dict);
       return false;
@@ -750,12 +769,18 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     out->append(name).append("(...)");
     return;
   }
-  // The generic __dict__ getter: no descriptor of the class is consulted.
-  PyObject* dict = PyObject_GenericGetDict(v, nullptr);
+  // Its dict slot, read directly: no descriptor of the class is consulted.
+  bool unfilled = false;
+  PyObject* dict = InstanceDict(v, &unfilled);
+  if (unfilled) {
+    // No attribute yet: an empty dict, not made (re-rendered each time).
+    Invalidate();
+    out->append(name).append("()");
+    return;
+  }
   if (!dict || !PyDict_Check(dict)) {
-    PyErr_Clear();
     Py_XDECREF(dict);
-    if (fp_) fp_->valid_ = false;
+    Invalidate();
     out->append("<").append(name).append(" object>");
     return;
   }

@@ -89,6 +89,9 @@ def opaque():
     next(gen)
     next(it)
     bound = s.__init__
+    inner = functools.partial(helper)
+    nested = functools.partial(inner)
+    flat = nested.func is helper     # a partial of a partial without a __dict__ is flattened
     p = functools.partial(helper)    # a builtin class with a __dict__
     p.note = 1
     p.note = 2
@@ -97,7 +100,7 @@ def opaque():
         it = None; it = iter([]) if i % 2 else iter(())           # noqa: E702
         gen = None; gen = iter(()) if i % 3 else reversed(())     # noqa: E702
     calls[2] = s
-    return s, gen, it, calls, bound, p
+    return s, gen, it, calls, bound, p, flat
 
 
 class Box:
