@@ -491,7 +491,15 @@ void Renderer::Str(PyObject* s, std::string* out) {
     bool has_double = std::memchr(p, '"', static_cast<size_t>(n)) != nullptr;
     char quote = (has_single && !has_double) ? '"' : '\'';
     out->push_back(quote);
-    for (Py_ssize_t i = 0; i < n; ++i) {
+    // The run before the first character that needs an escape, at once.
+    Py_ssize_t plain = 0;
+    while (plain < n) {
+      char c = p[plain];
+      if (c == quote || c == '\\' || c < 0x20 || c == 0x7f) break;
+      ++plain;
+    }
+    out->append(p, static_cast<size_t>(plain));
+    for (Py_ssize_t i = plain; i < n; ++i) {
       char c = p[i];
       if (c == quote || c == '\\') {
         out->push_back('\\');

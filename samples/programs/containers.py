@@ -42,10 +42,24 @@ def build_cycles():
     return loop, ring, a, b, holder, root
 
 
+def build_strings():
+    # ASCII text whose first character to escape comes after a plain run.
+    path = "C:\\temp\\new"
+    rubout = "abc\x7fdef"
+    bell = "ring\x07"
+    lines = "one\ntwo\r\nthree\tfour"
+    single = "it's"
+    double = 'say "hi"'
+    both = "it's \"both\""
+    texts = [path, rubout, bell, lines, single, double, both, b"raw\\bytes\x7f"]
+    return texts
+
+
 def main():
     shapes = build_shapes()
     cycles = build_cycles()
-    print(len(shapes), len(cycles))
+    texts = build_strings()
+    print(len(shapes), len(cycles), len(texts))
     print(shapes[4], shapes[5])
     print(cycles[0], cycles[1], cycles[2])
 
