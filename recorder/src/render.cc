@@ -344,6 +344,11 @@ bool Walk::Same(PyObject* v) {
     if (t != e.type || HeapName(t) != e.type_name) return false;
     bool unfilled = false;
     PyObject* dict = InstanceDict(v, &unfilled);
+    if (e.dict == nullptr) {
+      // Rendered with its dict slot unfilled (`T()`): unchanged while it is.
+      Py_XDECREF(dict);
+      return unfilled;
+    }
     if (dict == nullptr) return false;
     if (dict != e.dict) {
       Py_DECREF(dict);
@@ -781,8 +786,8 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   bool unfilled = false;
   PyObject* dict = InstanceDict(v, &unfilled);
   if (unfilled) {
-    // No attribute yet: an empty dict, not made (re-rendered each time).
-    Invalidate();
+    // No attribute yet: an empty dict, not made.
+    RecordInstance(v, nullptr, false);
     out->append(name).append("()");
     return;
   }

@@ -103,6 +103,23 @@ def opaque():
     return s, gen, it, calls, bound, p, flat
 
 
+class Empty:
+    pass
+
+
+def unfilled():
+    # Instances whose dict slot is still empty (3.10: no dict made yet).
+    e = Empty()
+    held = [e, Empty()]
+    e.x = 1                          # its dict made
+    del e.x                          # and emptied
+    held[1].y = 2
+    e = Empty()
+    for i in range(10):              # freed and remade at once
+        e = None; e = Empty() if i % 2 else Slotted()  # noqa: E702
+    return e, held
+
+
 class Box:
     def __hash__(self):
         return 12345                 # a set's order must not depend on addresses
@@ -173,6 +190,7 @@ def dict_subclasses():
 
 
 functions()
+unfilled()
 exceptions()
 dict_subclasses()
 sets()
