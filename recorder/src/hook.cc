@@ -20,6 +20,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -51,6 +52,7 @@ struct CodeInfo {
   bool function = false;      // fast locals; otherwise a locals mapping
   bool redact_return = false;
   bool monitored = false;     // sys.monitoring backend: local events are on
+  bool plain = false;         // recorded, nothing to capture: events carry no deltas
   uint32_t id = 0;
   std::vector<SlotInfo> slots;
   // sys.monitoring: the line of each code unit, from co_lines() (-1: none),
@@ -105,11 +107,13 @@ struct HookThread {
   // call then allocates nothing.
   std::vector<std::vector<SlotState>> spare_slots;
 
-  void Pop() {
+  __attribute__((always_inline)) void Pop() {
     ShadowFrame& sf = stack.back();
-    sf.Release();
-    if (!sf.slots.empty() && spare_slots.size() < kSpareSlotVectors) {
-      spare_slots.push_back(std::move(sf.slots));  // cleared by Release
+    if (!sf.slots.empty() || sf.mapping) {
+      sf.Release();
+      if (!sf.slots.empty() && spare_slots.size() < kSpareSlotVectors) {
+        spare_slots.push_back(std::move(sf.slots));  // cleared by Release
+      }
     }
     stack.pop_back();
   }
@@ -136,7 +140,16 @@ class Recorder {
   void OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* frame, int what, PyObject* arg,
                int line = -1, PyThreadState* ts = nullptr, long offset = -1);
   // One sys.monitoring event; returns Py_None or DISABLE (new references).
-  PyObject* OnMonitoringEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs);
+  __attribute__((noinline)) PyObject* OnMonitoringEvent(monitoring::Event event, PyObject* const* args,
+                                                        Py_ssize_t nargs);
+  // sys.monitoring: the frequent events of function frames (LINE, PY_START,
+  // PY_RETURN) in the steady state, recorded without the general path's
+  // conversions. False, having done nothing, when the event needs the
+  // general path (a new thread, a stack to adopt or resync, a pending
+  // exception...).
+  bool FastEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs);
+  // The same for the trace function's call, line and return events.
+  bool FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
   // sys.monitoring: switch on the local events of the recorded code objects
   // that are running now, on every thread (the legacy hook sees them too).
   void EnableRunningCode();
@@ -171,7 +184,7 @@ class Recorder {
   // The line of the instruction at byte `offset`, as PyCode_Addr2Line gives
   // it, from a table built once per code object (Addr2Line scans the line
   // table from the start at every call).
-  int LineAt(PyCodeObject* code, CodeInfo* ci, long offset) {
+  __attribute__((always_inline)) int LineAt(PyCodeObject* code, CodeInfo* ci, long offset) {
     if (!ci->lines_built) BuildLines(code, ci);
     size_t unit = static_cast<size_t>(offset) / kCodeUnitBytes;
     if (offset >= 0 && unit < ci->lines.size()) return ci->lines[unit];
@@ -187,9 +200,32 @@ class Recorder {
   void Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code);
   void Begin(RawTag tag, EventKind kind, uint32_t thread, int line, uint32_t code);
   void Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where);
+  // The record of one event of `key`, the frame on top of t's stack (a call
+  // is pushed first); a return pops it. Inline for the most frequent
+  // records, those without deltas, built in place in the ring.
+  __attribute__((always_inline)) void Record(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind,
+                                             int line, PyObject* arg) {
+    if (ci->plain) {
+      if (kind == EventKind::kCall || kind == EventKind::kLine) {
+        EmitPlain(kind, t->index, line, ci->id, nullptr, 0);
+        return;
+      }
+      if (kind == EventKind::kReturn && !ci->redact_return) {
+        char buf[24];
+        size_t n = Renderer::CompactIntText(arg ? arg : Py_None, buf);
+        if (n > 0 && EmitPlain(kind, t->index, line, ci->id, buf, n)) {
+          t->Pop();
+          return;
+        }
+      }
+    }
+    RecordGeneral(t, ci, key, kind, line, arg);
+  }
+  __attribute__((noinline)) void RecordGeneral(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind,
+                                               int line, PyObject* arg);
   void CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject* v);
   void AddDelta(uint32_t name, const std::string* text);
-  void SetValue(const std::string& text);
+  void SetValue(std::string_view text);
   bool Emit(const std::string& record) { return Emit(record.data(), record.size()); }
   bool Emit(const RawBuffer& record) { return Emit(record.data(), record.size()); }
   // Nothing to capture in this code's frames (--locals none, or a function
@@ -200,7 +236,42 @@ class Recorder {
   // An event without deltas, with an optional value, built in place: the
   // record of most events of --locals none. False if it is too large for
   // that (the caller builds it with Begin and Finish).
-  bool EmitPlain(EventKind kind, uint32_t thread, int line, uint32_t code, const std::string* value);
+  __attribute__((always_inline)) bool EmitPlain(EventKind kind, uint32_t thread, int line, uint32_t code,
+                                               const char* value, size_t value_size) {
+    constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
+    size_t size = value ? (kFixed + 4 + value_size + 7) & ~size_t{7} : kFixed;
+    if (size > kMaxPlainRecord) return false;
+    uint8_t* at = ring_->Reserve(size);
+    if (at == nullptr) {
+      EmitPlainAside(kind, thread, line, code, value, value_size, size);  // waits for room
+      return true;
+    }
+    FillPlain(at, size, kind, thread, line, code, value, value_size);
+    ring_->Publish();
+    return true;
+  }
+  // Writes the `size` bytes of a plain record at `buf`.
+  __attribute__((always_inline)) static void FillPlain(uint8_t* buf, size_t size, EventKind kind, uint32_t thread, int line, uint32_t code,
+                        const char* value, size_t value_size) {
+    constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
+    RawHeader h{static_cast<uint32_t>(size), static_cast<uint8_t>(RawTag::kEvent), static_cast<uint8_t>(kind), 0};
+    RawEvent e{thread, line, code, value ? 1u : 0u};
+    std::memcpy(buf, &h, sizeof(h));
+    std::memcpy(buf + sizeof(h), &e, sizeof(e));
+    if (value) {
+      std::memset(buf + size - 8, 0, 8);  // the padding, at most 7 bytes at the end
+      auto n = static_cast<uint32_t>(value_size);
+      std::memcpy(buf + kFixed, &n, 4);
+      std::memcpy(buf + kFixed + 4, value, n);
+    }
+  }
+  void EmitPlainAside(EventKind kind, uint32_t thread, int line, uint32_t code, const char* value,
+                      size_t value_size, size_t size);
+  bool EmitPlain(EventKind kind, uint32_t thread, int line, uint32_t code, const std::string* value) {
+    return value ? EmitPlain(kind, thread, line, code, value->data(), value->size())
+                 : EmitPlain(kind, thread, line, code, nullptr, 0);
+  }
+  static constexpr size_t kMaxPlainRecord = 256;
   // A return event's value into text_.
   void RenderReturn(const CodeInfo* ci, PyObject* value) {
     if (ci->redact_return) {
@@ -267,6 +338,7 @@ uint64_t g_session = 0;
 PyObject* MonitoringHandler(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs) {
   Recorder* r = g_recorder;
   if (r == nullptr) Py_RETURN_NONE;
+  if (r->FastEvent(event, args, nargs)) Py_RETURN_NONE;
   return r->OnMonitoringEvent(event, args, nargs);
 }
 
@@ -278,6 +350,7 @@ int TraceFunction(PyObject*, PyFrameObject* frame, int what, PyObject* arg) {
     return 0;
   }
   if (what > PyTrace_RETURN) return 0;  // C calls and opcodes: not settrace events
+  if (r->FastTraceEvent(frame, what, arg)) return 0;
   PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
   bool pending = PyErr_Occurred() != nullptr;
   if (pending) PyErr_Fetch(&type, &value, &tb);
@@ -386,6 +459,7 @@ CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
       ci->slots.push_back(SlotInfo{slot.index, NameId(n), slot.cell, redactor_.ShouldRedact(n)});
     }
   }
+  ci->plain = NothingToCapture(ci);
   uint32_t file = FileId(filename);
   std::string rec;
   RawWriter w(&rec);
@@ -498,7 +572,7 @@ void Recorder::AddDelta(uint32_t name, const std::string* text) {
   ++ndeltas_;
 }
 
-void Recorder::SetValue(const std::string& text) {
+void Recorder::SetValue(std::string_view text) {
   RawEvent e;
   std::memcpy(&e, record_.data() + sizeof(RawHeader), sizeof(e));
   e.has_value = 1;
@@ -518,6 +592,24 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
   // address cannot have been reused while we hold it. Builtin data whose
   // fingerprint still matches renders to the same text.
   if (st->bound && st->held == v) return;
+  if (!redacted) {
+    // The most frequent local, an int that fits a word: held, no fingerprint.
+    char buf[24];
+    size_t n = Renderer::CompactIntText(v, buf);
+    if (n > 0) {
+      std::string_view text(buf, n);
+      bool changed = !st->bound || st->text != text;
+      Py_INCREF(v);
+      Py_XSETREF(st->held, v);
+      st->fp.Clear();
+      if (changed) {
+        st->bound = true;
+        st->text.assign(text);
+        AddDelta(name, &st->text);
+      }
+      return;
+    }
+  }
   if (st->bound && !redacted && Renderer::Unchanged(v, st->fp)) return;
   if (redacted) {
     if (st->bound) return;
@@ -643,24 +735,11 @@ bool Recorder::Emit(const void* record, size_t size) {
   return true;
 }
 
-bool Recorder::EmitPlain(EventKind kind, uint32_t thread, int line, uint32_t code, const std::string* value) {
-  constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
-  alignas(8) char buf[256];
-  size_t used = kFixed + (value ? 4 + value->size() : 0);
-  size_t size = (used + 7) & ~size_t{7};
-  if (size > sizeof(buf)) return false;
-  RawHeader h{static_cast<uint32_t>(size), static_cast<uint8_t>(RawTag::kEvent), static_cast<uint8_t>(kind), 0};
-  RawEvent e{thread, line, code, value ? 1u : 0u};
-  std::memset(buf + size - 8, 0, 8);  // the padding, at most 7 bytes at the end
-  std::memcpy(buf, &h, sizeof(h));
-  std::memcpy(buf + sizeof(h), &e, sizeof(e));
-  if (value) {
-    auto n = static_cast<uint32_t>(value->size());
-    std::memcpy(buf + kFixed, &n, 4);
-    std::memcpy(buf + kFixed + 4, value->data(), n);
-  }
-  if (!ring_->TryWrite(buf, size)) Emit(buf, size);
-  return true;
+void Recorder::EmitPlainAside(EventKind kind, uint32_t thread, int line, uint32_t code, const char* value,
+                              size_t value_size, size_t size) {
+  alignas(8) uint8_t buf[kMaxPlainRecord];
+  FillPlain(buf, size, kind, thread, line, code, value, value_size);
+  Emit(buf, size);
 }
 
 void Recorder::EmitDef(const std::string& record) {
@@ -780,10 +859,7 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
         }
       }
       t->stack.emplace_back(key, ci);
-      if (NothingToCapture(ci) && EmitPlain(EventKind::kCall, t->index, line, ci->id, nullptr)) return;
-      Begin(RawTag::kEvent, EventKind::kCall, t->index, line, ci->id);
-      Capture(t, &t->stack.back(), key);
-      Emit(w_.Finish(ndeltas_));
+      Record(t, ci, key, EventKind::kCall, line, nullptr);
       return;
     }
     case PyTrace_LINE:
@@ -796,45 +872,43 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
       EventKind kind = what == PyTrace_LINE ? EventKind::kLine
                        : what == PyTrace_RETURN ? EventKind::kReturn
                                                 : EventKind::kException;
-      if (kind == EventKind::kLine && NothingToCapture(ci)) {
-        // Nothing to capture (--locals none, a frame without locals): the
-        // most frequent record, built in place.
-        struct {
-          RawHeader h;
-          RawEvent e;
-        } rec{{sizeof(rec), static_cast<uint8_t>(RawTag::kEvent), static_cast<uint8_t>(kind), 0},
-              {t->index, line, ci->id, 0}};
-        static_assert(sizeof(rec) % 8 == 0, "records are padded to 8 bytes");
-        if (ring_->TryWrite(&rec, sizeof(rec))) return;
-        Emit(&rec, sizeof(rec));
-        return;
-      }
-      ShadowFrame& sf = t->stack.back();
-      const bool plain = NothingToCapture(ci);
-      if (kind == EventKind::kReturn && plain) {
-        RenderReturn(ci, arg);
-        if (EmitPlain(kind, t->index, line, ci->id, &text_)) {
-          t->Pop();
-          return;
-        }
-      }
-      Begin(RawTag::kEvent, kind, t->index, line, ci->id);
-      Capture(t, &sf, key);  // uses text_ as scratch: the value is rendered after
-      if (kind == EventKind::kReturn) {
-        if (!plain) RenderReturn(ci, arg);
-        SetValue(text_);
-      } else if (kind == EventKind::kException) {
-        PyObject* exc = (arg && PyTuple_Check(arg) && PyTuple_GET_SIZE(arg) >= 2) ? PyTuple_GET_ITEM(arg, 1) : arg;
-        renderer_.RenderException(exc, &text_);
-        SetValue(text_);
-      }
-      Emit(w_.Finish(ndeltas_));
-      if (kind == EventKind::kReturn) t->Pop();
+      Record(t, ci, key, kind, line, arg);
       return;
     }
     default:
       return;
   }
+}
+
+void Recorder::RecordGeneral(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind, int line,
+                             PyObject* arg) {
+  if (ci->plain && kind == EventKind::kReturn) {
+    RenderReturn(ci, arg);
+    if (EmitPlain(kind, t->index, line, ci->id, text_.data(), text_.size())) {
+      t->Pop();
+      return;
+    }
+    // too long for a plain record
+  }
+  ShadowFrame& sf = t->stack.back();
+  Begin(RawTag::kEvent, kind, t->index, line, ci->id);
+  Capture(t, &sf, key);  // uses text_ as scratch: the value is rendered after
+  if (kind == EventKind::kReturn) {
+    char buf[24];
+    size_t n = ci->redact_return ? 0 : Renderer::CompactIntText(arg ? arg : Py_None, buf);
+    if (n > 0) {
+      SetValue(std::string_view(buf, n));
+    } else {
+      RenderReturn(ci, arg);
+      SetValue(text_);
+    }
+  } else if (kind == EventKind::kException) {
+    PyObject* exc = (arg && PyTuple_Check(arg) && PyTuple_GET_SIZE(arg) >= 2) ? PyTuple_GET_ITEM(arg, 1) : arg;
+    renderer_.RenderException(exc, &text_);
+    SetValue(text_);
+  }
+  Emit(w_.Finish(ndeltas_));
+  if (kind == EventKind::kReturn) t->Pop();
 }
 
 // --- sys.monitoring backend --------------------------------------------------
@@ -880,6 +954,86 @@ void Recorder::EnableRunningCode() {
     }
     Py_XDECREF(f);
   }
+}
+
+namespace {
+// A compact int argument (line, offset) of a monitoring callback, or -1.
+inline long CompactArg(PyObject* v) {
+#if PY_VERSION_HEX >= 0x030C0000
+  if (PyLong_CheckExact(v) && PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(v))) {
+    return static_cast<long>(PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(v)));
+  }
+#endif
+  (void)v;
+  return -1;
+}
+}  // namespace
+
+bool Recorder::FastEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs) {
+  // OnMonitoringEvent, then OnEvent, do the same for these events with
+  // checks and conversions that the steady state does not need: both end in
+  // Record(). The end-to-end tests compare both backends' tapes with the
+  // reference recorder's.
+  if (event != monitoring::kLine && event != monitoring::kPyStart && event != monitoring::kPyReturn) return false;
+  if (disabled_ || nargs < 2 || !PyCode_Check(args[0])) return false;
+  auto* code = reinterpret_cast<PyCodeObject*>(args[0]);
+  CodeInfo* ci = Lookup(code);
+  if (ci == nullptr || !ci->recorded || !ci->monitored) return false;
+  PyThreadState* ts = PyThreadState_Get();
+  if (ts != last_tstate_ || compat::ThreadStateId(ts) != last_tstate_id_) return false;
+  if (compat::ErrorPending(ts) || writer_->failed()) return false;
+  HookThread* t = last_thread_;
+  if (t->stack.empty()) return false;  // the thread's first frame: its callers may need adopting
+  compat::FrameKey key = compat::CurrentFrameKey(ts);
+  if (key == nullptr) return false;
+  long where = CompactArg(args[1]);
+  if (where < 0) return false;
+  switch (event) {
+    case monitoring::kLine:
+      if (t->stack.back().key != key) return false;
+      Record(t, ci, key, EventKind::kLine, static_cast<int>(where), nullptr);
+      return true;
+    case monitoring::kPyStart: {
+      int line = LineAt(code, ci, where);
+      if (line < 0) return false;
+      t->stack.emplace_back(key, ci);
+      Record(t, ci, key, EventKind::kCall, line, nullptr);
+      return true;
+    }
+    case monitoring::kPyReturn: {
+      if (nargs < 3 || t->stack.back().key != key) return false;
+      int line = LineAt(code, ci, where);
+      if (line < 0) return false;
+      Record(t, ci, key, EventKind::kReturn, line, args[2]);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+bool Recorder::FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
+  // As FastEvent, for OnEvent's settrace callers.
+  if (what != PyTrace_LINE && what != PyTrace_CALL && what != PyTrace_RETURN) return false;
+  if (disabled_) return false;
+  PyCodeObject* code = compat::FrameCode(frame);
+  CodeInfo* ci = Lookup(code);
+  if (ci == nullptr || !ci->recorded) return false;
+  PyThreadState* ts = PyThreadState_Get();
+  if (ts != last_tstate_ || compat::ThreadStateId(ts) != last_tstate_id_) return false;
+  if (compat::ErrorPending(ts) || writer_->failed()) return false;
+  HookThread* t = last_thread_;
+  if (t->stack.empty()) return false;  // the thread's first frame: its callers may need adopting
+  compat::FrameKey key = compat::KeyOf(frame);
+  int line = PyFrame_GetLineNumber(frame);
+  if (what == PyTrace_CALL) {
+    t->stack.emplace_back(key, ci);
+    Record(t, ci, key, EventKind::kCall, line, nullptr);
+    return true;
+  }
+  if (t->stack.back().key != key) return false;
+  Record(t, ci, key, what == PyTrace_LINE ? EventKind::kLine : EventKind::kReturn, line, arg);
+  return true;
 }
 
 PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs) {

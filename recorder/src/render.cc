@@ -565,14 +565,14 @@ void Renderer::Bytes(const char* p, Py_ssize_t len, std::string* out) {
 }
 
 void Renderer::Int(PyObject* v, std::string* out) {
-#if PY_VERSION_HEX >= 0x030C0000
-  if (PyLong_CheckExact(v) && PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(v))) {
+  {
     char buf[24];
-    auto res = std::to_chars(buf, buf + sizeof(buf), PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(v)));
-    out->append(buf, static_cast<size_t>(res.ptr - buf));
-    return;
+    size_t n = CompactIntText(v, buf);
+    if (n > 0) {
+      out->append(buf, n);
+      return;
+    }
   }
-#endif
   int overflow = 0;
   long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
   if (!overflow && !(x == -1 && PyErr_Occurred())) {

@@ -4,8 +4,12 @@
 #define TRACETAPE_RECORDER_RENDER_H_
 
 #include <Python.h>
+#if PY_VERSION_HEX < 0x030B0000
+#include <longintrepr.h>  // ob_digit (Python.h includes it from 3.11)
+#endif
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -137,6 +141,29 @@ class Renderer {
   // Exact int/float/complex/str/bytes/bool/None: immutable, and rendering
   // cannot differ for the same object.
   static bool IsImmutableScalar(PyObject* v);
+  // The rendering of an exact int that fits a word, written to `buf`;
+  // returns its length, or 0 if v is not such an int (before 3.12: an int
+  // of more than one digit). The most frequent return value, rendered
+  // by the hook's fast path without a string; Render gives the same text.
+  static size_t CompactIntText(PyObject* v, char (&buf)[24]) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyLong_CheckExact(v) && PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(v))) {
+      auto res = std::to_chars(buf, buf + sizeof(buf), PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(v)));
+      return static_cast<size_t>(res.ptr - buf);
+    }
+#else
+    // Before 3.12 an int of at most one digit is the compact kind.
+    if (PyLong_CheckExact(v)) {
+      Py_ssize_t size = Py_SIZE(v);
+      if (size >= -1 && size <= 1) {
+        long value = static_cast<long>(size) * static_cast<long>(reinterpret_cast<PyLongObject*>(v)->ob_digit[0]);
+        auto res = std::to_chars(buf, buf + sizeof(buf), value);
+        return static_cast<size_t>(res.ptr - buf);
+      }
+    }
+#endif
+    return 0;
+  }
   // Computes what RenderException needs once; call with the GIL before use.
   static void Prepare();
 

@@ -32,6 +32,7 @@ void RingBuffer::Reset() {
   head_.store(0, std::memory_order_relaxed);
   tail_.store(0, std::memory_order_relaxed);
   cached_tail_ = 0;
+  reserved_head_ = 0;
 }
 
 }  // namespace tracetape::recorder

@@ -212,6 +212,55 @@ TEST(RingBufferTest, RecordThatMustWrapWaitsForRoomAtTheStart) {
   EXPECT_EQ(got.padding, 1);
 }
 
+// The hook builds its most frequent records in place: Reserve, write, Publish.
+TEST(RingBufferTest, ReservedRecordIsInvisibleUntilPublishedAndWrapsLikeTryWrite) {
+  RingBuffer ring(0);
+  const size_t cap = ring.capacity();
+  std::vector<std::string> written;
+  uint32_t seq = 0;
+  // Fill to 2.5 KiB short of the end, then drain: the third 1 KiB record
+  // after that cannot fit before the end and is preceded by padding.
+  for (size_t used = 0; used + 1024 <= cap - 3072; used += 1024) {
+    written.push_back(MakeRecord(seq++, 1024));
+    ASSERT_TRUE(ring.TryWrite(written.back().data(), written.back().size()));
+  }
+  written.push_back(MakeRecord(seq++, 512));
+  ASSERT_TRUE(ring.TryWrite(written.back().data(), written.back().size()));
+  Consumed got;
+  DrainAll(&ring, &got);
+  ASSERT_EQ(got.records, written);
+  written.clear();
+  got = Consumed();
+  for (int i = 0; i < 8; ++i) {  // 8 x 1 KiB: crosses the end once
+    std::string r = MakeRecord(seq++, 1024);
+    uint8_t* at = ring.Reserve(r.size());
+    ASSERT_NE(at, nullptr);
+    std::memcpy(at, r.data(), r.size());
+    // Written but not published: the consumer sees nothing new.
+    if (i == 0) EXPECT_EQ(ring.Peek().size, 0u);
+    ring.Publish();
+    written.push_back(r);
+  }
+  DrainAll(&ring, &got);
+  EXPECT_EQ(got.records, written);
+  EXPECT_EQ(got.padding, 1);
+  // A refused Reserve leaves nothing behind: fill, then ask for too much.
+  written.clear();
+  got = Consumed();
+  while (true) {
+    std::string r = MakeRecord(seq, 4096);
+    uint8_t* at = ring.Reserve(r.size());
+    if (at == nullptr) break;
+    std::memcpy(at, r.data(), r.size());
+    ring.Publish();
+    written.push_back(r);
+    ++seq;
+  }
+  EXPECT_GE(written.size() * 4096, cap - 8192);
+  DrainAll(&ring, &got);
+  EXPECT_EQ(got.records, written);
+}
+
 TEST(RingBufferTest, ResetForgetsPendingRecords) {
   RingBuffer ring(0);
   for (uint32_t i = 0; i < 10; ++i) {

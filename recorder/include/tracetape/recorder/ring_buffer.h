@@ -30,6 +30,12 @@ class RingBuffer {
   // publishes it. Returns false, writing nothing, if there is no room now.
   // Inline, so that a fixed-size record is copied without a call.
   inline bool TryWrite(const void* data, size_t size);
+  // Producer, for a record built in place: room for `size` bytes (a multiple
+  // of 8, <= max_record()) at the head, or NULL if there is none now.
+  // Publish() then makes what was written there visible to the consumer;
+  // nothing else may be reserved or written in between.
+  inline uint8_t* Reserve(size_t size);
+  inline void Publish() { head_.store(reserved_head_, std::memory_order_release); }
 
   // Consumer: the bytes published and not yet released, as one contiguous
   // span (up to the wrap point). Empty when nothing is pending.
@@ -53,6 +59,7 @@ class RingBuffer {
   std::unique_ptr<uint8_t[]> buffer_;
   alignas(64) std::atomic<uint64_t> head_{0};
   uint64_t cached_tail_ = 0;  // producer's last view of tail_
+  uint64_t reserved_head_ = 0;  // producer: the head after the reserved record
   alignas(64) std::atomic<uint64_t> tail_{0};
 };
 
@@ -64,22 +71,29 @@ struct RingPadding {
   uint8_t unused[3];
 };
 
-bool RingBuffer::TryWrite(const void* data, size_t size) {
+__attribute__((always_inline)) inline uint8_t* RingBuffer::Reserve(size_t size) {
   uint64_t head = head_.load(std::memory_order_relaxed);
   size_t pos = static_cast<size_t>(head & (capacity_ - 1));
   size_t pad = (pos + size > capacity_) ? capacity_ - pos : 0;
   size_t need = pad + size;
   if (capacity_ - (head - cached_tail_) < need) {
     cached_tail_ = tail_.load(std::memory_order_acquire);
-    if (capacity_ - (head - cached_tail_) < need) return false;
+    if (capacity_ - (head - cached_tail_) < need) return nullptr;
   }
   if (pad > 0) {
     RingPadding h{static_cast<uint32_t>(pad), static_cast<uint8_t>(kPaddingTag), {0, 0, 0}};
     std::memcpy(buffer_.get() + pos, &h, sizeof(h));
     pos = 0;
   }
-  std::memcpy(buffer_.get() + pos, data, size);
-  head_.store(head + need, std::memory_order_release);
+  reserved_head_ = head + need;
+  return buffer_.get() + pos;
+}
+
+bool RingBuffer::TryWrite(const void* data, size_t size) {
+  uint8_t* at = Reserve(size);
+  if (at == nullptr) return false;
+  std::memcpy(at, data, size);
+  Publish();
   return true;
 }
 
