@@ -233,9 +233,9 @@ class Recorder {
   bool NothingToCapture(const CodeInfo* ci) const {
     return ci->function ? ci->slots.empty() : options_.locals != LocalsMode::kAll;
   }
-  // An event without deltas, with an optional value, built in place: the
-  // record of most events of --locals none. False if it is too large for
-  // that (the caller builds it with Begin and Finish).
+  // An event without deltas, with an optional value (NULL: none), built in
+  // place in the ring: the record of most events of --locals none. False if
+  // it is too large for that (the caller builds it with Begin and Finish).
   __attribute__((always_inline)) bool EmitPlain(EventKind kind, uint32_t thread, int line, uint32_t code,
                                                const char* value, size_t value_size) {
     constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
@@ -251,8 +251,8 @@ class Recorder {
     return true;
   }
   // Writes the `size` bytes of a plain record at `buf`.
-  __attribute__((always_inline)) static void FillPlain(uint8_t* buf, size_t size, EventKind kind, uint32_t thread, int line, uint32_t code,
-                        const char* value, size_t value_size) {
+  __attribute__((always_inline)) static void FillPlain(uint8_t* buf, size_t size, EventKind kind, uint32_t thread,
+                                                       int line, uint32_t code, const char* value, size_t value_size) {
     constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
     RawHeader h{static_cast<uint32_t>(size), static_cast<uint8_t>(RawTag::kEvent), static_cast<uint8_t>(kind), 0};
     RawEvent e{thread, line, code, value ? 1u : 0u};
@@ -267,10 +267,6 @@ class Recorder {
   }
   void EmitPlainAside(EventKind kind, uint32_t thread, int line, uint32_t code, const char* value,
                       size_t value_size, size_t size);
-  bool EmitPlain(EventKind kind, uint32_t thread, int line, uint32_t code, const std::string* value) {
-    return value ? EmitPlain(kind, thread, line, code, value->data(), value->size())
-                 : EmitPlain(kind, thread, line, code, nullptr, 0);
-  }
   static constexpr size_t kMaxPlainRecord = 256;
   // A return event's value into text_.
   void RenderReturn(const CodeInfo* ci, PyObject* value) {
