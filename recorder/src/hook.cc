@@ -150,6 +150,16 @@ class Recorder {
   bool FastEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs);
   // The same for the trace function's call, line and return events.
   bool FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
+  // The fast paths' precondition: `ts` is the thread of the last event, no
+  // exception is pending, the writer is healthy, and the thread's shadow
+  // stack is not empty (its first frame's callers may need adopting). Its
+  // HookThread then, else NULL.
+  HookThread* SteadyThread(PyThreadState* ts) {
+    if (ts != last_tstate_ || compat::ThreadStateId(ts) != last_tstate_id_) return nullptr;
+    if (compat::ErrorPending(ts) || writer_->failed()) return nullptr;
+    HookThread* t = last_thread_;
+    return t->stack.empty() ? nullptr : t;
+  }
   // sys.monitoring: switch on the local events of the recorded code objects
   // that are running now, on every thread (the legacy hook sees them too).
   void EnableRunningCode();
@@ -976,10 +986,8 @@ bool Recorder::FastEvent(monitoring::Event event, PyObject* const* args, Py_ssiz
   CodeInfo* ci = Lookup(code);
   if (ci == nullptr || !ci->recorded || !ci->monitored) return false;
   PyThreadState* ts = PyThreadState_Get();
-  if (ts != last_tstate_ || compat::ThreadStateId(ts) != last_tstate_id_) return false;
-  if (compat::ErrorPending(ts) || writer_->failed()) return false;
-  HookThread* t = last_thread_;
-  if (t->stack.empty()) return false;  // the thread's first frame: its callers may need adopting
+  HookThread* t = SteadyThread(ts);
+  if (t == nullptr) return false;
   compat::FrameKey key = compat::CurrentFrameKey(ts);
   if (key == nullptr) return false;
   long where = CompactArg(args[1]);
@@ -1016,10 +1024,8 @@ bool Recorder::FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
   CodeInfo* ci = Lookup(code);
   if (ci == nullptr || !ci->recorded) return false;
   PyThreadState* ts = PyThreadState_Get();
-  if (ts != last_tstate_ || compat::ThreadStateId(ts) != last_tstate_id_) return false;
-  if (compat::ErrorPending(ts) || writer_->failed()) return false;
-  HookThread* t = last_thread_;
-  if (t->stack.empty()) return false;  // the thread's first frame: its callers may need adopting
+  HookThread* t = SteadyThread(ts);
+  if (t == nullptr) return false;
   compat::FrameKey key = compat::KeyOf(frame);
   int line = PyFrame_GetLineNumber(frame);
   if (what == PyTrace_CALL) {
