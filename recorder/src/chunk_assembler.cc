@@ -64,14 +64,18 @@ void ChunkAssembler::InternCheckpoint() {
   if (string_slots_.empty()) string_slots_.resize(1024);
   std::fill(string_slots_.begin(), string_slots_.end(), kNoBase);
   name_string_ids_.clear();
+  std::fill(name_sids_.begin(), name_sids_.end(), kNoBase);
   string_data_.clear();
   approx_bytes_ = 0;
   string_bytes_ = 0;
-  for (const auto& [thread, frames] : start_state_) {
-    for (const auto& f : frames) {
-      for (const auto& [name, value] : f.locals) {
-        InternName(name);
-        Intern(value, kNoBase);
+  // The mirror is the checkpoint here (start_state_ was just copied from
+  // it): its locals learn their ids in this chunk.
+  for (auto& [thread, frames] : stacks_) {
+    for (auto& f : frames) {
+      for (auto& local : f.locals) {
+        InternName(local.name);
+        local.sid = Intern(local.value, kNoBase);
+        local.sid_chunk = seq_;
       }
     }
   }
@@ -130,26 +134,37 @@ uint32_t ChunkAssembler::Intern(std::string_view s, uint32_t base) {
 uint32_t ChunkAssembler::Lookup(std::string_view s) const { return FindString(s, HashString(s)); }
 
 uint32_t ChunkAssembler::InternName(uint32_t name_id) {
-  auto it = name_string_ids_.find(name_id);
-  if (it != name_string_ids_.end()) return it->second;
+  const bool dense = name_id < kDenseNames;
+  if (dense) {
+    if (name_id < name_sids_.size() && name_sids_[name_id] != kNoBase) return name_sids_[name_id];
+  } else {
+    auto it = name_string_ids_.find(name_id);
+    if (it != name_string_ids_.end()) return it->second;
+  }
   auto nit = names_.find(name_id);
   uint32_t sid = Intern(nit == names_.end() ? std::string_view("?") : std::string_view(nit->second), kNoBase);
-  name_string_ids_.emplace(name_id, sid);
+  if (dense) {
+    if (name_id >= name_sids_.size()) name_sids_.resize(name_id + 1, kNoBase);
+    name_sids_[name_id] = sid;
+  } else {
+    name_string_ids_.emplace(name_id, sid);
+  }
   return sid;
 }
 
 void ChunkAssembler::SetLocal(Frame* frame, uint32_t name, std::string_view value, bool unbound) {
   for (auto it = frame->locals.begin(); it != frame->locals.end(); ++it) {
-    if (it->first == name) {
+    if (it->name == name) {
       if (unbound) {
         frame->locals.erase(it);
       } else {
-        it->second.assign(value.data(), value.size());
+        it->value.assign(value.data(), value.size());
+        it->sid_chunk = ~uint64_t{0};  // not interned as this value
       }
       return;
     }
   }
-  if (!unbound) frame->locals.emplace_back(name, std::string(value));
+  if (!unbound) frame->locals.push_back(Local{name, std::string(value)});
 }
 
 Status ChunkAssembler::Apply(const uint8_t* record, size_t size) {
@@ -277,18 +292,26 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
     // Name first, then value: the reader counts new strings in this order.
     uint32_t name_sid = InternName(name);
     uint32_t value_sid = kUnboundString;
-    if (!unbound) {
-      // A new value is stored as an edit of the value it replaces.
+    auto local = frame.locals.begin();
+    while (local != frame.locals.end() && local->name != name) ++local;
+    if (unbound) {
+      if (local != frame.locals.end()) frame.locals.erase(local);
+    } else {
+      // A new value is stored as an edit of the value it replaces: by the
+      // id it has in this chunk, else by looking it up (another frame or a
+      // return value may have brought the same text).
       uint32_t base = kNoBase;
-      for (const auto& [n, old] : frame.locals) {
-        if (n == name) {
-          base = Lookup(old);
-          break;
-        }
-      }
+      if (local != frame.locals.end()) base = local->sid_chunk == seq_ ? local->sid : Lookup(local->value);
       value_sid = Intern(v, base);
+      if (local == frame.locals.end()) {
+        frame.locals.push_back(Local{name, std::string(v)});
+        local = frame.locals.end() - 1;
+      } else {
+        local->value.assign(v.data(), v.size());
+      }
+      local->sid = value_sid;
+      local->sid_chunk = seq_;
     }
-    SetLocal(&frame, name, v, unbound);
     delta_events_.push_back(index);
     delta_bindings_.emplace_back(name_sid, value_sid);
   }
@@ -319,7 +342,7 @@ std::string ChunkAssembler::Seal() {
     for (const auto& f : frames) {
       std::vector<fb::Binding> bindings;
       bindings.reserve(f.locals.size());
-      for (const auto& [name, value] : f.locals) bindings.emplace_back(InternName(name), Intern(value, kNoBase));
+      for (const auto& local : f.locals) bindings.emplace_back(InternName(local.name), Intern(local.value, kNoBase));
       fs.push_back(fb::CreateFrame(b, f.code, f.line, b.CreateVectorOfStructs(bindings)));
     }
     stacks.push_back(fb::CreateThreadStack(b, thread, b.CreateVector(fs)));

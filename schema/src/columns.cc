@@ -110,31 +110,42 @@ bool GetVarint(const uint8_t* data, size_t size, size_t* pos, uint64_t* v) {
 }
 
 void PackString(std::string_view s, std::string_view base, uint64_t distance, std::string* out) {
-  if (distance != 0 && !base.empty() && !s.empty()) {
-    // One string per event goes through here: no allocation. The edit is
-    // written in place and taken back if the literal is shorter.
+  // An edit has at least one hunk (the table holds no duplicates, so s is
+  // not base): 5 bytes or more, which a literal of at most 3 bytes beats.
+  if (distance != 0 && !base.empty() && s.size() > 3) {
     Hunk hunks[kMaxHunks];
     const size_t count = Diff(base, s, hunks);
-    const size_t start = out->size();
-    char head[20];
-    size_t n = EncodeVarint(distance, head);
-    n += EncodeVarint(count, head + n);
-    out->append(head, n);
+    // Only the varints first: the edit is kept only if shorter than the
+    // literal, and then written with one append per inserted run.
+    char nums[20 + kMaxHunks * 30];
+    size_t n = EncodeVarint(distance, nums);
+    n += EncodeVarint(count, nums + n);
+    size_t inserted = 0;
+    size_t ends[kMaxHunks];  // where hunk k's varints end in nums
     for (size_t k = 0; k < count; ++k) {
       const Hunk& h = hunks[k];
-      char nums[30];
-      size_t m = EncodeVarint(h.keep, nums);
-      m += EncodeVarint(h.drop, nums + m);
-      m += EncodeVarint(h.insert, nums + m);
-      out->append(nums, m);
-      out->append(s.data() + h.insert_at, h.insert);
+      n += EncodeVarint(h.keep, nums + n);
+      n += EncodeVarint(h.drop, nums + n);
+      n += EncodeVarint(h.insert, nums + n);
+      ends[k] = n;
+      inserted += h.insert;
     }
     // The base after the last hunk is kept implicitly.
-    if (out->size() - start < s.size() + 2) return;
-    out->resize(start);
+    if (n + inserted < s.size() + 2) {
+      size_t from = 0;
+      for (size_t k = 0; k < count; ++k) {
+        out->append(nums + from, ends[k] - from);
+        out->append(s.data() + hunks[k].insert_at, hunks[k].insert);
+        from = ends[k];
+      }
+      if (count == 0) out->append(nums, n);
+      return;
+    }
   }
-  PutVarint(out, 0);
-  PutVarint(out, s.size());
+  char head[20];
+  size_t n = EncodeVarint(0, head);
+  n += EncodeVarint(s.size(), head + n);
+  out->append(head, n);
   out->append(s.data(), s.size());
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "synthetic_recording.h"
+#include "tape_generated.h"
 #include "tracetape/recorder/raw_records.h"
 #include "tracetape/replayer/tape.h"
 #include "tracetape/replayer/timeline.h"
@@ -134,6 +135,56 @@ TEST(ChunkAssemblerTest, AdoptNeedsABoundaryOnlyWhenEventsArePending) {
   EXPECT_FALSE(needs(raw[raw.size() - 2])) << "events never need a boundary";
   ASSERT_TRUE(Apply(&a, raw[raw.size() - 2]).ok());
   EXPECT_TRUE(needs(raw.back())) << "an adopt after events changes the checkpoint";
+}
+
+// A local whose long text changes a little at each event is stored as an
+// edit of the value it replaces: in the chunk where it was last set, in a
+// chunk that starts from a checkpoint holding it, after another frame
+// brought the same text, and in a frame adopted at a boundary.
+TEST(ChunkAssemblerTest, AChangedLocalIsStoredAsAnEditOfItsLastValue) {
+  const std::string pad(600, 'p');
+  auto value = [&pad](int i) { return "[" + std::to_string(1000 + i) + ", " + pad + "]"; };
+  RecordingBuilder b;
+  uint32_t f = b.DefineFile("/a.py", "x\n");
+  uint32_t c = b.DefineCode(f, 1, "f", "f");
+  uint32_t g = b.DefineCode(f, 5, "g", "g");
+  b.DefineThread(0, 1, "MainThread");
+  b.DefineThread(1, 2, "T1");
+  b.Call(0, c, 1, {{"xs", value(0)}});
+  for (int i = 1; i < 40; ++i) {
+    b.Line(0, 2, {{"xs", value(i)}});
+    if (i % 10 == 0) {
+      // A callee holding the caller's next value first: the caller's change
+      // then finds its new text already in the table.
+      b.Call(0, g, 5, {{"ys", value(i + 1)}});
+      b.Return(0, 6, std::string("None"));
+    }
+  }
+  b.Adopt(1, g, 7, {{"zs", value(100)}});
+  for (int i = 101; i < 110; ++i) b.Line(1, 8, {{"zs", value(i)}});
+  for (size_t max_events : {5, 1000}) {
+    ChunkAssembler::Limits limits;
+    limits.max_events = max_events;
+    std::vector<std::string> chunks = Assemble(b.raw(), limits);
+    size_t total_data = 0, next = 0;
+    for (const auto& bytes : chunks) {
+      const fb::Chunk* chunk = flatbuffers::GetRoot<fb::Chunk>(bytes.data());
+      // Each chunk's checkpoint holds at most two long literals (one per
+      // thread); everything else is a few bytes of edit.
+      size_t literals = 0;
+      for (const auto& st : *chunk->start_state()) literals += st->frames()->size();
+      size_t events = chunk->kind()->size();
+      EXPECT_LT(chunk->string_data()->size(), literals * (pad.size() + 10) + 900 + 40 * events)
+          << "chunk " << chunk->seq() << " with max_events " << max_events;
+      total_data += chunk->string_data()->size();
+      uint64_t first = 0, seq = 0;
+      std::vector<Event> got = DecodeAndWalk(bytes, &first, &seq);
+      ASSERT_EQ(got, b.EventsInRange(first, first + got.size()));
+      next += got.size();
+    }
+    EXPECT_EQ(next, b.events().size());
+    EXPECT_LT(total_data, (chunks.size() + 2) * (pad.size() + 10) * 2) << "max_events " << max_events;
+  }
 }
 
 TEST(ChunkAssemblerTest, NewFilesAreReportedOnce) {

@@ -91,10 +91,19 @@ class ChunkAssembler {
   const std::map<uint32_t, ThreadInfo>& threads() const { return threads_; }
 
  private:
+  struct Local {
+    uint32_t name = 0;  // name id
+    std::string value;  // rendered
+    // The id of `value` in the string table of chunk `sid_chunk` (it was
+    // interned there): a change is stored as an edit of it without
+    // hashing the old value again to find it.
+    uint32_t sid = 0;
+    uint64_t sid_chunk = ~uint64_t{0};
+  };
   struct Frame {
     uint32_t code = 0;
     int32_t line = 0;
-    std::vector<std::pair<uint32_t, std::string>> locals;  // name id -> rendered value
+    std::vector<Local> locals;
   };
   struct CodeInfo {
     uint32_t file = 0;
@@ -105,7 +114,7 @@ class ChunkAssembler {
   };
 
   Status ApplyEvent(const uint8_t* record, size_t size, bool adopt);
-  void SetLocal(Frame* frame, uint32_t name, std::string_view value, bool unbound);
+  static void SetLocal(Frame* frame, uint32_t name, std::string_view value, bool unbound);
   static constexpr uint32_t kNoBase = 0xffffffffu;
   // `base`: the id of a string `s` is likely a small edit of, or kNoBase.
   uint32_t Intern(std::string_view s, uint32_t base);
@@ -141,7 +150,11 @@ class ChunkAssembler {
   std::vector<uint64_t> string_hashes_;  // parallel to strings_
   uint32_t FindString(std::string_view s, uint64_t hash) const;
   void IndexString(uint32_t id, uint64_t hash);
-  std::unordered_map<uint32_t, uint32_t> name_string_ids_;  // name id -> chunk string id
+  // name id -> chunk string id (kNoBase: not yet in this chunk); the ids
+  // the hook gives are dense, the rare large one goes to the map.
+  static constexpr uint32_t kDenseNames = 1u << 16;
+  std::vector<uint32_t> name_sids_;
+  std::unordered_map<uint32_t, uint32_t> name_string_ids_;
   KeySet codes_used_;
   KeySet line_keys_;      // (code << 32) | line
   KeySet call_codes_set_;
