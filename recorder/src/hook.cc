@@ -215,7 +215,7 @@ class Recorder {
   // records, those without deltas, built in place in the ring.
   __attribute__((always_inline)) void Record(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind,
                                              int line, PyObject* arg) {
-    if (ci->plain) {
+    if (ci->plain || (kind != EventKind::kCall && Quiet(t->stack.back(), ci, key))) {
       if (kind == EventKind::kCall || kind == EventKind::kLine) {
         EmitPlain(kind, t->index, line, ci->id, nullptr, 0);
         return;
@@ -233,6 +233,44 @@ class Recorder {
   }
   __attribute__((noinline)) void RecordGeneral(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind,
                                                int line, PyObject* arg);
+  // True if a capture of this function frame now would find no local
+  // changed: every slot is still unbound, or holds the scalar it held
+  // (identity), or is redacted and was bound, or holds a list or tuple of
+  // scalars that Renderer::FlatSame finds unchanged. Then the record has no
+  // deltas: the same bytes as a plain one. Only checks that cost a few
+  // instructions; anything else is left to Capture.
+  __attribute__((always_inline)) static bool Quiet(const ShadowFrame& sf, const CodeInfo* ci, compat::FrameKey key) {
+    const size_t n = ci->slots.size();
+    if (!ci->function || sf.slots.size() != n) return false;
+    PyObject** fast = compat::KeyFastLocals(key);
+    const SlotInfo* infos = ci->slots.data();
+    const SlotState* states = sf.slots.data();
+    // The identity checks first, in one pass: a slot that changed is most
+    // often a scalar, found without comparing any sequence. The others (at
+    // most a few) are compared after it.
+    constexpr size_t kMaxSequences = 4;
+    PyObject* seq_values[kMaxSequences];
+    const SlotState* seq_states[kMaxSequences];
+    size_t sequences = 0;
+    for (size_t i = 0; i < n; ++i) {
+      PyObject* v = fast[infos[i].index];
+      if (infos[i].cell && v != nullptr && PyCell_Check(v)) v = PyCell_GET(v);
+      const SlotState& st = states[i];
+      if (v == nullptr) {
+        if (st.bound) return false;
+        continue;
+      }
+      if (!st.bound) return false;
+      if (st.held == v || infos[i].redacted) continue;
+      if (st.held != nullptr || sequences == kMaxSequences) return false;  // a scalar changed, or too many
+      seq_values[sequences] = v;
+      seq_states[sequences++] = &st;
+    }
+    for (size_t k = 0; k < sequences; ++k) {
+      if (Renderer::FlatSame(seq_values[k], seq_states[k]->fp) != 1) return false;
+    }
+    return true;
+  }
   void CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject* v);
   void AddDelta(uint32_t name, const std::string* text);
   void SetValue(std::string_view text);

@@ -468,7 +468,7 @@ bool Walk::Same(PyObject* v) {
 
 }  // namespace
 
-bool Renderer::Unchanged(PyObject* v, const Fingerprint& fp) {
+bool Renderer::UnchangedWalk(PyObject* v, const Fingerprint& fp) {
   if (!fp.valid()) return false;
   Walk walk(fp);
   return walk.Same(v) && walk.Complete();

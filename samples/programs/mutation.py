@@ -80,5 +80,15 @@ def main():
     nested["dict"]["new"] = (7, 8)
     print(nested)
 
+    # Items replaced in place, past the first, the length unchanged; the
+    # last one past the items a rendering shows, so its text stays the same.
+    grid = [0] * 40
+    grid[5] = 1
+    grid[29] = 2
+    grid[35] = 3
+    flags = [True, False, True]
+    flags[2] = False
+    print(grid[:6], flags)
+
 
 main()
