@@ -269,6 +269,10 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
 
   if (kind == EventKind::kCall) {
     stack.push_back(Frame{e.code, e.line, {}});
+    if (!spare_locals_.empty()) {
+      stack.back().locals = std::move(spare_locals_.back());
+      spare_locals_.pop_back();
+    }
     call_codes_.push_back(e.code);
     codes_used_.insert(e.code);
     call_codes_set_.insert(e.code);
@@ -327,7 +331,15 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
   threads_used_.insert(e.thread);
   approx_bytes_ += 12;
   string_bytes_ += 12;
-  if (kind == EventKind::kReturn) stack.pop_back();
+  if (kind == EventKind::kReturn) {
+    // Its locals' storage serves the next call (a vector per call otherwise).
+    auto& locals = stack.back().locals;
+    if (locals.capacity() != 0 && spare_locals_.size() < kMaxSpareLocals) {
+      locals.clear();
+      spare_locals_.push_back(std::move(locals));
+    }
+    stack.pop_back();
+  }
   return Status::Ok();
 }
 

@@ -157,15 +157,13 @@ bool Renderer::IsImmutableScalar(PyObject* v) {
          t == &PyBytes_Type || t == &PyComplex_Type;
 }
 
-void Fingerprint::Clear() {
+void Fingerprint::Release() {
   for (auto& e : entries_) {
     if (e.size == kScalar) Py_DECREF(e.obj);
     if (HoldsName(e.size)) Py_XDECREF(e.type_name);
   }
   entries_.clear();
   objs_.clear();
-  valid_ = true;
-  cut_ = std::string::npos;
 }
 
 void Renderer::ReleaseCaches() {

@@ -54,7 +54,11 @@ class Fingerprint {
     return *this;
   }
   ~Fingerprint() { Clear(); }
-  void Clear();
+  void Clear() {
+    if (!entries_.empty()) Release();  // inline when empty: a scalar slot's, at each change
+    valid_ = true;
+    cut_ = std::string::npos;
+  }
   void Swap(Fingerprint& other) {
     entries_.swap(other.entries_);
     objs_.swap(other.objs_);
@@ -111,6 +115,7 @@ class Fingerprint {
 
  private:
   friend class Renderer;
+  void Release();  // drops the entries' references and the entries
   void Push(const Entry& e) {
     entries_.push_back(e);
     objs_.push_back(e.obj);

@@ -132,6 +132,9 @@ class ChunkAssembler {
   std::vector<FileInfo> new_files_;
   // Mirror of the recorded program's state.
   std::map<uint32_t, std::vector<Frame>> stacks_;
+  // Emptied locals of returned frames, for the next calls.
+  static constexpr size_t kMaxSpareLocals = 256;
+  std::vector<std::vector<Local>> spare_locals_;
 
   // The chunk under construction.
   uint64_t seq_ = 0;
