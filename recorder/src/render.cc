@@ -132,6 +132,10 @@ void AppendFloat(double d, std::string* out) {
 }  // namespace
 
 std::string_view Utf8View(PyObject* s) {
+  // An ASCII str's characters are its UTF-8 (what the call below returns).
+  if (PyUnicode_Check(s) && PyUnicode_IS_COMPACT_ASCII(s)) {
+    return std::string_view(static_cast<const char*>(PyUnicode_DATA(s)), static_cast<size_t>(PyUnicode_GET_LENGTH(s)));
+  }
   Py_ssize_t n = 0;
   const char* p = PyUnicode_AsUTF8AndSize(s, &n);
   if (!p) {
@@ -367,11 +371,23 @@ bool Walk::Same(PyObject* v) {
     for (uint32_t i = 0; i < e.children;) {
       if (idx_ >= end_) return Stop();
       if (!PyDict_Next(dict, &pos, &key, &value)) return false;
-      if (!PyUnicode_Check(key) || IsDunder(Utf8View(key))) continue;
-      if (!Same(key)) return false;
-      if (done_) return true;
-      if (!Same(value)) return false;
-      if (done_) return true;
+      const Fingerprint::Entry& name = entries_[idx_];
+      if (name.obj == key && name.size == Fingerprint::kScalar) {
+        // The name rendered here (a rendered name is never a dunder one).
+        ++idx_;
+      } else {
+        if (!PyUnicode_Check(key) || IsDunder(Utf8View(key))) continue;
+        if (!Same(key)) return false;
+        if (done_) return true;
+      }
+      if (idx_ < end_ && entries_[idx_].size == Fingerprint::kScalar) {
+        // A held scalar value: unchanged iff the same object.
+        if (entries_[idx_].obj != value) return false;
+        ++idx_;
+      } else {
+        if (!Same(value)) return false;
+        if (done_) return true;
+      }
       ++i;
     }
     if (cut_ && idx_ >= end_) return Stop();
