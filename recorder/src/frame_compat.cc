@@ -175,28 +175,6 @@ bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value) {
 }
 
 
-uint64_t DictVersion(PyObject* dict) {
-  // Deprecated for extensions in 3.12 (PEP 699) but kept, and still bumped
-  // by every mutation through 3.13, the last version this file supports.
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-  return reinterpret_cast<PyDictObject*>(dict)->ma_version_tag;
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-}
-
-bool InstanceDictVersioned(PyObject* dict) {
-#if PY_VERSION_HEX >= 0x030D0000
-  return reinterpret_cast<PyDictObject*>(dict)->ma_values == nullptr;
-#else
-  (void)dict;
-  return true;
-#endif
-}
-
 bool IsFinalizing() {
 #if PY_VERSION_HEX >= 0x030D0000
   return Py_IsFinalizing();

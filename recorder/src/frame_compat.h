@@ -58,11 +58,29 @@ bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value);
 inline uint64_t ThreadStateId(PyThreadState* tstate) { return tstate->id; }
 // A dict's version tag (PEP 509): changes at every change of the dict, and a
 // value is never given twice in a process.
-uint64_t DictVersion(PyObject* dict);
+inline uint64_t DictVersion(PyObject* dict) {
+  // Deprecated for extensions in 3.12 (PEP 699) but kept, and still bumped
+  // by every mutation through 3.13, the last version this file supports.
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+  return reinterpret_cast<PyDictObject*>(dict)->ma_version_tag;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+}
 // Whether DictVersion(dict) changes at every change of `dict`, the __dict__
 // of an instance. Not on 3.13 while the dict shares the instance's inline
 // values: attribute stores then write the values without a new version.
-bool InstanceDictVersioned(PyObject* dict);
+inline bool InstanceDictVersioned(PyObject* dict) {
+#if PY_VERSION_HEX >= 0x030D0000
+  return reinterpret_cast<PyDictObject*>(dict)->ma_values == nullptr;
+#else
+  (void)dict;
+  return true;
+#endif
+}
 // PyErr_Occurred() for a thread state at hand (no thread-local lookup).
 inline bool ErrorPending(PyThreadState* tstate) {
 #if PY_VERSION_HEX >= 0x030C0000

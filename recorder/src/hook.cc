@@ -684,6 +684,7 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
 
 void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
   CodeInfo* ci = sf->code;
+  Renderer::NextEpoch();  // the program ran since the last capture
   // Keep every record well inside the ring: a capture that grows too large
   // stops, and the slots it did not reach are compared again next event.
   const size_t budget = ring_->max_record() / 2;

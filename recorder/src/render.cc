@@ -161,10 +161,43 @@ bool Renderer::IsImmutableScalar(PyObject* v) {
          t == &PyBytes_Type || t == &PyComplex_Type;
 }
 
+namespace {
+// Released shared renderings, kept with their entries' room for the next
+// (under the GIL, as everything here).
+std::vector<SharedRendering*>& SpareShared() {
+  static std::vector<SharedRendering*> spare;
+  return spare;
+}
+constexpr size_t kMaxSpareShared = 1024;
+
+SharedRendering* NewShared() {
+  auto& spare = SpareShared();
+  if (spare.empty()) return new SharedRendering();
+  SharedRendering* s = spare.back();
+  spare.pop_back();
+  return s;
+}
+
+void Unref(SharedRendering* s) {
+  if (--s->refs > 0) return;
+  s->fp.Clear();  // drops its references (and the shared renderings it holds)
+  s->guards.clear();
+  s->guarded = false;
+  s->epoch = 0;
+  auto& spare = SpareShared();
+  if (spare.size() < kMaxSpareShared) {
+    spare.push_back(s);
+  } else {
+    delete s;
+  }
+}
+}  // namespace
+
 void Fingerprint::Release() {
   for (auto& e : entries_) {
     if (e.size == kScalar) Py_DECREF(e.obj);
-    if (HoldsName(e.size)) Py_XDECREF(e.type_name);
+    else if (e.size == kShared) Unref(e.shared);
+    else if (HoldsName(e.size)) Py_XDECREF(e.type_name);
   }
   entries_.clear();
   objs_.clear();
@@ -172,10 +205,13 @@ void Fingerprint::Release() {
 
 void Renderer::ReleaseCaches() {
   for (auto& c : render_cache_) {
-    c.fp.Clear();
+    if (c.shared) Unref(c.shared);
+    c.shared = nullptr;
     c.obj = nullptr;
   }
   for (auto& n : name_cache_) Py_CLEAR(n.name);
+  for (SharedRendering* s : SpareShared()) delete s;
+  SpareShared().clear();
 }
 
 bool Renderer::ShouldRedactName(PyObject* name, std::string_view text) {
@@ -260,6 +296,22 @@ class Walk {
   bool Same(PyObject* v);
   // All entries compared, or the rest cannot matter.
   bool Complete() const { return done_ || idx_ == count_; }
+  // v (the object s was rendered from) still renders to s's text: compared
+  // once per event, then remembered.
+  static bool SharedSame(SharedRendering* s, PyObject* v) {
+    if (s->epoch == Renderer::epoch()) return s->same;
+    bool same;
+    if (s->guarded) {
+      same = GuardsHold(*s);
+    } else {
+      Walk walk(s->fp);
+      same = walk.Same(v) && walk.Complete();
+    }
+    s->epoch = Renderer::epoch();
+    s->same = same;
+    return same;
+  }
+  static bool GuardsHold(const SharedRendering& s);
 
  private:
   bool Children(uint32_t children);
@@ -337,6 +389,8 @@ bool Walk::Same(PyObject* v) {
       }
       return true;
     }
+    case Fingerprint::kShared:
+      return SharedSame(e.shared, v);
     default:
       break;
   }
@@ -478,6 +532,60 @@ bool Walk::Same(PyObject* v) {
     return same;
   }
   return false;
+}
+
+bool Walk::GuardsHold(const SharedRendering& s) {
+  for (const SharedRendering::Guard& g : s.guards) {
+    PyObject* v = g.obj;
+    if (g.shared) {
+      if (!SharedSame(g.shared, v)) return false;
+      continue;
+    }
+    PyTypeObject* t = Py_TYPE(v);
+    if (t != g.type) return false;
+    if (g.dict == nullptr) {
+      // A dict: Same's dict branch, whose version vouches for its items.
+      if (PyDict_GET_SIZE(v) != g.size || compat::DictVersion(v) != g.version) return false;
+      continue;
+    }
+    // An instance: Same's kInstance branch, at a version.
+    if (HeapName(t) != g.name) return false;
+    PyObject** slot = _PyObject_GetDictPtr(v);
+    if (slot == nullptr) {
+      PyErr_Clear();
+      return false;
+    }
+    if (*slot != g.dict || compat::DictVersion(g.dict) != g.version) return false;
+  }
+  return true;
+}
+
+// The guards of a shared rendering, if it can have them (see Guard).
+void BuildGuards(SharedRendering* s) {
+  s->guards.clear();
+  s->guarded = false;
+  for (const Fingerprint::Entry& e : s->fp.entries()) {
+    SharedRendering::Guard g{e.obj};
+    if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) continue;
+    if (e.size == Fingerprint::kShared) {
+      g.shared = e.shared;
+    } else if (e.size == Fingerprint::kInstance) {
+      if (e.dict == nullptr || e.version == 0) return;
+      g.type = e.type;
+      g.name = e.type_name;
+      g.dict = e.dict;
+      g.version = e.version;
+    } else if (e.size >= 0 && e.type != nullptr && PyType_IsSubtype(e.type, &PyDict_Type)) {
+      if (e.version == 0) return;
+      g.type = e.type;
+      g.size = e.size;
+      g.version = e.version;
+    } else {
+      return;  // a list, tuple, set or named value: walked
+    }
+    s->guards.push_back(g);
+  }
+  s->guarded = true;
 }
 
 }  // namespace
@@ -871,22 +979,29 @@ Renderer::CachedRendering* Renderer::ReuseCached(PyObject* v, int depth, std::st
   *hit = false;
   if (!fp_ || !fp_->valid_) return nullptr;
   if (render_cache_.empty()) render_cache_.resize(kRenderCacheSize);
-  CachedRendering* slot = &render_cache_[(reinterpret_cast<uintptr_t>(v) >> 4) % kRenderCacheSize];
+  // Two ways per set: v's if it has one, else the one used less recently.
+  CachedRendering* ways = &render_cache_[2 * ((reinterpret_cast<uintptr_t>(v) >> 4) % (kRenderCacheSize / 2))];
+  int way = ways[1].obj == v ? 1 : ways[0].obj == v ? 0 : 1 - ways[0].recent;
+  ways[0].recent = static_cast<uint8_t>(way);
+  CachedRendering* slot = &ways[way];
   // A text that runs past the length budget here is still right: the budget
   // is only checked between items, so rendering anew would also run past
   // it, and Finish cuts both at the same byte.
-  if (slot->obj == v && depth + slot->reach <= limits_.max_depth && Unchanged(v, slot->fp)) {
+  if (slot->obj == v && slot->shared != nullptr && depth + slot->reach <= limits_.max_depth &&
+      Walk::SharedSame(slot->shared, v)) {
     out->append(slot->text);
     deepest_ = std::max(deepest_, depth + slot->reach);
-    fp_->Reserve(fp_->entries_.size() + slot->fp.entries_.size());
-    for (const auto& e : slot->fp.entries_) {
-      if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
-      if (Fingerprint::HoldsName(e.size)) Py_XINCREF(e.type_name);
-      fp_->Push(e);
-    }
+    PushShared(v, slot->shared);
     *hit = true;
   }
   return slot;
+}
+
+void Renderer::PushShared(PyObject* v, SharedRendering* s) {
+  Fingerprint::Entry e{v, Fingerprint::kShared, 0};
+  e.shared = s;
+  ++s->refs;
+  fp_->Push(e);
 }
 
 void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t fp_index, size_t text_start,
@@ -898,15 +1013,24 @@ void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t
       fp_->entries_[fp_index].obj != v) {
     return;
   }
-  slot->fp.Clear();
-  slot->fp.Reserve(fp_->entries_.size() - fp_index);
-  for (size_t j = fp_index; j < fp_->entries_.size(); ++j) {
-    const auto& e = fp_->entries_[j];
-    if (e.size == Fingerprint::kScalar) Py_INCREF(e.obj);
-    if (Fingerprint::HoldsName(e.size)) Py_XINCREF(e.type_name);
-    slot->fp.Push(e);
-  }
-  slot->fp.valid_ = true;
+  // v's entries move (with their references) to a shared rendering, which
+  // the fingerprint then holds in their place, as does the slot.
+  SharedRendering* s = NewShared();
+  Fingerprint& own = s->fp;
+  own.entries_.assign(fp_->entries_.begin() + static_cast<std::ptrdiff_t>(fp_index), fp_->entries_.end());
+  own.objs_.assign(fp_->objs_.begin() + static_cast<std::ptrdiff_t>(fp_index), fp_->objs_.end());
+  own.valid_ = true;
+  own.cut_ = std::string::npos;
+  fp_->entries_.resize(fp_index);
+  fp_->objs_.resize(fp_index);
+  BuildGuards(s);
+  // Just rendered: the same for the rest of this event.
+  s->epoch = epoch_;
+  s->same = true;
+  PushShared(v, s);
+  if (slot->shared) Unref(slot->shared);
+  ++s->refs;
+  slot->shared = s;
   slot->obj = v;
   slot->reach = reach;
   slot->text.assign(out, text_start, std::string::npos);

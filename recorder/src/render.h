@@ -21,6 +21,8 @@
 
 namespace tracetape::recorder {
 
+struct SharedRendering;
+
 // What one rendering visited, when it visited only exact lists, tuples and
 // dicts, immutable scalars, instances (rendered from their __dict__, or as
 // `<T object>`), functions, classes and modules: the objects in pre-order. Only the scalars are held, by strong
@@ -91,8 +93,12 @@ class Fingerprint {
   // `T(args...)`: of `type`, named `type_name` (heap), its args `version`
   // long, `children` of them visited.
   static constexpr Py_ssize_t kException = -8;
+  // An instance or dict rendered once and kept by the renderer's cache: its
+  // entries are `shared`'s (counted references), compared once per event
+  // however many renderings hold them.
+  static constexpr Py_ssize_t kShared = -9;
   // Whether an entry of this kind holds type_name.
-  static bool HoldsName(Py_ssize_t size) { return size == kInstance || size <= kOpaque; }
+  static bool HoldsName(Py_ssize_t size) { return size == kInstance || (size <= kOpaque && size >= kException); }
   struct Entry {
     PyObject* obj;      // a strong reference for kScalar, else only an identity
     Py_ssize_t size;
@@ -109,6 +115,7 @@ class Fingerprint {
     // A list or tuple whose visited items are all held scalars: compared at
     // once, as the contiguous run of objs() after it.
     bool scalar_items = false;
+    SharedRendering* shared = nullptr;  // kShared: a counted reference
   };
   const std::vector<Entry>& entries() const { return entries_; }
   const std::vector<PyObject*>& objs() const { return objs_; }  // entries()[i].obj
@@ -124,6 +131,35 @@ class Fingerprint {
   std::vector<PyObject*> objs_;  // parallel to entries_
   bool valid_ = true;
   size_t cut_ = std::string::npos;
+};
+
+// The entries of one cached rendering of an instance or dict (the first is
+// the object's own), shared by the fingerprints that reused it and by the
+// cache slot. Immutable once made, but for the memo: whether the object was
+// found unchanged, as of event `epoch`. Within one event no program code
+// runs, so one comparison answers for every rendering that holds it.
+struct SharedRendering {
+  Fingerprint fp;
+  // When every container among fp's entries is an instance or a dict
+  // rendered at a version (or a shared rendering): their checks alone, in
+  // the entries' order. The walk's answer at less cost: an unchanged
+  // version vouches for the objects bound in it, so the scalars are not
+  // looked at, and each object checked is alive since its container is
+  // unchanged.
+  struct Guard {
+    PyObject* obj;
+    PyTypeObject* type = nullptr;
+    PyObject* name = nullptr;            // an instance's class __name__ (heap)
+    PyObject* dict = nullptr;            // an instance's __dict__; null for a dict
+    uint64_t version = 0;
+    Py_ssize_t size = 0;                 // a dict's length
+    SharedRendering* shared = nullptr;   // else: this one's own check
+  };
+  std::vector<Guard> guards;
+  bool guarded = false;
+  uint32_t refs = 0;
+  uint64_t epoch = 0;
+  bool same = false;
 };
 
 class Renderer {
@@ -169,6 +205,10 @@ class Renderer {
   void RenderException(PyObject* exc, std::string* out);
   // Drops the caches' references (with the GIL, before the recorder goes).
   void ReleaseCaches();
+  // A new event: the program may have run since the last comparison, so
+  // what SharedRendering remembers is stale. Call before capturing.
+  static void NextEpoch() { ++epoch_; }
+  static uint64_t epoch() { return epoch_; }
 
   // Exact int/float/complex/str/bytes/bool/None: immutable, and rendering
   // cannot differ for the same object.
@@ -225,18 +265,21 @@ class Renderer {
   // The last rendering of instances and dicts, reused inside a container or
   // another instance while its own fingerprint still holds: a change to one
   // instance in a list of many renders only that one again, and an unchanged
-  // dict inside a changed instance is not rendered again. Direct mapped by
-  // address; an entry holds no reference to its object (its fingerprint
-  // compares the object's dict version, or walks it whole).
+  // dict inside a changed instance is not rendered again. Two-way set
+  // associative by address (a direct-mapped cache made the cost of a run
+  // depend on where its objects happened to be allocated); an entry holds
+  // no reference to its object (its shared rendering compares the object's
+  // dict version, or walks it whole).
   struct CachedRendering {
     PyObject* obj = nullptr;
     // How many levels below itself its rendering went (none reached the
     // depth limit): valid wherever that stays within the limit.
     int reach = 0;
     std::string text;
-    Fingerprint fp;
+    SharedRendering* shared = nullptr;  // a counted reference, or null
+    uint8_t recent = 0;  // a set's first way: which of its two was used last
   };
-  static constexpr size_t kRenderCacheSize = 256;
+  static constexpr size_t kRenderCacheSize = 1024;
   std::vector<CachedRendering> render_cache_;
   // Within a fingerprinted rendering: v's slot in the cache (else NULL),
   // and *hit if v's text and fingerprint were appended from it.
@@ -245,6 +288,8 @@ class Renderer {
   // it in `slot` if nothing in it depended on where it was rendered.
   void StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t fp_index, size_t text_start,
                    const std::string& out);
+  // Appends an entry for v holding s's entries.
+  void PushShared(PyObject* v, SharedRendering* s);
   // Attribute names' redaction decision, by the (held) name object.
   struct CachedName {
     PyObject* name = nullptr;  // strong
@@ -262,6 +307,7 @@ class Renderer {
   void Invalidate() {
     if (fp_) fp_->valid_ = false;
   }
+  static inline uint64_t epoch_ = 1;  // under the GIL
   std::vector<PyObject*> active_;  // containers being rendered, for cycles
   Fingerprint* fp_ = nullptr;      // being filled, or null
   int deepest_ = 0;                // the deepest container level rendered so far
