@@ -181,8 +181,28 @@ def budget():
     return v, pts, flat, keys, b
 
 
+def shared():
+    # One instance reached from several locals, inside containers whose own
+    # versions do not change when it does: each rendering that reused its
+    # text must see each change, whatever kind.
+    inner = Point(1, 2)
+    box = {"p": inner}
+    outer = Point(box, [inner])
+    alias = outer
+    inner.x = 5                  # its attribute
+    inner.__class__ = Bag        # its class, nothing else changed
+    inner.__class__ = Point
+    inner.__dict__ = {"z": 0}    # its dict replaced
+    inner.__dict__["z"] = 1      # the new dict changed
+    box["q"] = Point(0, 0)       # the dict that holds it
+    box["q"].y = 9
+    outer.y.append(inner)        # a list beside it
+    return alias
+
+
 attributes()
 renames()
+shared()
 identity()
 nesting()
 recycling()
