@@ -3,6 +3,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 #include <string_view>
 
@@ -319,11 +320,21 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
     delta_events_.push_back(index);
     delta_bindings_.emplace_back(name_sid, value_sid);
   }
-  if (e.has_value) {
+  if (e.has_value == kTextValue) {
     std::string_view v = r.Str();
     if (!r.ok()) return Status::Internal("malformed value");
     value_events_.push_back(index);
     value_strings_.push_back(Intern(v, kNoBase));
+  } else if (e.has_value == kIntValue) {
+    // The hook's word for an int: its text is the renderer's, to_chars.
+    auto value = static_cast<int64_t>(r.U64());
+    if (!r.ok()) return Status::Internal("malformed value");
+    char buf[24];
+    auto res = std::to_chars(buf, buf + sizeof(buf), value);
+    value_events_.push_back(index);
+    value_strings_.push_back(Intern(std::string_view(buf, static_cast<size_t>(res.ptr - buf)), kNoBase));
+  } else if (e.has_value != kNoValue) {
+    return Status::Internal("unknown value kind " + std::to_string(e.has_value));
   }
   kinds_.push_back(h.kind);
   event_threads_.push_back(static_cast<uint16_t>(e.thread));

@@ -221,9 +221,9 @@ class Recorder {
         return;
       }
       if (kind == EventKind::kReturn && !ci->redact_return) {
-        char buf[24];
-        size_t n = Renderer::CompactIntText(arg ? arg : Py_None, buf);
-        if (n > 0 && EmitPlain(kind, t->index, line, ci->id, buf, n)) {
+        int64_t value;
+        if (Renderer::CompactInt(arg ? arg : Py_None, &value)) {
+          EmitPlainInt(kind, t->index, line, ci->id, value);
           t->Pop();
           return;
         }
@@ -274,6 +274,7 @@ class Recorder {
   void CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject* v);
   void AddDelta(uint32_t name, const std::string* text);
   void SetValue(std::string_view text);
+  void SetIntValue(int64_t value);  // see RawValue::kIntValue
   bool Emit(const std::string& record) { return Emit(record.data(), record.size()); }
   bool Emit(const RawBuffer& record) { return Emit(record.data(), record.size()); }
   // Nothing to capture in this code's frames (--locals none, or a function
@@ -303,7 +304,7 @@ class Recorder {
                                                        int line, uint32_t code, const char* value, size_t value_size) {
     constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
     RawHeader h{static_cast<uint32_t>(size), static_cast<uint8_t>(RawTag::kEvent), static_cast<uint8_t>(kind), 0};
-    RawEvent e{thread, line, code, value ? 1u : 0u};
+    RawEvent e{thread, line, code, value ? kTextValue : kNoValue};
     std::memcpy(buf, &h, sizeof(h));
     std::memcpy(buf + sizeof(h), &e, sizeof(e));
     if (value) {
@@ -315,6 +316,27 @@ class Recorder {
   }
   void EmitPlainAside(EventKind kind, uint32_t thread, int line, uint32_t code, const char* value,
                       size_t value_size, size_t size);
+  // A return without deltas whose value is an int that fits a word
+  // (Renderer::CompactInt): the word goes into the record, and the writer
+  // thread writes its text.
+  __attribute__((always_inline)) void EmitPlainInt(EventKind kind, uint32_t thread, int line, uint32_t code,
+                                                  int64_t value) {
+    constexpr size_t kSize = sizeof(RawHeader) + sizeof(RawEvent) + sizeof(int64_t);
+    static_assert(kSize % 8 == 0 && kSize <= kMaxPlainRecord, "a plain int record is padded already");
+    alignas(8) uint8_t aside[kSize];
+    uint8_t* at = ring_->Reserve(kSize);
+    uint8_t* buf = at ? at : aside;
+    RawHeader h{static_cast<uint32_t>(kSize), static_cast<uint8_t>(RawTag::kEvent), static_cast<uint8_t>(kind), 0};
+    RawEvent e{thread, line, code, kIntValue};
+    std::memcpy(buf, &h, sizeof(h));
+    std::memcpy(buf + sizeof(h), &e, sizeof(e));
+    std::memcpy(buf + sizeof(h) + sizeof(e), &value, sizeof(value));
+    if (at) {
+      ring_->Publish();
+    } else {
+      Emit(aside, kSize);  // waits for room
+    }
+  }
   static constexpr size_t kMaxPlainRecord = 256;
   // A return event's value into text_.
   void RenderReturn(const CodeInfo* ci, PyObject* value) {
@@ -601,7 +623,7 @@ HookThread* Recorder::CurrentThread(PyThreadState* ts) {
 
 void Recorder::Begin(RawTag tag, EventKind kind, uint32_t thread, int line, uint32_t code) {
   w_.Begin(tag, static_cast<uint8_t>(kind));
-  RawEvent e{thread, line, code, 0};
+  RawEvent e{thread, line, code, kNoValue};
   w_.Put(&e, sizeof(e));
   ndeltas_ = 0;
 }
@@ -619,9 +641,17 @@ void Recorder::AddDelta(uint32_t name, const std::string* text) {
 void Recorder::SetValue(std::string_view text) {
   RawEvent e;
   std::memcpy(&e, record_.data() + sizeof(RawHeader), sizeof(e));
-  e.has_value = 1;
+  e.has_value = kTextValue;
   std::memcpy(record_.data() + sizeof(RawHeader), &e, sizeof(e));
   w_.Str(text);
+}
+
+void Recorder::SetIntValue(int64_t value) {
+  RawEvent e;
+  std::memcpy(&e, record_.data() + sizeof(RawHeader), sizeof(e));
+  e.has_value = kIntValue;
+  std::memcpy(record_.data() + sizeof(RawHeader), &e, sizeof(e));
+  w_.U64(static_cast<uint64_t>(value));
 }
 
 void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject* v) {
@@ -939,10 +969,9 @@ void Recorder::RecordGeneral(HookThread* t, CodeInfo* ci, compat::FrameKey key, 
   Begin(RawTag::kEvent, kind, t->index, line, ci->id);
   Capture(t, &sf, key);  // uses text_ as scratch: the value is rendered after
   if (kind == EventKind::kReturn) {
-    char buf[24];
-    size_t n = ci->redact_return ? 0 : Renderer::CompactIntText(arg ? arg : Py_None, buf);
-    if (n > 0) {
-      SetValue(std::string_view(buf, n));
+    int64_t value;
+    if (!ci->redact_return && Renderer::CompactInt(arg ? arg : Py_None, &value)) {
+      SetIntValue(value);
     } else {
       RenderReturn(ci, arg);
       SetValue(text_);

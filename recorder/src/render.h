@@ -213,28 +213,35 @@ class Renderer {
   // Exact int/float/complex/str/bytes/bool/None: immutable, and rendering
   // cannot differ for the same object.
   static bool IsImmutableScalar(PyObject* v);
-  // The rendering of an exact int that fits a word, written to `buf`;
-  // returns its length, or 0 if v is not such an int (before 3.12: an int
-  // of more than one digit). The most frequent return value, rendered
-  // by the hook's fast path without a string; Render gives the same text.
-  static size_t CompactIntText(PyObject* v, char (&buf)[24]) {
+  // An exact int that fits a word, as that word: true and *out set, or
+  // false if v is not such an int (before 3.12: an int of more than one
+  // digit). Its text is std::to_chars of *out, the text Render gives it.
+  static bool CompactInt(PyObject* v, int64_t* out) {
 #if PY_VERSION_HEX >= 0x030C0000
     if (PyLong_CheckExact(v) && PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(v))) {
-      auto res = std::to_chars(buf, buf + sizeof(buf), PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(v)));
-      return static_cast<size_t>(res.ptr - buf);
+      *out = static_cast<int64_t>(PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(v)));
+      return true;
     }
 #else
     // Before 3.12 an int of at most one digit is the compact kind.
     if (PyLong_CheckExact(v)) {
       Py_ssize_t size = Py_SIZE(v);
       if (size >= -1 && size <= 1) {
-        long value = static_cast<long>(size) * static_cast<long>(reinterpret_cast<PyLongObject*>(v)->ob_digit[0]);
-        auto res = std::to_chars(buf, buf + sizeof(buf), value);
-        return static_cast<size_t>(res.ptr - buf);
+        *out = static_cast<int64_t>(size) * static_cast<int64_t>(reinterpret_cast<PyLongObject*>(v)->ob_digit[0]);
+        return true;
       }
     }
 #endif
-    return 0;
+    return false;
+  }
+  // The rendering of such an int, written to `buf`; returns its length, or
+  // 0 if v is not one. The most frequent local and return value, rendered
+  // by the hook's fast paths without a string; Render gives the same text.
+  static size_t CompactIntText(PyObject* v, char (&buf)[24]) {
+    int64_t value;
+    if (!CompactInt(v, &value)) return 0;
+    auto res = std::to_chars(buf, buf + sizeof(buf), value);
+    return static_cast<size_t>(res.ptr - buf);
   }
   // Computes what RenderException needs once; call with the GIL before use.
   static void Prepare();

@@ -187,6 +187,31 @@ TEST(ChunkAssemblerTest, AChangedLocalIsStoredAsAnEditOfItsLastValue) {
   }
 }
 
+// The hook hands the most frequent return value, an int that fits a word,
+// over as the word; the tape holds the text the renderer gives that int.
+TEST(ChunkAssemblerTest, AnIntReturnValueGivenAsAWordIsStoredAsItsText) {
+  RecordingBuilder b;
+  uint32_t f = b.DefineFile("/a.py", "x\n");
+  uint32_t c = b.DefineCode(f, 1, "f", "f");
+  b.DefineThread(0, 1, "MainThread");
+  const std::vector<int64_t> values = {0, 7, -1, 1000000007, -4611686018427387904LL, INT64_MAX, INT64_MIN};
+  for (int64_t v : values) {
+    b.Call(0, c, 1);
+    b.ReturnInt(0, 2, v);
+    b.Call(0, c, 1);
+    b.Return(0, 2, std::to_string(v));  // the same text, given as text
+  }
+  std::vector<std::string> chunks = Assemble(b.raw(), ChunkAssembler::Limits());
+  ASSERT_EQ(chunks.size(), 1u);
+  uint64_t first = 0, seq = 0;
+  std::vector<Event> got = DecodeAndWalk(chunks[0], &first, &seq);
+  ASSERT_EQ(got, b.events());
+  ASSERT_EQ(got.size(), 4 * values.size());
+  EXPECT_EQ(got[1].value, std::optional<std::string>("0"));
+  EXPECT_EQ(got[4 * 5 + 1].value, std::optional<std::string>("9223372036854775807"));
+  EXPECT_EQ(got[4 * 6 + 1].value, std::optional<std::string>("-9223372036854775808"));
+}
+
 TEST(ChunkAssemblerTest, NewFilesAreReportedOnce) {
   RecordingBuilder b;
   b.DefineFile("/a.py", "a\n");
@@ -304,6 +329,16 @@ TEST_F(MalformedRecordTest, DeltaOrValuePastTheRecordEndIsAnInternalError) {
             Status::Code::kInternal);
   EXPECT_EQ(ApplyBytes(Rec(RawTag::kAdopt, 0, EventBody(0, 1, code_, 0) + U32(1) + U32(500), 1)).code(),
             Status::Code::kInternal);
+}
+
+TEST_F(MalformedRecordTest, ShortIntValueOrUnknownValueKindIsAnInternalError) {
+  ASSERT_TRUE(ApplyBytes(Rec(RawTag::kEvent, 0, EventBody(0, 1, code_, 0))).ok());
+  // The word missing: the record ends with the event.
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, 2, EventBody(0, 2, code_, kIntValue))).code(), Status::Code::kInternal);
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, 2, EventBody(0, 2, code_, 7) + U32(1) + "x")).code(),
+            Status::Code::kInternal);
+  // A well-formed one still applies.
+  EXPECT_TRUE(ApplyBytes(Rec(RawTag::kEvent, 2, EventBody(0, 2, code_, kIntValue) + U32(5) + U32(0))).ok());
 }
 
 }  // namespace

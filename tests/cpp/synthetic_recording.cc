@@ -144,14 +144,15 @@ uint32_t RecordingBuilder::NameId(const std::string& name) {
 }
 
 void RecordingBuilder::EmitEvent(uint8_t kind, uint32_t thread, int32_t line, uint32_t code, const Deltas& deltas,
-                                 const std::optional<std::string>& value) {
+                                 const std::optional<std::string>& value, const int64_t* int_value) {
   // Names are defined before the event that first uses them.
   std::vector<uint32_t> ids;
   for (const auto& d : deltas) ids.push_back(NameId(d.first));
   std::string buf;
   RawWriter w(&buf);
   w.Begin(RawTag::kEvent, kind);
-  recorder::RawEvent e{thread, line, code, value.has_value() ? 1u : 0u};
+  recorder::RawEvent e{thread, line, code,
+                       int_value ? recorder::kIntValue : value ? recorder::kTextValue : recorder::kNoValue};
   w.Put(&e, sizeof(e));
   for (size_t i = 0; i < deltas.size(); ++i) {
     w.U32(ids[i]);
@@ -161,7 +162,11 @@ void RecordingBuilder::EmitEvent(uint8_t kind, uint32_t thread, int32_t line, ui
       w.U32(recorder::kUnboundLength);
     }
   }
-  if (value) w.Str(*value);
+  if (int_value) {
+    w.U64(static_cast<uint64_t>(*int_value));
+  } else if (value) {
+    w.Str(*value);
+  }
   raw_.push_back(w.Finish(static_cast<uint16_t>(deltas.size())));
 
   // The model: what a reader must reconstruct.
@@ -208,6 +213,11 @@ void RecordingBuilder::Line(uint32_t thread, int32_t line, const Deltas& deltas)
 
 void RecordingBuilder::Return(uint32_t thread, int32_t line, std::optional<std::string> value, const Deltas& deltas) {
   EmitEvent(2, thread, line, stacks_.at(thread).back().code, deltas, value);
+  stacks_[thread].pop_back();
+}
+
+void RecordingBuilder::ReturnInt(uint32_t thread, int32_t line, int64_t value) {
+  EmitEvent(2, thread, line, stacks_.at(thread).back().code, {}, std::to_string(value), &value);
   stacks_[thread].pop_back();
 }
 

@@ -94,6 +94,9 @@ class RecordingBuilder {
   void Call(uint32_t thread, uint32_t code, int32_t line, const Deltas& args = {});
   void Line(uint32_t thread, int32_t line, const Deltas& deltas = {});
   void Return(uint32_t thread, int32_t line, std::optional<std::string> value, const Deltas& deltas = {});
+  // A return whose value the hook gave as a word (RawValue::kIntValue); the
+  // reader must see its decimal text.
+  void ReturnInt(uint32_t thread, int32_t line, int64_t value);
   void Exception(uint32_t thread, int32_t line, const std::string& value, const Deltas& deltas = {});
   // A frame that began before recording, with its complete locals.
   void Adopt(uint32_t thread, uint32_t code, int32_t line, const std::map<std::string, std::string>& locals);
@@ -127,8 +130,10 @@ class RecordingBuilder {
     int32_t line = 0;
   };
   uint32_t NameId(const std::string& name);
+  // `int_value`: the value goes into the record as that word (and `value`
+  // is its text, for the model).
   void EmitEvent(uint8_t kind, uint32_t thread, int32_t line, uint32_t code, const Deltas& deltas,
-                 const std::optional<std::string>& value);
+                 const std::optional<std::string>& value, const int64_t* int_value = nullptr);
 
   std::vector<std::string> raw_;
   std::vector<Event> events_;

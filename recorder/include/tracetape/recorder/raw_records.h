@@ -18,7 +18,7 @@ enum class RawTag : uint8_t {
   kFileDef = 2,    // u32 id, str path, str source_override (empty: read the file)
   kCodeDef = 3,    // u32 id, u32 file, i32 first_line, str name, str qualname, u32 n, n x str arg
   kNameDef = 4,    // u32 id, str name
-  kEvent = 5,      // RawEvent, deltas, optional value
+  kEvent = 5,      // RawEvent, deltas, optional value (RawEvent::has_value)
   kAdopt = 6,      // RawEvent with kind kAdoptFrame: a frame that began before
                    // recording, pushed with its complete locals
   kLoss = 7,       // u64 dropped events
@@ -36,7 +36,17 @@ struct RawEvent {
   uint32_t thread;
   int32_t line;
   uint32_t code;   // the frame's code id (used by call and adopt)
-  uint32_t has_value;
+  uint32_t has_value;  // a RawValue: what follows the deltas
+};
+
+// The value after an event's deltas. kInt is the most frequent return value,
+// an int that fits a word, as 8 bytes (int64): the writer thread writes its
+// decimal text, the text the renderer gives that int, so that the hook
+// formats nothing on its fast path.
+enum RawValue : uint32_t {
+  kNoValue = 0,
+  kTextValue = 1,  // str
+  kIntValue = 2,   // i64
 };
 
 // A delta is u32 name id, u32 value length (kUnboundLength: unbound), bytes.
