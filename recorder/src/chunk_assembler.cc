@@ -14,6 +14,28 @@
 namespace tracetape::recorder {
 
 namespace {
+
+constexpr size_t kIntTextSize = 24;
+
+// The text of an int the hook gave as a word: the renderer's, to_chars.
+std::string_view IntText(int64_t value, char (&buf)[kIntTextSize]) {
+  auto res = std::to_chars(buf, buf + sizeof(buf), value);
+  return std::string_view(buf, static_cast<size_t>(res.ptr - buf));
+}
+
+// A delta's value (raw_records.h): its bytes, or the text of its word
+// (written to `word`), or nothing with *unbound set.
+std::string_view DeltaValue(RawReader* r, char (&word)[kIntTextSize], bool* unbound) {
+  uint32_t len = r->U32();
+  *unbound = len == kUnboundLength;
+  if (*unbound) return {};
+  if (len == kIntLength) return IntText(static_cast<int64_t>(r->U64()), word);
+  return r->Bytes(len);
+}
+
+}  // namespace
+
+namespace {
 constexpr uint32_t kUnboundString = 0xffffffffu;
 }  // namespace
 
@@ -252,10 +274,11 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
     stack.push_back(Frame{e.code, e.line, {}});
     for (uint16_t i = 0; i < h.ndeltas; ++i) {
       uint32_t name = r.U32();
-      uint32_t len = r.U32();
-      std::string_view v = len == kUnboundLength ? std::string_view() : r.Bytes(len);
+      char word[kIntTextSize];
+      bool unbound = false;
+      std::string_view v = DeltaValue(&r, word, &unbound);
       if (!r.ok()) return Status::Internal("malformed adopt record");
-      SetLocal(&stack.back(), name, v, len == kUnboundLength);
+      SetLocal(&stack.back(), name, v, unbound);
     }
     // Adoption happens only at a chunk boundary: make it part of the checkpoint.
     if (Empty()) {
@@ -290,9 +313,9 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
   uint32_t index = static_cast<uint32_t>(kinds_.size());
   for (uint16_t i = 0; i < h.ndeltas; ++i) {
     uint32_t name = r.U32();
-    uint32_t len = r.U32();
-    bool unbound = len == kUnboundLength;
-    std::string_view v = unbound ? std::string_view() : r.Bytes(len);
+    char word[kIntTextSize];
+    bool unbound = false;
+    std::string_view v = DeltaValue(&r, word, &unbound);
     if (!r.ok()) return Status::Internal("malformed delta");
     // Name first, then value: the reader counts new strings in this order.
     uint32_t name_sid = InternName(name);
@@ -326,13 +349,11 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
     value_events_.push_back(index);
     value_strings_.push_back(Intern(v, kNoBase));
   } else if (e.has_value == kIntValue) {
-    // The hook's word for an int: its text is the renderer's, to_chars.
-    auto value = static_cast<int64_t>(r.U64());
+    char word[kIntTextSize];
+    std::string_view v = IntText(static_cast<int64_t>(r.U64()), word);
     if (!r.ok()) return Status::Internal("malformed value");
-    char buf[24];
-    auto res = std::to_chars(buf, buf + sizeof(buf), value);
     value_events_.push_back(index);
-    value_strings_.push_back(Intern(std::string_view(buf, static_cast<size_t>(res.ptr - buf)), kNoBase));
+    value_strings_.push_back(Intern(v, kNoBase));
   } else if (e.has_value != kNoValue) {
     return Status::Internal("unknown value kind " + std::to_string(e.has_value));
   }

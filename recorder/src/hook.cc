@@ -67,14 +67,31 @@ void FreeCodeInfo(void* p) { delete static_cast<CodeInfo*>(p); }
 struct SlotState {
   PyObject* held = nullptr;  // a strong reference, only to an immutable scalar
   bool bound = false;
+  // The value was an int that fits a word, sent as `word` (kIntLength):
+  // `text` is written only when something needs it (Text()).
+  bool is_word = false;
+  bool text_stale = false;   // is_word, and `text` is not word's text yet
   uint32_t seen = 0;         // mapping frames: the last capture that saw it
+  int64_t word = 0;
   std::string text;
   Fingerprint fp;            // builtin data: what `text` was rendered from
 
+  // What the writer last received, as text.
+  const std::string& Text() {
+    if (text_stale) {
+      char buf[24];
+      auto res = std::to_chars(buf, buf + sizeof(buf), word);
+      text.assign(buf, static_cast<size_t>(res.ptr - buf));
+      text_stale = false;
+    }
+    return text;
+  }
   void Clear() {
     Py_CLEAR(held);
     fp.Clear();
     bound = false;
+    is_word = false;
+    text_stale = false;
     text.clear();
   }
 };
@@ -273,6 +290,8 @@ class Recorder {
   }
   void CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject* v);
   void AddDelta(uint32_t name, const std::string* text);
+  void AddWordDelta(uint32_t name, int64_t word);  // see kIntLength
+  void AddSlotDelta(uint32_t name, SlotState* st);  // what st last sent, again
   void SetValue(std::string_view text);
   void SetIntValue(int64_t value);  // see RawValue::kIntValue
   bool Emit(const std::string& record) { return Emit(record.data(), record.size()); }
@@ -638,6 +657,21 @@ void Recorder::AddDelta(uint32_t name, const std::string* text) {
   ++ndeltas_;
 }
 
+void Recorder::AddWordDelta(uint32_t name, int64_t word) {
+  w_.U32(name);
+  w_.U32(kIntLength);
+  w_.U64(static_cast<uint64_t>(word));
+  ++ndeltas_;
+}
+
+void Recorder::AddSlotDelta(uint32_t name, SlotState* st) {
+  if (st->is_word) {
+    AddWordDelta(name, st->word);
+  } else {
+    AddDelta(name, &st->text);
+  }
+}
+
 void Recorder::SetValue(std::string_view text) {
   RawEvent e;
   std::memcpy(&e, record_.data() + sizeof(RawHeader), sizeof(e));
@@ -667,19 +701,30 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
   // fingerprint still matches renders to the same text.
   if (st->bound && st->held == v) return;
   if (!redacted) {
-    // The most frequent local, an int that fits a word: held, no fingerprint.
-    char buf[24];
-    size_t n = Renderer::CompactIntText(v, buf);
-    if (n > 0) {
-      std::string_view text(buf, n);
-      bool changed = !st->bound || st->text != text;
+    // The most frequent local, an int that fits a word: held, no
+    // fingerprint, compared and sent as the word (the writer writes its
+    // text). Another value before it is compared by text, as below.
+    int64_t word;
+    if (Renderer::CompactInt(v, &word)) {
+      bool changed;
+      if (!st->bound) {
+        changed = true;
+      } else if (st->is_word) {
+        changed = st->word != word;
+      } else {
+        char buf[24];
+        auto res = std::to_chars(buf, buf + sizeof(buf), word);
+        changed = st->text != std::string_view(buf, static_cast<size_t>(res.ptr - buf));
+      }
       Py_INCREF(v);
       Py_XSETREF(st->held, v);
       st->fp.Clear();
       if (changed) {
         st->bound = true;
-        st->text.assign(text);
-        AddDelta(name, &st->text);
+        st->is_word = true;
+        st->text_stale = true;
+        st->word = word;
+        AddWordDelta(name, word);
       }
       return;
     }
@@ -697,7 +742,7 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
     st->fp.Swap(fp_scratch_);
     fp_scratch_.Clear();
   }
-  bool changed = !st->bound || st->text != text_;
+  bool changed = !st->bound || st->Text() != text_;
   PyObject* old = st->held;
   st->held = nullptr;
   if (Renderer::IsImmutableScalar(v)) {
@@ -707,6 +752,7 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
   Py_XDECREF(old);
   if (changed) {
     st->bound = true;
+    st->is_word = false;
     st->text = text_;
     AddDelta(name, &st->text);
   }
@@ -1267,11 +1313,11 @@ void Recorder::AfterFork() {
   for (auto& sf : t.stack) {
     Begin(RawTag::kAdopt, EventKind::kCall, t.index, compat::KeyLine(sf.key), sf.code->id);
     for (size_t i = 0; i < sf.slots.size(); ++i) {
-      if (sf.slots[i].bound) AddDelta(sf.code->slots[i].name, &sf.slots[i].text);
+      if (sf.slots[i].bound) AddSlotDelta(sf.code->slots[i].name, &sf.slots[i]);
     }
     if (sf.mapping) {
       for (auto& [name, st] : *sf.mapping) {
-        if (st.bound) AddDelta(name, &st.text);
+        if (st.bound) AddSlotDelta(name, &st);
       }
     }
     Emit(w_.Finish(ndeltas_));

@@ -212,6 +212,40 @@ TEST(ChunkAssemblerTest, AnIntReturnValueGivenAsAWordIsStoredAsItsText) {
   EXPECT_EQ(got[4 * 6 + 1].value, std::optional<std::string>("-9223372036854775808"));
 }
 
+// The hook sends a local that is an int fitting a word as the word; the
+// reader sees its text, in events, in checkpoints and in adopted frames,
+// and a word and a text for the same value are one value.
+TEST(ChunkAssemblerTest, LocalsGivenAsWordsAreStoredAsTheirText) {
+  for (bool words : {false, true}) {
+    RecordingBuilder b;
+    b.set_ints_as_words(words);
+    uint32_t f = b.DefineFile("/a.py", "x\n");
+    uint32_t c = b.DefineCode(f, 1, "f", "f");
+    b.DefineThread(0, 1, "MainThread");
+    b.DefineThread(1, 2, "T1");
+    b.Call(0, c, 1, {{"n", "0"}, {"s", "'text'"}});
+    for (int i = 1; i < 60; ++i) {
+      int64_t big = (i % 7 == 0) ? INT64_MIN + i : static_cast<int64_t>(i) * 1000003;
+      b.Line(0, 2, {{"n", std::to_string(big)}, {"m", std::to_string(-i)}});
+      if (i % 9 == 0) b.Line(0, 3, {{"n", "1.5"}, {"m", std::nullopt}});  // not words, then unbound
+    }
+    b.Adopt(1, c, 7, {{"k", "42"}, {"t", "'x'"}, {"z", "-9223372036854775807"}});
+    for (int i = 0; i < 12; ++i) b.Line(1, 8, {{"k", std::to_string(i)}});
+    for (size_t max_events : {4, 1000}) {
+      ChunkAssembler::Limits limits;
+      limits.max_events = max_events;
+      size_t next = 0;
+      for (const auto& bytes : Assemble(b.raw(), limits)) {
+        uint64_t first = 0, seq = 0;
+        std::vector<Event> got = DecodeAndWalk(bytes, &first, &seq);
+        ASSERT_EQ(got, b.EventsInRange(first, first + got.size())) << "words " << words << " max " << max_events;
+        next += got.size();
+      }
+      EXPECT_EQ(next, b.events().size());
+    }
+  }
+}
+
 TEST(ChunkAssemblerTest, NewFilesAreReportedOnce) {
   RecordingBuilder b;
   b.DefineFile("/a.py", "a\n");
@@ -336,6 +370,9 @@ TEST_F(MalformedRecordTest, ShortIntValueOrUnknownValueKindIsAnInternalError) {
   // The word missing: the record ends with the event.
   EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, 2, EventBody(0, 2, code_, kIntValue))).code(), Status::Code::kInternal);
   EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, 2, EventBody(0, 2, code_, 7) + U32(1) + "x")).code(),
+            Status::Code::kInternal);
+  // A delta's word missing.
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kEvent, 1, EventBody(0, 2, code_, kNoValue) + U32(1) + U32(kIntLength), 1)).code(),
             Status::Code::kInternal);
   // A well-formed one still applies.
   EXPECT_TRUE(ApplyBytes(Rec(RawTag::kEvent, 2, EventBody(0, 2, code_, kIntValue) + U32(5) + U32(0))).ok());

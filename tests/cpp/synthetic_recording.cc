@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -157,7 +158,7 @@ void RecordingBuilder::EmitEvent(uint8_t kind, uint32_t thread, int32_t line, ui
   for (size_t i = 0; i < deltas.size(); ++i) {
     w.U32(ids[i]);
     if (deltas[i].second) {
-      w.Str(*deltas[i].second);
+      PutValue(&w, *deltas[i].second);
     } else {
       w.U32(recorder::kUnboundLength);
     }
@@ -237,10 +238,22 @@ void RecordingBuilder::Adopt(uint32_t thread, uint32_t code, int32_t line,
   size_t i = 0;
   for (const auto& l : locals) {
     w.U32(ids[i++]);
-    w.Str(l.second);
+    PutValue(&w, l.second);
   }
   raw_.push_back(w.Finish(static_cast<uint16_t>(locals.size())));
   stacks_[thread].push_back(Frame{code, locals, line});
+}
+
+void RecordingBuilder::PutValue(recorder::RawWriter* w, const std::string& text) const {
+  int64_t word = 0;
+  auto res = std::from_chars(text.data(), text.data() + text.size(), word);
+  if (ints_as_words_ && res.ec == std::errc() && res.ptr == text.data() + text.size() &&
+      std::to_string(word) == text) {
+    w->U32(recorder::kIntLength);
+    w->U64(static_cast<uint64_t>(word));
+  } else {
+    w->Str(text);
+  }
 }
 
 void RecordingBuilder::ChunkBoundary() {

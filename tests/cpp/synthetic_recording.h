@@ -17,6 +17,7 @@
 
 #include "tracetape/format/status.h"
 #include "tracetape/recorder/options.h"
+#include "tracetape/recorder/raw_records.h"
 #include "tracetape/replayer/tape.h"
 #include "tracetape/replayer/timeline.h"
 
@@ -112,6 +113,9 @@ class RecordingBuilder {
   // Fills Event::stack for the events that follow (off by default: the big
   // round-trip recordings do not need it).
   void set_keep_stacks(bool keep) { keep_stacks_ = keep; }
+  // Sends every local whose text is an int64's decimal text as that word
+  // (kIntLength), as the hook does for ints that fit a word.
+  void set_ints_as_words(bool on) { ints_as_words_ = on; }
 
   size_t depth(uint32_t thread) const;
   const std::vector<std::string>& raw() const { return raw_; }
@@ -142,6 +146,9 @@ class RecordingBuilder {
   std::map<std::string, uint32_t> names_;
   std::map<uint32_t, std::vector<Frame>> stacks_;
   bool keep_stacks_ = false;
+  bool ints_as_words_ = false;
+  // One delta's value (not unbound), as text or as a word.
+  void PutValue(recorder::RawWriter* w, const std::string& text) const;
   bool boundary_thread_defined_ = false;
 };
 

@@ -49,8 +49,12 @@ enum RawValue : uint32_t {
   kIntValue = 2,   // i64
 };
 
-// A delta is u32 name id, u32 value length (kUnboundLength: unbound), bytes.
+// A delta is u32 name id, u32 value length, then the value's bytes; or the
+// length is kUnboundLength (unbound, nothing follows) or kIntLength (an int
+// that fits a word: its i64 follows, and its text is the writer's to write,
+// as for RawValue::kIntValue).
 inline constexpr uint32_t kUnboundLength = 0xffffffffu;
+inline constexpr uint32_t kIntLength = 0xfffffffeu;
 
 // A growable byte buffer whose appends are inline: the hook builds a
 // record per event, where std::string's out-of-line append showed.
