@@ -42,8 +42,32 @@ def totals():
     return len(wide) + len(wide_unicode) + len(wide_accents) + len(grid) + len(deep_wide)
 
 
+def int_kinds():
+    # One local rebound across int sizes and other kinds. An int of one digit
+    # (a word for the recorder) is compared and sent as its word, any other
+    # value as its text; a change between the two is still a change, and an
+    # equal value in another object is not.
+    big = 2 ** 40
+    x = 5
+    x = big
+    x = big + 0
+    x = 5
+    x = big
+    x = True
+    x = -3
+    x = 5.0
+    x = -(2 ** 30) + 1
+    x = -(2 ** 30)
+    x = 2 ** 64
+    x = 0
+    y = x
+    del x
+    x = -1
+    return y + x
+
+
 def main():
-    print(strings(), numbers(), items(), totals())
+    print(strings(), numbers(), items(), totals(), int_kinds())
 
 
 main()
