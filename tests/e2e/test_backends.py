@@ -252,6 +252,7 @@ def work(tag, n):
 
 def parent():
     marker = "before"
+    count = 7
     pid = os.fork()
     if pid == 0:
         work("child", 3)
@@ -284,11 +285,12 @@ def test_a_forked_child_gets_its_own_tape_starting_from_its_stack(tmp_path, back
     first = events[0]
     assert (first["func"], first["depth"]) == ("parent", 2), first
     assert first["locals"]["marker"] == "'before'"
+    assert first["locals"]["count"] == "7"  # an int the hook keeps as a word
     # The module's adopted frame stands where it stood at the fork, at its
-    # call of parent(); parent() is at the child's first event, line 15.
+    # call of parent(); parent() is at the child's first event, line 16.
     proc = subprocess.run(tracetape_cmd("replay", str(child), "--goto", "0", "--batch"), cwd=str(tmp_path),
                           env=child_env(), input=b"w\n", stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     text = proc.stdout.decode()
     assert proc.returncode == 0, proc.stderr.decode()
-    assert "forks.py(22)<module>()" in text, text
-    assert "forks.py(15)parent()" in text, text
+    assert "forks.py(23)<module>()" in text, text
+    assert "forks.py(16)parent()" in text, text
