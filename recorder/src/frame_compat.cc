@@ -4,6 +4,9 @@
 #if PY_VERSION_HEX >= 0x030B0000
 #include <internal/pycore_frame.h>
 #endif
+#if PY_VERSION_HEX >= 0x030D0000
+#include <internal/pycore_dict.h>
+#endif
 
 #include <string>
 #include <unordered_map>
@@ -38,6 +41,29 @@ FrameKey KeyOf(PyFrameObject* frame) {
   return frame->f_frame;
 #else
   return frame;
+#endif
+}
+
+Py_ssize_t SplitEntries(PyObject* dict, PyObject** keys, PyObject** values, Py_ssize_t max) {
+#if PY_VERSION_HEX >= 0x030D0000
+  // What _PyDict_Next walks in a split table: ma_used entries, in the
+  // values' insertion order, each a key of the shared keys and its value.
+  auto* mp = reinterpret_cast<PyDictObject*>(dict);
+  PyDictValues* v = mp->ma_values;
+  if (v == nullptr || !PyDict_CheckExact(dict)) return -1;
+  Py_ssize_t n = mp->ma_used;
+  if (n < 0 || n > max || n > v->size) return -1;
+  const uint8_t* order = get_insertion_order_array(v);
+  PyDictUnicodeEntry* entries = DK_UNICODE_ENTRIES(mp->ma_keys);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    uint8_t ix = order[i];
+    keys[i] = entries[ix].me_key;
+    values[i] = v->values[ix];
+  }
+  return n;
+#else
+  (void)dict, (void)keys, (void)values, (void)max;
+  return -1;
 #endif
 }
 

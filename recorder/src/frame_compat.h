@@ -81,6 +81,12 @@ inline bool InstanceDictVersioned(PyObject* dict) {
   return true;
 #endif
 }
+// 3.13: a __dict__ sharing an instance's inline values (a split table,
+// which attribute stores change without a new version): its entries as
+// PyDict_Next gives them, keys[i] and values[i] for i < the count returned,
+// read without a call per entry. -1 if `dict` is not an exact dict with a
+// split table, or has more than `max` entries; always -1 before 3.13.
+Py_ssize_t SplitEntries(PyObject* dict, PyObject** keys, PyObject** values, Py_ssize_t max);
 // PyErr_Occurred() for a thread state at hand (no thread-local lookup).
 inline bool ErrorPending(PyThreadState* tstate) {
 #if PY_VERSION_HEX >= 0x030C0000

@@ -182,6 +182,7 @@ void Unref(SharedRendering* s) {
   if (--s->refs > 0) return;
   s->fp.Clear();  // drops its references (and the shared renderings it holds)
   s->guards.clear();
+  s->ReleaseSplit();
   s->guarded = false;
   s->epoch = 0;
   auto& spare = SpareShared();
@@ -555,7 +556,21 @@ bool Walk::GuardsHold(const SharedRendering& s) {
       PyErr_Clear();
       return false;
     }
-    if (*slot != g.dict || compat::DictVersion(g.dict) != g.version) return false;
+    if (*slot != g.dict) return false;
+    if (g.split < 0) {
+      if (compat::DictVersion(g.dict) != g.version) return false;
+      continue;
+    }
+    // A split table: the same keys bound to the same objects, in order.
+    PyObject* keys[SharedRendering::kMaxSplit];
+    PyObject* values[SharedRendering::kMaxSplit];
+    Py_ssize_t n = compat::SplitEntries(g.dict, keys, values, SharedRendering::kMaxSplit);
+    if (n != g.split) return false;
+    const size_t bytes = static_cast<size_t>(n) * sizeof(PyObject*);
+    if (std::memcmp(keys, s.split_keys.data() + g.split_at, bytes) != 0 ||
+        std::memcmp(values, s.split_values.data() + g.split_at, bytes) != 0) {
+      return false;
+    }
   }
   return true;
 }
@@ -563,25 +578,46 @@ bool Walk::GuardsHold(const SharedRendering& s) {
 // The guards of a shared rendering, if it can have them (see Guard).
 void BuildGuards(SharedRendering* s) {
   s->guards.clear();
+  s->ReleaseSplit();
   s->guarded = false;
+  // Not guardable: the walk compares it (guards built so far are dropped).
+  auto unguarded = [s] {
+    s->guards.clear();
+    s->ReleaseSplit();
+  };
   for (const Fingerprint::Entry& e : s->fp.entries()) {
     SharedRendering::Guard g{e.obj};
     if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) continue;
     if (e.size == Fingerprint::kShared) {
       g.shared = e.shared;
     } else if (e.size == Fingerprint::kInstance) {
-      if (e.dict == nullptr || e.version == 0) return;
+      if (e.dict == nullptr) return unguarded();
       g.type = e.type;
       g.name = e.type_name;
       g.dict = e.dict;
       g.version = e.version;
+      if (e.version == 0) {
+        // No version (a split table, 3.13): its entries as they are now,
+        // when it was just rendered (no program code ran since).
+        PyObject* keys[SharedRendering::kMaxSplit];
+        PyObject* values[SharedRendering::kMaxSplit];
+        Py_ssize_t n = compat::SplitEntries(e.dict, keys, values, SharedRendering::kMaxSplit);
+        if (n < 0) return unguarded();
+        g.split = n;
+        g.split_at = s->split_keys.size();
+        for (Py_ssize_t i = 0; i < n; ++i) {
+          Py_INCREF(keys[i]);
+          s->split_keys.push_back(keys[i]);
+          s->split_values.push_back(values[i]);
+        }
+      }
     } else if (e.size >= 0 && e.type != nullptr && PyType_IsSubtype(e.type, &PyDict_Type)) {
-      if (e.version == 0) return;
+      if (e.version == 0) return unguarded();
       g.type = e.type;
       g.size = e.size;
       g.version = e.version;
     } else {
-      return;  // a list, tuple, set or named value: walked
+      return unguarded();  // a list, tuple, set or named value
     }
     s->guards.push_back(g);
   }

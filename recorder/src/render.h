@@ -154,8 +154,25 @@ struct SharedRendering {
     uint64_t version = 0;
     Py_ssize_t size = 0;                 // a dict's length
     SharedRendering* shared = nullptr;   // else: this one's own check
+    // An instance whose __dict__ is a split table (3.13's inline values)
+    // has no version: its `split` entries from `split_at` on, the keys and
+    // values as compat::SplitEntries gave them, compared by identity
+    // instead. -1: the version is compared.
+    Py_ssize_t split = -1;
+    size_t split_at = 0;
   };
   std::vector<Guard> guards;
+  // The split guards' keys (strong references: strs, so that a key's
+  // address is not reused while it is compared) and values (identities: a
+  // scalar among them is held by fp, and any other has its own guard).
+  std::vector<PyObject*> split_keys;
+  std::vector<PyObject*> split_values;
+  static constexpr Py_ssize_t kMaxSplit = 64;
+  void ReleaseSplit() {
+    for (PyObject* k : split_keys) Py_DECREF(k);
+    split_keys.clear();
+    split_values.clear();
+  }
   bool guarded = false;
   uint32_t refs = 0;
   uint64_t epoch = 0;
