@@ -33,10 +33,8 @@ std::string_view DeltaValue(RawReader* r, char (&word)[kIntTextSize], bool* unbo
   return r->Bytes(len);
 }
 
-}  // namespace
-
-namespace {
 constexpr uint32_t kUnboundString = 0xffffffffu;
+
 }  // namespace
 
 ChunkAssembler::ChunkAssembler(Limits limits) : limits_(limits) { BeginChunk(); }

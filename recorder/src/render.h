@@ -252,8 +252,8 @@ class Renderer {
     return false;
   }
   // The rendering of such an int, written to `buf`; returns its length, or
-  // 0 if v is not one. The most frequent local and return value, rendered
-  // by the hook's fast paths without a string; Render gives the same text.
+  // 0 if v is not one. The hook hands such ints to the writer as words, and
+  // the writer writes this same text (std::to_chars of the word).
   static size_t CompactIntText(PyObject* v, char (&buf)[24]) {
     int64_t value;
     if (!CompactInt(v, &value)) return 0;

@@ -39,10 +39,10 @@ struct RawEvent {
   uint32_t has_value;  // a RawValue: what follows the deltas
 };
 
-// The value after an event's deltas. kInt is the most frequent return value,
-// an int that fits a word, as 8 bytes (int64): the writer thread writes its
-// decimal text, the text the renderer gives that int, so that the hook
-// formats nothing on its fast path.
+// The value after an event's deltas. kIntValue carries the most frequent
+// return value, an int that fits a word, as 8 bytes (int64): the writer
+// thread writes its decimal text, the text the renderer gives that int, so
+// that the hook formats nothing on its fast path.
 enum RawValue : uint32_t {
   kNoValue = 0,
   kTextValue = 1,  // str
