@@ -183,6 +183,7 @@ void Unref(SharedRendering* s) {
   s->fp.Clear();  // drops its references (and the shared renderings it holds)
   s->guards.clear();
   s->ReleaseSplit();
+  s->ReleaseAttrs();
   s->guarded = false;
   s->epoch = 0;
   auto& spare = SpareShared();
@@ -834,43 +835,67 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   bool hit = false;
   CachedRendering* cached = exact ? ReuseCached(v, depth, out, &hit) : nullptr;
   if (hit) return;
+  // Its last rendering, stale: as in Instance.
+  SharedRendering* prev = nullptr;
+  if (cached != nullptr && cached->obj == v && cached->shared != nullptr && !cached->shared->attrs.empty()) {
+    prev = cached->shared;
+    ++prev->refs;
+  }
+  const size_t attrs_base = attr_scratch_.size();
   const int outer_deepest = deepest_;
   deepest_ = depth;
   size_t text_start = out->size();
   active_.push_back(v);
-  out->append("{");
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
-  if (exact || !(Py_TYPE(v)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
-    Record(v, PyDict_GET_SIZE(v));
-    if (fp_ && fp_->valid_ && compat::InstanceDictVersioned(v)) fp_->entries_.back().version = compat::DictVersion(v);
-  } else if (fp_) {
-    fp_->valid_ = false;
-  }
-  Py_ssize_t pos = 0;
-  PyObject* key;
-  PyObject* value;
   size_t i = 0;
-  while (PyDict_Next(v, &pos, &key, &value)) {
-    if (i > 0) out->append(", ");
-    if (i >= limits_.max_items || Over(*out)) {
-      out->append("...");
-      break;
+  bool whole = true;  // every item visited, each key an immutable scalar
+  if (prev == nullptr || !fp_ || !fp_->valid_ || !SpliceItems(v, v, false, false, *prev, depth, out, &i)) {
+    out->append("{");
+    if (exact || !(Py_TYPE(v)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+      RecordDict(v);
+    } else if (fp_) {
+      fp_->valid_ = false;
     }
-    ++i;
-    Ref hk(key), hv(value);
-    Value(key, depth + 1, out);
-    out->append(": ");
-    if (PyUnicode_Check(key) && ShouldRedactName(key, Utf8View(key))) {
-      out->append(kRedacted);
-      Record(value, Fingerprint::kFixed);  // its text is fixed: identity is enough
-    } else {
-      Value(value, depth + 1, out);
+    Py_ssize_t pos = 0;
+    PyObject* key;
+    PyObject* value;
+    while (PyDict_Next(v, &pos, &key, &value)) {
+      if (i > 0) out->append(", ");
+      if (i >= limits_.max_items || Over(*out)) {
+        out->append("...");
+        whole = false;
+        break;
+      }
+      ++i;
+      Ref hk(key), hv(value);
+      whole = whole && IsImmutableScalar(key);
+      Value(key, depth + 1, out);
+      out->append(": ");
+      const size_t entry = fp_ ? fp_->entries_.size() : 0;
+      const size_t begin = out->size();
+      int reach = 0;
+      bool redacted = PyUnicode_Check(key) && ShouldRedactName(key, Utf8View(key));
+      if (redacted) {
+        out->append(kRedacted);
+        Record(value, Fingerprint::kFixed);  // its text is fixed: identity is enough
+      } else {
+        const int others = deepest_;
+        deepest_ = depth;
+        Value(value, depth + 1, out);
+        reach = deepest_ - depth;
+        deepest_ = std::max(others, deepest_);
+      }
+      const size_t entries = fp_ ? fp_->entries_.size() - entry : 0;
+      PushAttr({key, value, static_cast<uint32_t>(entry), static_cast<uint32_t>(entries),
+                static_cast<uint32_t>(begin), static_cast<uint32_t>(out->size() - begin), reach, redacted});
     }
   }
   if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
   out->append("}");
   active_.pop_back();
-  StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out);
+  StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out, whole ? attrs_base : std::string::npos);
+  DropAttrs(attrs_base);
+  if (prev != nullptr) Unref(prev);
   deepest_ = std::max(outer_deepest, deepest_);
 }
 
@@ -962,42 +987,68 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     Py_DECREF(dict);
     return;
   }
+  // v's last rendering, now stale: the attributes still bound to the same
+  // values take their text from it. Held here: rendering the values may
+  // store another object's rendering in v's cache slot.
+  SharedRendering* prev = nullptr;
+  if (cached != nullptr && cached->obj == v && cached->shared != nullptr && !cached->shared->attrs.empty()) {
+    prev = cached->shared;
+    ++prev->refs;
+  }
+  const size_t attrs_base = attr_scratch_.size();
   const int outer_deepest = deepest_;
   deepest_ = depth;
   size_t text_start = out->size();
   active_.push_back(v);
-  out->append(name);
-  out->append("(");
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
   bool exact = Py_TYPE(dict) == &PyDict_Type;
   bool versioned = exact && compat::InstanceDictVersioned(dict) && compat::DictVersion(dict) != 0;
-  if (exact) RecordInstance(v, dict, versioned);
-  else if (fp_) fp_->valid_ = false;
-  Py_ssize_t pos = 0;
-  PyObject* key;
-  PyObject* value;
   size_t i = 0;
   bool more = false;
-  while (PyDict_Next(dict, &pos, &key, &value)) {
-    if (!PyUnicode_Check(key)) continue;
-    std::string_view k = Utf8View(key);
-    if (IsDunder(k)) continue;
-    if (i > 0) out->append(", ");
-    if (i >= limits_.max_items || Over(*out)) {
-      out->append("...");
-      more = true;
-      break;
-    }
-    ++i;
-    if (!versioned) Record(key, Fingerprint::kScalar);  // an exact str: held
-    out->append(k);
-    out->append("=");
-    if (ShouldRedactName(key, k)) {
-      out->append(kRedacted);
-      Record(value, Fingerprint::kFixed);
-    } else {
-      Ref hv(value);
-      Value(value, depth + 1, out);
+  bool exact_names = true;  // held by the attrs kept: no str subclass, which could have a finalizer
+  if (prev == nullptr || !exact || !fp_ || !fp_->valid_ ||
+      !SpliceItems(v, dict, true, versioned, *prev, depth, out, &i)) {
+    out->append(name);
+    out->append("(");
+    if (exact) RecordInstance(v, dict, versioned);
+    else if (fp_) fp_->valid_ = false;
+    Py_ssize_t pos = 0;
+    PyObject* key;
+    PyObject* value;
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+      if (!PyUnicode_Check(key)) continue;
+      std::string_view k = Utf8View(key);
+      if (IsDunder(k)) continue;
+      if (i > 0) out->append(", ");
+      if (i >= limits_.max_items || Over(*out)) {
+        out->append("...");
+        more = true;
+        break;
+      }
+      ++i;
+      exact_names = exact_names && PyUnicode_CheckExact(key);
+      if (!versioned) Record(key, Fingerprint::kScalar);  // an exact str: held
+      out->append(k);
+      out->append("=");
+      const size_t entry = fp_ ? fp_->entries_.size() : 0;
+      const size_t begin = out->size();
+      int reach = 0;
+      bool redacted = ShouldRedactName(key, k);
+      if (redacted) {
+        out->append(kRedacted);
+        Record(value, Fingerprint::kFixed);
+      } else {
+        Ref hv(value);
+        // How deep this value's rendering went, apart from the others'.
+        const int others = deepest_;
+        deepest_ = depth;
+        Value(value, depth + 1, out);
+        reach = deepest_ - depth;
+        deepest_ = std::max(others, deepest_);
+      }
+      const size_t entries = fp_ ? fp_->entries_.size() - entry : 0;
+      PushAttr({key, value, static_cast<uint32_t>(entry), static_cast<uint32_t>(entries),
+                static_cast<uint32_t>(begin), static_cast<uint32_t>(out->size() - begin), reach, redacted});
     }
   }
   if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
@@ -1007,7 +1058,10 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   out->append(")");
   active_.pop_back();
   Py_DECREF(dict);
-  StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out);
+  StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out,
+              more || !exact_names ? std::string::npos : attrs_base);
+  DropAttrs(attrs_base);
+  if (prev != nullptr) Unref(prev);
   deepest_ = std::max(outer_deepest, deepest_);
 }
 
@@ -1025,7 +1079,7 @@ Renderer::CachedRendering* Renderer::ReuseCached(PyObject* v, int depth, std::st
   // it, and Finish cuts both at the same byte.
   if (slot->obj == v && slot->shared != nullptr && depth + slot->reach <= limits_.max_depth &&
       Walk::SharedSame(slot->shared, v)) {
-    out->append(slot->text);
+    out->append(slot->shared->text);
     deepest_ = std::max(deepest_, depth + slot->reach);
     PushShared(v, slot->shared);
     *hit = true;
@@ -1041,7 +1095,7 @@ void Renderer::PushShared(PyObject* v, SharedRendering* s) {
 }
 
 void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t fp_index, size_t text_start,
-                           const std::string& out) {
+                           const std::string& out, size_t attrs_base) {
   // Still valid: no cycle or depth limit met inside, and the budget never
   // ran out (the text so far fits it, and it only grows).
   if (slot == nullptr || !fp_->valid_ || fp_->cut_ != std::string::npos || out.size() > start_ + limits_.max_total ||
@@ -1069,7 +1123,132 @@ void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t
   slot->shared = s;
   slot->obj = v;
   slot->reach = reach;
-  slot->text.assign(out, text_start, std::string::npos);
+  s->text.assign(out, text_start, std::string::npos);
+  if (attrs_base < attr_scratch_.size()) {
+    // Positions from v's own: its first entry and first byte.
+    s->attrs.assign(attr_scratch_.begin() + static_cast<std::ptrdiff_t>(attrs_base), attr_scratch_.end());
+    for (SharedRendering::Attr& a : s->attrs) {
+      Py_INCREF(a.key);
+      a.entry -= static_cast<uint32_t>(fp_index);
+      a.begin -= static_cast<uint32_t>(text_start);
+    }
+  }
+}
+
+void Renderer::RecordDict(PyObject* v) {
+  Record(v, PyDict_GET_SIZE(v));
+  if (fp_ && fp_->valid_ && compat::InstanceDictVersioned(v)) fp_->entries_.back().version = compat::DictVersion(v);
+}
+
+bool Renderer::SpliceItems(PyObject* v, PyObject* dict, bool instance, bool versioned, const SharedRendering& prev,
+                           int depth, std::string* out, size_t* count) {
+  const size_t n = prev.attrs.size();
+  const Fingerprint::Entry& head = prev.fp.entries_[0];
+  PyTypeObject* t = Py_TYPE(v);
+  if (n == 0 || n > kMaxSplice || head.obj != v || head.children != n || head.type != t ||
+      prev.text.size() < 2 || prev.text.back() != (instance ? ')' : '}')) {
+    return false;
+  }
+  if (instance) {
+    // The same class name, nothing left out, and names recorded as entries
+    // exactly when they are now (no version: see Fingerprint::Entry).
+    if (head.size != Fingerprint::kInstance || head.more || head.type_name != HeapName(t) ||
+        (head.version == 0) == versioned) {
+      return false;
+    }
+  } else if (head.size != static_cast<Py_ssize_t>(n) || PyDict_GET_SIZE(v) != head.size) {
+    return false;  // every item was visited, and there are as many now
+  }
+  // The visible names or keys, in order, must be prev's (held there: the
+  // same objects). A key is an immutable scalar (so its text is the same),
+  // as the entries copied with it assume. Nothing is appended before this
+  // is known.
+  PyObject* values[kMaxSplice];
+  Py_ssize_t pos = 0;
+  PyObject *key, *value;
+  size_t j = 0;
+  while (PyDict_Next(dict, &pos, &key, &value)) {
+    if (j < n && key == prev.attrs[j].key) {
+      values[j++] = value;
+      continue;
+    }
+    if (instance && (!PyUnicode_Check(key) || IsDunder(Utf8View(key)))) continue;
+    return false;  // a name added, removed or moved
+  }
+  if (j != n) return false;
+  for (size_t i = 0; i < n; ++i) Py_INCREF(values[i]);  // rendering runs no user code, but stay safe
+  if (instance) RecordInstance(v, dict, versioned);
+  else RecordDict(v);
+  size_t run_text = 0, run_entry = 1, run_attr = 0;  // entry 0 is v's own, recorded anew
+  for (size_t i = 0; i < n; ++i) {
+    const SharedRendering::Attr& a = prev.attrs[i];
+    PyObject* now = values[i];
+    if (a.value == now && a.entries == 1) {
+      // What Value would find: a held scalar is the same object, a fixed
+      // text does not depend on it, and a shared rendering is compared as
+      // ReuseCached compares it (where Instance or Dict would look it up).
+      const Fingerprint::Entry& e = prev.fp.entries_[a.entry];
+      if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) continue;
+      if (e.size == Fingerprint::kShared && depth + a.reach <= limits_.max_depth && !Active(now) &&
+          Walk::SharedSame(e.shared, now)) {
+        continue;
+      }
+    }
+    CopyRun(prev, run_text, a.begin, run_entry, a.entry, run_attr, i, depth, out);
+    const size_t entry = fp_ ? fp_->entries_.size() : 0;
+    const size_t begin = out->size();
+    int reach = 0;
+    if (a.redacted) {
+      out->append(kRedacted);
+      Record(now, Fingerprint::kFixed);
+    } else {
+      const int others = deepest_;
+      deepest_ = depth;
+      Value(now, depth + 1, out);
+      reach = deepest_ - depth;
+      deepest_ = std::max(others, deepest_);
+    }
+    const size_t entries = fp_ ? fp_->entries_.size() - entry : 0;
+    PushAttr({a.key, now, static_cast<uint32_t>(entry), static_cast<uint32_t>(entries), static_cast<uint32_t>(begin),
+              static_cast<uint32_t>(out->size() - begin), reach, a.redacted});
+    run_text = a.begin + a.length;
+    run_entry = a.entry + a.entries;
+    run_attr = i + 1;
+  }
+  // The rest, up to the closing bracket (the caller appends it).
+  CopyRun(prev, run_text, prev.text.size() - 1, run_entry, prev.fp.entries_.size(), run_attr, n, depth, out);
+  for (size_t i = 0; i < n; ++i) Py_DECREF(values[i]);
+  *count = n;
+  return true;
+}
+
+void Renderer::CopyRun(const SharedRendering& prev, size_t t0, size_t t1, size_t e0, size_t e1, size_t a0,
+                       size_t a1, int depth, std::string* out) {
+  const size_t text_at = out->size();
+  const size_t entry_at = fp_ ? fp_->entries_.size() : 0;
+  out->append(prev.text.data() + t0, t1 - t0);
+  if (fp_ && fp_->valid_ && e1 > e0) {
+    const auto& entries = prev.fp.entries_;
+    const auto& objs = prev.fp.objs_;
+    fp_->entries_.insert(fp_->entries_.end(), entries.begin() + static_cast<std::ptrdiff_t>(e0),
+                         entries.begin() + static_cast<std::ptrdiff_t>(e1));
+    fp_->objs_.insert(fp_->objs_.end(), objs.begin() + static_cast<std::ptrdiff_t>(e0),
+                      objs.begin() + static_cast<std::ptrdiff_t>(e1));
+    // The references Fingerprint::Release drops, taken for the copies.
+    for (size_t k = e0; k < e1; ++k) {
+      const Fingerprint::Entry& c = entries[k];
+      if (c.size == Fingerprint::kScalar) Py_INCREF(c.obj);
+      else if (c.size == Fingerprint::kShared) ++c.shared->refs;
+      else if (Fingerprint::HoldsName(c.size)) Py_XINCREF(c.type_name);
+    }
+  }
+  for (size_t i = a0; i < a1; ++i) {
+    SharedRendering::Attr a = prev.attrs[i];
+    a.entry = static_cast<uint32_t>(a.entry - e0 + entry_at);
+    a.begin = static_cast<uint32_t>(a.begin - t0 + text_at);
+    deepest_ = std::max(deepest_, depth + a.reach);
+    PushAttr(a);
+  }
 }
 
 void Renderer::Value(PyObject* v, int depth, std::string* out) {

@@ -174,6 +174,27 @@ struct SharedRendering {
     split_values.clear();
   }
   bool guarded = false;
+  // The text the object rendered to (the cache slot's), and for an
+  // instance or a dict, where each visited attribute or item is in it and
+  // in fp: rendered anew (Renderer::SpliceItems), the same names or keys in
+  // the same order take their text and entries from here, but for the
+  // values that are other objects or render otherwise now.
+  std::string text;
+  struct Attr {
+    PyObject* key;     // a strong reference
+    PyObject* value;   // an identity, held or vouched for by fp if reused
+    uint32_t entry;    // the value's first entry in fp...
+    uint32_t entries;  // ...and how many it made
+    uint32_t begin;    // the value's text in text
+    uint32_t length;
+    int reach;         // how many levels below the object its rendering went
+    bool redacted;
+  };
+  std::vector<Attr> attrs;
+  void ReleaseAttrs() {
+    for (const Attr& a : attrs) Py_DECREF(a.key);
+    attrs.clear();
+  }
   uint32_t refs = 0;
   uint64_t epoch = 0;
   bool same = false;
@@ -299,8 +320,7 @@ class Renderer {
     // How many levels below itself its rendering went (none reached the
     // depth limit): valid wherever that stays within the limit.
     int reach = 0;
-    std::string text;
-    SharedRendering* shared = nullptr;  // a counted reference, or null
+    SharedRendering* shared = nullptr;  // a counted reference (its text), or null
     uint8_t recent = 0;  // a set's first way: which of its two was used last
   };
   static constexpr size_t kRenderCacheSize = 1024;
@@ -309,9 +329,39 @@ class Renderer {
   // and *hit if v's text and fingerprint were appended from it.
   CachedRendering* ReuseCached(PyObject* v, int depth, std::string* out, bool* hit);
   // After rendering v from text_start and fingerprint entry fp_index: keep
-  // it in `slot` if nothing in it depended on where it was rendered.
+  // it in `slot` if nothing in it depended on where it was rendered. An
+  // instance's or dict's items are attr_scratch_'s from `attrs_base` on
+  // (npos: not to be spliced).
   void StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t fp_index, size_t text_start,
-                   const std::string& out);
+                   const std::string& out, size_t attrs_base = std::string::npos);
+  // Renders v from `prev`, its last rendering, which no longer holds: an
+  // instance (from its __dict__ `dict`, and `versioned` as Instance
+  // decided), or an exact dict (v itself). The same visible names or keys
+  // in the same order; each value the same object still rendering the same
+  // is taken from prev's text and entries, the others are rendered. False,
+  // having appended nothing, if the names differ. *count: the items
+  // visited. The closing bracket is the caller's.
+  bool SpliceItems(PyObject* v, PyObject* dict, bool instance, bool versioned, const SharedRendering& prev,
+                   int depth, std::string* out, size_t* count);
+  // A dict's own entry: its length, and its version if it has one.
+  void RecordDict(PyObject* v);
+  // Appends prev's text [t0, t1), its entries [e0, e1) and its attributes
+  // [a0, a1) (whose values are in them).
+  void CopyRun(const SharedRendering& prev, size_t t0, size_t t1, size_t e0, size_t e1, size_t a0, size_t a1,
+               int depth, std::string* out);
+  void PushAttr(const SharedRendering::Attr& a) {
+    Py_INCREF(a.key);
+    attr_scratch_.push_back(a);
+  }
+  void DropAttrs(size_t base) {
+    for (size_t i = base; i < attr_scratch_.size(); ++i) Py_DECREF(attr_scratch_[i].key);
+    attr_scratch_.resize(base);
+  }
+  static constexpr size_t kMaxSplice = 64;
+  // The items of the instances and dicts being rendered (see
+  // SharedRendering::Attr), positions absolute, each object's from where
+  // its own begin; keys held.
+  std::vector<SharedRendering::Attr> attr_scratch_;
   // Appends an entry for v holding s's entries.
   void PushShared(PyObject* v, SharedRendering* s);
   // Attribute names' redaction decision, by the (held) name object.

@@ -200,7 +200,49 @@ def shared():
     return alias
 
 
+def splices():
+    # Rendered anew from its last rendering, an instance or dict takes the
+    # text of each name or key still bound to the same value from it; every
+    # other value, and any other order of names, is rendered.
+    p = Point(1, "one")
+    p.tags = {"a": 1, "b": [1]}
+    p.sub = Point(0, 0)
+    p.items = [1, 2]
+    p.x = 2                      # one scalar among several
+    p.sub.x = 3                  # a nested instance, changed in place
+    p.items.append(3)            # a list (several entries), changed in place
+    p.tags["b"].append(2)        # a list inside a dict inside it
+    p.y = "on" + "e"             # an equal str, another object
+    p.items = [1, 2, 3]          # another list, the same text
+    p.sub = p                    # itself, where an instance was
+    p.sub = Point(0, 0)
+    del p.x
+    p.x = 4                      # the same names, in another order
+    p.password = "a"
+    p.password = "b"             # redacted: its text stays
+    p.x = 5                      # beside a redacted one
+    deep = [[[p]]]               # deeper: the depth limit cuts its values there
+    p.x = 6
+    p.sub.y = [[[1]]]
+    p.x = 7
+    totals = {}
+    for i in range(12):
+        totals["k%d" % (i % 5)] = totals.get("k%d" % (i % 5), 0) + i
+    totals.pop("k1")
+    totals["k1"] = 0             # a key moved to the end
+    totals["k0"] = -1
+    key = Bag()
+    totals[key] = "key"          # a key whose text can change
+    key.n = 1
+    totals["k2"] = -2
+    nested = {"d": {"x": 1, "y": Point(1, 1)}}
+    nested["d"]["y"].x = 2       # an instance inside a dict inside a dict
+    nested["d"]["x"] = 3
+    return p, deep, totals, nested
+
+
 attributes()
+splices()
 renames()
 shared()
 identity()
