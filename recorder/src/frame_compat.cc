@@ -67,6 +67,24 @@ Py_ssize_t SplitEntries(PyObject* dict, PyObject** keys, PyObject** values, Py_s
 #endif
 }
 
+bool SplitEntriesAre(PyObject* dict, PyObject* const* keys, PyObject* const* values, Py_ssize_t n) {
+#if PY_VERSION_HEX >= 0x030D0000
+  auto* mp = reinterpret_cast<PyDictObject*>(dict);
+  PyDictValues* v = mp->ma_values;
+  if (v == nullptr || !PyDict_CheckExact(dict) || mp->ma_used != n || n > v->size) return false;
+  const uint8_t* order = get_insertion_order_array(v);
+  PyDictUnicodeEntry* entries = DK_UNICODE_ENTRIES(mp->ma_keys);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    uint8_t ix = order[i];
+    if (entries[ix].me_key != keys[i] || v->values[ix] != values[i]) return false;
+  }
+  return true;
+#else
+  (void)dict, (void)keys, (void)values, (void)n;
+  return false;
+#endif
+}
+
 FrameKey CurrentFrameKey(PyThreadState* tstate) {
 #if PY_VERSION_HEX >= 0x030C0000
   return _PyThreadState_GetFrame(tstate);  // the first complete frame

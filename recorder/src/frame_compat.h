@@ -87,6 +87,9 @@ inline bool InstanceDictVersioned(PyObject* dict) {
 // read without a call per entry. -1 if `dict` is not an exact dict with a
 // split table, or has more than `max` entries; always -1 before 3.13.
 Py_ssize_t SplitEntries(PyObject* dict, PyObject** keys, PyObject** values, Py_ssize_t max);
+// Whether SplitEntries would give exactly these n keys and values (false
+// where it declines), read in place.
+bool SplitEntriesAre(PyObject* dict, PyObject* const* keys, PyObject* const* values, Py_ssize_t n);
 // PyErr_Occurred() for a thread state at hand (no thread-local lookup).
 inline bool ErrorPending(PyThreadState* tstate) {
 #if PY_VERSION_HEX >= 0x030C0000

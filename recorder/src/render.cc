@@ -550,26 +550,16 @@ bool Walk::GuardsHold(const SharedRendering& s) {
       if (PyDict_GET_SIZE(v) != g.size || compat::DictVersion(v) != g.version) return false;
       continue;
     }
-    // An instance: Same's kInstance branch, at a version.
-    if (HeapName(t) != g.name) return false;
-    PyObject** slot = _PyObject_GetDictPtr(v);
-    if (slot == nullptr) {
-      PyErr_Clear();
-      return false;
-    }
-    if (*slot != g.dict) return false;
+    // An instance: Same's kInstance branch, at a version. The same object
+    // of the same class keeps its dict where it did.
+    if (HeapName(t) != g.name || *g.slot != g.dict) return false;
     if (g.split < 0) {
       if (compat::DictVersion(g.dict) != g.version) return false;
       continue;
     }
     // A split table: the same keys bound to the same objects, in order.
-    PyObject* keys[SharedRendering::kMaxSplit];
-    PyObject* values[SharedRendering::kMaxSplit];
-    Py_ssize_t n = compat::SplitEntries(g.dict, keys, values, SharedRendering::kMaxSplit);
-    if (n != g.split) return false;
-    const size_t bytes = static_cast<size_t>(n) * sizeof(PyObject*);
-    if (std::memcmp(keys, s.split_keys.data() + g.split_at, bytes) != 0 ||
-        std::memcmp(values, s.split_values.data() + g.split_at, bytes) != 0) {
+    if (!compat::SplitEntriesAre(g.dict, s.split_keys.data() + g.split_at, s.split_values.data() + g.split_at,
+                                 g.split)) {
       return false;
     }
   }
@@ -597,6 +587,12 @@ void BuildGuards(SharedRendering* s) {
       g.name = e.type_name;
       g.dict = e.dict;
       g.version = e.version;
+      // Just rendered from it: its dict is where e.dict was read from.
+      g.slot = _PyObject_GetDictPtr(e.obj);
+      if (g.slot == nullptr || *g.slot != e.dict) {
+        PyErr_Clear();
+        return unguarded();
+      }
       if (e.version == 0) {
         // No version (a split table, 3.13): its entries as they are now,
         // when it was just rendered (no program code ran since).

@@ -151,6 +151,9 @@ struct SharedRendering {
     PyTypeObject* type = nullptr;
     PyObject* name = nullptr;            // an instance's class __name__ (heap)
     PyObject* dict = nullptr;            // an instance's __dict__; null for a dict
+    // Where that instance keeps it (_PyObject_GetDictPtr): fixed by its
+    // class and address, so read again only after its class is compared.
+    PyObject** slot = nullptr;
     uint64_t version = 0;
     Py_ssize_t size = 0;                 // a dict's length
     SharedRendering* shared = nullptr;   // else: this one's own check
