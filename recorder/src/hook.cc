@@ -753,7 +753,7 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
   if (changed) {
     st->bound = true;
     st->is_word = false;
-    st->text = text_;
+    st->text.swap(text_);  // text_ is scratch: it keeps the old text's room
     AddDelta(name, &st->text);
   }
 }
