@@ -782,8 +782,9 @@ void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
       PyObject* v = fast[si.index];
       if (si.cell && v != nullptr && PyCell_Check(v)) v = PyCell_GET(v);
       SlotState& st = states[i];
-      // The most frequent case, decided here: the same held scalar.
-      if (v != nullptr && st.held == v && st.bound) continue;
+      // The most frequent cases, decided here: the same held scalar, or
+      // still unbound.
+      if (v != nullptr ? st.held == v && st.bound : !st.bound) continue;
       // Only a capture appends: the budget is checked before each.
       if (record_.size() > budget || ndeltas_ == 0xffff) break;
       CaptureSlot(&st, si.name, si.redacted, v);
