@@ -965,7 +965,10 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   bool unfilled = false;
   PyObject* dict = InstanceDict(v, &unfilled);
   if (unfilled) {
-    // No attribute yet: an empty dict, not made.
+    // No attribute yet: an empty dict, not made. Its text still depends on
+    // its depth (deeper than the limit, it is `T(...)`): a rendering that
+    // holds it reaches its level.
+    deepest_ = std::max(deepest_, depth);
     RecordInstance(v, nullptr, false);
     out->append(name).append("()");
     return;

@@ -107,7 +107,11 @@ def reuse():
     p.inner.x[1][1].append(4)    # a list inside, changed in place
     ref = {"a": p, "b": [p]}
     p.x = 3
-    return deep, wide, pair, ref
+    e = Bag()                    # no attribute yet (before 3.11: no dict made)
+    q = Point(e, 0)
+    q.y = 1                      # q rendered again: e's text is reused
+    deep_q = [[[[q]]]]           # deeper: e is cut by the depth limit there
+    return deep, wide, pair, ref, deep_q
 
 
 def dicts():
