@@ -899,19 +899,24 @@ void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out)
   bool frozen = base == &PyFrozenSet_Type;
   Py_ssize_t n = PySet_GET_SIZE(v);
   if (Py_TYPE(v) != base) Invalidate();  // a subclass's
+  // Past the depth limit (or in a cycle) a set of either kind, even an
+  // empty one, is `{...}` (docs/RENDERING.md rule 6): its text depends on
+  // its depth, so a rendering that holds it reaches its level.
+  if (depth > limits_.max_depth || Active(v)) {
+    Invalidate();
+    out->append("{...}");
+    return;
+  }
+  deepest_ = std::max(deepest_, depth);
   if (n == 0) {
     Record(v, 0);
     out->append(frozen ? "frozenset()" : "set()");
     return;
   }
   if (frozen) out->append("frozenset(");
-  if (depth > limits_.max_depth || Active(v)) {
-    Invalidate();
-    out->append("{...}");
-  } else {
+  {
     Ref hold(v);
     active_.push_back(v);
-    deepest_ = std::max(deepest_, depth);
     size_t fp_index = fp_ ? fp_->entries_.size() : 0;
     Record(v, n);
     // The set iterator is C code; it raises only if the set changes size,

@@ -22,7 +22,11 @@ def build_shapes():
     deep = [1, [2, [3, [4, [5, [6, [7]]]]]]]
     deep_dict = {"a": {"b": {"c": {"d": {"e": {"f": "g"}}}}}}
     mixed = {"t": (1, [2, {3: (4, {5})}]), "f": 1.5, "c": 2 - 3j, "n": None}
-    return empty, singles, frozen, keys, deep, deep_dict, mixed
+    # Past the depth limit every container is its brackets around "...", an
+    # empty set or a frozenset too: {...}.
+    deep_sets = [[[[[set(), frozenset(), frozenset({1}), {2}, [], (), {}]]]]]
+    shallow_sets = deep_sets[0][0][0][0]
+    return empty, singles, frozen, keys, deep, deep_dict, mixed, deep_sets, shallow_sets
 
 
 def build_cycles():

@@ -111,7 +111,10 @@ def reuse():
     q = Point(e, 0)
     q.y = 1                      # q rendered again: e's text is reused
     deep_q = [[[[q]]]]           # deeper: e is cut by the depth limit there
-    return deep, wide, pair, ref, deep_q
+    s = Point(set(), 0)          # an empty set: its text depends on its depth too
+    s.y = 1
+    deep_s = [[[[s]]]]
+    return deep, wide, pair, ref, deep_q, deep_s
 
 
 def dicts():
