@@ -8,7 +8,11 @@ The sample programs check each kind of change on its own; here seeded random pro
 mix them: attributes set and deleted (so that the same names come in another order),
 dict items set and popped, lists changed in place, classes swapped, `__dict__` replaced,
 cycles, the same objects inside deeper containers (the depth limit), long values (the
-length budget) and redacted names. Every line's locals must be the reference's.
+length budget) and redacted names. A second generator mixes every kind of value the
+rendering rules name (sets and frozensets, empty ones too, dict subclasses, int and str
+subclasses, enums, exceptions, functions, classes, modules, slotted objects) in
+containers that change in place and nest past the depth limit. Every line's locals must
+be the reference's.
 """
 
 import random
@@ -70,26 +74,101 @@ def mutation_program(seed, operations=OPERATIONS):
         + body + "\n    return a, holder, nest\n\n\nwork()\nprint('done')\n")
 
 
+CONTAINER_VALUES = [
+    "0", "-1", "True", "None", "2.5", "'s'", "'\u00e9' * 3", "b'\\x00z'", "3j", "2 ** 80", "[]",
+    "[1, [2, [3, [4, [5]]]]]", "(1, [2])", "()", "(7,)", "{1, 2}", "frozenset({3})", "set()",
+    "frozenset()", "{'k': [1]}", "Color.RED", "Num(5)", "Txt('u')", "ValueError('bad', 3)",
+    "KeyError()", "make", "Bag", "math", "len", "'q' * 300", "list(range(40))", "Slotted()",
+    "Bag()"]
+CONTAINER_KEYS = ["1", "'k'", "'token'", "(1,)", "None"]
+CONTAINER_SEEDS = range(4)
+
+
+def container_program(seed, operations=OPERATIONS):
+    """The text of a program whose work() applies `operations` random changes, one per
+    line, to containers of every kind and to instances holding them."""
+    rng = random.Random(seed)
+    holders = ["a", "b", "c"]
+    containers = ["L", "T", "S", "D", "OD", "DD"]
+
+    def value():
+        k = rng.random()
+        if k < 0.12:
+            return rng.choice(holders)
+        if k < 0.2:
+            return rng.choice(containers)
+        return rng.choice(CONTAINER_VALUES)
+
+    choices = [
+        lambda o: "setattr(%s, %r, %s)" % (o, rng.choice(["x", "y", "token", "sub"]), value()),
+        lambda o: "%s.__dict__.pop(%r, None)" % (o, rng.choice(["x", "y", "token", "sub"])),
+        lambda o: "L.append(%s)" % value(),
+        lambda o: "L[:] = L[-5:] or [0]",
+        lambda o: "L[0] = %s" % value(),
+        lambda o: "T = (%s, %s, L)" % (value(), value()),
+        lambda o: "S.add(%s)" % rng.choice(["1", "2", "'w'", "None", "(1, 2)"]),
+        lambda o: "S.clear()",
+        lambda o: "D[%s] = %s" % (rng.choice(CONTAINER_KEYS), value()),
+        lambda o: "D.pop(%s, None)" % rng.choice(CONTAINER_KEYS),
+        lambda o: "OD[%s] = %s" % (rng.choice(["1", "'k'"]), value()),
+        lambda o: "OD.move_to_end(1) if 1 in OD else None",
+        lambda o: "DD[%s].append(%s)" % (rng.choice(["1", "'k'"]), value()),
+        lambda o: "%s.__class__ = %s" % (o, rng.choice(["Bag", "Other"])),
+        lambda o: "%s.__name__ = %r" % (rng.choice(["Bag", "Other"]), rng.choice(["Bag", "Other", "Renamed"])),
+        lambda o: "E.args = (%s,)" % value(),
+        lambda o: "W = [[[%s]]], [%s]" % (o, o),
+        lambda o: "Z.items.append(%s)" % value(),
+        lambda o: "%s.__dict__.clear()" % o,
+        lambda o: "X = %s" % value(),
+        lambda o: "Y = {'a': %s, 'b': [%s, (%s,)]}" % (o, o, o),
+    ]
+    lines = [rng.choice(choices)(rng.choice(holders)) for _ in range(operations)]
+    return (
+        "import collections\nimport enum\nimport math\n\n\n"
+        "class Color(enum.Enum):\n    RED = 1\n\n\n"
+        "class Num(int):\n    pass\n\n\nclass Txt(str):\n    pass\n\n\n"
+        "class Bag:\n    pass\n\n\nclass Other:\n    pass\n\n\n"
+        "class Slotted:\n    __slots__ = ('items',)\n\n    def __init__(self):\n"
+        "        self.items = []\n\n\n"
+        "def make():\n    return Bag()\n\n\n"
+        "def work():\n    a, b, c = Bag(), Bag(), Other()\n    L, T, S, D = [1], (), set(), {}\n"
+        "    OD = collections.OrderedDict()\n    DD = collections.defaultdict(list)\n"
+        "    E = ValueError('e')\n    Z = Slotted()\n    W = X = Y = None\n"
+        + "".join("    %s\n" % line for line in lines)
+        + "    return a\n\n\nwork()\nprint('done')\n")
+
+
 def test_programs_differ_by_seed():
-    # The generator is deterministic, and seeds give different programs.
+    # The generators are deterministic, and seeds give different programs.
     assert mutation_program(1) == mutation_program(1)
     assert len({mutation_program(s) for s in SEEDS}) == len(SEEDS)
+    assert container_program(1) == container_program(1)
+    assert len({container_program(s) for s in CONTAINER_SEEDS}) == len(CONTAINER_SEEDS)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_random_mutations_match_reference(seed, backend, tmp_path):
-    script = tmp_path / ("mutations_%d.py" % seed)
-    script.write_text(mutation_program(seed), encoding="utf-8")
+def _compare(source, name, backend, tmp_path):
+    script = tmp_path / name
+    script.write_text(source, encoding="utf-8")
     reference = run_reference(script, cwd=tmp_path)
     assert reference.status == 0, reference.stderr
     assert reference.stdout == "done\n"
     recorded = run_record(script, backend=backend, cwd=tmp_path)
     assert recorded.status == 0, recorded.stderr
-    # Every operation is a line event of work(), with all four instances in its locals.
+    # Every operation is a line event of work().
     lines = [e for e in reference.events if e["kind"] == "line" and e["func"] == "work"]
     assert len(lines) > OPERATIONS
-    report = sequence_report(reference.events, recorded.events,
-                             "seed %d (%s hook)" % (seed, backend))
+    report = sequence_report(reference.events, recorded.events, "%s (%s hook)" % (name, backend))
     if report:
         pytest.fail(report, pytrace=False)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_mutations_match_reference(seed, backend, tmp_path):
+    _compare(mutation_program(seed), "mutations_%d.py" % seed, backend, tmp_path)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", CONTAINER_SEEDS)
+def test_random_container_changes_match_reference(seed, backend, tmp_path):
+    _compare(container_program(seed), "containers_%d.py" % seed, backend, tmp_path)
