@@ -831,12 +831,7 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   bool hit = false;
   CachedRendering* cached = exact ? ReuseCached(v, depth, out, &hit) : nullptr;
   if (hit) return;
-  // Its last rendering, stale: as in Instance.
-  SharedRendering* prev = nullptr;
-  if (cached != nullptr && cached->obj == v && cached->shared != nullptr && !cached->shared->attrs.empty()) {
-    prev = cached->shared;
-    ++prev->refs;
-  }
+  SharedRendering* prev = HoldPrevious(cached, v);
   const size_t attrs_base = attr_scratch_.size();
   const int outer_deepest = deepest_;
   deepest_ = depth;
@@ -867,23 +862,7 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
       whole = whole && IsImmutableScalar(key);
       Value(key, depth + 1, out);
       out->append(": ");
-      const size_t entry = fp_ ? fp_->entries_.size() : 0;
-      const size_t begin = out->size();
-      int reach = 0;
-      bool redacted = PyUnicode_Check(key) && ShouldRedactName(key, Utf8View(key));
-      if (redacted) {
-        out->append(kRedacted);
-        Record(value, Fingerprint::kFixed);  // its text is fixed: identity is enough
-      } else {
-        const int others = deepest_;
-        deepest_ = depth;
-        Value(value, depth + 1, out);
-        reach = deepest_ - depth;
-        deepest_ = std::max(others, deepest_);
-      }
-      const size_t entries = fp_ ? fp_->entries_.size() - entry : 0;
-      PushAttr({key, value, static_cast<uint32_t>(entry), static_cast<uint32_t>(entries),
-                static_cast<uint32_t>(begin), static_cast<uint32_t>(out->size() - begin), reach, redacted});
+      ItemValue(key, value, PyUnicode_Check(key) && ShouldRedactName(key, Utf8View(key)), depth, out);
     }
   }
   if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
@@ -991,14 +970,7 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     Py_DECREF(dict);
     return;
   }
-  // v's last rendering, now stale: the attributes still bound to the same
-  // values take their text from it. Held here: rendering the values may
-  // store another object's rendering in v's cache slot.
-  SharedRendering* prev = nullptr;
-  if (cached != nullptr && cached->obj == v && cached->shared != nullptr && !cached->shared->attrs.empty()) {
-    prev = cached->shared;
-    ++prev->refs;
-  }
+  SharedRendering* prev = HoldPrevious(cached, v);
   const size_t attrs_base = attr_scratch_.size();
   const int outer_deepest = deepest_;
   deepest_ = depth;
@@ -1034,25 +1006,8 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
       if (!versioned) Record(key, Fingerprint::kScalar);  // an exact str: held
       out->append(k);
       out->append("=");
-      const size_t entry = fp_ ? fp_->entries_.size() : 0;
-      const size_t begin = out->size();
-      int reach = 0;
-      bool redacted = ShouldRedactName(key, k);
-      if (redacted) {
-        out->append(kRedacted);
-        Record(value, Fingerprint::kFixed);
-      } else {
-        Ref hv(value);
-        // How deep this value's rendering went, apart from the others'.
-        const int others = deepest_;
-        deepest_ = depth;
-        Value(value, depth + 1, out);
-        reach = deepest_ - depth;
-        deepest_ = std::max(others, deepest_);
-      }
-      const size_t entries = fp_ ? fp_->entries_.size() - entry : 0;
-      PushAttr({key, value, static_cast<uint32_t>(entry), static_cast<uint32_t>(entries),
-                static_cast<uint32_t>(begin), static_cast<uint32_t>(out->size() - begin), reach, redacted});
+      Ref hv(value);
+      ItemValue(key, value, ShouldRedactName(key, k), depth, out);
     }
   }
   if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
@@ -1139,6 +1094,34 @@ void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t
   }
 }
 
+SharedRendering* Renderer::HoldPrevious(CachedRendering* cached, PyObject* v) {
+  if (cached == nullptr || cached->obj != v || cached->shared == nullptr || cached->shared->attrs.empty()) {
+    return nullptr;
+  }
+  ++cached->shared->refs;
+  return cached->shared;
+}
+
+void Renderer::ItemValue(PyObject* key, PyObject* value, bool redacted, int depth, std::string* out) {
+  const size_t entry = fp_ ? fp_->entries_.size() : 0;
+  const size_t begin = out->size();
+  int reach = 0;
+  if (redacted) {
+    out->append(kRedacted);
+    Record(value, Fingerprint::kFixed);  // its text is fixed: identity is enough
+  } else {
+    // How deep this value's rendering went, apart from the others'.
+    const int others = deepest_;
+    deepest_ = depth;
+    Value(value, depth + 1, out);
+    reach = deepest_ - depth;
+    deepest_ = std::max(others, deepest_);
+  }
+  const size_t entries = fp_ ? fp_->entries_.size() - entry : 0;
+  PushAttr({key, value, static_cast<uint32_t>(entry), static_cast<uint32_t>(entries), static_cast<uint32_t>(begin),
+            static_cast<uint32_t>(out->size() - begin), reach, redacted});
+}
+
 void Renderer::RecordDict(PyObject* v) {
   Record(v, PyDict_GET_SIZE(v));
   if (fp_ && fp_->valid_ && compat::InstanceDictVersioned(v)) fp_->entries_.back().version = compat::DictVersion(v);
@@ -1199,22 +1182,7 @@ bool Renderer::SpliceItems(PyObject* v, PyObject* dict, bool instance, bool vers
       }
     }
     CopyRun(prev, run_text, a.begin, run_entry, a.entry, run_attr, i, depth, out);
-    const size_t entry = fp_ ? fp_->entries_.size() : 0;
-    const size_t begin = out->size();
-    int reach = 0;
-    if (a.redacted) {
-      out->append(kRedacted);
-      Record(now, Fingerprint::kFixed);
-    } else {
-      const int others = deepest_;
-      deepest_ = depth;
-      Value(now, depth + 1, out);
-      reach = deepest_ - depth;
-      deepest_ = std::max(others, deepest_);
-    }
-    const size_t entries = fp_ ? fp_->entries_.size() - entry : 0;
-    PushAttr({a.key, now, static_cast<uint32_t>(entry), static_cast<uint32_t>(entries), static_cast<uint32_t>(begin),
-              static_cast<uint32_t>(out->size() - begin), reach, a.redacted});
+    ItemValue(a.key, now, a.redacted, depth, out);
     run_text = a.begin + a.length;
     run_entry = a.entry + a.entries;
     run_attr = i + 1;

@@ -346,6 +346,13 @@ class Renderer {
   // visited. The closing bracket is the caller's.
   bool SpliceItems(PyObject* v, PyObject* dict, bool instance, bool versioned, const SharedRendering& prev,
                    int depth, std::string* out, size_t* count);
+  // v's last rendering from its cache slot, if it is v's and can be
+  // spliced (a counted reference: rendering v's values may store another
+  // object's rendering in that slot), else null.
+  SharedRendering* HoldPrevious(CachedRendering* cached, PyObject* v);
+  // Renders an item's value (attribute or dict value) at depth + 1, or its
+  // redacted text, and notes where it went (PushAttr).
+  void ItemValue(PyObject* key, PyObject* value, bool redacted, int depth, std::string* out);
   // A dict's own entry: its length, and its version if it has one.
   void RecordDict(PyObject* v);
   // Appends prev's text [t0, t1), its entries [e0, e1) and its attributes
