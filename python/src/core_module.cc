@@ -206,6 +206,13 @@ PYBIND11_MODULE(_core, m) {
         return py::none();
       },
       "threading.settrace bootstrap: installs the C hook on the new thread.");
+  m.def(
+      "_trace_handle",
+      []() -> py::object {
+        PyObject* h = rec::TraceHandleObject();
+        return h ? py::reinterpret_borrow<py::object>(h) : py::none();
+      },
+      "What sys.gettrace() returns while the settrace backend records (None before the first recording).");
   m.def("_before_fork", &rec::BeforeFork);
   m.def("_after_fork_parent", &rec::AfterForkInParent);
   m.def("_after_fork_child", &rec::AfterForkInChild);

@@ -86,11 +86,11 @@ class _TapePlugin:
     def pytest_runtest_protocol(self, item, nextitem):
         path = None
         if self.disabled_reason is None:
-            if sys.gettrace() is not None and _recording.resolve_backend() == "settrace":
+            if _recording.is_recording():
+                self.disabled_reason = "a recording was already running: tapes are off"
+            elif sys.gettrace() is not None and _recording.resolve_backend() == "settrace":
                 self.disabled_reason = f"another trace function is active ({sys.gettrace()!r}): tapes are off"
                 warnings.warn(f"tracetape: {self.disabled_reason}")
-            elif _recording.is_recording():
-                self.disabled_reason = "a recording was already running: tapes are off"
             else:
                 path = self._path(item)
                 os.makedirs(self.dir, exist_ok=True)

@@ -229,16 +229,22 @@ bool IsFinalizing() {
 
 bool CanTraceAllThreads() { return PY_VERSION_HEX >= 0x030C0000; }
 
-void SetTrace(Py_tracefunc func, bool all_threads) {
+void SetTrace(Py_tracefunc func, PyObject* obj, bool all_threads) {
 #if PY_VERSION_HEX >= 0x030C0000
   if (all_threads) {
-    PyEval_SetTraceAllThreads(func, nullptr);
+    PyEval_SetTraceAllThreads(func, obj);
     return;
   }
 #else
   (void)all_threads;
 #endif
-  PyEval_SetTrace(func, nullptr);
+  PyEval_SetTrace(func, obj);
+}
+
+void SetFrameTrace(PyFrameObject* frame, PyObject* obj) {
+  if (frame->f_trace == obj) return;
+  Py_XINCREF(obj);
+  Py_XSETREF(frame->f_trace, obj);
 }
 
 }  // namespace tracetape::recorder::compat

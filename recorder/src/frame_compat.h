@@ -112,8 +112,17 @@ inline long SmallLong(PyObject* v) {
 bool IsFinalizing();
 
 // Installs or removes the C trace function on this thread or, where the
-// interpreter allows it (3.12+), on every thread.
-void SetTrace(Py_tracefunc func, bool all_threads);
+// interpreter allows it (3.12+), on every thread. `obj` is what
+// sys.gettrace() then returns.
+void SetTrace(Py_tracefunc func, PyObject* obj, bool all_threads);
+// What sys.gettrace() returns on `tstate` (borrowed), and its C function.
+inline PyObject* TraceObject(PyThreadState* tstate) { return tstate->c_traceobj; }
+inline Py_tracefunc TraceFunc(PyThreadState* tstate) { return tstate->c_tracefunc; }
+// frame.f_trace = obj: the local trace function that sys.settrace's
+// trampoline calls for the frame's line, return and exception events. A C
+// trace function never needs it; it lets `obj` hear of the frame again after
+// a Python-level sys.settrace(obj).
+void SetFrameTrace(PyFrameObject* frame, PyObject* obj);
 bool CanTraceAllThreads();
 
 }  // namespace tracetape::recorder::compat

@@ -46,6 +46,11 @@ struct SlotInfo {
 };
 
 // Cached per code object in co_extra, valid for one recording session.
+// What sys.gettrace() returns while the settrace backend records (the `obj`
+// of PyEval_SetTrace), itself a Python trace function: see TraceHandle. Made
+// once, kept for the process's life.
+PyObject* g_trace_handle = nullptr;
+
 struct CodeInfo {
   uint64_t session = 0;
   bool recorded = false;
@@ -192,7 +197,14 @@ class Recorder {
   }
   Status Finish(int exit_status);
   void AfterFork();
+  // The settrace backend: a recorded frame's f_trace is the trace handle, so
+  // that a sys.settrace(handle) restore hears of it again (TraceHandle).
+  void KeepFrameTrace(PyFrameObject* frame) {
+    CodeInfo* ci = Lookup(compat::FrameCode(frame));
+    if (ci != nullptr && ci->recorded) compat::SetFrameTrace(frame, g_trace_handle);
+  }
   TapeWriter* writer() { return writer_.get(); }
+  bool disabled() const { return disabled_; }
   const std::string& path() const { return options_.path; }
 
  private:
@@ -440,10 +452,46 @@ int TraceFunction(PyObject*, PyFrameObject* frame, int what, PyObject* arg) {
   bool pending = PyErr_Occurred() != nullptr;
   if (pending) PyErr_Fetch(&type, &value, &tb);
   r->OnEvent(compat::FrameCode(frame), compat::KeyOf(frame), frame, what, arg);
+  if (what == PyTrace_CALL && g_recorder == r) r->KeepFrameTrace(frame);
   if (PyErr_Occurred()) PyErr_Clear();
   if (pending) PyErr_Restore(type, value, tb);
   return 0;
 }
+
+// The trace handle called as a Python trace function: (frame, event, arg).
+// Code that saves and restores the trace function (doctest's runner, pdb, a
+// debugger: `saved = sys.gettrace()` ... `sys.settrace(saved)`) gives it back
+// to sys.settrace, which installs CPython's trampoline instead of the C
+// hook. The trampoline calls the handle for each new frame's call event and
+// for the other events of a frame whose f_trace it is (every recorded frame:
+// KeepFrameTrace). The handle then installs the C hook again and gives it
+// the event, so the recording goes on where it was. (An exception's return
+// comes here as a return of None: the trampoline does not tell them apart.)
+// While another trace function is installed, it does nothing: the recording
+// is paused on that thread, and StopRecording's caller warns if it was never
+// given back.
+PyObject* TraceHandle(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  PyThreadState* ts = PyThreadState_Get();
+  if (compat::TraceObject(ts) != g_trace_handle) Py_RETURN_NONE;
+  Recorder* r = g_recorder;
+  if (r == nullptr || r->uses_monitoring()) {
+    PyEval_SetTrace(nullptr, nullptr);  // given back after the recording ended
+    Py_RETURN_NONE;
+  }
+  if (compat::TraceFunc(ts) != TraceFunction) PyEval_SetTrace(TraceFunction, g_trace_handle);
+  if (nargs != 3 || !PyFrame_Check(args[0]) || !PyUnicode_Check(args[1])) Py_RETURN_NONE;
+  int what = -1;
+  if (PyUnicode_CompareWithASCIIString(args[1], "call") == 0) what = PyTrace_CALL;
+  else if (PyUnicode_CompareWithASCIIString(args[1], "line") == 0) what = PyTrace_LINE;
+  else if (PyUnicode_CompareWithASCIIString(args[1], "return") == 0) what = PyTrace_RETURN;
+  else if (PyUnicode_CompareWithASCIIString(args[1], "exception") == 0) what = PyTrace_EXCEPTION;
+  if (what >= 0) TraceFunction(g_trace_handle, reinterpret_cast<PyFrameObject*>(args[0]), what, args[2]);
+  Py_RETURN_NONE;
+}
+
+PyMethodDef g_trace_handle_def = {
+    "tracetape_hook", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(TraceHandle)), METH_FASTCALL,
+    "tracetape's trace function (sys.gettrace() while it records with the settrace backend)."};
 
 StatusOr<std::unique_ptr<Recorder>> Recorder::Create(RecordOptions options, PyObject* thread_registry) {
   auto redactor = Redactor::Create(options.redact);
@@ -885,11 +933,12 @@ void Recorder::Disable(const std::string& why) {
   if (monitoring_) {
     monitoring::SilenceAll();
   } else {
-    compat::SetTrace(nullptr, compat::CanTraceAllThreads());
+    compat::SetTrace(nullptr, nullptr, compat::CanTraceAllThreads());
   }
 }
 
 void Recorder::Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code) {
+  if (!monitoring_) compat::SetFrameTrace(frame, g_trace_handle);
   t->stack.emplace_back(compat::KeyOf(frame), code);
   Begin(RawTag::kAdopt, EventKind::kCall, t->index, PyFrame_GetLineNumber(frame), code->id);
   Capture(t, &t->stack.back(), compat::KeyOf(frame));
@@ -1144,6 +1193,7 @@ bool Recorder::FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
   compat::FrameKey key = compat::KeyOf(frame);
   int line = PyFrame_GetLineNumber(frame);
   if (what == PyTrace_CALL) {
+    compat::SetFrameTrace(frame, g_trace_handle);
     t->stack.emplace_back(key, ci);
     Record(t, ci, key, EventKind::kCall, line, nullptr);
     return true;
@@ -1338,6 +1388,13 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
       return Status::Internal("no code-object extra slot is free");
     }
   }
+  if (g_trace_handle == nullptr) {
+    g_trace_handle = PyCFunction_NewEx(&g_trace_handle_def, nullptr, nullptr);
+    if (g_trace_handle == nullptr) {
+      PyErr_Clear();
+      return Status::Internal("cannot make the trace handle");
+    }
+  }
   auto r = Recorder::Create(std::move(options), thread_registry);
   if (!r.ok()) return r.status();
   g_owner = std::move(r).value();
@@ -1352,7 +1409,7 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
     }
     g_recorder->EnableRunningCode();
   } else {
-    compat::SetTrace(TraceFunction, compat::CanTraceAllThreads());
+    compat::SetTrace(TraceFunction, g_trace_handle, compat::CanTraceAllThreads());
   }
   return Status::Ok();
 }
@@ -1364,7 +1421,27 @@ Status StopRecording(int exit_status, std::string* path) {
   if (r->uses_monitoring()) {
     monitoring::Uninstall();
   } else {
-    compat::SetTrace(nullptr, compat::CanTraceAllThreads());
+    PyThreadState* ts = PyThreadState_Get();
+    if (compat::TraceObject(ts) != g_trace_handle && !r->disabled()) {
+      // Something called sys.settrace() and never gave the handle back (a
+      // save and restore does, and the recording goes on): a debugger, a
+      // coverage tool, the program's own tracer.
+      PySys_WriteStderr(
+          "tracetape: warning: the program replaced tracetape's trace function (sys.settrace) and did not "
+          "restore it: this thread's events after that were not recorded\n");
+    }
+    // Only tracetape's hook goes: another trace function stays (on 3.12+,
+    // where the hook is removed from every thread at once, this thread's).
+    Py_tracefunc other = compat::TraceObject(ts) != g_trace_handle ? compat::TraceFunc(ts) : nullptr;
+    PyObject* other_obj = other ? compat::TraceObject(ts) : nullptr;
+    Py_XINCREF(other_obj);
+    if (compat::CanTraceAllThreads()) {
+      compat::SetTrace(nullptr, nullptr, true);
+      if (other) PyEval_SetTrace(other, other_obj);
+    } else if (!other) {
+      PyEval_SetTrace(nullptr, nullptr);
+    }
+    Py_XDECREF(other_obj);
   }
   if (path) *path = r->path();
   Status s = r->Finish(exit_status);
@@ -1377,8 +1454,10 @@ bool IsRecording() { return g_recorder != nullptr; }
 std::string RecordingPath() { return g_recorder ? g_recorder->path() : std::string(); }
 
 void InstallOnCurrentThread() {
-  if (g_recorder != nullptr && !g_recorder->uses_monitoring()) PyEval_SetTrace(TraceFunction, nullptr);
+  if (g_recorder != nullptr && !g_recorder->uses_monitoring()) PyEval_SetTrace(TraceFunction, g_trace_handle);
 }
+
+PyObject* TraceHandleObject() { return g_trace_handle; }
 
 void BeforeFork() {
   // The GIL stays held: the writer never needs it to stop, and no other

@@ -208,6 +208,52 @@ def test_a_trace_function_keeps_working_while_monitoring_records(tmp_path):
     assert kinds.count("call") == 1 and kinds.count("line") == 9 and kinds.count("return") == 1
 
 
+def test_a_trace_function_taken_for_good_is_a_warning_and_stays(tmp_path):
+    # The settrace backend holds sys.settrace. A program that installs its own trace
+    # function and never gives tracetape's back (a save and restore does: see the
+    # trace_restore sample) ends this thread's recording there: tracetape says so when
+    # it stops, and leaves the program's trace function installed.
+    script = tmp_path / "takes.py"
+    script.write_text(textwrap.dedent('''\
+        import sys, tracetape
+        seen = []
+
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name == "work":
+                seen.append(event)
+            return tracer
+
+        def work(n):
+            s = 0
+            for i in range(n):
+                s += i
+            return s
+
+        with tracetape.record(sys.argv[1], backend="settrace"):
+            work(1)
+            sys.settrace(tracer)
+            work(3)
+        kept = sys.gettrace() is tracer
+        sys.settrace(None)
+        print(kept, seen.count("call"), seen.count("line"), seen.count("return"))
+    '''))
+    status, out, err = run([sys.executable, str(script), "t.tape"], tmp_path)
+    assert status == 0, err
+    assert out.split() == ["True", "1", "9", "1"], (out, err)
+    assert err.count("tracetape: warning: the program replaced tracetape's trace function") == 1, err
+    work = [e for e in dump(tmp_path / "t.tape", tmp_path) if e["func"] == "work"]
+    assert [e["kind"] for e in work] == ["call", "line", "line", "line", "line", "line", "return"], work
+    assert all(e["locals"].get("n") == "1" for e in work), work
+
+    # A recording whose trace function was saved and given back says nothing.
+    script.write_text(script.read_text().replace("sys.settrace(tracer)", "sys.settrace(sys.gettrace())"))
+    status, out, err = run([sys.executable, str(script), "t.tape"], tmp_path)
+    assert status == 0, err
+    assert "warning" not in err, err
+    work = [e for e in dump(tmp_path / "t.tape", tmp_path) if e["func"] == "work"]
+    assert [e["locals"].get("n") for e in work if e["kind"] == "call"] == ["1", "3"], work
+
+
 @needs_monitoring
 def test_the_tool_id_is_given_back_and_a_full_table_is_a_clear_error(tmp_path):
     script = tmp_path / "tools.py"

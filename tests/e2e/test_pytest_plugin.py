@@ -425,6 +425,50 @@ def test_replay_of_a_failed_test_starts_at_the_failing_assertion(pytester):
     assert re.search(r"^(\(tape \d+\) )?(p x\n)?3$", out, re.M), out
 
 
+DOCTEST_TESTS = '''
+import doctest
+
+
+def double(x):
+    """
+    >>> double(2)
+    4
+    """
+    return x * 2
+
+
+def test_after_doctest():
+    doctest.run_docstring_examples(double, {"double": double})
+    x = double(3)
+    y = 7
+    assert x == y
+'''
+
+
+def test_a_doctest_run_inside_a_test_does_not_end_its_tape(pytester):
+    """doctest's runner saves sys.gettrace() and gives it back with sys.settrace() when it
+    is done, as pdb and debuggers do: the test's tape must go on after it, up to the
+    failing assert (with the C trace function, that restore installs Python's trampoline
+    in its place)."""
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(test_doc=DOCTEST_TESTS)
+    result = run(pytester, "--tape", "-q")
+    result.assert_outcomes(failed=1)
+    test_file = pytester.path / "test_doc.py"
+    tape = Path(DEFAULT_DIR) / tape_name("test_doc.py::test_after_doctest")
+    opening = replay(pytester.path, tape)
+    assert opening[0] == "Test test_doc.py::test_after_doctest failed here:", opening
+    assert "assert 6 == 7" in opening[1], opening
+    where = [line for line in opening if line.startswith("> ")]
+    assert where == ["> %s(%d)test_after_doctest()" % (test_file, line_of(test_file, "assert x == y"))], \
+        opening
+    events = dump(pytester.path, tape)
+    calls = [e for e in events if e["func"] == "double" and e["kind"] == "call"]
+    # From the doctest's example, then from the test body after the restore.
+    assert [c["locals"].get("x") for c in calls] == ["2", "3"], calls
+    assert "warning" not in result.stderr.str(), show(result)
+
+
 def test_tape_on_keeps_every_test(pytester):
     write_mixed(pytester)
     plain = run(pytester)

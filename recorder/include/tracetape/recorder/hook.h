@@ -27,6 +27,12 @@ std::string RecordingPath();
 // threading.settrace bootstrap of new threads calls this).
 void InstallOnCurrentThread();
 
+// What sys.gettrace() returns while the settrace backend records: a Python
+// trace function that, given back to sys.settrace (a save and restore of
+// the trace function), installs the hook again. NULL before the first
+// recording. Borrowed.
+PyObject* TraceHandleObject();
+
 // os.register_at_fork(before=..., after_in_parent=..., after_in_child=...):
 // the writer thread is stopped across fork(); the parent then carries on and
 // the child keeps recording into a tape of its own, from its current stack.
