@@ -933,16 +933,17 @@ void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out)
 
 void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   PyTypeObject* t = Py_TYPE(v);
-  std::string_view name = TypeName(t);
+  // (Its class's name, TypeName(t), is only looked up where it is written:
+  // a reused rendering has it already.)
   if (t->tp_dictoffset == 0) {
     // Its text is its class's name.
     RecordNamed(v, Fingerprint::kOpaque, t, HeapName(t));
-    out->append("<").append(name).append(" object>");
+    out->append("<").append(TypeName(t)).append(" object>");
     return;
   }
   if (depth > limits_.max_depth || Active(v)) {
     if (fp_) fp_->valid_ = false;
-    out->append(name).append("(...)");
+    out->append(TypeName(t)).append("(...)");
     return;
   }
   // Its dict slot, read directly: no descriptor of the class is consulted.
@@ -954,13 +955,13 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     // holds it reaches its level.
     deepest_ = std::max(deepest_, depth);
     RecordInstance(v, nullptr, false);
-    out->append(name).append("()");
+    out->append(TypeName(t)).append("()");
     return;
   }
   if (!dict || !PyDict_Check(dict)) {
     Py_XDECREF(dict);
     Invalidate();
-    out->append("<").append(name).append(" object>");
+    out->append("<").append(TypeName(t)).append(" object>");
     return;
   }
   Ref hold(v);
@@ -984,7 +985,7 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   bool exact_names = true;  // held by the attrs kept: no str subclass, which could have a finalizer
   if (prev == nullptr || !exact || !fp_ || !fp_->valid_ ||
       !SpliceItems(v, dict, true, versioned, *prev, depth, out, &i)) {
-    out->append(name);
+    out->append(TypeName(t));
     out->append("(");
     if (exact) RecordInstance(v, dict, versioned);
     else if (fp_) fp_->valid_ = false;
