@@ -2,7 +2,9 @@
  * and do nothing with it.
  *
  *   settrace()    an empty Py_tracefunc installed with PyEval_SetTrace
- *                 (call, line, return, exception events; this thread only).
+ *                 (call, line, return, exception events; this thread only),
+ *                 which a save and restore of sys.gettrace() keeps installed
+ *                 (see TraceHandle).
  *   monitoring()  3.12+: one callable registered with sys.monitoring on a free
  *                 tool id for PY_START, PY_RESUME, PY_RETURN, PY_YIELD,
  *                 PY_UNWIND, PY_THROW, LINE, JUMP and RAISE, enabled globally.
@@ -21,9 +23,31 @@ static int EmptyTrace(PyObject *obj, PyFrameObject *frame, int what, PyObject *a
   return 0;
 }
 
+/* What sys.gettrace() returns under the settrace floor: a builtin function.
+ * Code that saves the trace function and gives it back (doctest's runner,
+ * pdb: `saved = sys.gettrace()` ... `sys.settrace(saved)`) installs CPython's
+ * Python-level trampoline with it, which calls it at the next call event: it
+ * then installs the empty C function again. Without it, the floor of a test
+ * suite that runs doctests would stop tracing at the first one (as any C
+ * tracer installed with a NULL object does), and be cheaper than it is. */
+static PyObject *trace_handle = NULL;
+
+static PyObject *TraceHandle(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+  (void)self; (void)args; (void)nargs;
+  if (PyThreadState_Get()->c_traceobj == trace_handle) PyEval_SetTrace(EmptyTrace, trace_handle);
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef trace_handle_def = {"bench_floor_trace", (PyCFunction)(void (*)(void))TraceHandle,
+                                       METH_FASTCALL, "the floor's trace function, as sys.gettrace() shows it"};
+
 static PyObject *Settrace(PyObject *self, PyObject *unused) {
   (void)self; (void)unused;
-  PyEval_SetTrace(EmptyTrace, NULL);
+  if (trace_handle == NULL) {
+    trace_handle = PyCFunction_NewEx(&trace_handle_def, NULL, NULL);
+    if (trace_handle == NULL) return NULL;
+  }
+  PyEval_SetTrace(EmptyTrace, trace_handle);
   Py_RETURN_NONE;
 }
 
