@@ -48,7 +48,7 @@ bool ChunkAssembler::NeedsBoundaryBefore(const uint8_t* record, size_t size) con
   if (size < sizeof(RawHeader)) return false;
   RawHeader h;
   std::memcpy(&h, record, sizeof(h));
-  if (h.tag == static_cast<uint8_t>(RawTag::kAdopt)) return !Empty();
+  if (h.tag == static_cast<uint8_t>(RawTag::kAdopt) || h.tag == static_cast<uint8_t>(RawTag::kUnwind)) return !Empty();
   // The thread index column is 16 bits wide; the writer never sees more
   // threads than that because the hook stops numbering at 65535.
   return false;
@@ -242,6 +242,26 @@ Status ChunkAssembler::Apply(const uint8_t* record, size_t size) {
       if (!r.ok()) return Status::Internal("malformed loss record");
       dropped_before_ += n;
       dropped_total_ += n;
+      return Status::Ok();
+    }
+    case RawTag::kUnwind: {
+      uint32_t thread = r.U32();
+      uint32_t n = r.U32();
+      if (!r.ok()) return Status::Internal("malformed unwind record");
+      auto& stack = stacks_[thread];
+      if (n > stack.size()) return Status::Internal("unwind record pops more frames than the thread has");
+      for (uint32_t i = 0; i < n; ++i) {
+        spare_locals_.push_back(std::move(stack.back().locals));
+        spare_locals_.back().clear();
+        stack.pop_back();
+      }
+      // Only at a chunk boundary (NeedsBoundaryBefore): the checkpoint is the
+      // stacks without them. The loss record after it lets the chunk start
+      // from a state other than where the last one ended.
+      if (Empty()) {
+        start_state_ = stacks_;
+        InternCheckpoint();
+      }
       return Status::Ok();
     }
     case RawTag::kEvent:

@@ -122,8 +122,6 @@ int KeyLine(FrameKey key) { return PyFrame_GetLineNumber(Object(key)); }
 PyObject** FrameFastLocals(PyFrameObject* frame) { return KeyFastLocals(KeyOf(frame)); }
 PyObject* FrameLocalsMapping(PyFrameObject* frame) { return KeyLocalsMapping(KeyOf(frame)); }
 
-void DisableLineEvents(PyFrameObject* frame) { frame->f_trace_lines = 0; }
-
 bool CodeIsFunction(PyCodeObject* code) { return (code->co_flags & CO_OPTIMIZED) != 0; }
 
 PyObject* CodeQualname(PyCodeObject* code) {

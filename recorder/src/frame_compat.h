@@ -39,8 +39,6 @@ PyCodeObject* FrameCode(PyFrameObject* frame);
 PyObject** FrameFastLocals(PyFrameObject* frame);
 // The locals mapping of a module or class body (borrowed), or NULL.
 PyObject* FrameLocalsMapping(PyFrameObject* frame);
-// Stops line events for this frame (call/return/exception still arrive).
-void DisableLineEvents(PyFrameObject* frame);
 
 // The slots that frame.f_locals would show for a function frame, in order. A
 // 3.10 parameter that is also a cell appears once, as the cell.

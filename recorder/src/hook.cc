@@ -23,6 +23,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "frame_compat.h"
@@ -124,6 +125,10 @@ struct HookThread {
   uint64_t ident = 0;
   std::string name;
   std::vector<ShadowFrame> stack;
+  // Another trace function held the hook (settrace backend) until it was
+  // given back: frames may have ended, and begun, unseen. The next event
+  // checks the shadow stack against the real one first (Recorder::Resync).
+  bool resync = false;
   // Slot vectors of returned frames, released (no references, unbound),
   // kept for the next calls with their strings' and fingerprints' room: a
   // call then allocates nothing.
@@ -180,7 +185,7 @@ class Recorder {
     if (ts != last_tstate_ || compat::ThreadStateId(ts) != last_tstate_id_) return nullptr;
     if (compat::ErrorPending(ts) || writer_->failed()) return nullptr;
     HookThread* t = last_thread_;
-    return t->stack.empty() ? nullptr : t;
+    return t->stack.empty() || t->resync ? nullptr : t;
   }
   // sys.monitoring: switch on the local events of the recorded code objects
   // that are running now, on every thread (the legacy hook sees them too).
@@ -205,6 +210,18 @@ class Recorder {
   }
   TapeWriter* writer() { return writer_.get(); }
   bool disabled() const { return disabled_; }
+  // The hook comes back on this thread after another trace function held
+  // it (TraceHandle).
+  void NoteGap() {
+    HookThread* t = CurrentThread(nullptr);
+    if (t != nullptr) t->resync = true;
+  }
+  // Code that is not recorded (decided once per code object): its events
+  // need nothing.
+  bool Excluded(PyCodeObject* code) {
+    CodeInfo* ci = Lookup(code);
+    return ci != nullptr && !ci->recorded;
+  }
   const std::string& path() const { return options_.path; }
 
  private:
@@ -236,6 +253,7 @@ class Recorder {
   void DefineThread(const HookThread& t);
 
   bool Sync(HookThread* t, PyFrameObject* frame);
+  void Resync(HookThread* t, PyFrameObject* frame, int what);
   void Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code);
   void Begin(RawTag tag, EventKind kind, uint32_t thread, int line, uint32_t code);
   void Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where);
@@ -447,6 +465,7 @@ int TraceFunction(PyObject*, PyFrameObject* frame, int what, PyObject* arg) {
     return 0;
   }
   if (what > PyTrace_RETURN) return 0;  // C calls and opcodes: not settrace events
+  if (r->Excluded(compat::FrameCode(frame))) return 0;
   if (r->FastTraceEvent(frame, what, arg)) return 0;
   PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
   bool pending = PyErr_Occurred() != nullptr;
@@ -467,25 +486,42 @@ int TraceFunction(PyObject*, PyFrameObject* frame, int what, PyObject* arg) {
 // KeepFrameTrace). The handle then installs the C hook again and gives it
 // the event, so the recording goes on where it was. (An exception's return
 // comes here as a return of None: the trampoline does not tell them apart.)
-// While another trace function is installed, it does nothing: the recording
-// is paused on that thread, and StopRecording's caller warns if it was never
-// given back.
+// While another trace function is installed, new frames are not seen (and
+// StopRecording warns if it was never given back); frames that ended unseen
+// meanwhile are found when the hook comes back (Recorder::Resync).
 PyObject* TraceHandle(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   PyThreadState* ts = PyThreadState_Get();
-  if (compat::TraceObject(ts) != g_trace_handle) Py_RETURN_NONE;
   Recorder* r = g_recorder;
+  const bool ours = compat::TraceObject(ts) == g_trace_handle;
   if (r == nullptr || r->uses_monitoring()) {
-    PyEval_SetTrace(nullptr, nullptr);  // given back after the recording ended
+    if (ours) PyEval_SetTrace(nullptr, nullptr);  // given back after the recording ended
     Py_RETURN_NONE;
   }
-  if (compat::TraceFunc(ts) != TraceFunction) PyEval_SetTrace(TraceFunction, g_trace_handle);
   if (nargs != 3 || !PyFrame_Check(args[0]) || !PyUnicode_Check(args[1])) Py_RETURN_NONE;
   int what = -1;
   if (PyUnicode_CompareWithASCIIString(args[1], "call") == 0) what = PyTrace_CALL;
   else if (PyUnicode_CompareWithASCIIString(args[1], "line") == 0) what = PyTrace_LINE;
   else if (PyUnicode_CompareWithASCIIString(args[1], "return") == 0) what = PyTrace_RETURN;
   else if (PyUnicode_CompareWithASCIIString(args[1], "exception") == 0) what = PyTrace_EXCEPTION;
-  if (what >= 0) TraceFunction(g_trace_handle, reinterpret_cast<PyFrameObject*>(args[0]), what, args[2]);
+  if (what < 0) Py_RETURN_NONE;
+  if (!ours) {
+    // Another trace function holds the hook. A frame recorded before it took
+    // over still calls the handle (its f_trace) for its line, return and
+    // exception events, as a Python trace function's frames go on calling
+    // their local trace function: those are recorded. Calls are not: they go
+    // to the other trace function.
+    // (Frames above it may have ended unseen: the shadow stack is checked.)
+    if (what != PyTrace_CALL) {
+      r->NoteGap();
+      TraceFunction(g_trace_handle, reinterpret_cast<PyFrameObject*>(args[0]), what, args[2]);
+    }
+    Py_RETURN_NONE;
+  }
+  if (compat::TraceFunc(ts) != TraceFunction) {
+    PyEval_SetTrace(TraceFunction, g_trace_handle);
+    r->NoteGap();
+  }
+  TraceFunction(g_trace_handle, reinterpret_cast<PyFrameObject*>(args[0]), what, args[2]);
   Py_RETURN_NONE;
 }
 
@@ -982,6 +1018,45 @@ bool Recorder::Sync(HookThread* t, PyFrameObject* frame) {
   return true;
 }
 
+// After a gap (HookThread::resync): the shadow frames that are no longer on
+// the thread's real stack ended unseen. They are popped, and the tape says
+// so: an unwind record (which starts a chunk whose checkpoint is the stack
+// without them) and the loss of their return events. Frames that began
+// unseen are adopted by the event's own Sync, as usual.
+void Recorder::Resync(HookThread* t, PyFrameObject* frame, int what) {
+  t->resync = false;
+  std::unordered_set<compat::FrameKey> live;
+  PyFrameObject* cur = what == PyTrace_CALL ? PyFrame_GetBack(frame) : (Py_INCREF(frame), frame);
+  for (int guard = 0; cur != nullptr && guard < 100000; ++guard) {
+    live.insert(compat::KeyOf(cur));
+    PyFrameObject* next = PyFrame_GetBack(cur);
+    Py_DECREF(cur);
+    cur = next;
+  }
+  Py_XDECREF(cur);
+  uint32_t gone = 0;
+  while (!t->stack.empty() && live.count(t->stack.back().key) == 0) {
+    t->Pop();
+    ++gone;
+  }
+  if (gone == 0) return;
+  std::string rec;
+  RawWriter w(&rec);
+  w.Begin(RawTag::kUnwind);
+  w.U32(t->index);
+  w.U32(gone);
+  Emit(w.Finish());
+  Lose(gone);
+  if (what == PyTrace_CALL && !t->stack.empty()) {
+    // The caller's recorded frames that began unseen: adopted before the call.
+    PyFrameObject* back = PyFrame_GetBack(frame);
+    if (back != nullptr) {
+      Sync(t, back);
+      Py_DECREF(back);
+    }
+  }
+}
+
 void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* frame, int what, PyObject* arg,
                        int line, PyThreadState* ts, long offset) {
   if (disabled_) return;
@@ -990,10 +1065,11 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
     return;
   }
   CodeInfo* ci = Lookup(code);
-  if (ci == nullptr || !ci->recorded) {
-    if (what == PyTrace_CALL && frame != nullptr) compat::DisableLineEvents(frame);
-    return;
-  }
+  // Code not recorded: nothing. (Its frames keep their line events: turning
+  // them off with f_trace_lines would outlast the recording's hold of the
+  // trace function, and a debugger taking it over, pdb from breakpoint(),
+  // could then not step through those frames.)
+  if (ci == nullptr || !ci->recorded) return;
   // The frame object, made only when needed (a new reference, released on
   // return) if the caller had none.
   struct FrameObject {
@@ -1016,6 +1092,7 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
     Lose(1);
     return;
   }
+  if (t->resync && fo.get() != nullptr) Resync(t, fo.get(), what);
   if (line < 0 && offset >= 0) line = LineAt(code, ci, offset);
   if (line < 0) line = frame ? PyFrame_GetLineNumber(frame) : compat::KeyLine(key);
   switch (what) {
@@ -1428,7 +1505,7 @@ Status StopRecording(int exit_status, std::string* path) {
       // coverage tool, the program's own tracer.
       PySys_WriteStderr(
           "tracetape: warning: the program replaced tracetape's trace function (sys.settrace) and did not "
-          "restore it: this thread's events after that were not recorded\n");
+          "restore it: on this thread, the calls made after that were not recorded\n");
     }
     // Only tracetape's hook goes: another trace function stays (on 3.12+,
     // where the hook is removed from every thread at once, this thread's).

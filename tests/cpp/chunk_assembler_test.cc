@@ -295,6 +295,48 @@ std::string EventBody(uint32_t thread, int32_t line, uint32_t code, uint32_t has
   return std::string(reinterpret_cast<const char*>(&e), sizeof(e));
 }
 
+// Frames that ended unseen (their returns lost while another trace function
+// held the hook): the unwind record pops them at a chunk boundary, the next
+// chunk's checkpoint is the stack without them, and the loss after it is that
+// chunk's dropped_before, so a reader knows it does not continue the last one.
+TEST(ChunkAssemblerTest, UnwindStartsAChunkFromTheStackWithoutTheFramesThatEnded) {
+  RecordingBuilder b;
+  uint32_t file = b.DefineFile("/a.py", "x\n");
+  uint32_t f = b.DefineCode(file, 1, "f", "f");
+  uint32_t g = b.DefineCode(file, 5, "g", "g");
+  b.DefineThread(0, 1, "MainThread");
+  b.Call(0, f, 1, {{"a", "1"}});
+  b.Call(0, g, 5);
+  b.Call(0, g, 5);
+  b.Line(0, 6);
+  std::vector<std::string> raw = b.raw();
+  raw.push_back(Rec(RawTag::kUnwind, 0, U32(0) + U32(2)));
+  std::string loss;
+  RawWriter lw(&loss);
+  lw.Begin(RawTag::kLoss);
+  lw.U64(2);
+  raw.push_back(lw.Finish());
+  raw.push_back(Rec(RawTag::kEvent, 1, EventBody(0, 2, f, 0)));
+  raw.push_back(Rec(RawTag::kEvent, 2, EventBody(0, 3, f, 0)));
+  auto chunks = Assemble(raw, ChunkAssembler::Limits());
+  ASSERT_EQ(chunks.size(), 2u);
+  auto first = replayer::DecodeChunk(chunks[0]);
+  auto second = replayer::DecodeChunk(chunks[1]);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->dropped_before, 0u);
+  EXPECT_EQ(second->dropped_before, 2u);
+  ASSERT_EQ(second->start_state.count(0), 1u);
+  ASSERT_EQ(second->start_state.at(0).size(), 1u);
+  uint64_t first_event = 0, seq = 0;
+  std::vector<Event> events = DecodeAndWalk(chunks[1], &first_event, &seq);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(first_event, 4u);
+  EXPECT_EQ(events[0].func, "f");
+  EXPECT_EQ(events[0].depth, 1u);
+  EXPECT_EQ(events[0].locals, (std::map<std::string, std::string>{{"a", "1"}}));
+  EXPECT_EQ(events[1].kind, 2);
+}
+
 class MalformedRecordTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -327,6 +369,13 @@ TEST_F(MalformedRecordTest, DefinitionWithAStringPastTheRecordEndIsAnInternalErr
   EXPECT_EQ(ApplyBytes(Rec(RawTag::kCodeDef, 0, U32(5))).code(), Status::Code::kInternal);
   EXPECT_EQ(ApplyBytes(Rec(RawTag::kNameDef, 0, U32(5) + U32(64) + "short")).code(), Status::Code::kInternal);
   EXPECT_EQ(ApplyBytes(Rec(RawTag::kLoss, 0, "")).code(), Status::Code::kInternal);
+}
+
+TEST_F(MalformedRecordTest, UnwindOfMoreFramesThanTheThreadHasIsAnInternalError) {
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kUnwind, 0, U32(0) + U32(1))).code(), Status::Code::kInternal);
+  ASSERT_TRUE(ApplyBytes(Rec(RawTag::kEvent, 0, EventBody(0, 1, code_, 0))).ok());
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kUnwind, 0, U32(0) + U32(2))).code(), Status::Code::kInternal);
+  EXPECT_TRUE(ApplyBytes(Rec(RawTag::kUnwind, 0, U32(0) + U32(1))).ok());
 }
 
 TEST_F(MalformedRecordTest, EventShorterThanRawEventIsAnInternalError) {

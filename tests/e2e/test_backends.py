@@ -254,6 +254,64 @@ def test_a_trace_function_taken_for_good_is_a_warning_and_stays(tmp_path):
     assert [e["locals"].get("n") for e in work if e["kind"] == "call"] == ["1", "3"], work
 
 
+def test_frames_that_end_while_another_tracer_holds_the_hook_are_unwound(tmp_path):
+    # The settrace backend. A debugger's set_trace takes every frame on the stack
+    # (their f_trace) and the hook; frames recorded before then end without
+    # tracetape seeing their returns. When the hook is given back, the tape
+    # says so (an unwind at a chunk boundary, those returns counted as dropped)
+    # and goes on at the right depth, instead of keeping the ended frames on
+    # its stack.
+    script = tmp_path / "steal.py"
+    script.write_text(textwrap.dedent('''\
+        import sys, tracetape
+
+        def quiet(frame, event, arg):
+            return None
+
+        def steal():
+            steal.saved = sys.gettrace()
+            frame = sys._getframe()
+            while frame is not None:
+                frame.f_trace = quiet
+                frame = frame.f_back
+            sys.settrace(quiet)
+
+        def middle():
+            steal()
+            return 1
+
+        def helper(n):
+            return n + 1
+
+        def outer():
+            r = middle()
+            sys.settrace(steal.saved)
+            s = helper(r)
+            return r + s
+
+        with tracetape.record(sys.argv[1], backend="settrace"):
+            total = outer()
+            again = helper(total)
+        print(total, again)
+    '''))
+    status, out, err = run([sys.executable, str(script), "t.tape"], tmp_path)
+    assert status == 0, err
+    assert out.split() == ["3", "4"], (out, err)
+    assert "warning" not in err, err
+    status, verified, verr = run(tracetape_cmd("verify", "t.tape"), tmp_path)
+    assert status == 0, verified + verr
+    assert "dropped:   2 events" in info(tmp_path / "t.tape", tmp_path)  # middle's and steal's returns
+    events = dump(tmp_path / "t.tape", tmp_path)
+    depth = {(e["func"], e["kind"]): e["depth"] for e in events}
+    base = depth[("outer", "call")]
+    assert depth[("middle", "call")] == base + 1 and depth[("steal", "call")] == base + 2
+    # After the hook came back: helper called from outer, then from the with block.
+    helper_calls = [e["depth"] for e in events if e["func"] == "helper" and e["kind"] == "call"]
+    assert helper_calls == [base + 1, base], events
+    assert [e["depth"] for e in events if e["func"] == "outer" and e["kind"] == "return"] == [base]
+    assert ("middle", "return") not in depth and ("steal", "return") not in depth
+
+
 @needs_monitoring
 def test_the_tool_id_is_given_back_and_a_full_table_is_a_clear_error(tmp_path):
     script = tmp_path / "tools.py"

@@ -22,6 +22,10 @@ enum class RawTag : uint8_t {
   kAdopt = 6,      // RawEvent with kind kAdoptFrame: a frame that began before
                    // recording, pushed with its complete locals
   kLoss = 7,       // u64 dropped events
+  kUnwind = 8,     // u32 thread, u32 n: the thread's n innermost frames ended
+                   // unseen (their returns were lost while another trace
+                   // function held the hook); starts a chunk, and a kLoss
+                   // follows it
 };
 
 struct RawHeader {
