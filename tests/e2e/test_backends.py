@@ -174,26 +174,32 @@ def test_each_recording_of_a_process_applies_its_own_scope(tmp_path, backend):
     assert second[-1]["value"] == "8"
 
 
+# A program's own trace function, which counts the events of work(): the start of the
+# scripts of the tests that record next to it.
+OWN_TRACER = textwrap.dedent('''\
+    import sys, tracetape
+    seen = []
+
+    def tracer(frame, event, arg):
+        if frame.f_code.co_name == "work":
+            seen.append(event)
+        return tracer
+
+    def work(n):
+        s = 0
+        for i in range(n):
+            s += i
+        return s
+
+''')
+
+
 @needs_monitoring
 def test_a_trace_function_keeps_working_while_monitoring_records(tmp_path):
     # coverage.py's C tracer, a debugger or a profiler may hold sys.settrace:
     # the monitoring backend records next to it instead of replacing it.
     script = tmp_path / "both.py"
-    script.write_text(textwrap.dedent('''\
-        import sys, tracetape
-        seen = []
-
-        def tracer(frame, event, arg):
-            if frame.f_code.co_name == "work":
-                seen.append(event)
-            return tracer
-
-        def work(n):
-            s = 0
-            for i in range(n):
-                s += i
-            return s
-
+    script.write_text(OWN_TRACER + textwrap.dedent('''\
         sys.settrace(tracer)
         with tracetape.record(sys.argv[1]):
             work(3)
@@ -211,24 +217,10 @@ def test_a_trace_function_keeps_working_while_monitoring_records(tmp_path):
 def test_a_trace_function_taken_for_good_is_a_warning_and_stays(tmp_path):
     # The settrace backend holds sys.settrace. A program that installs its own trace
     # function and never gives tracetape's back (a save and restore does: see the
-    # trace_restore sample) ends this thread's recording there: tracetape says so when
-    # it stops, and leaves the program's trace function installed.
+    # trace_restore sample) stops the recording of calls on this thread from there:
+    # tracetape says so when it stops, and leaves the program's trace function installed.
     script = tmp_path / "takes.py"
-    script.write_text(textwrap.dedent('''\
-        import sys, tracetape
-        seen = []
-
-        def tracer(frame, event, arg):
-            if frame.f_code.co_name == "work":
-                seen.append(event)
-            return tracer
-
-        def work(n):
-            s = 0
-            for i in range(n):
-                s += i
-            return s
-
+    script.write_text(OWN_TRACER + textwrap.dedent('''\
         with tracetape.record(sys.argv[1], backend="settrace"):
             work(1)
             sys.settrace(tracer)
