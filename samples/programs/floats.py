@@ -1,0 +1,36 @@
+"""Floats, rendered as float.__repr__ gives them: the shortest digits that read back as the
+value, in fixed or exponent form by CPython's rule (exponent below 1e-4 and from 1e16),
+".0" on integral values. Where the two forms meet, the extremes, and random bit patterns."""
+
+import random
+import struct
+
+
+def edges():
+    values = [0.0, -0.0, 0.1, 0.2, 0.1 + 0.2, 1 / 3, 2 / 3, 100.0, 2.675, 4.35, 123.456,
+              1e15, 9999999999999998.0, 1e16, 1234567890123456.0, 12345678901234567.0,
+              9007199254740993.0, 1e21, 1e22, 1e23, 1e100, -1e300,
+              1e-4, 0.0001, 9.999e-5, 1e-5, 0.00001, 1e-7, 1e-100,
+              5e-324, -5e-324, 2.2250738585072014e-308, 2.225073858507201e-308,
+              1.7976931348623157e308, float("inf"), float("-inf"), float("nan")]
+    for exponent in range(-325, 310, 7):
+        for mantissa in ("1", "9.999999999999999", "5", "1.5", "2.5"):
+            values.append(float(mantissa + "e" + str(exponent)))
+    shown = 0
+    for x in values:
+        shown += 1
+    return shown
+
+
+def bit_patterns(n):
+    rng = random.Random(20261205)
+    shown = 0
+    for _ in range(n):
+        x = struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0]
+        y = rng.uniform(-1e6, 1e6)
+        z = round(rng.uniform(0, 1000), rng.randint(0, 6))
+        shown += 1
+    return shown
+
+
+print(edges(), bit_patterns(400))
