@@ -170,10 +170,10 @@ class Recorder {
   __attribute__((noinline)) PyObject* OnMonitoringEvent(monitoring::Event event, PyObject* const* args,
                                                         Py_ssize_t nargs);
   // sys.monitoring: the frequent events of function frames (LINE, PY_START,
-  // PY_RETURN) in the steady state, recorded without the general path's
-  // conversions. False, having done nothing, when the event needs the
-  // general path (a new thread, a stack to adopt or resync, a pending
-  // exception...).
+  // PY_RETURN, and a generator's PY_RESUME and PY_YIELD) in the steady
+  // state, recorded without the general path's conversions. False, having
+  // done nothing, when the event needs the general path (a new thread, a
+  // stack to adopt or resync, a pending exception...).
   bool FastEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs);
   // The same for the trace function's call, line and return events.
   bool FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
@@ -1221,7 +1221,12 @@ bool Recorder::FastEvent(monitoring::Event event, PyObject* const* args, Py_ssiz
   // checks and conversions that the steady state does not need: both end in
   // Record(). The end-to-end tests compare both backends' tapes with the
   // reference recorder's.
-  if (event != monitoring::kLine && event != monitoring::kPyStart && event != monitoring::kPyReturn) return false;
+  // A generator's or coroutine's PY_RESUME is a call, as PY_START is, and
+  // its PY_YIELD a return, as PY_RETURN is (see OnMonitoringEvent).
+  if (event != monitoring::kLine && event != monitoring::kPyStart && event != monitoring::kPyReturn &&
+      event != monitoring::kPyResume && event != monitoring::kPyYield) {
+    return false;
+  }
   if (disabled_ || nargs < 2 || !PyCode_Check(args[0])) return false;
   auto* code = reinterpret_cast<PyCodeObject*>(args[0]);
   CodeInfo* ci = Lookup(code);
@@ -1238,14 +1243,16 @@ bool Recorder::FastEvent(monitoring::Event event, PyObject* const* args, Py_ssiz
       if (t->stack.back().key != key) return false;
       Record(t, ci, key, EventKind::kLine, static_cast<int>(where), nullptr);
       return true;
-    case monitoring::kPyStart: {
+    case monitoring::kPyStart:
+    case monitoring::kPyResume: {
       int line = LineAt(code, ci, where);
       if (line < 0) return false;
       t->stack.emplace_back(key, ci);
       Record(t, ci, key, EventKind::kCall, line, nullptr);
       return true;
     }
-    case monitoring::kPyReturn: {
+    case monitoring::kPyReturn:
+    case monitoring::kPyYield: {
       if (nargs < 3 || t->stack.back().key != key) return false;
       int line = LineAt(code, ci, where);
       if (line < 0) return false;
