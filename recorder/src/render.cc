@@ -118,26 +118,30 @@ void AppendSlotRepr(reprfunc repr, PyObject* v, const char* fallback, std::strin
   Py_DECREF(r);
 }
 
-// float.__repr__ (PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0)):
-// the shortest digits that read back as d, laid out as CPython's
-// format_float_short does for 'r'. The digits come from std::to_chars, which
-// gives the same shortest round-trip digits (the closest to d among them) as
-// CPython's dtoa mode 0 without its bignum arithmetic and allocations: about
-// a tenth of the instructions. The end-to-end tests compare the two.
-void AppendFloat(double d, std::string* out) {
+// PyOS_double_to_string(d, 'r', 0, flags) for the flags float.__repr__ and
+// complex.__repr__ use: the shortest digits that read back as d, laid out as
+// CPython's format_float_short does for 'r' (exponent form below 1e-4 and
+// from 1e16, at least two exponent digits; ".0" on an integral value with
+// add_dot_0; a '+' on a positive value with sign; NaN without its sign). The
+// digits come from std::to_chars, which gives the same shortest round-trip
+// digits (the closest to d among them) as CPython's dtoa mode 0 without its
+// bignum arithmetic and allocations: about a tenth of the instructions. The
+// end-to-end tests compare the two.
+void AppendDouble(double d, bool add_dot_0, bool sign, std::string* out) {
   if (std::isnan(d)) {
-    out->append("nan");  // the sign of a NaN is not shown
+    out->append(sign ? "+nan" : "nan");
     return;
   }
   if (std::isinf(d)) {
-    out->append(d < 0 ? "-inf" : "inf");
+    out->append(d < 0 ? "-inf" : sign ? "+inf" : "inf");
     return;
   }
   // "-d.dddde+XX" or "de-XX": the digits, and the exponent of the first.
   char sci[40];
   auto res = std::to_chars(sci, sci + sizeof(sci), d, std::chars_format::scientific);
   if (res.ec != std::errc()) {
-    char* s = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, nullptr);
+    int flags = (add_dot_0 ? Py_DTSF_ADD_DOT_0 : 0) | (sign ? Py_DTSF_SIGN : 0);
+    char* s = PyOS_double_to_string(d, 'r', 0, flags, nullptr);
     if (!s) {
       PyErr_Clear();
       out->append("<float>");
@@ -152,6 +156,8 @@ void AppendFloat(double d, std::string* out) {
   if (*p == '-') {
     out->push_back('-');
     ++p;
+  } else if (sign) {
+    out->push_back('+');
   }
   char digits[24];
   size_t n = 0;
@@ -163,7 +169,7 @@ void AppendFloat(double d, std::string* out) {
   // CPython's decpt: the value is 0.DIGITS times 10**decpt.
   const int decpt = exp10 + 1;
   if (decpt <= -4 || decpt > 16) {
-    // Exponent form: d[.ddd]e+XX, at least two exponent digits.
+    // Exponent form: d[.ddd]e+XX.
     out->push_back(digits[0]);
     if (n > 1) {
       out->push_back('.');
@@ -188,8 +194,25 @@ void AppendFloat(double d, std::string* out) {
   } else {
     out->append(digits, n);
     out->append(static_cast<size_t>(decpt) - n, '0');
-    out->append(".0");
+    if (add_dot_0) out->append(".0");
   }
+}
+
+// float.__repr__.
+void AppendFloat(double d, std::string* out) { AppendDouble(d, true, false, out); }
+
+// complex.__repr__: the imaginary part alone when the real part is +0.0,
+// else both in parentheses, the imaginary part signed.
+void AppendComplex(Py_complex c, std::string* out) {
+  if (c.real == 0.0 && std::copysign(1.0, c.real) == 1.0) {
+    AppendDouble(c.imag, false, false, out);
+    out->push_back('j');
+    return;
+  }
+  out->push_back('(');
+  AppendDouble(c.real, false, false, out);
+  AppendDouble(c.imag, false, true, out);
+  out->append("j)");
 }
 
 }  // namespace
@@ -828,7 +851,7 @@ bool Renderer::Scalar(PyObject* v, std::string* out) {
   } else if (t == &PyBytes_Type) {
     Bytes(PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v), out);
   } else if (t == &PyComplex_Type) {
-    AppendSlotRepr(PyComplex_Type.tp_repr, v, "<complex>", out);
+    AppendComplex(reinterpret_cast<PyComplexObject*>(v)->cval, out);
   } else {
     return false;
   }

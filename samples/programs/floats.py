@@ -1,6 +1,8 @@
-"""Floats, rendered as float.__repr__ gives them: the shortest digits that read back as the
-value, in fixed or exponent form by CPython's rule (exponent below 1e-4 and from 1e16),
-".0" on integral values. Where the two forms meet, the extremes, and random bit patterns."""
+"""Floats and complex numbers, rendered as float.__repr__ and complex.__repr__ give them: the
+shortest digits that read back as the value, in fixed or exponent form by CPython's rule
+(exponent below 1e-4 and from 1e16), ".0" on integral floats (not on a complex's parts).
+Where the two forms meet, the extremes, signed zeros, NaN and infinities, and random bit
+patterns."""
 
 import random
 import struct
@@ -33,4 +35,21 @@ def bit_patterns(n):
     return shown
 
 
-print(edges(), bit_patterns(400))
+def complexes(n):
+    nan, inf = float("nan"), float("inf")
+    values = [2j, -2j, 0j, -0j, complex(0.0, -0.0), complex(-0.0, 0.0), complex(-0.0, -0.0),
+              complex(1.5, -2), complex(1, 1), complex(100.0, 0.5), complex(1e16, 1e-5),
+              complex(-1e-300, 1e300), complex(nan, 1), complex(1, nan), complex(-nan, -nan),
+              complex(-inf, inf), complex(1, -inf), complex(0.0, inf), complex(5e-324, -5e-324)]
+    rng = random.Random(5)
+    for _ in range(n):
+        values.append(complex(*struct.unpack("<dd", struct.pack("<QQ", rng.getrandbits(64),
+                                                                   rng.getrandbits(64)))))
+        values.append(complex(rng.uniform(-10, 10), round(rng.uniform(-10, 10), rng.randint(0, 3))))
+    shown = 0
+    for c in values:
+        shown += 1
+    return shown
+
+
+print(edges(), bit_patterns(400), complexes(200))
