@@ -16,6 +16,7 @@
 #include <frameobject.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -110,6 +111,10 @@ struct ShadowFrame {
   // call pushes a frame: an empty map would cost its construction and move).
   std::unique_ptr<std::unordered_map<uint32_t, SlotState>> mapping;
   uint32_t round = 0;
+  // A generator's or coroutine's frame resumed with the slot states it had
+  // when it yielded (HookThread::Resume): its call event sends every bound
+  // local again, rendering only those that changed (Recorder::Capture).
+  bool resumed = false;
 
   ShadowFrame(compat::FrameKey key, CodeInfo* code) : key(key), code(code) {}
   void Release() {
@@ -134,6 +139,32 @@ struct HookThread {
   // call then allocates nothing.
   std::vector<std::vector<SlotState>> spare_slots;
 
+  // The slot states of generator and coroutine frames that yielded (the
+  // sys.monitoring backend's PY_YIELD), for their next resume: a resume is a
+  // call on the tape, with every local sent again, and without these each
+  // one would be rendered anew at every resume. Direct-mapped by frame (no
+  // allocation per yield); an entry goes at the resume, or to the next
+  // frame that yields into its place. Correct whatever frame it is restored
+  // into (a key reused by another generator of the same code): slot states
+  // are compared with the values they find, by identity with held
+  // references, or by structure.
+  struct Suspended {
+    compat::FrameKey key = nullptr;
+    CodeInfo* code = nullptr;
+    std::vector<SlotState> slots;
+  };
+  static constexpr size_t kSuspendedWays = 64;
+  std::array<Suspended, kSuspendedWays> suspended;
+  static size_t SuspendedWay(compat::FrameKey key) {
+    auto k = reinterpret_cast<uintptr_t>(key);
+    return ((k >> 4) ^ (k >> 10)) & (kSuspendedWays - 1);
+  }
+
+  void Recycle(std::vector<SlotState>* slots) {
+    for (auto& st : *slots) st.Clear();
+    if (spare_slots.size() < kSpareSlotVectors) spare_slots.push_back(std::move(*slots));
+    slots->clear();
+  }
   __attribute__((always_inline)) void Pop() {
     ShadowFrame& sf = stack.back();
     if (!sf.slots.empty() || sf.mapping) {
@@ -143,6 +174,41 @@ struct HookThread {
       }
     }
     stack.pop_back();
+  }
+  // The top frame yielded: popped, its slot states kept for its resume.
+  void Suspend() {
+    ShadowFrame& sf = stack.back();
+    if (sf.slots.empty() || sf.mapping) return Pop();
+    Suspended& e = suspended[SuspendedWay(sf.key)];
+    if (!e.slots.empty()) Recycle(&e.slots);
+    e.key = sf.key;
+    e.code = sf.code;
+    e.slots = std::move(sf.slots);
+    stack.pop_back();
+  }
+  // The top frame was just pushed for a resume: its slot states back, if it
+  // yielded with them.
+  void Resume() {
+    ShadowFrame& sf = stack.back();
+    Suspended& e = suspended[SuspendedWay(sf.key)];
+    if (e.key != sf.key || e.slots.empty()) return;
+    if (e.code == sf.code && sf.slots.empty()) {
+      sf.slots = std::move(e.slots);
+      e.slots.clear();
+      sf.resumed = true;
+    } else {
+      Recycle(&e.slots);
+    }
+    e.key = nullptr;
+  }
+  // Everything held, with the GIL (the recording ends, or the thread goes).
+  void ReleaseAll() {
+    for (auto& f : stack) f.Release();
+    for (auto& e : suspended) {
+      for (auto& st : e.slots) st.Clear();
+      e.slots.clear();
+      e.key = nullptr;
+    }
   }
   static constexpr size_t kSpareSlotVectors = 64;
 };
@@ -164,8 +230,10 @@ class Recorder {
   // `offset`, when the backend gives one (sys.monitoring), is the event's
   // instruction: its line is then read from the code's line table, not the
   // frame.
+  // `switched`: a generator's or coroutine's resume (a call) or yield (a
+  // return), from sys.monitoring's PY_RESUME and PY_YIELD.
   void OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* frame, int what, PyObject* arg,
-               int line = -1, PyThreadState* ts = nullptr, long offset = -1);
+               int line = -1, PyThreadState* ts = nullptr, long offset = -1, bool switched = false);
   // One sys.monitoring event; returns Py_None or DISABLE (new references).
   __attribute__((noinline)) PyObject* OnMonitoringEvent(monitoring::Event event, PyObject* const* args,
                                                         Py_ssize_t nargs);
@@ -257,11 +325,14 @@ class Recorder {
   void Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code);
   void Begin(RawTag tag, EventKind kind, uint32_t thread, int line, uint32_t code);
   void Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where);
+  void CaptureResumed(ShadowFrame* sf, PyObject** fast, size_t budget);
   // The record of one event of `key`, the frame on top of t's stack (a call
   // is pushed first); a return pops it. Inline for the most frequent
   // records, those without deltas, built in place in the ring.
+  // `yielded`: a return that suspends a generator or coroutine (PY_YIELD):
+  // its frame's slot states are kept for its resume (HookThread::Suspend).
   __attribute__((always_inline)) void Record(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind,
-                                             int line, PyObject* arg) {
+                                             int line, PyObject* arg, bool yielded = false) {
     if (ci->plain || (kind != EventKind::kCall && Quiet(t->stack.back(), ci, key))) {
       if (kind == EventKind::kCall || kind == EventKind::kLine) {
         EmitPlain(kind, t->index, line, ci->id, nullptr, 0);
@@ -271,15 +342,15 @@ class Recorder {
         int64_t value;
         if (Renderer::CompactInt(arg ? arg : Py_None, &value)) {
           EmitPlainInt(kind, t->index, line, ci->id, value);
-          t->Pop();
+          yielded ? t->Suspend() : t->Pop();
           return;
         }
       }
     }
-    RecordGeneral(t, ci, key, kind, line, arg);
+    RecordGeneral(t, ci, key, kind, line, arg, yielded);
   }
   __attribute__((noinline)) void RecordGeneral(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind,
-                                               int line, PyObject* arg);
+                                               int line, PyObject* arg, bool yielded);
   // True if a capture of this function frame now would find no local
   // changed: every slot is still unbound, or holds the scalar it held
   // (identity), or is redacted and was bound, or holds a list or tuple of
@@ -556,9 +627,7 @@ Recorder::~Recorder() {
   Py_CLEAR(cached_code_);
   renderer_.ReleaseCaches();
   ReleaseMappingNames();
-  for (auto& [id, t] : threads_) {
-    for (auto& f : t.stack) f.Release();
-  }
+  for (auto& [id, t] : threads_) t.ReleaseAll();
   Py_XDECREF(thread_registry_);
 }
 
@@ -842,6 +911,39 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
   }
 }
 
+// The call event of a resumed generator frame whose slot states were kept
+// at its yield: on the tape it is a new frame, so every bound local is sent;
+// those whose value is unchanged (the same held scalar, or a fingerprint
+// that still matches) are sent as they were, without rendering.
+void Recorder::CaptureResumed(ShadowFrame* sf, PyObject** fast, size_t budget) {
+  sf->resumed = false;
+  const SlotInfo* infos = sf->code->slots.data();
+  SlotState* states = sf->slots.data();
+  const size_t n = sf->slots.size();
+  for (size_t i = 0; i < n; ++i) {
+    const SlotInfo& si = infos[i];
+    SlotState& st = states[i];
+    if (record_.size() > budget || ndeltas_ >= 0xfffe) {
+      // Out of room: the rest are sent at the next events, as changes
+      // against nothing.
+      for (size_t j = i; j < n; ++j) states[j].Clear();
+      return;
+    }
+    PyObject* v = fast[si.index];
+    if (si.cell && v != nullptr && PyCell_Check(v)) v = PyCell_GET(v);
+    if (v == nullptr) {
+      st.Clear();  // nothing to unbind in a new frame
+      continue;
+    }
+    if (!(st.bound && st.held == v)) {
+      uint16_t before = ndeltas_;
+      CaptureSlot(&st, si.name, si.redacted, v);
+      if (ndeltas_ != before) continue;  // changed, and sent
+    }
+    if (st.bound) AddSlotDelta(si.name, &st);
+  }
+}
+
 void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
   CodeInfo* ci = sf->code;
   Renderer::NextEpoch();  // the program ran since the last capture
@@ -861,6 +963,7 @@ void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
     const SlotInfo* infos = ci->slots.data();
     SlotState* states = sf->slots.data();
     const size_t n = ci->slots.size();
+    if (sf->resumed) return CaptureResumed(sf, fast, budget);
     for (size_t i = 0; i < n; ++i) {
       const SlotInfo& si = infos[i];
       PyObject* v = fast[si.index];
@@ -1058,7 +1161,7 @@ void Recorder::Resync(HookThread* t, PyFrameObject* frame, int what) {
 }
 
 void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* frame, int what, PyObject* arg,
-                       int line, PyThreadState* ts, long offset) {
+                       int line, PyThreadState* ts, long offset, bool switched) {
   if (disabled_) return;
   if (writer_->failed()) {
     Disable("the tape writer failed: " + writer_->error());
@@ -1107,6 +1210,7 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
         }
       }
       t->stack.emplace_back(key, ci);
+      if (switched) t->Resume();
       Record(t, ci, key, EventKind::kCall, line, nullptr);
       return;
     }
@@ -1120,7 +1224,7 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
       EventKind kind = what == PyTrace_LINE ? EventKind::kLine
                        : what == PyTrace_RETURN ? EventKind::kReturn
                                                 : EventKind::kException;
-      Record(t, ci, key, kind, line, arg);
+      Record(t, ci, key, kind, line, arg, switched && kind == EventKind::kReturn);
       return;
     }
     default:
@@ -1129,11 +1233,11 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
 }
 
 void Recorder::RecordGeneral(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind, int line,
-                             PyObject* arg) {
+                             PyObject* arg, bool yielded) {
   if (ci->plain && kind == EventKind::kReturn) {
     RenderReturn(ci, arg);
     if (EmitPlain(kind, t->index, line, ci->id, text_.data(), text_.size())) {
-      t->Pop();
+      t->Pop();  // a plain frame has no slot states to keep
       return;
     }
     // too long for a plain record
@@ -1155,7 +1259,7 @@ void Recorder::RecordGeneral(HookThread* t, CodeInfo* ci, compat::FrameKey key, 
     SetValue(text_);
   }
   Emit(w_.Finish(ndeltas_));
-  if (kind == EventKind::kReturn) t->Pop();
+  if (kind == EventKind::kReturn) yielded ? t->Suspend() : t->Pop();
 }
 
 // --- sys.monitoring backend --------------------------------------------------
@@ -1248,6 +1352,7 @@ bool Recorder::FastEvent(monitoring::Event event, PyObject* const* args, Py_ssiz
       int line = LineAt(code, ci, where);
       if (line < 0) return false;
       t->stack.emplace_back(key, ci);
+      if (event == monitoring::kPyResume) t->Resume();
       Record(t, ci, key, EventKind::kCall, line, nullptr);
       return true;
     }
@@ -1256,7 +1361,7 @@ bool Recorder::FastEvent(monitoring::Event event, PyObject* const* args, Py_ssiz
       if (nargs < 3 || t->stack.back().key != key) return false;
       int line = LineAt(code, ci, where);
       if (line < 0) return false;
-      Record(t, ci, key, EventKind::kReturn, line, args[2]);
+      Record(t, ci, key, EventKind::kReturn, line, args[2], event == monitoring::kPyYield);
       return true;
     }
     default:
@@ -1372,7 +1477,8 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
   PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
   bool pending = compat::ErrorPending(ts);
   if (pending) PyErr_Fetch(&type, &value, &tb);
-  OnEvent(code, key, nullptr, what, arg, line, ts, offset);
+  OnEvent(code, key, nullptr, what, arg, line, ts, offset,
+          event == monitoring::kPyResume || event == monitoring::kPyYield);
   if (compat::ErrorPending(ts)) PyErr_Clear();
   if (pending) PyErr_Restore(type, value, tb);
   Py_RETURN_NONE;
@@ -1384,7 +1490,7 @@ Status Recorder::Finish(int exit_status) {
   ReleaseMappingNames();
   cached_ci_ = nullptr;
   for (auto& [id, t] : threads_) {
-    for (auto& f : t.stack) f.Release();
+    t.ReleaseAll();
     t.stack.clear();
   }
   Status s;
@@ -1431,7 +1537,7 @@ void Recorder::AfterFork() {
   uint64_t id = compat::ThreadStateId(ts);
   for (auto it = threads_.begin(); it != threads_.end();) {
     if (it->first != id) {
-      for (auto& f : it->second.stack) f.Release();
+      it->second.ReleaseAll();
       it = threads_.erase(it);
     } else {
       ++it;
