@@ -60,6 +60,10 @@ struct CodeInfo {
   bool redact_return = false;
   bool monitored = false;     // sys.monitoring backend: local events are on
   bool plain = false;         // recorded, nothing to capture: events carry no deltas
+  // A generator's, coroutine's or async generator's code: its frames are
+  // suspended and resumed (the settrace backend keeps their slot states at
+  // each return and gives them back at each call: HookThread::Suspend).
+  bool generator = false;
   uint32_t id = 0;
   std::vector<SlotInfo> slots;
   // sys.monitoring: the line of each code unit, from co_lines() (-1: none),
@@ -140,9 +144,10 @@ struct HookThread {
   std::vector<std::vector<SlotState>> spare_slots;
 
   // The slot states of generator and coroutine frames that yielded (the
-  // sys.monitoring backend's PY_YIELD), for their next resume: a resume is a
-  // call on the tape, with every local sent again, and without these each
-  // one would be rendered anew at every resume. Direct-mapped by frame (no
+  // sys.monitoring backend's PY_YIELD; with settrace, any return of such a
+  // frame), for their next resume: a resume is a call on the tape, with
+  // every local sent again, and without these each one would be rendered
+  // anew at every resume. Direct-mapped by frame (no
   // allocation per yield); an entry goes at the resume, or to the next
   // frame that yields into its place. Correct whatever frame it is restored
   // into (a key reused by another generator of the same code): slot states
@@ -682,6 +687,7 @@ CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
 
   ci->id = next_code_id_++;
   ci->function = compat::CodeIsFunction(code);
+  ci->generator = (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
   std::string name = Utf8(code->co_name);
   ci->redact_return = redactor_.ShouldRedact(name);
   std::vector<std::string> args;
@@ -1196,6 +1202,12 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
     return;
   }
   if (t->resync && fo.get() != nullptr) Resync(t, fo.get(), what);
+  // The settrace backend cannot tell a yield from a return, nor a resume
+  // from a first call: every return of a generator's frame keeps its slot
+  // states, and every call looks for them (a finished generator's are only
+  // found by another frame of the same code at its address, where they are
+  // compared like any others).
+  if (frame != nullptr && ci->generator) switched = true;
   if (line < 0 && offset >= 0) line = LineAt(code, ci, offset);
   if (line < 0) line = frame ? PyFrame_GetLineNumber(frame) : compat::KeyLine(key);
   switch (what) {
@@ -1384,11 +1396,16 @@ bool Recorder::FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
   if (what == PyTrace_CALL) {
     compat::SetFrameTrace(frame, g_trace_handle);
     t->stack.emplace_back(key, ci);
+    if (ci->generator) t->Resume();
     Record(t, ci, key, EventKind::kCall, line, nullptr);
     return true;
   }
   if (t->stack.back().key != key) return false;
-  Record(t, ci, key, what == PyTrace_LINE ? EventKind::kLine : EventKind::kReturn, line, arg);
+  if (what == PyTrace_LINE) {
+    Record(t, ci, key, EventKind::kLine, line, nullptr);
+  } else {
+    Record(t, ci, key, EventKind::kReturn, line, arg, ci->generator);
+  }
   return true;
 }
 
