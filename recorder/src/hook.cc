@@ -159,6 +159,12 @@ struct HookThread {
     std::vector<SlotState> slots;
   };
   static constexpr size_t kSuspendedWays = 64;
+  static bool LargeScalar(PyObject* o) {
+    constexpr Py_ssize_t kLarge = 4096;
+    if (PyUnicode_Check(o)) return PyUnicode_GET_LENGTH(o) > kLarge;
+    if (PyBytes_Check(o)) return PyBytes_GET_SIZE(o) > kLarge;
+    return false;
+  }
   std::array<Suspended, kSuspendedWays> suspended;
   static size_t SuspendedWay(compat::FrameKey key) {
     auto k = reinterpret_cast<uintptr_t>(key);
@@ -181,9 +187,15 @@ struct HookThread {
     stack.pop_back();
   }
   // The top frame yielded: popped, its slot states kept for its resume.
+  // Kept states may outlive the generator (one abandoned, or finished on the
+  // settrace backend) until their way is taken: a large str or bytes held
+  // is let go now, and rendered again at the resume instead.
   void Suspend() {
     ShadowFrame& sf = stack.back();
     if (sf.slots.empty() || sf.mapping) return Pop();
+    for (auto& st : sf.slots) {
+      if (st.held != nullptr && LargeScalar(st.held)) st.Clear();
+    }
     Suspended& e = suspended[SuspendedWay(sf.key)];
     if (!e.slots.empty()) Recycle(&e.slots);
     e.key = sf.key;

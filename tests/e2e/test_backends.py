@@ -346,6 +346,43 @@ def test_pdb_stops_and_steps_where_it_does_without_recording(tmp_path, backend):
     assert work[1]["locals"] == {"n": "5"} and work[2]["locals"]["total"] == "10", work
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_large_string_in_a_suspended_generator_is_not_kept_alive(tmp_path, backend):
+    # tracetape keeps a generator's slot states from its yield to its resume,
+    # with references to the immutable values they were rendered from; those
+    # of a generator that never resumes (abandoned, or finished on the
+    # settrace backend) stay until their place is taken. A large str or bytes
+    # is not kept that way: its last reference goes when the program's does.
+    script = tmp_path / "keep.py"
+    script.write_text(textwrap.dedent('''\
+        import sys, tracetape
+
+        def reader(chunk):
+            data = chunk
+            small = chunk[:10]
+            yield len(data)
+            yield len(small)
+
+        big = "x" * 100000
+        with tracetape.record(sys.argv[1]):
+            before = sys.getrefcount(big)
+            done = reader(big)
+            print(list(done))           # finished
+            left = reader(big)
+            print(next(left))           # suspended, then abandoned
+            left.close()
+            del done, left
+            print(sys.getrefcount(big) - before)
+    '''))
+    status, out, err = run([sys.executable, str(script), "t.tape"], tmp_path, backend)
+    assert status == 0, err
+    assert out.split() == ["[100000,", "10]", "100000", "0"], (out, err)
+    events = [e for e in dump(tmp_path / "t.tape", tmp_path) if e["func"] == "reader"]
+    calls = [e for e in events if e["kind"] == "call"]
+    assert len(calls) >= 4 and all(e["locals"]["chunk"].startswith("'xxxx") for e in calls), calls
+    assert calls[1]["locals"]["data"] == calls[0]["locals"]["chunk"]  # sent again at the resume
+
+
 @needs_monitoring
 def test_the_tool_id_is_given_back_and_a_full_table_is_a_clear_error(tmp_path):
     script = tmp_path / "tools.py"
