@@ -1,6 +1,21 @@
 """Generators and coroutines resumed after their locals changed while they were suspended:
 a list and an instance mutated by the caller, a cell rebound by a closure, a redacted local,
-and more suspended generators at once than tracetape keeps the state of."""
+more suspended generators at once than tracetape keeps the state of, and a generator that
+another thread resumes in between (its state kept on the first thread is then stale; the
+thread is held by a __slots__ box, rendered opaquely, as in threads.py)."""
+# e2e-threads: yes
+import threading
+
+
+class Holder:
+    __slots__ = ("thread",)
+
+
+def resume_elsewhere(g):
+    holder = Holder()
+    holder.thread = threading.Thread(target=lambda: print(next(g)))
+    holder.thread.start()
+    holder.thread.join()
 
 
 class Box:
@@ -61,6 +76,15 @@ def main():
         for g in gens:
             results.append(next(g))
     print(len(results), results[-1])
+
+    # Resumed on the main thread, then on another, then on the main thread again.
+    items = ["a"]
+    g = watcher(items, Box("t"))
+    print(next(g))
+    items.append("b")
+    resume_elsewhere(g)
+    items.append("c")
+    print(next(g))
 
 
 main()
