@@ -247,19 +247,30 @@ void ReplaySession::Start(std::ostream& out) {
       if (k == "pytest_nodeid") out << "Test " << Safe(v) << " failed here:\n";
     }
     if (GotoSpec("exception", out)) {
-      PrintLocals(out);
+      PrintLocals(out, /*all=*/false);
       return;
     }
   }
   PrintLocation(out);
 }
 
-void ReplaySession::PrintLocals(std::ostream& out) {
+void ReplaySession::PrintLocals(std::ostream& out, bool all) {
   auto s = engine_->State();
   if (!s.ok()) return;
   const FrameView* f = Selected(*s);
   if (!f) return;
-  for (const auto& [name, value] : f->locals) out << "  " << Safe(name) << " = " << Safe(value) << "\n";
+  size_t hidden = 0;
+  for (const auto& [name, value] : f->locals) {
+    if (!all && !name.empty() && (name[0] == '@' || name[0] == '.')) {
+      ++hidden;
+      continue;
+    }
+    out << "  " << Safe(name) << " = " << Safe(value) << "\n";
+  }
+  if (hidden > 0) {
+    out << "  (and " << hidden << (hidden == 1 ? " temporary" : " temporaries")
+        << " of pytest's assertion rewriting or the compiler: `locals` shows them)\n";
+  }
 }
 
 void ReplaySession::PrintSource(std::ostream& out, const FrameView& f, int first, int last, int current) {

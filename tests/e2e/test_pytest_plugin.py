@@ -419,10 +419,16 @@ def test_replay_of_a_failed_test_starts_at_the_failing_assertion(pytester):
     assert where == ["> %s(%d)test_fail()" % (test_file, line_of(test_file, "assert x == y"))], \
         opening
     assert "  x = 3" in opening and "  y = 4" in opening, opening
+    # pytest's assertion rewriting adds locals no test can name (@py_assert1,
+    # @py_format3...): counted, not listed, at the opening; `locals` lists them.
+    assert not [line for line in opening if line.startswith("  @")], opening
+    hidden = [line for line in opening if "`locals` shows them" in line]
+    assert len(hidden) == 1 and re.match(r"  \(and \d+ temporar", hidden[0]), opening
     # The cursor is really there: `p x` at the prompt.
-    status, out, err = tracetape(pytester.path, "replay", command[2], "--batch", stdin="p x\np y\n")
+    status, out, err = tracetape(pytester.path, "replay", command[2], "--batch", stdin="p x\np y\nlocals\n")
     assert status == 0, err
     assert re.search(r"^(\(tape \d+\) )?(p x\n)?3$", out, re.M), out
+    assert re.search(r"^  @py_assert\d+ = ", out, re.M) and "  x = 3" in out, out
 
 
 DOCTEST_TESTS = '''

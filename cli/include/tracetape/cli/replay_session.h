@@ -30,8 +30,10 @@ class ReplaySession {
   // Where a replay starts without --goto: at the failure for the tape of a
   // failed test (with its locals shown), else at the first event.
   void Start(std::ostream& out);
-  // Prints the selected frame's locals, one per line.
-  void PrintLocals(std::ostream& out);
+  // Prints the selected frame's locals, one per line. Without `all`, those with names no
+  // program can write (pytest's assertion temporaries `@py_assert1`,
+  // `@py_format3`...; a comprehension's `.0`) are left out and counted.
+  void PrintLocals(std::ostream& out, bool all = true);
 
   // Unknown or malformed commands so far (batch mode's exit status).
   int errors() const { return errors_; }
