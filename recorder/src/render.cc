@@ -32,6 +32,13 @@ PyObject* HeapName(PyTypeObject* t) {
   return (t->tp_flags & Py_TPFLAGS_HEAPTYPE) ? reinterpret_cast<PyHeapTypeObject*>(t)->ht_name : nullptr;
 }
 
+// Whether the program could tell that the recorder holds a reference to an
+// instance of t: a finalizer (__del__) it would delay, or a weak reference
+// it would keep alive. Exact scalars have neither.
+bool HoldingObservable(PyTypeObject* t) {
+  return t->tp_finalize != nullptr || t->tp_del != nullptr || t->tp_weaklistoffset != 0;
+}
+
 // Whether Renderer::Value renders instances of t with Instance: none of the
 // types with a branch of their own is among its bases.
 bool InstanceRoute(PyTypeObject* t) {
@@ -479,6 +486,11 @@ bool Walk::Same(PyObject* v) {
     }
     case Fingerprint::kShared:
       return SharedSame(e.shared, v);
+    case Fingerprint::kSubclass:
+      // The same class under the same name (a reassigned __class__ or
+      // __name__ is seen), then the base value: its own entry follows.
+      if (t != e.type || HeapName(t) != e.type_name) return false;
+      return Same(v);
     default:
       break;
   }
@@ -541,9 +553,11 @@ bool Walk::Same(PyObject* v) {
   }
   // A container at the address of another kind of container, made since:
   // not the one rendered.
+  // (A subclass's container entry has its class: its kSubclass entry,
+  // just compared, comes first.)
   if (t != e.type) return false;
-  if (t == &PyList_Type || t == &PyTuple_Type) {
-    bool list = t == &PyList_Type;
+  if (PyList_Check(v) || PyTuple_Check(v)) {
+    bool list = PyList_Check(v);
     Py_ssize_t n = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
     if (n != e.size || static_cast<Py_ssize_t>(e.children) > n) return false;
     PyObject* const* items = list ? reinterpret_cast<PyListObject*>(v)->ob_item
@@ -591,11 +605,12 @@ bool Walk::Same(PyObject* v) {
     }
     return true;
   }
-  if (t == &PySet_Type || t == &PyFrozenSet_Type) {
-    // The same items in the same iteration order.
+  if (PyAnySet_Check(v)) {
+    // The same items in the same iteration order (the set's own iterator,
+    // as Renderer::Set uses: a subclass's __iter__ is the program's code).
     if (PySet_GET_SIZE(v) != e.size) return false;
     if (e.children == 0) return true;
-    PyObject* it = t->tp_iter(v);
+    PyObject* it = PySet_Type.tp_iter(v);
     if (it == nullptr) {
       PyErr_Clear();
       return false;
@@ -947,8 +962,7 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
   out->append(open);
   Py_ssize_t n = is_list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
-  if (Py_TYPE(v) == base) Record(v, n);
-  else if (fp_) fp_->valid_ = false;
+  Record(v, n);  // a subclass's: after its kSubclass entry (Value)
   uint32_t visited = 0;
   for (Py_ssize_t i = 0; i < n; ++i) {
     if (i > 0) out->append(", ");
@@ -1000,11 +1014,7 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   bool whole = true;  // every item visited, each key an immutable scalar
   if (prev == nullptr || !fp_ || !fp_->valid_ || !SpliceItems(v, v, false, false, *prev, depth, out, &i)) {
     out->append("{");
-    if (exact || !(Py_TYPE(v)->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
-      RecordDict(v);
-    } else if (fp_) {
-      fp_->valid_ = false;
-    }
+    RecordDict(v);  // a heap subclass's: after its kSubclass entry (Value)
     Py_ssize_t pos = 0;
     PyObject* key;
     PyObject* value;
@@ -1035,7 +1045,6 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
 void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out) {
   bool frozen = base == &PyFrozenSet_Type;
   Py_ssize_t n = PySet_GET_SIZE(v);
-  if (Py_TYPE(v) != base) Invalidate();  // a subclass's
   // Past the depth limit (or in a cycle) a set of either kind, even an
   // empty one, is `{...}` (docs/RENDERING.md rule 6): its text depends on
   // its depth, so a rendering that holds it reaches its level.
@@ -1417,9 +1426,18 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
   else if (PyFrozenSet_Check(v)) base = &PyFrozenSet_Type;
   else if (PyAnySet_Check(v)) base = &PySet_Type;
   if (base) {
-    // Fingerprinted: a static dict subclass (defaultdict, OrderedDict),
-    // whose name never changes.
-    if (base != &PyDict_Type || (t->tp_flags & Py_TPFLAGS_HEAPTYPE)) Invalidate();
+    // Fingerprinted: the class and its name (a static dict subclass,
+    // defaultdict or OrderedDict, by its dict entry's exact type alone: its
+    // name never changes), then the base value as an exact one of its kind
+    // would be. An int, float, str or bytes cannot change: it is held, as an
+    // exact one is, unless holding it could be seen (see HoldingObservable).
+    bool scalar = base == &PyLong_Type || base == &PyFloat_Type || base == &PyUnicode_Type || base == &PyBytes_Type;
+    if (scalar && HoldingObservable(t)) {
+      Invalidate();
+    } else if (base != &PyDict_Type || (t->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+      RecordNamed(v, Fingerprint::kSubclass, t, HeapName(t));
+    }
+    if (scalar) Record(v, Fingerprint::kScalar);
     out->append(TypeName(t));
     out->append("(");
     if (base == &PyLong_Type) {

@@ -97,8 +97,15 @@ class Fingerprint {
   // entries are `shared`'s (counted references), compared once per event
   // however many renderings hold them.
   static constexpr Py_ssize_t kShared = -9;
+  // `T(base value)` (RENDERING.md rule 9): an instance of `type`, a subclass
+  // of a builtin, named `type_name` (heap; null for a static type). The
+  // entries of its base value follow: the container's own (recorded with
+  // `type`), or for an int, float, str or bytes, a held kScalar.
+  static constexpr Py_ssize_t kSubclass = -10;
   // Whether an entry of this kind holds type_name.
-  static bool HoldsName(Py_ssize_t size) { return size == kInstance || (size <= kOpaque && size >= kException); }
+  static bool HoldsName(Py_ssize_t size) {
+    return size == kInstance || (size <= kOpaque && size >= kException) || size == kSubclass;
+  }
   struct Entry {
     PyObject* obj;      // a strong reference for kScalar, else only an identity
     Py_ssize_t size;

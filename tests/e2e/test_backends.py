@@ -383,6 +383,60 @@ def test_a_large_string_in_a_suspended_generator_is_not_kept_alive(tmp_path, bac
     assert calls[1]["locals"]["data"] == calls[0]["locals"]["chunk"]  # sent again at the resume
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_subclassed_scalar_is_held_only_where_no_program_can_tell(tmp_path, backend):
+    # An int, bytes... subclass instance inside a rendered value is compared
+    # at the next events by identity, holding a reference, as an exact int
+    # is. One with a __del__, or one a weak reference can point to, is not
+    # held: dropping it in the middle of a line finalizes it there, as
+    # without recording. A held one goes with the frame's states.
+    script = tmp_path / "held.py"
+    script.write_text(textwrap.dedent('''\
+        import sys, weakref, tracetape
+
+        log = []
+
+        class Tracked(int):
+            def __del__(self):
+                log.append(int(self))
+
+        class Name(str):
+            pass
+
+        class Plain(int):
+            pass
+
+        class Box:
+            pass
+
+        def work():
+            box = Box()
+            box.t = Tracked(5)
+            box.n = Name("n" * 20)
+            box.p = Plain(7)
+            ref = weakref.ref(box.n)
+            box.t = None; seen = list(log)
+            box.n = None; alive = ref() is not None
+            return seen, alive
+
+        plain = Plain(9)
+        before = sys.getrefcount(plain)
+        with tracetape.record(sys.argv[1]):
+            print(work())
+            box = Box()
+            box.p = plain
+            box.p = None
+            del box
+        print(sys.getrefcount(plain) - before)
+    '''))
+    status, out, err = run([sys.executable, str(script), "t.tape"], tmp_path, backend)
+    assert status == 0, err
+    assert out.split() == ["([5],", "False)", "0"], (out, err)
+    work = [e for e in dump(tmp_path / "t.tape", tmp_path) if e["func"] == "work"]
+    assert any(e["locals"].get("box", "").startswith("Box(t=Tracked(5), n=Name('nnnn") for e in work), work
+    assert any("p=Plain(7)" in e["locals"].get("box", "") for e in work), work
+
+
 @needs_monitoring
 def test_the_tool_id_is_given_back_and_a_full_table_is_a_clear_error(tmp_path):
     script = tmp_path / "tools.py"
