@@ -213,6 +213,19 @@ PYBIND11_MODULE(_core, m) {
         return h ? py::reinterpret_borrow<py::object>(h) : py::none();
       },
       "What sys.gettrace() returns while the settrace backend records (None before the first recording).");
+  m.def(
+      "_probe_rendering",
+      [](py::object value, py::object between) {
+        rec::RenderProbe p = rec::ProbeRendering(value.ptr(), between.is_none() ? nullptr : between.ptr());
+        if (p.failed) {
+          if (PyErr_Occurred()) throw py::error_already_set();
+          throw std::runtime_error("the renderer could not be set up");
+        }
+        return py::make_tuple(py::bytes(p.before), p.unchanged, py::bytes(p.after));
+      },
+      py::arg("value"), py::arg("between") = py::none(),
+      "Tests only: (text, unchanged, text again) for a value rendered as a local, `between()` called "
+      "in between (see recorder::ProbeRendering).");
   m.def("_before_fork", &rec::BeforeFork);
   m.def("_after_fork_parent", &rec::AfterForkInParent);
   m.def("_after_fork_child", &rec::AfterForkInChild);

@@ -1,6 +1,7 @@
 #include "render.h"
 
 #include "frame_compat.h"
+#include "tracetape/recorder/hook.h"
 
 #include <algorithm>
 #include <charconv>
@@ -299,6 +300,11 @@ void Fingerprint::Release() {
 }
 
 void Renderer::ReleaseCaches() {
+  for (auto& c : top_cache_) {
+    if (c.shared) Unref(c.shared);
+    c.shared = nullptr;
+    c.obj = nullptr;
+  }
   for (auto& c : render_cache_) {
     if (c.shared) Unref(c.shared);
     c.shared = nullptr;
@@ -387,7 +393,7 @@ class Walk {
         entries_(f.entries().data()),
         count_(f.entries().size()),
         end_(std::min(f.cut(), count_)),
-        cut_(end_ < count_) {}
+        cut_(f.cut() != std::string::npos) {}
   bool Same(PyObject* v);
   // All entries compared, or the rest cannot matter.
   bool Complete() const { return done_ || idx_ == count_; }
@@ -486,6 +492,11 @@ bool Walk::Same(PyObject* v) {
     }
     case Fingerprint::kShared:
       return SharedSame(e.shared, v);
+    case Fingerprint::kLimited:
+      // Still of the class it was (and for an instance, under the same
+      // name): the same brackets. (An instance's class decides that it is
+      // rendered by Instance, with a dict slot.)
+      return t == e.type && (!e.more || HeapName(t) == e.type_name);
     case Fingerprint::kSubclass:
       // The same class under the same name (a reassigned __class__ or
       // __name__ is seen), then the base value: its own entry follows.
@@ -950,7 +961,8 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
   const char* open = is_list ? "[" : "(";
   const char* close = is_list ? "]" : ")";
   if (depth > limits_.max_depth || Active(v)) {
-    if (fp_) fp_->valid_ = false;
+    if (Active(v)) Invalidate();  // a cycle: its text depends on the path to it
+    else RecordLimited(v, depth, false);
     out->append(open);
     out->append("...");
     out->append(close);
@@ -994,7 +1006,8 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
 
 void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   if (depth > limits_.max_depth || Active(v)) {
-    if (fp_) fp_->valid_ = false;
+    if (Active(v)) Invalidate();
+    else RecordLimited(v, depth, false);
     out->append("{...}");
     return;
   }
@@ -1049,7 +1062,8 @@ void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out)
   // empty one, is `{...}` (docs/RENDERING.md rule 6): its text depends on
   // its depth, so a rendering that holds it reaches its level.
   if (depth > limits_.max_depth || Active(v)) {
-    Invalidate();
+    if (Active(v)) Invalidate();
+    else RecordLimited(v, depth, false);
     out->append("{...}");
     return;
   }
@@ -1109,7 +1123,8 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     return;
   }
   if (depth > limits_.max_depth || Active(v)) {
-    if (fp_) fp_->valid_ = false;
+    if (Active(v)) Invalidate();
+    else RecordLimited(v, depth, true);
     out->append(TypeName(t)).append("(...)");
     return;
   }
@@ -1132,6 +1147,12 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     return;
   }
   Ref hold(v);
+  // The whole value (a local's, or a return value's), not a part of one.
+  const bool whole = depth == 0 && out->size() == start_ && fp_ != nullptr && fp_->entries_.empty();
+  if (whole && ReuseTop(v, out)) {
+    Py_DECREF(dict);
+    return;
+  }
   bool hit = false;
   CachedRendering* cached = ReuseCached(v, depth, out, &hit);
   if (hit) {
@@ -1187,6 +1208,7 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   Py_DECREF(dict);
   StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out,
               more || !exact_names ? std::string::npos : attrs_base);
+  if (whole) StoreTop(v, *out);
   DropAttrs(attrs_base);
   if (prev != nullptr) Unref(prev);
   deepest_ = std::max(outer_deepest, deepest_);
@@ -1214,6 +1236,55 @@ Renderer::CachedRendering* Renderer::ReuseCached(PyObject* v, int depth, std::st
   return slot;
 }
 
+Renderer::CachedRendering* Renderer::TopSlot(PyObject* v) {
+  if (top_cache_.empty()) top_cache_.resize(kTopCacheSize);
+  auto k = reinterpret_cast<uintptr_t>(v);
+  return &top_cache_[((k >> 4) ^ (k >> 12)) % kTopCacheSize];
+}
+
+bool Renderer::ReuseTop(PyObject* v, std::string* out) {
+  CachedRendering* slot = TopSlot(v);
+  if (slot->obj != v || slot->shared == nullptr || !Walk::SharedSame(slot->shared, v)) return false;
+  // The text as rendering v anew here would write it, before Finish cuts
+  // it (at the same byte, as it would a new one).
+  out->append(slot->shared->text);
+  PushShared(v, slot->shared);
+  return true;
+}
+
+void Renderer::StoreTop(PyObject* v, const std::string& out) {
+  // Only a rendering that render_cache_ does not keep (else its entry is
+  // already a shared one): cut, or that met the depth limit (right at depth
+  // 0 only). Valid: no cycle met inside.
+  if (!fp_->valid_ || (fp_->cut_ == std::string::npos && deepest_ <= limits_.max_depth) || fp_->entries_.empty() ||
+      fp_->entries_[0].obj != v || fp_->entries_[0].size != Fingerprint::kInstance) {
+    return;
+  }
+  // v's entries move (with their references) to a shared rendering, cut
+  // where this one was; the fingerprint and the slot then hold it.
+  SharedRendering* s = NewShared();
+  s->fp.entries_.swap(fp_->entries_);
+  s->fp.objs_.swap(fp_->objs_);
+  s->fp.valid_ = true;
+  s->fp.cut_ = fp_->cut_;
+  fp_->entries_.clear();
+  fp_->objs_.clear();
+  fp_->cut_ = std::string::npos;
+  // Not guarded (the guards would compare what lies past the cut too).
+  s->guards.clear();
+  s->ReleaseSplit();
+  s->guarded = false;
+  s->epoch = epoch_;  // just rendered: the same for the rest of this event
+  s->same = true;
+  s->text = out;
+  PushShared(v, s);
+  CachedRendering* slot = TopSlot(v);
+  if (slot->shared) Unref(slot->shared);
+  ++s->refs;
+  slot->shared = s;
+  slot->obj = v;
+}
+
 void Renderer::PushShared(PyObject* v, SharedRendering* s) {
   Fingerprint::Entry e{v, Fingerprint::kShared, 0};
   e.shared = s;
@@ -1223,9 +1294,10 @@ void Renderer::PushShared(PyObject* v, SharedRendering* s) {
 
 void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t fp_index, size_t text_start,
                            const std::string& out, size_t attrs_base) {
-  // Still valid: no cycle or depth limit met inside, and the budget never
+  // Still valid: no cycle met inside, nor the depth limit, and the budget never
   // ran out (the text so far fits it, and it only grows).
   if (slot == nullptr || !fp_->valid_ || fp_->cut_ != std::string::npos || out.size() > start_ + limits_.max_total ||
+      deepest_ > limits_.max_depth ||  // met the depth limit: right at this depth only
       fp_index >= fp_->entries_.size() ||
       fp_->entries_[fp_index].obj != v) {
     return;
@@ -1625,6 +1697,38 @@ void Renderer::RenderException(PyObject* exc, std::string* out) {
   }
   if (out->size() == name_end + 2) out->resize(name_end);
   Finish(out);
+}
+
+RenderProbe ProbeRendering(PyObject* v, PyObject* between) {
+  RenderProbe probe;
+  auto made = Redactor::Create({});
+  if (!made.ok()) {
+    probe.failed = true;
+    return probe;
+  }
+  Redactor redactor = std::move(made).value();
+  Renderer renderer(RenderLimits{}, &redactor);
+  Fingerprint fp;
+  Renderer::NextEpoch();
+  renderer.Render(v, &probe.before, &fp);
+  if (between != nullptr) {
+    PyObject* r = PyObject_CallNoArgs(between);
+    if (r == nullptr) {
+      probe.failed = true;
+      fp.Clear();
+      renderer.ReleaseCaches();
+      return probe;
+    }
+    Py_DECREF(r);
+  }
+  Renderer::NextEpoch();  // the program ran
+  probe.unchanged = Renderer::Unchanged(v, fp);
+  Fingerprint again;
+  renderer.Render(v, &probe.after, &again);
+  fp.Clear();
+  again.Clear();
+  renderer.ReleaseCaches();
+  return probe;
 }
 
 }  // namespace tracetape::recorder

@@ -102,9 +102,14 @@ class Fingerprint {
   // entries of its base value follow: the container's own (recorded with
   // `type`), or for an int, float, str or bytes, a held kScalar.
   static constexpr Py_ssize_t kSubclass = -10;
+  // A container or instance past the depth limit: `[...]`, `(...)`, `{...}`,
+  // `T(...)`, whatever it holds. Of `type` (and for an instance, named
+  // `type_name`); its text depends on the depth it was met at, so a
+  // rendering holding it is not reused at another (Renderer::deepest_).
+  static constexpr Py_ssize_t kLimited = -11;
   // Whether an entry of this kind holds type_name.
   static bool HoldsName(Py_ssize_t size) {
-    return size == kInstance || (size <= kOpaque && size >= kException) || size == kSubclass;
+    return size == kInstance || (size <= kOpaque && size >= kException) || size == kSubclass || size == kLimited;
   }
   struct Entry {
     PyObject* obj;      // a strong reference for kScalar, else only an identity
@@ -118,6 +123,7 @@ class Fingerprint {
     // inline values, which attribute stores change without a new version):
     // each visited attribute's name is recorded, held, before its value, and
     // whether attributes were left out after the last visited one.
+    // kLimited: an instance (`T(...)`), whose class's name is compared.
     bool more = false;
     // A list or tuple whose visited items are all held scalars: compared at
     // once, as the contiguous run of objs() after it.
@@ -381,6 +387,22 @@ class Renderer {
   std::vector<SharedRendering::Attr> attr_scratch_;
   // Appends an entry for v holding s's entries.
   void PushShared(PyObject* v, SharedRendering* s);
+  // The last rendering of instances rendered as a whole value (a local, at
+  // depth 0) that outgrew the length budget or met the depth limit, which
+  // render_cache_ cannot keep: such a text is only right at the value's
+  // start, at depth 0. A method's `self` is bound anew in every frame; a
+  // large or deep one (a parser's grammar element) is then compared, not
+  // rendered again.
+  // Direct-mapped by address.
+  static constexpr size_t kTopCacheSize = 256;
+  std::vector<CachedRendering> top_cache_;
+  CachedRendering* TopSlot(PyObject* v);
+  // At the start of a whole value's rendering: v's kept rendering, if it
+  // still holds (appended, and its entry pushed).
+  bool ReuseTop(PyObject* v, std::string* out);
+  // After rendering v as a whole value from fingerprint entry 0: kept, if
+  // it was cut (the rest are render_cache_'s).
+  void StoreTop(PyObject* v, const std::string& out);
   // Attribute names' redaction decision, by the (held) name object.
   struct CachedName {
     PyObject* name = nullptr;  // strong
@@ -397,6 +419,17 @@ class Renderer {
   void RecordNamed(PyObject* v, Py_ssize_t kind, PyTypeObject* type, PyObject* name);
   void Invalidate() {
     if (fp_) fp_->valid_ = false;
+  }
+  // v met past the depth limit, at `depth`: its text is its brackets (and
+  // for an instance, its class's name).
+  void RecordLimited(PyObject* v, int depth, bool instance) {
+    deepest_ = std::max(deepest_, depth);
+    PyTypeObject* t = Py_TYPE(v);
+    RecordNamed(v, Fingerprint::kLimited, t, instance ? HeapNameOf(t) : nullptr);
+    if (fp_ && fp_->valid_) fp_->entries_.back().more = instance;  // its name is in its text
+  }
+  static PyObject* HeapNameOf(PyTypeObject* t) {
+    return (t->tp_flags & Py_TPFLAGS_HEAPTYPE) ? reinterpret_cast<PyHeapTypeObject*>(t)->ht_name : nullptr;
   }
   static inline uint64_t epoch_ = 1;  // under the GIL
   std::vector<PyObject*> active_;  // containers being rendered, for cycles

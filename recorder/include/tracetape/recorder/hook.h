@@ -40,6 +40,21 @@ void BeforeFork();
 void AfterForkInParent();
 void AfterForkInChild();
 
+// For tests of the change detection that spares a recording from rendering
+// every local at every event: renders `v` as a local's value is rendered
+// (default limits, no redaction), calls `between` (if not null: it may
+// change v; an error it raises is left set and reported as `failed`), then
+// asks, as the next event would, whether v still renders to that text
+// (`unchanged`), and renders it anew (`after`). Whenever `unchanged` is
+// true, `after` must equal `before`.
+struct RenderProbe {
+  std::string before;
+  bool unchanged = false;
+  std::string after;
+  bool failed = false;
+};
+RenderProbe ProbeRendering(PyObject* v, PyObject* between);
+
 }  // namespace tracetape::recorder
 
 #endif  // TRACETAPE_RECORDER_HOOK_H_

@@ -1,0 +1,220 @@
+"""The recorder does not render every local at every event: it compares each value with
+what it rendered last (its fingerprint) and renders only the ones that changed. These
+tests drive that comparison directly (tracetape._core._probe_rendering: render, let the
+program run, compare, render again) and check both ways it can go wrong: a value that
+changed reported unchanged (a wrong tape: whenever the comparison says unchanged, the new
+text must be the old one), and an unchanged value reported changed (a value rendered
+anew at every event: a recording many times slower, on values real programs hold)."""
+
+import collections
+import enum
+import random
+
+import pytest
+
+from tracetape import _core
+
+
+def probe(value, between=None):
+    before, unchanged, after = _core._probe_rendering(value, between)
+    return before.decode(), unchanged, after.decode()
+
+
+def assert_consistent(value, between):
+    before, unchanged, after = probe(value, between)
+    if unchanged:
+        assert after == before, (before, after)
+    return before, unchanged, after
+
+
+class Node:
+    def __init__(self, name, children=()):
+        self.name = name
+        self.label = "node " + name * 60
+        self.children = list(children)
+        self.tags = {"kind", "leaf"}
+
+
+Pair = collections.namedtuple("Pair", "left right")
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+
+
+class Stack(list):
+    pass
+
+
+def big_tree():
+    # Text far past the length budget (1000 bytes) and deeper than the depth limit.
+    leaves = [Node(str(i)) for i in range(6)]
+    return Node("root", [Node("a", leaves[:3]), Node("b", leaves[3:]), Node("c", [Node("d", [Node("e", leaves)])])])
+
+
+def deep_lists(depth):
+    value = [0]
+    for _ in range(depth):
+        value = [value, "x"]
+    return value
+
+
+UNCHANGED = {
+    "cut": big_tree,
+    "depth-limited": lambda: deep_lists(9),
+    "depth-limited dict and set": lambda: {"a": [[[[[{"k": {1, 2}}]]]]]},
+    "depth-limited instance": lambda: [[[[[Node("n")]]]]],
+    "namedtuple": lambda: Pair([1, 2], {"a": 1}),
+    "Counter": lambda: collections.Counter("abracadabra"),
+    "list subclass": lambda: Stack([1, "two", (3,)]),
+    "IntEnum": lambda: Level.LOW,
+    "instance holding them": lambda: Node("n", [Pair(1, Level.LOW), Stack([collections.Counter("ab")])]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNCHANGED))
+def test_an_unchanged_value_is_found_unchanged(name):
+    value = UNCHANGED[name]()
+    before, unchanged, after = probe(value)
+    assert after == before
+    assert unchanged, f"{name}: rendered anew although nothing changed: {before[:200]}"
+
+
+class Wide:
+    pass
+
+
+def test_a_value_cut_anywhere_is_found_unchanged():
+    # Wherever the length budget runs out (inside a value, between a name
+    # and its value, between items), an unchanged value compares unchanged.
+    for shift in range(0, 160):
+        wide = Wide()
+        wide.pad = "p" * shift
+        for i in range(6):
+            setattr(wide, f"attribute_with_a_long_name_{i}", "s" * 150)
+        for value in (wide, [wide], {"k": ["x" * shift, wide]}):
+            before, unchanged, after = probe(value)
+            assert len(before) > 1000 and after == before
+            assert unchanged, (shift, before)
+
+
+def test_changes_before_the_cut_are_found():
+    tree = big_tree()
+    before, unchanged, after = assert_consistent(tree, lambda: tree.children[0].children.append(Node("z")))
+    assert not unchanged and after != before
+    tree = big_tree()
+    assert not assert_consistent(tree, lambda: setattr(tree, "name", "other"))[1]
+
+
+def test_a_change_past_the_cut_leaves_the_text_as_it_was():
+    tree = big_tree()
+    before, unchanged, after = assert_consistent(tree, lambda: tree.children[-1].tags.add("late"))
+    assert len(before) > 1000 and "'late'" not in after and after == before  # cut before it
+
+
+def test_changes_past_the_depth_limit_only_count_when_the_brackets_change():
+    value = deep_lists(9)
+    inner = value
+    while isinstance(inner[0], list):
+        inner = inner[0]
+    before, unchanged, after = assert_consistent(value, lambda: inner.append(1))
+    assert after == before and unchanged
+
+    def retype():
+        # The list at the depth limit becomes a tuple: `[...]` -> `(...)`.
+        holder = value
+        for _ in range(4):
+            holder = holder[0]
+        holder[0] = tuple(holder[0])
+
+    before, unchanged, after = assert_consistent(value, retype)
+    assert not unchanged and after != before and "(...)" in after
+
+    nested = [[[[[Node("n")]]]]]
+    renamed = type("Renamed", (Node,), {})
+    before, unchanged, after = assert_consistent(nested, lambda: setattr(nested[0][0][0][0][0], "__class__", renamed))
+    assert not unchanged and "Renamed(...)" in after
+
+
+def test_subclass_values_changed_in_place_are_found():
+    pair = Pair([1], {"a": 1})
+    assert not assert_consistent(pair, lambda: pair.left.append(2))[1]
+    counts = collections.Counter("ab")
+    assert not assert_consistent(counts, lambda: counts.update("a"))[1]
+    stack = Stack([1, 2])
+    assert not assert_consistent(stack, lambda: stack.__setitem__(0, 5))[1]
+    renamed = Stack([1])
+    before, unchanged, after = assert_consistent(renamed, lambda: setattr(Stack, "__name__", "Heap"))
+    Stack.__name__ = "Stack"
+    assert not unchanged and after.startswith("Heap(")
+
+
+def random_value(rng, depth=0):
+    kinds = ["int", "str", "list", "dict", "node", "pair", "stack", "set", "counter", "level"]
+    kind = rng.choice(kinds if depth < 7 else kinds[:2])
+    if kind == "int":
+        return rng.randint(-5, 5)
+    if kind == "str":
+        return "s" * rng.randint(0, 120)
+    if kind == "list":
+        return [random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    if kind == "dict":
+        return {f"k{i}": random_value(rng, depth + 1) for i in range(rng.randint(0, 4))}
+    if kind == "node":
+        node = Node(str(rng.randint(0, 9)))
+        node.children = [random_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+        return node
+    if kind == "pair":
+        return Pair(random_value(rng, depth + 1), random_value(rng, depth + 1))
+    if kind == "stack":
+        return Stack(random_value(rng, depth + 1) for _ in range(rng.randint(0, 3)))
+    if kind == "set":
+        return {rng.randint(0, 20) for _ in range(rng.randint(0, 4))}
+    if kind == "counter":
+        return collections.Counter("ab" * rng.randint(0, 3))
+    return Level.LOW
+
+
+def mutable_parts(value, out, depth=0):
+    if depth > 9:
+        return out
+    if isinstance(value, (list, dict, set, Node)):
+        out.append(value)
+    children = []
+    if isinstance(value, Node):
+        children = [value.children]
+    elif isinstance(value, dict):
+        children = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        children = list(value)
+    for child in children:
+        mutable_parts(child, out, depth + 1)
+    return out
+
+
+def mutate(rng, part):
+    if isinstance(part, Node):
+        setattr(part, rng.choice(["name", "label", "extra"]), random_value(rng, 8))
+    elif isinstance(part, dict):
+        part[rng.choice(["k0", "k1", "new"])] = random_value(rng, 8)
+    elif isinstance(part, set):
+        part.add(rng.randint(0, 30))
+    elif part:
+        part[rng.randrange(len(part))] = random_value(rng, 8)
+    else:
+        part.append(random_value(rng, 8))
+
+
+def test_random_values_and_changes_never_keep_a_stale_text():
+    rng = random.Random(7)
+    found_unchanged = found_changed = 0
+    for _ in range(600):
+        value = [random_value(rng) for _ in range(rng.randint(1, 3))]
+        parts = mutable_parts(value, [])
+        target = rng.choice(parts)
+        before, unchanged, after = assert_consistent(value, lambda: mutate(rng, target))
+        found_unchanged += unchanged
+        found_changed += after != before
+        # Nothing changed: every such value is recognised.
+        assert probe(value)[1], probe(value)[0][:300]
+    assert found_unchanged > 50 and found_changed > 300, (found_unchanged, found_changed)
