@@ -531,11 +531,24 @@ bool Walk::Same(PyObject* v) {
     // name and value by identity, then whether any was left out after them.
     Ref hold(dict);
     Py_DECREF(dict);
+    // A split table (3.13's inline values) is read in place, in the order
+    // PyDict_Next would give (no program code runs during the walk).
+    PyObject* split_keys[SharedRendering::kMaxSplit];
+    PyObject* split_values[SharedRendering::kMaxSplit];
+    const Py_ssize_t split = compat::SplitEntries(dict, split_keys, split_values, SharedRendering::kMaxSplit);
     Py_ssize_t pos = 0;
+    auto next = [&](PyObject** k, PyObject** val) {
+      if (split < 0) return PyDict_Next(dict, &pos, k, val) != 0;
+      if (pos >= split) return false;
+      *k = split_keys[pos];
+      *val = split_values[pos];
+      ++pos;
+      return true;
+    };
     PyObject *key, *value;
     for (uint32_t i = 0; i < e.children;) {
       if (idx_ >= end_) return Stop();
-      if (!PyDict_Next(dict, &pos, &key, &value)) return false;
+      if (!next(&key, &value)) return false;
       const Fingerprint::Entry& name = entries_[idx_];
       if (name.obj == key && name.size == Fingerprint::kScalar) {
         // The name rendered here (a rendered name is never a dunder one).
@@ -557,7 +570,7 @@ bool Walk::Same(PyObject* v) {
     }
     if (cut_ && idx_ >= end_) return Stop();
     bool more = false;
-    while (!more && PyDict_Next(dict, &pos, &key, &value)) {
+    while (!more && next(&key, &value)) {
       more = PyUnicode_Check(key) && !IsDunder(Utf8View(key));
     }
     return more == e.more;
