@@ -1160,15 +1160,11 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     return;
   }
   Ref hold(v);
-  // The whole value (a local's, or a return value's), not a part of one.
-  const bool whole = depth == 0 && out->size() == start_ && fp_ != nullptr && fp_->entries_.empty();
-  if (whole && ReuseTop(v, out)) {
-    Py_DECREF(dict);
-    return;
-  }
   bool hit = false;
   CachedRendering* cached = ReuseCached(v, depth, out, &hit);
-  if (hit) {
+  // The whole value (a local's), not a part of one.
+  const bool whole = !hit && depth == 0 && out->size() == start_ && fp_ != nullptr && fp_->entries_.empty();
+  if (hit || (whole && ReuseTop(v, out))) {
     Py_DECREF(dict);
     return;
   }
@@ -1221,7 +1217,7 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   Py_DECREF(dict);
   StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out,
               more || !exact_names ? std::string::npos : attrs_base);
-  if (whole) StoreTop(v, *out);
+  if (whole && (fp_->cut_ != std::string::npos || deepest_ > limits_.max_depth) && fp_->valid_) StoreTop(v, *out);
   DropAttrs(attrs_base);
   if (prev != nullptr) Unref(prev);
   deepest_ = std::max(outer_deepest, deepest_);
@@ -1255,7 +1251,7 @@ Renderer::CachedRendering* Renderer::TopSlot(PyObject* v) {
   return &top_cache_[((k >> 4) ^ (k >> 12)) % kTopCacheSize];
 }
 
-bool Renderer::ReuseTop(PyObject* v, std::string* out) {
+__attribute__((noinline)) bool Renderer::ReuseTop(PyObject* v, std::string* out) {
   CachedRendering* slot = TopSlot(v);
   if (slot->obj != v || slot->shared == nullptr || !Walk::SharedSame(slot->shared, v)) return false;
   // The text as rendering v anew here would write it, before Finish cuts
@@ -1265,7 +1261,7 @@ bool Renderer::ReuseTop(PyObject* v, std::string* out) {
   return true;
 }
 
-void Renderer::StoreTop(PyObject* v, const std::string& out) {
+__attribute__((noinline)) void Renderer::StoreTop(PyObject* v, const std::string& out) {
   // Only a rendering that render_cache_ does not keep (else its entry is
   // already a shared one): cut, or that met the depth limit (right at depth
   // 0 only). Valid: no cycle met inside.

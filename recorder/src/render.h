@@ -422,7 +422,7 @@ class Renderer {
   }
   // v met past the depth limit, at `depth`: its text is its brackets (and
   // for an instance, its class's name).
-  void RecordLimited(PyObject* v, int depth, bool instance) {
+  __attribute__((noinline, cold)) void RecordLimited(PyObject* v, int depth, bool instance) {
     deepest_ = std::max(deepest_, depth);
     PyTypeObject* t = Py_TYPE(v);
     RecordNamed(v, Fingerprint::kLimited, t, instance ? HeapNameOf(t) : nullptr);
