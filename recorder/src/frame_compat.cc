@@ -6,6 +6,7 @@
 #endif
 #if PY_VERSION_HEX >= 0x030D0000
 #include <internal/pycore_dict.h>
+#include <internal/pycore_setobject.h>
 #endif
 
 #include <string>
@@ -65,6 +66,11 @@ Py_ssize_t SplitEntries(PyObject* dict, PyObject** keys, PyObject** values, Py_s
   (void)dict, (void)keys, (void)values, (void)max;
   return -1;
 #endif
+}
+
+bool SetNext(PyObject* set, Py_ssize_t* pos, PyObject** item) {
+  Py_hash_t hash;
+  return _PySet_NextEntry(set, pos, item, &hash) != 0;
 }
 
 bool SplitEntriesAre(PyObject* dict, PyObject* const* keys, PyObject* const* values, Py_ssize_t n) {

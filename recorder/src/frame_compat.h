@@ -88,6 +88,11 @@ Py_ssize_t SplitEntries(PyObject* dict, PyObject** keys, PyObject** values, Py_s
 // Whether SplitEntries would give exactly these n keys and values (false
 // where it declines), read in place.
 bool SplitEntriesAre(PyObject* dict, PyObject* const* keys, PyObject* const* values, Py_ssize_t n);
+// The next item of a set or frozenset (of any subclass), in its iterator's
+// order, from *pos (0 to start): the set's table read in place, with no
+// iterator object made and no call per item (_PySet_NextEntry, internal
+// from 3.13). False past the last.
+bool SetNext(PyObject* set, Py_ssize_t* pos, PyObject** item);
 // PyErr_Occurred() for a thread state at hand (no thread-local lookup).
 inline bool ErrorPending(PyThreadState* tstate) {
 #if PY_VERSION_HEX >= 0x030C0000

@@ -630,33 +630,19 @@ bool Walk::Same(PyObject* v) {
     return true;
   }
   if (PyAnySet_Check(v)) {
-    // The same items in the same iteration order (the set's own iterator,
-    // as Renderer::Set uses: a subclass's __iter__ is the program's code).
+    // The same items in the same order: the set's table, read as
+    // Renderer::Set reads it (never a subclass's __iter__, the program's).
     if (PySet_GET_SIZE(v) != e.size) return false;
-    if (e.children == 0) return true;
-    PyObject* it = PySet_Type.tp_iter(v);
-    if (it == nullptr) {
-      PyErr_Clear();
-      return false;
-    }
-    bool same = true;
+    Py_ssize_t pos = 0;
+    PyObject* item;
     for (uint32_t i = 0; i < e.children; ++i) {
-      if (idx_ >= end_) {
-        same = Stop();
-        break;
-      }
-      PyObject* item = PyIter_Next(it);
-      if (item == nullptr) {
-        PyErr_Clear();
-        same = false;
-        break;
-      }
-      same = Same(item);
-      Py_DECREF(item);
-      if (!same || done_) break;
+      if (idx_ >= end_) return Stop();
+      // Borrowed: no program code runs during the walk to drop it.
+      if (!compat::SetNext(v, &pos, &item)) return false;
+      if (!Same(item)) return false;
+      if (done_) return true;
     }
-    Py_DECREF(it);
-    return same;
+    return true;
   }
   return false;
 }
@@ -1092,33 +1078,25 @@ void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out)
     active_.push_back(v);
     size_t fp_index = fp_ ? fp_->entries_.size() : 0;
     Record(v, n);
-    // The set iterator is C code; it raises only if the set changes size,
-    // which nothing here can cause.
-    PyObject* it = PySet_Type.tp_iter(v);
-    if (!it) {
-      PyErr_Clear();
-      Invalidate();
-      out->append("{...}");
-    } else {
-      out->append("{");
-      size_t i = 0;
-      while (PyObject* item = PyIter_Next(it)) {
-        if (i > 0) out->append(", ");
-        if (i >= limits_.max_items || Over(*out)) {
-          out->append("...");
-          Py_DECREF(item);
-          break;
-        }
-        ++i;
-        Value(item, depth + 1, out);
-        Py_DECREF(item);
+    // The set's table in its iterator's order, read in place: rendering
+    // runs no program code, so the set cannot change meanwhile.
+    out->append("{");
+    size_t i = 0;
+    Py_ssize_t pos = 0;
+    PyObject* item;
+    while (compat::SetNext(v, &pos, &item)) {
+      if (i > 0) out->append(", ");
+      if (i >= limits_.max_items || Over(*out)) {
+        out->append("...");
+        break;
       }
-      PyErr_Clear();
-      Py_DECREF(it);
-      out->append("}");
-      if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
-        fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
-      }
+      ++i;
+      Ref hold_item(item);
+      Value(item, depth + 1, out);
+    }
+    out->append("}");
+    if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
+      fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
     }
     active_.pop_back();
   }
