@@ -300,6 +300,7 @@ void Fingerprint::Release() {
 }
 
 void Renderer::ReleaseCaches() {
+  scratch_.Clear();
   for (auto& c : top_cache_) {
     if (c.shared) Unref(c.shared);
     c.shared = nullptr;
@@ -327,7 +328,17 @@ bool Renderer::ShouldRedactName(PyObject* name, std::string_view text) {
   return redact;
 }
 
-void Renderer::Render(PyObject* v, std::string* out) { Render(v, out, nullptr); }
+void Renderer::Render(PyObject* v, std::string* out) {
+  // A value rendered once (a return value): fingerprinted all the same,
+  // into scratch, so that the instances and dicts in it are taken from the
+  // caches when unchanged. A scalar has nothing to take.
+  if (IsImmutableScalar(v)) return Render(v, out, nullptr);
+  // The caches' "unchanged as of this event" is stale: the program may have
+  // run since the last capture (with --locals none, there is none).
+  NextEpoch();
+  Render(v, out, &scratch_);
+  scratch_.Clear();
+}
 
 void Renderer::Render(PyObject* v, std::string* out, Fingerprint* fp) {
   out->clear();
@@ -1140,12 +1151,15 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   Ref hold(v);
   bool hit = false;
   CachedRendering* cached = ReuseCached(v, depth, out, &hit);
-  // The whole value (a local's), not a part of one.
-  const bool whole = !hit && depth == 0 && out->size() == start_ && fp_ != nullptr && fp_->entries_.empty();
-  if (hit || (whole && ReuseTop(v, out))) {
+  // At depth 0 (a whole value, or an exception's argument after its
+  // class's name), a rendering kept from a whole value holds (ReuseTop).
+  const bool top = !hit && depth == 0 && fp_ != nullptr && fp_->valid_;
+  if (hit || (top && ReuseTop(v, out))) {
     Py_DECREF(dict);
     return;
   }
+  // The whole value (a local's, or a return value's), not a part of one.
+  const bool whole = top && out->size() == start_ && fp_->entries_.empty();
   SharedRendering* prev = HoldPrevious(cached, v);
   const size_t attrs_base = attr_scratch_.size();
   const int outer_deepest = deepest_;
@@ -1233,7 +1247,10 @@ __attribute__((noinline)) bool Renderer::ReuseTop(PyObject* v, std::string* out)
   CachedRendering* slot = TopSlot(v);
   if (slot->obj != v || slot->shared == nullptr || !Walk::SharedSame(slot->shared, v)) return false;
   // The text as rendering v anew here would write it, before Finish cuts
-  // it (at the same byte, as it would a new one).
+  // it (at the same byte, as it would a new one). Kept from the start of
+  // a value, it is right after other text too: rendering anew here, the
+  // budget would run out no later, and only ever past the byte where
+  // Finish cuts both; until then the two are the same bytes.
   out->append(slot->shared->text);
   PushShared(v, slot->shared);
   return true;
@@ -1632,7 +1649,22 @@ void Renderer::Prepare() { PythonStrSlot(); }
 void Renderer::RenderException(PyObject* exc, std::string* out) {
   out->clear();
   start_ = 0;
+  deepest_ = 0;
   active_.clear();
+  // Fingerprinted into scratch, never kept: the instances and dicts among
+  // its args are taken from the caches when unchanged (a parser's error
+  // holds the grammar element that failed). Their "unchanged as of this
+  // event" is stale: the program may have run since the last capture.
+  NextEpoch();
+  scratch_.Clear();
+  fp_ = &scratch_;
+  struct Done {
+    Renderer* r;
+    ~Done() {
+      r->fp_ = nullptr;
+      r->scratch_.Clear();
+    }
+  } done{this};
   if (!exc || !PyExceptionInstance_Check(exc)) {
     if (exc) Value(exc, 0, out);
     Finish(out);

@@ -434,6 +434,7 @@ class Renderer {
   static inline uint64_t epoch_ = 1;  // under the GIL
   std::vector<PyObject*> active_;  // containers being rendered, for cycles
   Fingerprint* fp_ = nullptr;      // being filled, or null
+  Fingerprint scratch_;            // for a rendering that is not kept
   int deepest_ = 0;                // the deepest container level rendered so far
   size_t start_ = 0;
 };
