@@ -7,16 +7,22 @@
  *                 (see TraceHandle).
  *   monitoring()  3.12+: one callable registered with sys.monitoring on a free
  *                 tool id for PY_START, PY_RESUME, PY_RETURN, PY_YIELD,
- *                 PY_UNWIND, PY_THROW, LINE, JUMP and RAISE, enabled globally.
+ *                 PY_UNWIND, PY_THROW, LINE and RAISE, enabled globally.
  *                 The callable is an instance of a static type called through
  *                 vectorcall that returns None (never DISABLE: a recorder must
- *                 see every event of the code it records).
+ *                 see every event of the code it records). JUMP has a callable
+ *                 of its own that does what CPython's settrace shim does
+ *                 (Python/legacy_tracing.c), since a recorder needs only the
+ *                 jumps that settrace reports (a loop that stays on one line):
+ *                 DISABLE for a forward jump or one to another line, None for
+ *                 the rest.
  *   stop()        removes whichever hook is installed.
  *
  * Built by bench/run.py for each bench venv; see bench/README.md. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h>
+#include <string.h>
 
 static int EmptyTrace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg) {
   (void)obj; (void)frame; (void)what; (void)arg;
@@ -63,9 +69,46 @@ static PyObject *EmptyCallbackCall(PyObject *callable, PyObject *const *args, si
   Py_RETURN_NONE;
 }
 
+/* sys.monitoring.DISABLE, held once the monitoring floor is installed. */
+static PyObject *disable = NULL;
+
+/* JUMP(code, from, to): a recorder needs only a backward jump that stays on
+ * one line (settrace reports every iteration of such a loop); any other jump
+ * location is switched off at its first event. The last location found to
+ * stay on its line is remembered, so that a one-line loop pays for the line
+ * lookups once, not at every iteration. */
+static PyObject *JumpCallbackCall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                                  PyObject *kwnames) {
+  static PyObject *same_code = NULL; /* borrowed: compared, never dereferenced */
+  static long same_from = -1, same_to = -1;
+  (void)callable; (void)kwnames;
+  if (PyVectorcall_NARGS(nargsf) < 3) Py_RETURN_NONE;
+  long from = PyLong_AsLong(args[1]);
+  long to = PyLong_AsLong(args[2]);
+  if ((from == -1 || to == -1) && PyErr_Occurred()) return NULL;
+  if (to > from) return Py_NewRef(disable);
+  if (args[0] == same_code && from == same_from && to == same_to) Py_RETURN_NONE;
+  if (!PyCode_Check(args[0])) Py_RETURN_NONE;
+  PyCodeObject *code = (PyCodeObject *)args[0];
+  if (PyCode_Addr2Line(code, (int)from) != PyCode_Addr2Line(code, (int)to)) return Py_NewRef(disable);
+  same_code = args[0];
+  same_from = from;
+  same_to = to;
+  Py_RETURN_NONE;
+}
+
 static PyTypeObject EmptyCallbackType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "bench_floor.EmptyCallback",
+    .tp_basicsize = sizeof(EmptyCallback),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(EmptyCallback, vectorcall),
+    .tp_call = PyVectorcall_Call,
+};
+
+static PyTypeObject JumpCallbackType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "bench_floor.JumpCallback",
     .tp_basicsize = sizeof(EmptyCallback),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_vectorcall_offset = offsetof(EmptyCallback, vectorcall),
@@ -113,15 +156,26 @@ static PyObject *Monitoring(PyObject *self, PyObject *unused) {
     PyErr_SetString(PyExc_RuntimeError, "no free sys.monitoring tool id");
     return NULL;
   }
+  PyObject *monitoring = PySys_GetObject("monitoring"); /* borrowed */
+  if (disable == NULL) {
+    disable = monitoring ? PyObject_GetAttrString(monitoring, "DISABLE") : NULL;
+    if (disable == NULL) return NULL;
+  }
   EmptyCallback *cb = PyObject_New(EmptyCallback, &EmptyCallbackType);
   if (cb == NULL) return NULL;
   cb->vectorcall = EmptyCallbackCall;
+  EmptyCallback *jump = PyObject_New(EmptyCallback, &JumpCallbackType);
+  if (jump == NULL) {
+    Py_DECREF(cb);
+    return NULL;
+  }
+  jump->vectorcall = JumpCallbackCall;
   static const char *const kEvents[] = {"PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD",
                                         "PY_UNWIND", "PY_THROW", "LINE", "JUMP", "RAISE"};
-  PyObject *monitoring = PySys_GetObject("monitoring");
-  PyObject *events = monitoring ? PyObject_GetAttrString(monitoring, "events") : NULL;
+  PyObject *events = PyObject_GetAttrString(monitoring, "events");
   if (events == NULL) {
     Py_DECREF(cb);
+    Py_DECREF(jump);
     return NULL;
   }
   long mask = 0;
@@ -131,13 +185,15 @@ static PyObject *Monitoring(PyObject *self, PyObject *unused) {
     long bit = PyLong_AsLong(ev);
     Py_DECREF(ev);
     if (bit == -1 && PyErr_Occurred()) goto fail;
-    PyObject *r = CallMonitoring("register_callback", "(ilO)", tool_id, bit, (PyObject *)cb);
+    PyObject *handler = strcmp(kEvents[i], "JUMP") == 0 ? (PyObject *)jump : (PyObject *)cb;
+    PyObject *r = CallMonitoring("register_callback", "(ilO)", tool_id, bit, handler);
     if (r == NULL) goto fail;
     Py_DECREF(r);
     mask |= bit;
   }
   Py_DECREF(events);
   Py_DECREF(cb); /* sys.monitoring holds the references it needs */
+  Py_DECREF(jump);
   PyObject *r = CallMonitoring("set_events", "(il)", tool_id, mask);
   if (r == NULL) return NULL;
   Py_DECREF(r);
@@ -145,6 +201,7 @@ static PyObject *Monitoring(PyObject *self, PyObject *unused) {
 fail:
   Py_DECREF(events);
   Py_DECREF(cb);
+  Py_DECREF(jump);
   return NULL;
 }
 #endif
@@ -183,7 +240,7 @@ static struct PyModuleDef kModule = {
 
 PyMODINIT_FUNC PyInit_bench_floor(void) {
 #if PY_VERSION_HEX >= 0x030C0000
-  if (PyType_Ready(&EmptyCallbackType) < 0) return NULL;
+  if (PyType_Ready(&EmptyCallbackType) < 0 || PyType_Ready(&JumpCallbackType) < 0) return NULL;
 #endif
   return PyModule_Create(&kModule);
 }
