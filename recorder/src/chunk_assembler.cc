@@ -39,9 +39,26 @@ constexpr uint32_t kUnboundString = 0xffffffffu;
 
 ChunkAssembler::ChunkAssembler(Limits limits) : limits_(limits) { BeginChunk(); }
 
+namespace {
+// What a chunk may hold before it is full, when its checkpoint alone holds
+// `checkpoint` of it. A checkpoint past the limit (the locals of a stack
+// thousands of frames deep) would make every chunk full at its first event,
+// each one repeating that checkpoint: a recording quadratic in the depth
+// (gigabytes, and a writer that cannot keep up). Such a chunk holds at
+// least as much again of its own, so that checkpoints are at most about
+// half of the tape; up to kCheckpointCap, past which it holds `limit` more,
+// so as to stay under what one record may hold (format::kMaxRawBytes) and
+// what the reader decodes of one string table (kMaxStringTableBytes).
+size_t ChunkCapacity(size_t limit, size_t checkpoint) {
+  constexpr size_t kCheckpointCap = size_t{48} << 20;
+  return std::max(limit, std::min(2 * checkpoint, std::max(kCheckpointCap, checkpoint + limit)));
+}
+}  // namespace
+
 bool ChunkAssembler::Full() const {
-  return kinds_.size() >= limits_.max_events || approx_bytes_ >= limits_.max_bytes ||
-         string_bytes_ >= limits_.max_string_bytes;
+  return kinds_.size() >= limits_.max_events ||
+         approx_bytes_ >= ChunkCapacity(limits_.max_bytes, checkpoint_bytes_) ||
+         string_bytes_ >= ChunkCapacity(limits_.max_string_bytes, checkpoint_string_bytes_);
 }
 
 bool ChunkAssembler::NeedsBoundaryBefore(const uint8_t* record, size_t size) const {
@@ -101,6 +118,8 @@ void ChunkAssembler::InternCheckpoint() {
     }
   }
   checkpoint_strings_ = static_cast<uint32_t>(strings_.size());
+  checkpoint_bytes_ = approx_bytes_;
+  checkpoint_string_bytes_ = string_bytes_;
 }
 
 namespace {

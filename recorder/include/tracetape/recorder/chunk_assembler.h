@@ -144,6 +144,8 @@ class ChunkAssembler {
   size_t approx_bytes_ = 0;   // encoded
   size_t string_bytes_ = 0;   // decoded string table
   uint32_t checkpoint_strings_ = 0;  // strings_[0, this) are the checkpoint's
+  size_t checkpoint_bytes_ = 0;         // approx_bytes_ and string_bytes_ of the
+  size_t checkpoint_string_bytes_ = 0;  // checkpoint alone (see Full)
   std::string string_data_;  // strings_, packed (format::PackString)
   std::map<uint32_t, std::vector<Frame>> start_state_;
   std::vector<std::string> strings_;
