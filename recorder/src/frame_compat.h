@@ -29,6 +29,22 @@ FrameKey KeyOf(PyFrameObject* frame);
 // The frame running on `tstate`, as PyThreadState_GetFrame would find it,
 // without creating a frame object (3.12+; NULL before, and if none).
 FrameKey CurrentFrameKey(PyThreadState* tstate);
+// The frame the thread is running, as the thread state holds it: what
+// CurrentFrameKey finds inside a sys.monitoring callback of a Python event,
+// which an instruction of that (complete) frame raised, in a few
+// instructions (CurrentFrameKey skips frames still being set up, a call
+// into a separately compiled function). For the callbacks' fast paths,
+// whose keys are checked against the shadow stack. 3.12+.
+inline FrameKey RunningFrameKey(PyThreadState* tstate) {
+#if PY_VERSION_HEX >= 0x030D0000
+  return tstate->current_frame;
+#elif PY_VERSION_HEX >= 0x030C0000
+  return tstate->cframe->current_frame;
+#else
+  (void)tstate;
+  return nullptr;
+#endif
+}
 PyObject** KeyFastLocals(FrameKey key);
 PyObject* KeyLocalsMapping(FrameKey key);  // borrowed, or NULL
 int KeyLine(FrameKey key);                 // the line it is at

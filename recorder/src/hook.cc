@@ -25,6 +25,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "frame_compat.h"
@@ -259,14 +260,16 @@ class Recorder {
   // state, recorded without the general path's conversions. False, having
   // done nothing, when the event needs the general path (a new thread, a
   // stack to adopt or resync, a pending exception...).
-  bool FastEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs);
+  // One function per event (see MonitoringHandler).
+  template <monitoring::Event kEvent>
+  bool FastEvent(PyObject* const* args, Py_ssize_t nargs);
   // The same for the trace function's call, line and return events.
   bool FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
   // The fast paths' precondition: `ts` is the thread of the last event, no
   // exception is pending, the writer is healthy, and the thread's shadow
   // stack is not empty (its first frame's callers may need adopting). Its
   // HookThread then, else NULL.
-  HookThread* SteadyThread(PyThreadState* ts) {
+  __attribute__((always_inline)) HookThread* SteadyThread(PyThreadState* ts) {
     if (ts != last_tstate_ || compat::ThreadStateId(ts) != last_tstate_id_) return nullptr;
     if (compat::ErrorPending(ts) || writer_->failed()) return nullptr;
     HookThread* t = last_thread_;
@@ -538,11 +541,23 @@ Recorder* g_recorder = nullptr;
 Py_ssize_t g_extra_index = -1;
 uint64_t g_session = 0;
 
+// The handler of one sys.monitoring event: compiled once per event, so that
+// the fast path of each is only its own case.
+template <monitoring::Event kEvent>
 PyObject* MonitoringHandler(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs) {
   Recorder* r = g_recorder;
   if (r == nullptr) Py_RETURN_NONE;
-  if (r->FastEvent(event, args, nargs)) Py_RETURN_NONE;
+  if constexpr (kEvent == monitoring::kLine || kEvent == monitoring::kPyStart || kEvent == monitoring::kPyReturn ||
+                kEvent == monitoring::kPyResume || kEvent == monitoring::kPyYield) {
+    if (r->FastEvent<kEvent>(args, nargs)) Py_RETURN_NONE;
+  }
   return r->OnMonitoringEvent(event, args, nargs);
+}
+
+template <size_t... kEvents>
+constexpr std::array<monitoring::Handler, monitoring::kEventCount> MonitoringHandlers(
+    std::index_sequence<kEvents...>) {
+  return {MonitoringHandler<static_cast<monitoring::Event>(kEvents)>...};
 }
 
 int TraceFunction(PyObject*, PyFrameObject* frame, int what, PyObject* arg) {
@@ -1344,53 +1359,44 @@ inline long CompactArg(PyObject* v) {
 }
 }  // namespace
 
-bool Recorder::FastEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs) {
+template <monitoring::Event kEvent>
+bool Recorder::FastEvent(PyObject* const* args, Py_ssize_t nargs) {
   // OnMonitoringEvent, then OnEvent, do the same for these events with
   // checks and conversions that the steady state does not need: both end in
   // Record(). The end-to-end tests compare both backends' tapes with the
   // reference recorder's.
   // A generator's or coroutine's PY_RESUME is a call, as PY_START is, and
   // its PY_YIELD a return, as PY_RETURN is (see OnMonitoringEvent).
-  if (event != monitoring::kLine && event != monitoring::kPyStart && event != monitoring::kPyReturn &&
-      event != monitoring::kPyResume && event != monitoring::kPyYield) {
-    return false;
-  }
-  if (disabled_ || nargs < 2 || !PyCode_Check(args[0])) return false;
+  constexpr bool kCall = kEvent == monitoring::kPyStart || kEvent == monitoring::kPyResume;
+  constexpr bool kReturn = kEvent == monitoring::kPyReturn || kEvent == monitoring::kPyYield;
+  static_assert(kCall || kReturn || kEvent == monitoring::kLine, "not an event with a fast path");
+  if (disabled_ || nargs < (kReturn ? 3 : 2) || !PyCode_Check(args[0])) return false;
   auto* code = reinterpret_cast<PyCodeObject*>(args[0]);
   CodeInfo* ci = Lookup(code);
   if (ci == nullptr || !ci->recorded || !ci->monitored) return false;
   PyThreadState* ts = PyThreadState_Get();
   HookThread* t = SteadyThread(ts);
   if (t == nullptr) return false;
-  compat::FrameKey key = compat::CurrentFrameKey(ts);
+  compat::FrameKey key = compat::RunningFrameKey(ts);
   if (key == nullptr) return false;
   long where = CompactArg(args[1]);
   if (where < 0) return false;
-  switch (event) {
-    case monitoring::kLine:
-      if (t->stack.back().key != key) return false;
-      Record(t, ci, key, EventKind::kLine, static_cast<int>(where), nullptr);
-      return true;
-    case monitoring::kPyStart:
-    case monitoring::kPyResume: {
-      int line = LineAt(code, ci, where);
-      if (line < 0) return false;
-      t->stack.emplace_back(key, ci);
-      if (event == monitoring::kPyResume) t->Resume();
-      Record(t, ci, key, EventKind::kCall, line, nullptr);
-      return true;
-    }
-    case monitoring::kPyReturn:
-    case monitoring::kPyYield: {
-      if (nargs < 3 || t->stack.back().key != key) return false;
-      int line = LineAt(code, ci, where);
-      if (line < 0) return false;
-      Record(t, ci, key, EventKind::kReturn, line, args[2], event == monitoring::kPyYield);
-      return true;
-    }
-    default:
-      return false;
+  if constexpr (kEvent == monitoring::kLine) {
+    if (t->stack.back().key != key) return false;
+    Record(t, ci, key, EventKind::kLine, static_cast<int>(where), nullptr);
+  } else if constexpr (kCall) {
+    int line = LineAt(code, ci, where);
+    if (line < 0) return false;
+    t->stack.emplace_back(key, ci);
+    if constexpr (kEvent == monitoring::kPyResume) t->Resume();
+    Record(t, ci, key, EventKind::kCall, line, nullptr);
+  } else {
+    if (t->stack.back().key != key) return false;
+    int line = LineAt(code, ci, where);
+    if (line < 0) return false;
+    Record(t, ci, key, EventKind::kReturn, line, args[2], kEvent == monitoring::kPyYield);
   }
+  return true;
 }
 
 bool Recorder::FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
@@ -1619,7 +1625,8 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
   g_owner = std::move(r).value();
   g_recorder = g_owner.get();
   if (g_recorder->uses_monitoring()) {
-    Status s = monitoring::Install(MonitoringHandler, kGlobalEvents, g_recorder->ScopeKey());
+    static constexpr auto kHandlers = MonitoringHandlers(std::make_index_sequence<monitoring::kEventCount>());
+    Status s = monitoring::Install(kHandlers, kGlobalEvents, g_recorder->ScopeKey());
     if (!s.ok()) {
       g_recorder = nullptr;
       g_owner->Finish(1);

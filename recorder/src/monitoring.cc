@@ -17,12 +17,13 @@ struct Callback {
   PyObject_HEAD
   vectorcallfunc vectorcall;
   Event event;
+  Handler handler;
 };
 
 PyTypeObject g_callback_type;
 bool g_type_ready = false;
 
-Handler g_handler = nullptr;
+bool g_active = false;  // installed: the callbacks pass events on
 int g_tool = -1;
 PyObject* g_monitoring = nullptr;   // the sys.monitoring module
 PyObject* g_disable = nullptr;      // sys.monitoring.DISABLE
@@ -33,9 +34,9 @@ bool g_disabled = false;            // some location answered DISABLE...
 std::string g_disabled_scope;       // ...under this scope
 
 PyObject* CallbackVectorcall(PyObject* self, PyObject* const* args, size_t nargsf, PyObject*) {
-  Handler h = g_handler;
-  if (h == nullptr) Py_RETURN_NONE;
-  return h(reinterpret_cast<Callback*>(self)->event, args, PyVectorcall_NARGS(nargsf));
+  if (!g_active) Py_RETURN_NONE;
+  auto* cb = reinterpret_cast<Callback*>(self);
+  return cb->handler(cb->event, args, PyVectorcall_NARGS(nargsf));
 }
 
 bool ReadyType() {
@@ -109,7 +110,7 @@ PyObject* Disable() {
   return g_disable;
 }
 
-Status Install(Handler handler, uint32_t global_events, const std::string& scope) {
+Status Install(const std::array<Handler, kEventCount>& handlers, uint32_t global_events, const std::string& scope) {
   if (Installed()) return Status::InvalidArgument("the sys.monitoring hook is already installed");
   PyObject* mon = PySys_GetObject("monitoring");  // borrowed
   if (mon == nullptr) return Status::Unsupported("sys.monitoring needs CPython 3.12 or later");
@@ -153,7 +154,7 @@ Status Install(Handler handler, uint32_t global_events, const std::string& scope
     return Status::Unsupported("no sys.monitoring tool id is free (3, 4, 0 and 2 are in use)");
   }
   g_tool = tool;
-  g_handler = handler;
+  g_active = true;
   g_scope = scope;
   std::string error;
   if (g_disabled && g_disabled_scope != scope) {
@@ -172,6 +173,7 @@ Status Install(Handler handler, uint32_t global_events, const std::string& scope
     }
     cb->vectorcall = CallbackVectorcall;
     cb->event = static_cast<Event>(e);
+    cb->handler = handlers[e];
     bool ok = CallOk("register_callback", Py_BuildValue("(iIN)", tool, g_event_bits[e], cb), &error);
     if (!ok) {
       Uninstall();
@@ -206,7 +208,7 @@ void Uninstall() {
   if (!Installed()) return;
   // Events off first: a callback must not run while we take things apart.
   SilenceAll();
-  g_handler = nullptr;
+  g_active = false;
   for (PyObject* code : g_codes) Py_DECREF(code);
   g_codes.clear();
   for (int e = 0; e < kEventCount; ++e) {

@@ -12,6 +12,7 @@
 
 #include <Python.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -43,14 +44,16 @@ using Handler = PyObject* (*)(Event event, PyObject* const* args, Py_ssize_t nar
 
 bool Available();  // sys.monitoring exists (3.12+)
 
-// Claims a free tool id and registers `handler` for every Event; switches on
-// the events in `global_events` (a mask of 1 << Event) for all code.
+// Claims a free tool id and registers handlers[e] for each Event e (one
+// function per event, so that each can be specialised for its event);
+// switches on the events in `global_events` (a mask of 1 << Event) for all
+// code.
 //
 // Locations switched off with DISABLE stay off for later recordings of the
 // process (sys.monitoring keeps them until restart_events()). `scope` names
 // what decided them (the recording's include/exclude rules): a recording
 // with another scope restarts them first.
-Status Install(Handler handler, uint32_t global_events, const std::string& scope);
+Status Install(const std::array<Handler, kEventCount>& handlers, uint32_t global_events, const std::string& scope);
 // Switches every event off (global and local), unregisters the callbacks and
 // frees the tool id. Safe to call when not installed.
 void Uninstall();
