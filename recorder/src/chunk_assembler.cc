@@ -55,11 +55,6 @@ size_t ChunkCapacity(size_t limit, size_t checkpoint) {
 }
 }  // namespace
 
-bool ChunkAssembler::Full() const {
-  return kinds_.size() >= limits_.max_events ||
-         approx_bytes_ >= ChunkCapacity(limits_.max_bytes, checkpoint_bytes_) ||
-         string_bytes_ >= ChunkCapacity(limits_.max_string_bytes, checkpoint_string_bytes_);
-}
 
 bool ChunkAssembler::NeedsBoundaryBefore(const uint8_t* record, size_t size) const {
   if (size < sizeof(RawHeader)) return false;
@@ -118,8 +113,8 @@ void ChunkAssembler::InternCheckpoint() {
     }
   }
   checkpoint_strings_ = static_cast<uint32_t>(strings_.size());
-  checkpoint_bytes_ = approx_bytes_;
-  checkpoint_string_bytes_ = string_bytes_;
+  bytes_capacity_ = ChunkCapacity(limits_.max_bytes, approx_bytes_);
+  string_capacity_ = ChunkCapacity(limits_.max_string_bytes, string_bytes_);
 }
 
 namespace {

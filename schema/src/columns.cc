@@ -37,10 +37,14 @@ size_t Diff(std::string_view base, std::string_view cur, Hunk* hunks) {
     if (i == base.size() && j == cur.size()) return count;  // the run is the implicit tail
     size_t di = 0, dj = 0;
     bool found = false;
-    if (count + 1 < kMaxHunks) {
+    const size_t rest_base = base.size() - i, rest_cur = cur.size() - j;
+    // With fewer than kResync bytes left on either side, no skip can lead to
+    // kResync equal bytes: the only hunk is both rests, which is what the
+    // search below would end with (a changed int's text, the most frequent
+    // value, ends here at once).
+    if (count + 1 < kMaxHunks && rest_base >= kResync && rest_cur >= kResync) {
       // Skips of a bytes of base and b of cur, a + b = s, fewest first; only
       // those within both strings (short values: a handful, not 16 x 32).
-      const size_t rest_base = base.size() - i, rest_cur = cur.size() - j;
       const size_t max_s = std::min(2 * kLookahead, rest_base + rest_cur);
       for (size_t s = 1; s <= max_s && !found; ++s) {
         size_t lo = s > kLookahead ? s - kLookahead : 0;

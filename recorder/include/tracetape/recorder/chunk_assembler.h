@@ -56,7 +56,10 @@ class ChunkAssembler {
   // checkpoint, which only a chunk boundary can express).
   bool NeedsBoundaryBefore(const uint8_t* record, size_t size) const;
 
-  bool Full() const;
+  bool Full() const {
+    return kinds_.size() >= limits_.max_events || approx_bytes_ >= bytes_capacity_ ||
+           string_bytes_ >= string_capacity_;
+  }
   bool Empty() const { return kinds_.empty(); }
   size_t pending_events() const { return kinds_.size(); }
 
@@ -144,8 +147,10 @@ class ChunkAssembler {
   size_t approx_bytes_ = 0;   // encoded
   size_t string_bytes_ = 0;   // decoded string table
   uint32_t checkpoint_strings_ = 0;  // strings_[0, this) are the checkpoint's
-  size_t checkpoint_bytes_ = 0;         // approx_bytes_ and string_bytes_ of the
-  size_t checkpoint_string_bytes_ = 0;  // checkpoint alone (see Full)
+  // What approx_bytes_ and string_bytes_ may reach before the chunk is full,
+  // from the limits and the checkpoint's own size (see Full).
+  size_t bytes_capacity_ = 0;
+  size_t string_capacity_ = 0;
   std::string string_data_;  // strings_, packed (format::PackString)
   std::map<uint32_t, std::vector<Frame>> start_state_;
   std::vector<std::string> strings_;
