@@ -347,6 +347,41 @@ def test_pdb_stops_and_steps_where_it_does_without_recording(tmp_path, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_deep_stack_of_long_locals_is_not_repeated_at_every_event(tmp_path, backend):
+    # Every chunk starts with the locals of every open frame. 2,500 frames
+    # each holding a value of its own (834 bytes rendered) are past the chunk
+    # limit (1 MiB): each chunk was full at its first event, and the next
+    # repeated them all, one chunk per event at the bottom of the stack (CPython
+    # 3.13's test_json, 20,000 deep: 4.4 GB of tape in 17 minutes).
+    script = tmp_path / "deep.py"
+    script.write_text(textwrap.dedent('''\
+        import sys
+        sys.setrecursionlimit(10000)
+        TEXT = "x" * 5000
+
+        def down(n):
+            pair = (n, TEXT, TEXT, TEXT, TEXT)
+            if n == 0:
+                total = 0
+                for i in range(300):
+                    total += i
+                return total
+            return down(n - 1)
+
+        print(down(2500))
+    '''))
+    status, out, err = run(tracetape_cmd("record", "-o", "t.tape", str(script)), tmp_path, backend)
+    assert status == 0, err
+    assert out.split() == ["44850"], (out, err)
+    text = info(tmp_path / "t.tape", tmp_path)
+    assert "(call 2502, line 8110, return 2502, exception 0)" in text, text
+    chunks = int(text.split(" chunks")[0].split()[-1].replace(",", ""))
+    assert chunks < 30, text
+    status, out, err = run(tracetape_cmd("verify", "t.tape"), tmp_path)
+    assert status == 0 and "complete" in out, (out, err)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_large_string_in_a_suspended_generator_is_not_kept_alive(tmp_path, backend):
     # tracetape keeps a generator's slot states from its yield to its resume,
     # with references to the immutable values they were rendered from; those
