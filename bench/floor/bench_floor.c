@@ -106,15 +106,6 @@ static PyTypeObject EmptyCallbackType = {
     .tp_call = PyVectorcall_Call,
 };
 
-static PyTypeObject JumpCallbackType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "bench_floor.JumpCallback",
-    .tp_basicsize = sizeof(EmptyCallback),
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
-    .tp_vectorcall_offset = offsetof(EmptyCallback, vectorcall),
-    .tp_call = PyVectorcall_Call,
-};
-
 static int tool_id = -1;
 
 /* Calls sys.monitoring.NAME(*args) and returns its result (new reference). */
@@ -164,7 +155,8 @@ static PyObject *Monitoring(PyObject *self, PyObject *unused) {
   EmptyCallback *cb = PyObject_New(EmptyCallback, &EmptyCallbackType);
   if (cb == NULL) return NULL;
   cb->vectorcall = EmptyCallbackCall;
-  EmptyCallback *jump = PyObject_New(EmptyCallback, &JumpCallbackType);
+  /* The same type: what an instance does is its own vectorcall pointer. */
+  EmptyCallback *jump = PyObject_New(EmptyCallback, &EmptyCallbackType);
   if (jump == NULL) {
     Py_DECREF(cb);
     return NULL;
@@ -240,7 +232,7 @@ static struct PyModuleDef kModule = {
 
 PyMODINIT_FUNC PyInit_bench_floor(void) {
 #if PY_VERSION_HEX >= 0x030C0000
-  if (PyType_Ready(&EmptyCallbackType) < 0 || PyType_Ready(&JumpCallbackType) < 0) return NULL;
+  if (PyType_Ready(&EmptyCallbackType) < 0) return NULL;
 #endif
   return PyModule_Create(&kModule);
 }
