@@ -9,6 +9,8 @@
 #include <internal/pycore_setobject.h>
 #endif
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 
@@ -65,6 +67,107 @@ Py_ssize_t SplitEntries(PyObject* dict, PyObject** keys, PyObject** values, Py_s
 #else
   (void)dict, (void)keys, (void)values, (void)max;
   return -1;
+#endif
+}
+
+#if PY_VERSION_HEX >= 0x030D0000
+namespace {
+// v's inline values, if its attributes are kept there (no __dict__ made),
+// and the shared keys they index (its class's); else null.
+PyDictValues* InlineValues(PyObject* v, PyDictKeysObject** keys) {
+  PyTypeObject* t = Py_TYPE(v);
+  if (!(t->tp_flags & Py_TPFLAGS_INLINE_VALUES) || !(t->tp_flags & Py_TPFLAGS_MANAGED_DICT) ||
+      !(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+    return nullptr;
+  }
+  if (_PyObject_GetManagedDict(v) != nullptr) return nullptr;  // a __dict__ made: it answers
+  PyDictValues* values = _PyObject_InlineValues(v);
+  if (!values->valid) return nullptr;
+  *keys = reinterpret_cast<PyHeapTypeObject*>(t)->ht_cached_keys;
+  return *keys != nullptr ? values : nullptr;
+}
+// The words that hold the count and the order of `count` attributes, and
+// the validity flag, all within the values' space in the object: a header
+// word (capacity, count, embedded, valid) before the values, and the order
+// bytes after them, in whole words (_PyInlineValuesSize). Bytes past the
+// count are compared too: they change only when an attribute is added or
+// deleted, which changes the count as well.
+inline size_t HeadWords(PyDictValues* values, Py_ssize_t count, uint64_t* out) {
+  size_t n = 0;
+  std::memcpy(&out[n++], values, sizeof(uint64_t));
+  const uint8_t* order = get_insertion_order_array(values);
+  for (Py_ssize_t at = 0; at < count; at += 8) std::memcpy(&out[n++], order + at, sizeof(uint64_t));
+  return n;
+}
+}  // namespace
+#endif
+
+Py_ssize_t InlineAttrs(PyObject* v, PyObject** keys, PyObject** values, Py_ssize_t max, InlineShape* shape) {
+#if PY_VERSION_HEX >= 0x030D0000
+  PyDictKeysObject* dk = nullptr;
+  PyDictValues* iv = InlineValues(v, &dk);
+  if (iv == nullptr) return -1;
+  const Py_ssize_t n = iv->size;
+  const uint8_t* order = get_insertion_order_array(iv);
+  constexpr Py_ssize_t kShapeMax = sizeof(InlineShape::values) / sizeof(PyObject*);
+  static_assert(sizeof(InlineShape::head) / sizeof(uint64_t) >= 1 + (kShapeMax + 7) / 8, "head words");
+  if (n > max || (shape != nullptr && n > kShapeMax)) return -1;
+  if (shape != nullptr) shape->slots = 0;
+  PyDictUnicodeEntry* entries = DK_UNICODE_ENTRIES(dk);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    const Py_ssize_t ix = order[i];
+    if (ix >= dk->dk_nentries || entries[ix].me_key == nullptr || iv->values[ix] == nullptr) return -1;
+    if (keys != nullptr) {
+      keys[i] = entries[ix].me_key;
+      values[i] = iv->values[ix];
+    }
+    if (shape != nullptr) {
+      if (ix >= kShapeMax) return -1;
+      shape->slots = std::max<uint8_t>(shape->slots, static_cast<uint8_t>(ix + 1));
+    }
+  }
+  if (shape != nullptr) {
+    shape->keys = dk;
+    shape->head_words = static_cast<uint8_t>(HeadWords(iv, n, shape->head));
+    std::memcpy(shape->values, iv->values, shape->slots * sizeof(PyObject*));
+  }
+  return n;
+#else
+  (void)v, (void)keys, (void)values, (void)max, (void)shape;
+  return -1;
+#endif
+}
+
+bool HasInlineAttrs(PyObject* v) {
+#if PY_VERSION_HEX >= 0x030D0000
+  PyDictKeysObject* dk = nullptr;
+  return InlineValues(v, &dk) != nullptr;
+#else
+  (void)v;
+  return false;
+#endif
+}
+
+bool InlineAttrsAre(PyObject* v, const InlineShape& shape) {
+#if PY_VERSION_HEX >= 0x030D0000
+  PyDictKeysObject* dk = nullptr;
+  PyDictValues* iv = InlineValues(v, &dk);
+  // The same keys: the same capacity, within which both reads stay.
+  if (iv == nullptr || dk != shape.keys) return false;
+  uint64_t head[5];
+  const size_t words = HeadWords(iv, iv->size, head);
+  if (words != shape.head_words) return false;
+  for (size_t i = 0; i < words; ++i) {
+    if (head[i] != shape.head[i]) return false;
+  }
+  PyObject* const* values = iv->values;
+  for (size_t i = 0; i < shape.slots; ++i) {
+    if (values[i] != shape.values[i]) return false;
+  }
+  return true;
+#else
+  (void)v, (void)shape;
+  return false;
 #endif
 }
 

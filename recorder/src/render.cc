@@ -57,10 +57,18 @@ bool InstanceRoute(PyTypeObject* t) {
 // An instance's __dict__ as _PyObject_GetDictPtr reads it (a new reference),
 // or null; *unfilled if its dict slot holds none yet. A missing dict is not
 // made: a C class may behave differently once it has one (functools.partial
-// stops flattening a partial of a partial). A managed dict (3.11+) is made
-// from the inline values, which changes no behaviour.
+// stops flattening a partial of a partial). An instance whose attributes are
+// inline values (3.13+, compat::InlineAttrs) is returned itself (a new
+// reference) and read in place by Items: asking for its __dict__ would make
+// one from them for good, and the program's own attribute stores on it
+// would take a slower path from then on. (On 3.11 and 3.12 a managed dict
+// is made from the inline values, which changes no behaviour.)
 PyObject* InstanceDict(PyObject* v, bool* unfilled) {
   *unfilled = false;
+  if (compat::HasInlineAttrs(v)) {
+    Py_INCREF(v);
+    return v;
+  }
   PyObject** slot = _PyObject_GetDictPtr(v);
   if (slot == nullptr) {
     PyErr_Clear();
@@ -108,6 +116,66 @@ struct Ref {
   ~Ref() { Py_XDECREF(o); }
   PyObject* o;
 };
+
+// The items of a dict, or an instance's attributes (`dict` from
+// InstanceDict: its __dict__, or the instance itself when they are inline
+// values), in PyDict_Next's order. A split table or inline values are read
+// at once, in place; with `hold`, their keys and values are held until the
+// end (a rendering step in between may allocate).
+class Items {
+ public:
+  Items(PyObject* owner, PyObject* dict, bool hold = false) : dict_(dict), hold_(hold) {
+    if (dict == owner && !PyDict_Check(dict)) {
+      n_ = compat::InlineAttrs(owner, keys_, values_, kMax);
+      if (n_ < 0) {
+        ok_ = false;  // not as HasInlineAttrs found them: nothing is read
+        n_ = 0;
+      }
+    } else {
+      n_ = compat::SplitEntries(dict, keys_, values_, kMax);
+    }
+    if (hold_) {
+      for (Py_ssize_t i = 0; i < n_; ++i) {
+        Py_INCREF(keys_[i]);
+        Py_INCREF(values_[i]);
+      }
+    }
+  }
+  ~Items() {
+    if (hold_) {
+      for (Py_ssize_t i = 0; i < n_; ++i) {
+        Py_DECREF(keys_[i]);
+        Py_DECREF(values_[i]);
+      }
+    }
+  }
+  Items(const Items&) = delete;
+  Items& operator=(const Items&) = delete;
+  // False if inline values could not be read (then Next gives nothing).
+  bool ok() const { return ok_; }
+  // Borrowed: the next key and value, or false past the last.
+  bool Next(PyObject** key, PyObject** value) {
+    if (n_ < 0) return PyDict_Next(dict_, &pos_, key, value) != 0;
+    if (pos_ >= n_) return false;
+    *key = keys_[pos_];
+    *value = values_[pos_];
+    ++pos_;
+    return true;
+  }
+
+ private:
+  static constexpr Py_ssize_t kMax = SharedRendering::kMaxSplit;
+  PyObject* dict_;
+  bool hold_;
+  bool ok_ = true;
+  Py_ssize_t n_ = -1;  // -1: PyDict_Next
+  Py_ssize_t pos_ = 0;
+  PyObject* keys_[kMax];
+  PyObject* values_[kMax];
+};
+
+// Whether `dict`, from InstanceDict(v), is v's inline values (v itself).
+inline bool InlineOf(PyObject* v, PyObject* dict) { return dict == v; }
 
 }  // namespace
 
@@ -542,20 +610,12 @@ bool Walk::Same(PyObject* v) {
     // name and value by identity, then whether any was left out after them.
     Ref hold(dict);
     Py_DECREF(dict);
-    // A split table (3.13's inline values) is read in place, in the order
-    // PyDict_Next would give (no program code runs during the walk).
-    PyObject* split_keys[SharedRendering::kMaxSplit];
-    PyObject* split_values[SharedRendering::kMaxSplit];
-    const Py_ssize_t split = compat::SplitEntries(dict, split_keys, split_values, SharedRendering::kMaxSplit);
-    Py_ssize_t pos = 0;
-    auto next = [&](PyObject** k, PyObject** val) {
-      if (split < 0) return PyDict_Next(dict, &pos, k, val) != 0;
-      if (pos >= split) return false;
-      *k = split_keys[pos];
-      *val = split_values[pos];
-      ++pos;
-      return true;
-    };
+    // Inline values, or a split table (3.13: a __dict__ sharing them), are
+    // read in place, in the order PyDict_Next would give (no program code
+    // runs during the walk).
+    Items items(v, dict);
+    if (!items.ok()) return false;
+    auto next = [&](PyObject** k, PyObject** val) { return items.Next(k, val); };
     PyObject *key, *value;
     for (uint32_t i = 0; i < e.children;) {
       if (idx_ >= end_) return Stop();
@@ -674,7 +734,14 @@ bool Walk::GuardsHold(const SharedRendering& s) {
     }
     // An instance: Same's kInstance branch, at a version. The same object
     // of the same class keeps its dict where it did.
-    if (HeapName(t) != g.name || *g.slot != g.dict) return false;
+    if (HeapName(t) != g.name) return false;
+    if (g.slot == nullptr) {
+      // Inline values, still without a __dict__: the same keys bound to the
+      // same objects, in order.
+      if (!compat::InlineAttrsAre(v, s.shapes[g.shape])) return false;
+      continue;
+    }
+    if (*g.slot != g.dict) return false;
     if (g.split < 0) {
       if (compat::DictVersion(g.dict) != g.version) return false;
       continue;
@@ -709,19 +776,30 @@ void BuildGuards(SharedRendering* s) {
       g.name = e.type_name;
       g.dict = e.dict;
       g.version = e.version;
-      // Just rendered from it: its dict is where e.dict was read from.
-      g.slot = _PyObject_GetDictPtr(e.obj);
-      if (g.slot == nullptr || *g.slot != e.dict) {
-        PyErr_Clear();
-        return unguarded();
+      const bool inline_attrs = InlineOf(e.obj, e.dict);
+      if (!inline_attrs) {
+        // Just rendered from it: its dict is where e.dict was read from.
+        g.slot = _PyObject_GetDictPtr(e.obj);
+        if (g.slot == nullptr || *g.slot != e.dict) {
+          PyErr_Clear();
+          return unguarded();
+        }
       }
       if (e.version == 0) {
-        // No version (a split table, 3.13): its entries as they are now,
-        // when it was just rendered (no program code ran since).
+        // No version (inline values, or a split table on 3.13): its
+        // entries as they are now, when it was just rendered (no program
+        // code ran since). Inline values: no slot (InlineAttrsAre checks
+        // that no __dict__ was made since).
         PyObject* keys[SharedRendering::kMaxSplit];
         PyObject* values[SharedRendering::kMaxSplit];
-        Py_ssize_t n = compat::SplitEntries(e.dict, keys, values, SharedRendering::kMaxSplit);
+        compat::InlineShape shape;
+        Py_ssize_t n = inline_attrs ? compat::InlineAttrs(e.obj, keys, values, SharedRendering::kMaxSplit, &shape)
+                                    : compat::SplitEntries(e.dict, keys, values, SharedRendering::kMaxSplit);
         if (n < 0) return unguarded();
+        if (inline_attrs) {
+          g.shape = static_cast<int32_t>(s->shapes.size());
+          s->shapes.push_back(shape);
+        }
         g.split = n;
         g.split_at = s->split_keys.size();
         for (Py_ssize_t i = 0; i < n; ++i) {
@@ -1142,7 +1220,8 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     out->append(TypeName(t)).append("()");
     return;
   }
-  if (!dict || !PyDict_Check(dict)) {
+  const bool inline_attrs = InlineOf(v, dict);
+  if (!dict || (!inline_attrs && !PyDict_Check(dict))) {
     Py_XDECREF(dict);
     Invalidate();
     out->append("<").append(TypeName(t)).append(" object>");
@@ -1167,8 +1246,9 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   size_t text_start = out->size();
   active_.push_back(v);
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
-  bool exact = Py_TYPE(dict) == &PyDict_Type;
-  bool versioned = exact && compat::InstanceDictVersioned(dict) && compat::DictVersion(dict) != 0;
+  // Inline values have no version: compared as a split table is.
+  bool exact = inline_attrs || Py_TYPE(dict) == &PyDict_Type;
+  bool versioned = exact && !inline_attrs && compat::InstanceDictVersioned(dict) && compat::DictVersion(dict) != 0;
   size_t i = 0;
   bool more = false;
   bool exact_names = true;  // held by the attrs kept: no str subclass, which could have a finalizer
@@ -1178,10 +1258,16 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     out->append("(");
     if (exact) RecordInstance(v, dict, versioned);
     else if (fp_) fp_->valid_ = false;
-    Py_ssize_t pos = 0;
+    Items items(v, dict, /*hold=*/true);
+    if (!items.ok()) {
+      // Inline values not as CPython keeps them (never seen): nothing read,
+      // shown as past the depth limit, and rendered again next time.
+      Invalidate();
+      out->append("...");
+    }
     PyObject* key;
     PyObject* value;
-    while (PyDict_Next(dict, &pos, &key, &value)) {
+    while (items.Next(&key, &value)) {
       if (!PyUnicode_Check(key)) continue;
       std::string_view k = Utf8View(key);
       if (IsDunder(k)) continue;
@@ -1395,10 +1481,11 @@ bool Renderer::SpliceItems(PyObject* v, PyObject* dict, bool instance, bool vers
   // as the entries copied with it assume. Nothing is appended before this
   // is known.
   PyObject* values[kMaxSplice];
-  Py_ssize_t pos = 0;
+  Items items(instance ? v : nullptr, dict);
+  if (!items.ok()) return false;
   PyObject *key, *value;
   size_t j = 0;
-  while (PyDict_Next(dict, &pos, &key, &value)) {
+  while (items.Next(&key, &value)) {
     if (j < n && key == prev.attrs[j].key) {
       values[j++] = value;
       continue;

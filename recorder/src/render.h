@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "frame_compat.h"
 #include "tracetape/recorder/options.h"
 #include "tracetape/recorder/redactor.h"
 
@@ -115,12 +116,14 @@ class Fingerprint {
     PyObject* obj;      // a strong reference for kScalar, else only an identity
     Py_ssize_t size;
     uint32_t children;  // items (dict: entries; instance: attributes) visited
-    PyObject* dict = nullptr;        // kInstance: its __dict__ (identity)
+    // kInstance: its __dict__ (identity), or the instance itself when its
+    // attributes are inline values (compat::InlineAttrs; version 0).
+    PyObject* dict = nullptr;
     uint64_t version = 0;            // kInstance: that dict's version tag
     PyTypeObject* type = nullptr;    // kInstance, kOpaque: its class...
     PyObject* type_name = nullptr;   // ...and its __name__ then (strong: a str; null for a static type)
-    // kInstance with version 0 (3.13: a __dict__ sharing the instance's
-    // inline values, which attribute stores change without a new version):
+    // kInstance with version 0 (inline values, or on 3.13 a __dict__
+    // sharing them, which attribute stores change without a new version):
     // each visited attribute's name is recorded, held, before its value, and
     // whether attributes were left out after the last visited one.
     // kLimited: an instance (`T(...)`), whose class's name is compared.
@@ -163,19 +166,23 @@ struct SharedRendering {
     PyObject* obj;
     PyTypeObject* type = nullptr;
     PyObject* name = nullptr;            // an instance's class __name__ (heap)
-    PyObject* dict = nullptr;            // an instance's __dict__; null for a dict
+    PyObject* dict = nullptr;            // an instance's __dict__ (or itself: inline values); null for a dict
     // Where that instance keeps it (_PyObject_GetDictPtr): fixed by its
     // class and address, so read again only after its class is compared.
+    // Null for inline values (compat::InlineAttrsAre finds them in place).
     PyObject** slot = nullptr;
     uint64_t version = 0;
     Py_ssize_t size = 0;                 // a dict's length
     SharedRendering* shared = nullptr;   // else: this one's own check
-    // An instance whose __dict__ is a split table (3.13's inline values)
-    // has no version: its `split` entries from `split_at` on, the keys and
-    // values as compat::SplitEntries gave them, compared by identity
+    // An instance whose attributes are inline values, or whose __dict__ is
+    // a split table sharing them (3.13), has no version: its `split`
+    // entries from `split_at` on, the keys and values as
+    // compat::InlineAttrs or SplitEntries gave them, compared by identity
     // instead. -1: the version is compared.
     Py_ssize_t split = -1;
     size_t split_at = 0;
+    // Inline values: their shape (an index into `shapes`), else -1.
+    int32_t shape = -1;
   };
   std::vector<Guard> guards;
   // The split guards' keys (strong references: strs, so that a key's
@@ -183,11 +190,13 @@ struct SharedRendering {
   // scalar among them is held by fp, and any other has its own guard).
   std::vector<PyObject*> split_keys;
   std::vector<PyObject*> split_values;
+  std::vector<compat::InlineShape> shapes;
   static constexpr Py_ssize_t kMaxSplit = 64;
   void ReleaseSplit() {
     for (PyObject* k : split_keys) Py_DECREF(k);
     split_keys.clear();
     split_values.clear();
+    shapes.clear();
   }
   bool guarded = false;
   // The text the object rendered to (the cache slot's), and for an

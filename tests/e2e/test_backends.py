@@ -381,6 +381,51 @@ def test_a_deep_stack_of_long_locals_is_not_repeated_at_every_event(tmp_path, ba
     assert status == 0 and "complete" in out, (out, err)
 
 
+@pytest.mark.skipif(sys.version_info < (3, 13), reason="read in place from CPython 3.13 (see frame_compat.h)")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_recording_makes_no_dict_for_instances_it_renders(tmp_path, backend):
+    # CPython keeps a plain instance's attributes in inline values until
+    # something asks for its __dict__; asking makes one for good, and the
+    # program's attribute stores on that instance take a slower path for the
+    # rest of the run. The recorder reads them where they are.
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent('''\
+        import ctypes
+
+        def has_dict(obj):  # the managed dict pointer, three words before the object
+            return bool(ctypes.c_void_p.from_address(id(obj) - 3 * ctypes.sizeof(ctypes.c_void_p)).value)
+
+        class Account:
+            def __init__(self, owner):
+                self.owner = owner
+                self.balance = 0
+
+            def deposit(self, amount):
+                self.balance += amount
+                return self.balance
+
+        def work():
+            a = Account("ann")
+            for amount in (5, 7):
+                a.deposit(amount)
+            del a.owner
+            a.note = "closed"
+            return a
+
+        kept = work()
+        probe = Account("bob")
+        print(has_dict(kept), has_dict(probe), kept.balance)
+        vars(probe)
+        print(has_dict(probe))
+    '''))
+    status, out, err = run(tracetape_cmd("record", "-o", "t.tape", str(script)), tmp_path, backend)
+    assert status == 0, err
+    assert out.split() == ["False", "False", "12", "True"], (out, err)
+    shown = [e["locals"].get("a") for e in dump(tmp_path / "t.tape", tmp_path) if e["func"] == "work"]
+    assert "Account(owner='ann', balance=12)" in shown, shown
+    assert shown[-1] == "Account(balance=12, note='closed')", shown
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_large_string_in_a_suspended_generator_is_not_kept_alive(tmp_path, backend):
     # tracetape keeps a generator's slot states from its yield to its resume,

@@ -7,8 +7,10 @@ text must be the old one), and an unchanged value reported changed (a value rend
 anew at every event: a recording many times slower, on values real programs hold)."""
 
 import collections
+import ctypes
 import enum
 import random
+import sys
 
 import pytest
 
@@ -149,6 +151,74 @@ def test_subclass_values_changed_in_place_are_found():
     assert not unchanged and after.startswith("Heap(")
 
 
+needs_inline_values = pytest.mark.skipif(sys.version_info < (3, 13),
+                                         reason="the recorder reads inline values in place from CPython 3.13")
+
+
+def has_dict_object(obj):
+    """Whether CPython made a __dict__ object for obj (3.13, a class with a managed
+    dict): the word three before the object (MANAGED_DICT_OFFSET) is null until one
+    is made."""
+    return bool(ctypes.c_void_p.from_address(id(obj) - 3 * ctypes.sizeof(ctypes.c_void_p)).value)
+
+
+class Renamed(Node):
+    pass
+
+
+def reordered(node):
+    name = node.name
+    del node.name
+    node.name = name  # now the last attribute
+
+
+INLINE_CHANGES = {
+    # name: (change, whether the text changes)
+    "a store": (lambda n: setattr(n, "name", "other"), True),
+    "the same text, another object": (lambda n: setattr(n, "name", "".join(["n", ""])), False),
+    "the same object again": (lambda n: setattr(n, "name", n.name), False),
+    "a delete": (lambda n: delattr(n, "label"), True),
+    "an attribute added": (lambda n: setattr(n, "extra", 1), True),
+    "deleted and added again (now last)": (reordered, True),
+    "a list it holds changed": (lambda n: n.children.append(1), True),
+    "its __dict__ asked for": (vars, False),
+    "its __dict__ asked for, then a store": (lambda n: (vars(n), setattr(n, "name", "x")), True),
+    "its __dict__ replaced": (lambda n: setattr(n, "__dict__", {"name": "n"}), True),
+    "its class changed": (lambda n: setattr(n, "__class__", Renamed), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INLINE_CHANGES))
+def test_every_change_to_an_instance_s_attributes_is_found(name):
+    # Wherever CPython keeps them: in a dict (3.10), in a dict made from the
+    # inline values (3.11, 3.12) or in the inline values themselves, read in
+    # place (3.13+: then rendering makes no __dict__, which would slow the
+    # program's own attribute stores down for good). At any depth.
+    change, changes_text = INLINE_CHANGES[name]
+    for wrap in (lambda n: n, lambda n: [n, {"k": n}], lambda n: Node("outer", [n])):
+        node = Node("n", [0])
+        value = wrap(node)
+        before = probe(value)[0]
+        if sys.version_info >= (3, 13):
+            assert not has_dict_object(node), "rendering made a __dict__"
+        before, unchanged, after = assert_consistent(value, lambda: change(node))
+        if changes_text:
+            assert not unchanged and after != before, (name, before, after)
+        else:
+            assert after == before, (name, before, after)
+        # And again from there, whatever the storage now is.
+        assert probe(value)[1], (name, after)
+
+
+@needs_inline_values
+def test_the_probe_sees_a_dict_object_made():
+    # has_dict_object can fail: asking for the __dict__ makes one.
+    node = Node("n")
+    assert not has_dict_object(node)
+    vars(node)
+    assert has_dict_object(node)
+
+
 def random_value(rng, depth=0):
     kinds = ["int", "str", "list", "dict", "node", "pair", "stack", "set", "counter", "level"]
     kind = rng.choice(kinds if depth < 7 else kinds[:2])
@@ -194,7 +264,13 @@ def mutable_parts(value, out, depth=0):
 
 def mutate(rng, part):
     if isinstance(part, Node):
-        setattr(part, rng.choice(["name", "label", "extra"]), random_value(rng, 8))
+        roll = rng.random()
+        if roll < 0.1:
+            vars(part)  # a __dict__ made: the same attributes, stored elsewhere
+        elif roll < 0.2 and hasattr(part, "name"):
+            del part.name
+        else:
+            setattr(part, rng.choice(["name", "label", "extra"]), random_value(rng, 8))
     elif isinstance(part, dict):
         part[rng.choice(["k0", "k1", "new"])] = random_value(rng, 8)
     elif isinstance(part, set):
