@@ -138,15 +138,12 @@ Py_ssize_t InlineAttrs(PyObject* v, PyObject** keys, PyObject** values, Py_ssize
 #endif
 }
 
-bool HasInlineAttrs(PyObject* v) {
 #if PY_VERSION_HEX >= 0x030D0000
+bool HasInlineAttrs(PyObject* v) {
   PyDictKeysObject* dk = nullptr;
   return InlineValues(v, &dk) != nullptr;
-#else
-  (void)v;
-  return false;
-#endif
 }
+#endif
 
 bool InlineAttrsAre(PyObject* v, const InlineShape& shape) {
 #if PY_VERSION_HEX >= 0x030D0000

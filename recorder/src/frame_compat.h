@@ -134,7 +134,11 @@ Py_ssize_t InlineAttrs(PyObject* v, PyObject** keys, PyObject** values, Py_ssize
                        InlineShape* shape = nullptr);
 // Whether InlineAttrs would read v's attributes in place (not whether each
 // entry is well formed: InlineAttrs checks those).
+#if PY_VERSION_HEX >= 0x030D0000
 bool HasInlineAttrs(PyObject* v);
+#else
+inline bool HasInlineAttrs(PyObject*) { return false; }
+#endif
 // Whether v's attributes are still the inline values `shape` was taken
 // from, unchanged: the same class keys, the same order of indices in them
 // (so the same names: a class's shared keys only grow) and the same value

@@ -124,6 +124,7 @@ struct Ref {
 // end (a rendering step in between may allocate).
 class Items {
  public:
+#if PY_VERSION_HEX >= 0x030D0000
   Items(PyObject* owner, PyObject* dict, bool hold = false) : dict_(dict), hold_(hold) {
     if (dict == owner && !PyDict_Check(dict)) {
       n_ = compat::InlineAttrs(owner, keys_, values_, kMax);
@@ -172,6 +173,17 @@ class Items {
   Py_ssize_t pos_ = 0;
   PyObject* keys_[kMax];
   PyObject* values_[kMax];
+#else
+  // Before 3.13 no inline values are read in place and no split table is
+  // read at once (SplitEntries): PyDict_Next.
+  Items(PyObject*, PyObject* dict, bool = false) : dict_(dict) {}
+  bool ok() const { return true; }
+  bool Next(PyObject** key, PyObject** value) { return PyDict_Next(dict_, &pos_, key, value) != 0; }
+
+ private:
+  PyObject* dict_;
+  Py_ssize_t pos_ = 0;
+#endif
 };
 
 // Whether `dict`, from InstanceDict(v), is v's inline values (v itself).
@@ -735,12 +747,14 @@ bool Walk::GuardsHold(const SharedRendering& s) {
     // An instance: Same's kInstance branch, at a version. The same object
     // of the same class keeps its dict where it did.
     if (HeapName(t) != g.name) return false;
+#if PY_VERSION_HEX >= 0x030D0000
     if (g.slot == nullptr) {
       // Inline values, still without a __dict__: the same keys bound to the
       // same objects, in order.
       if (!compat::InlineAttrsAre(v, s.shapes[g.shape])) return false;
       continue;
     }
+#endif
     if (*g.slot != g.dict) return false;
     if (g.split < 0) {
       if (compat::DictVersion(g.dict) != g.version) return false;
