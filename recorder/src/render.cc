@@ -359,6 +359,8 @@ void Unref(SharedRendering* s) {
   s->ReleaseSplit();
   s->ReleaseAttrs();
   s->guarded = false;
+  s->dicts_watched = false;
+  s->watch_worth = false;
   s->epoch = 0;
   auto& spare = SpareShared();
   if (spare.size() < kMaxSpareShared) {
@@ -439,6 +441,7 @@ void Renderer::Render(PyObject* v, std::string* out, Fingerprint* fp) {
   Finish(out);
   if (fp_ && !fp_->valid_) fp_->Clear();
   if (fp_) fp_->valid_ = !fp_->entries_.empty();
+  if (fp_ && fp_->valid_) Rendered(fp_);
   fp_ = nullptr;
 }
 
@@ -492,6 +495,7 @@ class Walk {
   // once per event, then remembered.
   static bool SharedSame(SharedRendering* s, PyObject* v) {
     if (s->epoch == Renderer::epoch()) return s->same;
+    if (s->watch_worth) return WatchedSharedSame(s, v);
     bool same;
     if (s->guarded) {
       same = GuardsHold(*s);
@@ -503,7 +507,25 @@ class Walk {
     s->same = same;
     return same;
   }
+  // The same, for a rendering whose fingerprint's Watch is worth trying.
+  __attribute__((noinline)) static bool WatchedSharedSame(SharedRendering* s, PyObject* v) {
+    bool same;
+    if (Renderer::WatchedSame(s->fp, v)) {
+      same = true;  // no watched dict changed since it was last found unchanged
+    } else if (s->guarded) {
+      same = GuardsHold(*s);
+    } else {
+      Walk walk(s->fp);
+      same = walk.Same(v) && walk.Complete();
+    }
+    if (same) s->fp.Verified(Renderer::dict_mods());  // no program code runs during a capture
+    s->epoch = Renderer::epoch();
+    s->same = same;
+    return same;
+  }
   static bool GuardsHold(const SharedRendering& s);
+  static bool IdentitiesHold(const Fingerprint& fp, const std::vector<Fingerprint::Identity>& identities,
+                             PyObject* v);
 
  private:
   bool Children(uint32_t children);
@@ -769,6 +791,31 @@ bool Walk::GuardsHold(const SharedRendering& s) {
   return true;
 }
 
+bool Walk::IdentitiesHold(const Fingerprint& fp, const std::vector<Fingerprint::Identity>& identities,
+                          PyObject* v) {
+  if (fp.entries().empty() || fp.entries()[0].obj != v) return false;
+  for (const Fingerprint::Identity& id : identities) {
+    // In pre-order: an object is looked at only once what holds it is
+    // known unchanged (so it is alive).
+    if (id.type != nullptr) {
+      PyTypeObject* t = Py_TYPE(id.obj);
+      if (t != id.type || HeapName(t) != id.name) return false;
+      if (id.instance) {
+        // Its class unchanged, its __dict__ made already (id.dict): read
+        // where it is, making nothing.
+        PyObject** slot = _PyObject_GetDictPtr(id.obj);
+        if (slot == nullptr) {
+          PyErr_Clear();
+          return false;
+        }
+        if (*slot != id.dict) return false;
+      }
+    }
+    if (id.version != 0 && compat::DictVersion(id.dict) != id.version) return false;
+  }
+  return true;
+}
+
 // The guards of a shared rendering, if it can have them (see Guard).
 void BuildGuards(SharedRendering* s) {
   s->guards.clear();
@@ -837,10 +884,137 @@ void BuildGuards(SharedRendering* s) {
 
 }  // namespace
 
+void Renderer::WatchAll(Fingerprint* fp) {
+  const uint64_t bit = uint64_t{1} << dict_watcher_;
+  const size_t end = std::min(fp->entries_.size(), fp->cut_);
+  for (size_t i = 0; i < end; ++i) {
+    Fingerprint::Entry& e = fp->entries_[i];
+    if (e.size == Fingerprint::kShared) {
+      WatchShared(e.shared);
+    } else if (e.version != 0 && (e.size >= 0 || (e.size == Fingerprint::kInstance && e.dict != nullptr))) {
+      // A dict, or an instance's __dict__ (a version is read from nothing
+      // else): just rendered, or held by what was just found unchanged.
+      Watch(e.size >= 0 ? e.obj : e.dict);
+      e.version |= bit;
+    }
+  }
+}
+
+void Renderer::WatchShared(SharedRendering* s) {
+  if (s->dicts_watched) return;
+  s->dicts_watched = true;
+  WatchAll(&s->fp);
+  const uint64_t bit = uint64_t{1} << dict_watcher_;
+  for (SharedRendering::Guard& g : s->guards) {
+    if (g.shared == nullptr && g.split < 0 && g.version != 0) g.version |= bit;  // WatchAll watched its dict
+  }
+}
+
+bool Renderer::WatchedSameSlow(const Fingerprint& fp, PyObject* v) {
+  Fingerprint::Watch* w = fp.watch_.get();
+  if (w->watched == Fingerprint::kWatchedUnknown) {
+    w->identities.clear();
+    w->watched = ComputeWatched(fp, false, &w->identities) ? Fingerprint::kWatchedYes : Fingerprint::kWatchedNo;
+  }
+  return w->watched == Fingerprint::kWatchedYes && Walk::IdentitiesHold(fp, w->identities, v);
+}
+
+// From the entries up to the cut (past it, nothing changes the text). Reads
+// no object: decided when first needed, when some may be gone (a check
+// finds that first).
+bool Renderer::ComputeWatched(const Fingerprint& fp, bool nested, std::vector<Fingerprint::Identity>* out) {
+  if (dict_watcher_ < 0 || !fp.valid_ || fp.entries_.empty()) return false;
+  const Fingerprint::Watch* w = fp.watch_.get();
+  if (w != nullptr && w->worth && w->watched != Fingerprint::kWatchedUnknown) {
+    if (w->watched != Fingerprint::kWatchedYes) return false;
+    PyObject* const root = fp.entries_[0].obj;
+    for (const Fingerprint::Identity& id : w->identities) {
+      if (nested && id.type == nullptr && id.dict == root) continue;
+      out->push_back(id);
+    }
+    return true;
+  }
+  const auto& entries = fp.entries_;
+  PyObject* const root = entries[0].obj;
+  const size_t end = std::min(entries.size(), fp.cut_);
+  for (size_t i = 0; i < end; ++i) {
+    const Fingerprint::Entry& e = entries[i];
+    Fingerprint::Identity id{e.obj};
+    switch (e.size) {
+      case Fingerprint::kScalar:
+      case Fingerprint::kFixed:
+        continue;
+      case Fingerprint::kShared:
+        // Its identities, but for its own dict's version where its
+        // container holds it (not the root).
+        if (!ComputeWatched(e.shared->fp, nested || e.obj != root, out)) return false;
+        continue;
+      case Fingerprint::kSubclass:
+        id.type = e.type;
+        id.name = e.type_name;
+        break;
+      case Fingerprint::kInstance:
+        // Its __dict__ watched when its version was read; not inline values
+        // (3.13), which change without a dict change.
+        if (e.dict == nullptr || InlineOf(e.obj, e.dict) || !WatchedVersion(e.version)) return false;
+        id.type = e.type;
+        id.name = e.type_name;
+        id.instance = true;
+        id.dict = e.dict;
+        id.version = e.version;
+        break;
+      default:
+        // A dict (only a dict's version is read after Watch; a subclass's
+        // class is its kSubclass entry's). Only the root's own version is
+        // compared, and not when it is nested: a nested dict is held by its
+        // unchanged container.
+        if (e.size < 0 || !WatchedVersion(e.version)) return false;
+        if (nested || e.obj != root) continue;
+        id.dict = e.obj;
+        id.version = e.version;
+        break;
+    }
+    out->push_back(id);
+  }
+  return true;
+}
+
+#if PY_VERSION_HEX >= 0x030C0000
+int Renderer::OnDictChange(PyDict_WatchEvent event, PyObject*, PyObject*, PyObject*) {
+  // A dict freed is not a change: nothing rendered holds it unless its
+  // container changed first (or, the root, its version is compared).
+  if (event != PyDict_EVENT_DEALLOCATED) ++dict_mods_;
+  return 0;
+}
+#endif
+
+void Renderer::WatchDicts() {
+#if PY_VERSION_HEX >= 0x030C0000
+  if (dict_watchers_users_++ > 0) return;
+  dict_watcher_ = PyDict_AddWatcher(&Renderer::OnDictChange);
+  if (dict_watcher_ < 0) PyErr_Clear();  // none left: renderings are compared as before
+#endif
+}
+
+void Renderer::UnwatchDicts() {
+#if PY_VERSION_HEX >= 0x030C0000
+  if (--dict_watchers_users_ > 0 || dict_watcher_ < 0) return;
+  // The dicts watched keep the watcher's bit; with the watcher cleared,
+  // their changes call nothing.
+  if (PyDict_ClearWatcher(dict_watcher_) < 0) PyErr_Clear();
+  dict_watcher_ = -1;
+#endif
+}
+
 bool Renderer::UnchangedWalk(PyObject* v, const Fingerprint& fp) {
   if (!fp.valid()) return false;
+  const Fingerprint::Watch* w = fp.watch_.get();
+  const bool worth = w != nullptr && w->worth;
+  if (worth && WatchedSame(fp, v)) return true;
   Walk walk(fp);
-  return walk.Same(v) && walk.Complete();
+  if (!walk.Same(v) || !walk.Complete()) return false;
+  if (worth) fp.Verified(dict_mods_);  // no program code runs during a capture
+  return true;
 }
 
 void Renderer::Finish(std::string* out) {
@@ -1378,6 +1552,8 @@ __attribute__((noinline)) void Renderer::StoreTop(PyObject* v, const std::string
   s->guards.clear();
   s->ReleaseSplit();
   s->guarded = false;
+  Rendered(&s->fp);
+  s->watch_worth = s->fp.watch_ && s->fp.watch_->worth;
   s->epoch = epoch_;  // just rendered: the same for the rest of this event
   s->same = true;
   s->text = out;
@@ -1417,6 +1593,8 @@ void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t
   fp_->entries_.resize(fp_index);
   fp_->objs_.resize(fp_index);
   BuildGuards(s);
+  Rendered(&s->fp, s->guarded ? s->guards.size() : 0);
+  s->watch_worth = s->fp.watch_ && s->fp.watch_->worth;
   // Just rendered: the same for the rest of this event.
   s->epoch = epoch_;
   s->same = true;

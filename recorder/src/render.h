@@ -9,6 +9,7 @@
 #endif
 
 #include <algorithm>
+#include <memory>
 #include <charconv>
 #include <cstring>
 #include <string>
@@ -36,11 +37,25 @@ struct SharedRendering;
 // instance is recognised without walking its attributes' text.
 class Fingerprint {
  public:
+  // 3.12+, a fingerprint that is `watched()`: what no dict change shows
+  // (see Watched()).
+  struct Identity {
+    PyObject* obj;
+    PyTypeObject* type = nullptr;  // an instance's or a subclass's class, else null
+    PyObject* name = nullptr;      // that class's name as rendered (heap), or null
+    bool instance = false;         // an instance: its __dict__ is still `dict`
+    PyObject* dict = nullptr;      // an instance's __dict__, or the root dict itself
+    uint64_t version = 0;          // that dict's version (0: not compared)
+  };
   Fingerprint() = default;
   Fingerprint(const Fingerprint&) = delete;
   Fingerprint& operator=(const Fingerprint&) = delete;
   Fingerprint(Fingerprint&& o) noexcept
-      : entries_(std::move(o.entries_)), objs_(std::move(o.objs_)), valid_(o.valid_), cut_(o.cut_) {
+      : entries_(std::move(o.entries_)),
+        objs_(std::move(o.objs_)),
+        valid_(o.valid_),
+        cut_(o.cut_),
+        watch_(std::move(o.watch_)) {
     o.entries_.clear();
     o.objs_.clear();
   }
@@ -51,6 +66,7 @@ class Fingerprint {
       objs_ = std::move(o.objs_);
       valid_ = o.valid_;
       cut_ = o.cut_;
+      watch_ = std::move(o.watch_);
       o.entries_.clear();
       o.objs_.clear();
     }
@@ -61,12 +77,39 @@ class Fingerprint {
     if (!entries_.empty()) Release();  // inline when empty: a scalar slot's, at each change
     valid_ = true;
     cut_ = std::string::npos;
+    if (watch_) watch_->worth = false;
   }
   void Swap(Fingerprint& other) {
     entries_.swap(other.entries_);
     objs_.swap(other.objs_);
     std::swap(valid_, other.valid_);
     std::swap(cut_, other.cut_);
+    watch_.swap(other.watch_);
+  }
+  // 3.12+: whether every container the text depends on (up to the cut) is
+  // a dict the renderer watches (PyDict_Watch: every change to it counts in
+  // Renderer::dict_mods()), an instance whose __dict__ is one, or a shared
+  // rendering whose fingerprint is watched too. Then, while no watched dict
+  // changed since mods_at() (when it was made, or last found unchanged), the
+  // value is unchanged if identities() hold: what no dict change shows (the
+  // root dict's version, as the object at its address could be another one;
+  // an instance's class, that class's name and where its __dict__ is; a
+  // subclass's class and name; those of the shared renderings it holds). A
+  // nested dict needs none: its container, unchanged, still holds it.
+  // Kept only where worth it (Renderer::WatchedSame), in a state of its own
+  // (a fingerprint is swapped and moved at every change of a local), and
+  // decided when first needed: most values change before a check could
+  // use it.
+  struct Watch {
+    bool worth = false;  // its own check is dear enough to try this first
+    int8_t watched = 0;  // kWatched*
+    uint64_t mods_at = 0;
+    std::vector<Identity> identities;
+  };
+  static constexpr int8_t kWatchedNo = 0, kWatchedYes = 1, kWatchedUnknown = -1;
+  // Found unchanged now: no watched dict changed since.
+  void Verified(uint64_t mods) const {
+    if (watch_) watch_->mods_at = mods;
   }
   bool valid() const { return valid_ && !entries_.empty(); }
   // Room for n entries, growing geometrically (reserve alone would not).
@@ -147,6 +190,7 @@ class Fingerprint {
   std::vector<PyObject*> objs_;  // parallel to entries_
   bool valid_ = true;
   size_t cut_ = std::string::npos;
+  std::unique_ptr<Watch> watch_;  // null until a rendering worth it
 };
 
 // The entries of one cached rendering of an instance or dict (the first is
@@ -223,11 +267,19 @@ struct SharedRendering {
   uint32_t refs = 0;
   uint64_t epoch = 0;
   bool same = false;
+  bool dicts_watched = false;  // Renderer::WatchShared done
+  bool watch_worth = false;    // fp's Watch is worth trying (a copy, next to epoch)
 };
 
 class Renderer {
  public:
-  Renderer(const RenderLimits& limits, Redactor* redactor) : limits_(limits), redactor_(redactor) {}
+  Renderer(const RenderLimits& limits, Redactor* redactor) : limits_(limits), redactor_(redactor) { WatchDicts(); }
+  ~Renderer() { UnwatchDicts(); }
+  Renderer(const Renderer&) = delete;
+  Renderer& operator=(const Renderer&) = delete;
+  // 3.12+: how many changes the watched dicts have had (see
+  // SharedRendering::watched). Under the GIL.
+  static uint64_t dict_mods() { return dict_mods_; }
 
   // Replaces *out with the rendering of v. Never raises: any Python error
   // met on the way is cleared and the value is shown as <TypeName object>.
@@ -241,6 +293,45 @@ class Renderer {
     int flat = FlatSame(v, fp);
     return flat >= 0 ? flat != 0 : UnchangedWalk(v, fp);
   }
+  // fp was just rendered: from now on, no watched dict changed. `guards`:
+  // a shared rendering's guards, if it has them (they are its check).
+  static void Rendered(Fingerprint* fp, size_t guards = 0) {
+    // (A whole value kept by a shared rendering, its only entry, has that
+    // one's check, which tries this first.)
+    const bool worth = dict_watcher_ >= 0 && fp->entries_.size() >= kWatchMinEntries &&
+                       (guards == 0 || guards >= kWatchMinGuards);
+    if (!worth) return;  // (Clear made it so)
+    if (!fp->watch_) fp->watch_ = std::make_unique<Fingerprint::Watch>();
+    fp->watch_->worth = true;
+    fp->watch_->watched = Fingerprint::kWatchedUnknown;
+    WatchAll(fp);
+    fp->watch_->mods_at = dict_mods_;
+  }
+  // Watches the dicts fp's text depends on (up to its cut), those of the
+  // shared renderings it holds too, and gives the versions recorded for
+  // them (entries, guards) the watcher's bit, which watching sets in a
+  // dict's version tag: an unchanged dict's still equals, a changed one's
+  // still differs. Only for a rendering worth it: a watched dict's every
+  // change calls the watcher, for the rest of the run.
+  static void WatchAll(Fingerprint* fp);
+  static void WatchShared(SharedRendering* s);
+  // True if v, the object fp was rendered from, is known unchanged without
+  // a walk: fp is watched, no watched dict changed since fp.mods_at(), and
+  // its identities hold (see Fingerprint). Decides watched if not yet. Only
+  // tried for a fingerprint of kWatchMinEntries or more (or a shared one
+  // with kWatchMinGuards guards or more): a smaller one's own check (its
+  // walk, or its guards) costs no more than its identities'.
+  static constexpr size_t kWatchMinEntries = 16;
+  static constexpr size_t kWatchMinGuards = 8;
+  static bool WatchedSame(const Fingerprint& fp, PyObject* v) {
+    const Fingerprint::Watch* w = fp.watch_.get();
+    return w != nullptr && w->worth && w->mods_at == dict_mods_ && w->watched != Fingerprint::kWatchedNo &&
+           WatchedSameSlow(fp, v);
+  }
+  static bool WatchedSameSlow(const Fingerprint& fp, PyObject* v);
+  // Appends fp's identities (but its root dict's version if `nested`) to
+  // *out; false if it is not watched. From its own Watch if decided.
+  static bool ComputeWatched(const Fingerprint& fp, bool nested, std::vector<Fingerprint::Identity>* out);
   // The most frequent container, decided inline: an exact list or tuple,
   // rendered within the length budget, whose visited items are all held
   // scalars (its fingerprint: it, then them). 1 if v is it, unchanged; 0 if
@@ -441,6 +532,29 @@ class Renderer {
     return (t->tp_flags & Py_TPFLAGS_HEAPTYPE) ? reinterpret_cast<PyHeapTypeObject*>(t)->ht_name : nullptr;
   }
   static inline uint64_t epoch_ = 1;  // under the GIL
+  // The dict watcher shared by the live renderers (-1: none, before 3.12 or
+  // if CPython had no watcher id left), and its count of changes.
+  static void WatchDicts();
+  static void UnwatchDicts();
+  static inline int dict_watcher_ = -1;
+  static inline int dict_watchers_users_ = 0;
+  static inline uint64_t dict_mods_ = 0;
+#if PY_VERSION_HEX >= 0x030C0000
+  static int OnDictChange(PyDict_WatchEvent event, PyObject* dict, PyObject* key, PyObject* value);
+#endif
+  // Makes `dict` watched, before its version is read (watching changes it).
+  static void Watch(PyObject* dict) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (dict_watcher_ >= 0 && PyDict_Watch(dict_watcher_, dict) < 0) PyErr_Clear();
+#else
+    (void)dict;
+#endif
+  }
+  // Whether a version read after Watch carries the watcher's bit.
+  static bool WatchedVersion(uint64_t version) {
+    return dict_watcher_ >= 0 && ((version >> dict_watcher_) & 1) != 0;
+  }
+
   std::vector<PyObject*> active_;  // containers being rendered, for cycles
   Fingerprint* fp_ = nullptr;      // being filled, or null
   Fingerprint scratch_;            // for a rendering that is not kept
