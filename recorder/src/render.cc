@@ -1000,8 +1000,8 @@ void Renderer::UnwatchDicts() {
 #if PY_VERSION_HEX >= 0x030C0000
   if (--dict_watchers_users_ > 0 || dict_watcher_ < 0) return;
   // The dicts watched keep the watcher's bit; with the watcher cleared,
-  // their changes call nothing.
-  if (PyDict_ClearWatcher(dict_watcher_) < 0) PyErr_Clear();
+  // their changes call nothing. (After the interpreter is gone, so is it.)
+  if (Py_IsInitialized() && PyDict_ClearWatcher(dict_watcher_) < 0) PyErr_Clear();
   dict_watcher_ = -1;
 #endif
 }
