@@ -47,10 +47,13 @@ def graph():
     return dist[0][n - 1], dist[n - 1][0]
 
 
+PAD = {"pad%d" % i: i for i in range(20)}  # past the size a rendering watches its dicts from
+
+
 def identities():
-    # Changes that change no dict.
+    # Changes that change no dict, in values large enough to be watched.
     a = Node("a")
-    tree = {"left": {"node": a}, "right": {"leaf": 1}}
+    tree = {"left": {"node": a}, "right": {"leaf": 1}, **PAD}
     for _ in range(3):
         a.seen += 1                 # a's __dict__: watched
     a.__class__ = Other             # its class
@@ -60,7 +63,7 @@ def identities():
     a.__dict__ = {"name": "b"}      # another __dict__
     a.seen = 5                      # ... watched from its rendering on
     t = Table(x=1)
-    holder = {"t": t, "tree": tree}
+    holder = {"t": t, "tree": tree, **PAD}
     t.__class__ = Ledger            # a dict subclass's class
     Ledger.__name__ = "Book"
     Ledger.__name__ = "Ledger"
@@ -73,10 +76,10 @@ def recycled():
     # one, with no change to any watched dict in between.
     d = None
     for i in range(40):
-        d = {"i": i}
+        d = {"i": i, **PAD}
         d = None
-        d = {"i": i + 1}
-    seq = {"k": {"i": 0}}
+        d = {"i": i + 1, **PAD}
+    seq = {"k": {"i": 0}, **PAD}
     for i in range(40):
         seq["k"] = {"i": i}         # the container changes: watched
     return d, seq
@@ -84,7 +87,7 @@ def recycled():
 
 def methods():
     # Changes made by the dict's own C methods, and by a read.
-    d = {"a": {"x": 1}, "b": {}}
+    d = {"a": {"x": 1}, "b": {}, **PAD}
     d["a"].update(y=2)
     d["b"].setdefault("z", 3)
     d["a"] |= {"w": 4}
@@ -92,7 +95,7 @@ def methods():
     d["a"].pop("x")
     d["b"].clear()
     dd = defaultdict(list, {"k": [1]})
-    box = {"dd": dd}
+    box = {"dd": dd, **PAD}
     dd["new"]                       # a read that inserts
     dd["k"].append(2)               # a list inside: not watched, walked
     return d, box
@@ -102,8 +105,10 @@ def main():
     print(graph())
     tree, holder = identities()
     print(type(holder["t"]).__name__, tree["left"]["node"].seen)
-    print(recycled())
-    print(methods())
+    d, seq = recycled()
+    print(d["i"], seq["k"])
+    d, box = methods()
+    print(d["a"], d["b"], dict(box["dd"]))
 
 
 main()

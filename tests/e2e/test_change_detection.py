@@ -197,7 +197,8 @@ def test_every_change_to_an_instance_s_attributes_is_found(name):
     change, changes_text = INLINE_CHANGES[name]
     # Wrapped in dicts only, on 3.12+ the value is known unchanged from its
     # identities while no watched dict changes: these changes change none.
-    for wrap in (lambda n: n, lambda n: [n, {"k": n}], lambda n: Node("outer", [n]), lambda n: {"k": {"in": n}}):
+    pad = {i: i for i in range(20)}  # large enough for its dicts to be watched
+    for wrap in (lambda n: n, lambda n: [n, {"k": n}], lambda n: Node("outer", [n]), lambda n: {"k": {"in": n}, **pad}):
         node = Node("n", [0])
         value = wrap(node)
         before = probe(value)[0]
