@@ -65,6 +65,10 @@ struct CodeInfo {
   // suspended and resumed (the settrace backend keeps their slot states at
   // each return and gives them back at each call: HookThread::Suspend).
   bool generator = false;
+  // Slot i is fast local i, none a cell or redacted, at most kIdentSlots:
+  // its frames keep ShadowFrame::ident, and a frame's slots are compared by
+  // identity all at once (Recorder::Quiet, Recorder::CaptureIdent).
+  bool ident_fast = false;
   uint32_t id = 0;
   std::vector<SlotInfo> slots;
   // sys.monitoring: the line of each code unit, from co_lines() (-1: none),
@@ -108,6 +112,10 @@ struct SlotState {
   }
 };
 
+// The most slots a frame keeps ShadowFrame::ident for (one word each, in
+// the frame, without an allocation per call).
+constexpr size_t kIdentSlots = 16;
+
 struct ShadowFrame {
   compat::FrameKey key = nullptr;  // identity; read only while the frame runs
   CodeInfo* code = nullptr;
@@ -120,9 +128,32 @@ struct ShadowFrame {
   // when it yielded (HookThread::Resume): its call event sends every bound
   // local again, rendering only those that changed (Recorder::Capture).
   bool resumed = false;
+  // CodeInfo::ident_fast frames, while ident_valid: what the last capture
+  // of each slot left, as the fast locals would hold it if nothing changed
+  // since: nullptr for an unbound slot, the held scalar, or the object a
+  // fingerprint describes (compared, never read: it may be gone). `check`:
+  // the bound slots holding no scalar, whose value can change at the same
+  // identity. kStale for a slot whose object is not known (RebuildIdent):
+  // it never matches. Set by captures only; anything else that changes the
+  // slot states clears ident_valid.
+  bool ident_valid = false;
+  uint64_t check = 0;
+  PyObject* ident[kIdentSlots];
 
   ShadowFrame(compat::FrameKey key, CodeInfo* code) : key(key), code(code) {}
+  static inline PyObject* const kStale = reinterpret_cast<PyObject*>(uintptr_t{1});
+  // ident from the slot states alone.
+  void RebuildIdent() {
+    check = 0;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      const SlotState& st = slots[i];
+      ident[i] = !st.bound ? nullptr : st.held != nullptr ? st.held : kStale;
+      if (st.bound && st.held == nullptr) check |= uint64_t{1} << i;
+    }
+    ident_valid = true;
+  }
   void Release() {
+    ident_valid = false;
     for (auto& s : slots) s.Clear();
     if (mapping) {
       for (auto& [name, s] : *mapping) s.Clear();
@@ -212,6 +243,7 @@ struct HookThread {
     if (e.key != sf.key || e.slots.empty()) return;
     if (e.code == sf.code && sf.slots.empty()) {
       sf.slots = std::move(e.slots);
+      sf.ident_valid = false;
       e.slots.clear();
       sf.resumed = true;
     } else {
@@ -346,6 +378,8 @@ class Recorder {
   void Begin(RawTag tag, EventKind kind, uint32_t thread, int line, uint32_t code);
   void Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where);
   void CaptureResumed(ShadowFrame* sf, PyObject** fast, size_t budget);
+  void CaptureIdent(ShadowFrame* sf, PyObject** fast, size_t budget);
+  void CaptureFresh(ShadowFrame* sf, PyObject** fast, size_t budget);
   // The record of one event of `key`, the frame on top of t's stack (a call
   // is pushed first); a return pops it. Inline for the most frequent
   // records, those without deltas, built in place in the ring.
@@ -383,10 +417,26 @@ class Recorder {
     PyObject** fast = compat::KeyFastLocals(key);
     const SlotInfo* infos = ci->slots.data();
     const SlotState* states = sf.slots.data();
+    // At most this many sequences are compared here (the rest is Capture's).
+    constexpr size_t kMaxSequences = 4;
+    if (sf.ident_valid) {
+      // Every slot's identity in one compare, then the sequences.
+      if (n > 2) {
+        if (std::memcmp(fast, sf.ident, n * sizeof(PyObject*)) != 0) return false;
+      } else if (fast[0] != sf.ident[0] || (n == 2 && fast[1] != sf.ident[1])) {
+        return false;
+      }
+      size_t sequences = 0;
+      for (uint64_t m = sf.check; m != 0; m &= m - 1) {
+        if (++sequences > kMaxSequences) return false;
+        size_t i = static_cast<size_t>(__builtin_ctzll(m));
+        if (Renderer::FlatSame(fast[i], states[i].fp) != 1) return false;
+      }
+      return true;
+    }
     // The identity checks first, in one pass: a slot that changed is most
     // often a scalar, found without comparing any sequence. The others (at
     // most a few) are compared after it.
-    constexpr size_t kMaxSequences = 4;
     PyObject* seq_values[kMaxSequences];
     const SlotState* seq_states[kMaxSequences];
     size_t sequences = 0;
@@ -731,6 +781,11 @@ CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
     }
   }
   ci->plain = NothingToCapture(ci);
+  ci->ident_fast = ci->function && !ci->slots.empty() && ci->slots.size() <= kIdentSlots;
+  for (size_t i = 0; i < ci->slots.size() && ci->ident_fast; ++i) {
+    const SlotInfo& si = ci->slots[i];
+    ci->ident_fast = si.index == static_cast<int>(i) && !si.cell && !si.redacted;
+  }
   uint32_t file = FileId(filename);
   std::string rec;
   RawWriter w(&rec);
@@ -950,6 +1005,7 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
 // that still matches) are sent as they were, without rendering.
 void Recorder::CaptureResumed(ShadowFrame* sf, PyObject** fast, size_t budget) {
   sf->resumed = false;
+  sf->ident_valid = false;  // the states change below (set again at the end)
   const SlotInfo* infos = sf->code->slots.data();
   SlotState* states = sf->slots.data();
   const size_t n = sf->slots.size();
@@ -975,6 +1031,72 @@ void Recorder::CaptureResumed(ShadowFrame* sf, PyObject** fast, size_t budget) {
     }
     if (st.bound) AddSlotDelta(si.name, &st);
   }
+  if (sf->code->ident_fast) {
+    // Every slot was captured from its fast local just now.
+    uint64_t check = 0;
+    for (size_t i = 0; i < n; ++i) {
+      sf->ident[i] = states[i].bound ? fast[i] : nullptr;
+      if (states[i].bound && states[i].held == nullptr) check |= uint64_t{1} << i;
+    }
+    sf->check = check;
+    sf->ident_valid = true;
+  }
+}
+
+// Capture's loop for a CodeInfo::ident_fast frame: a slot is passed over
+// when its fast local is what ident says the last capture left there (the
+// same held scalar, or still unbound), and ident follows each capture.
+void Recorder::CaptureIdent(ShadowFrame* sf, PyObject** fast, size_t budget) {
+  if (!sf->ident_valid) sf->RebuildIdent();
+  const SlotInfo* infos = sf->code->slots.data();
+  SlotState* states = sf->slots.data();
+  const size_t n = sf->slots.size();
+  PyObject** ident = sf->ident;
+  uint64_t check = sf->check;
+  // The slots to look at: those whose identity changed, and those whose
+  // value can change at the same identity, in order.
+  uint64_t visit = check;
+  for (size_t i = 0; i < n; ++i) {
+    visit |= uint64_t{fast[i] != ident[i]} << i;
+    // A few slots: kept scalar (GCC's vectorized loop costs more to enter
+    // than this one takes).
+    asm("" : "+r"(visit));
+  }
+  for (; visit != 0; visit &= visit - 1) {
+    const size_t i = static_cast<size_t>(__builtin_ctzll(visit));
+    const uint64_t bit = uint64_t{1} << i;
+    // Only a capture appends: the budget is checked before each (a slot not
+    // reached keeps its state, and its ident).
+    if (record_.size() > budget || ndeltas_ == 0xffff) break;
+    PyObject* v = fast[i];
+    SlotState& st = states[i];
+    CaptureSlot(&st, infos[i].name, false, v);
+    ident[i] = st.bound ? v : nullptr;
+    check = (st.bound && st.held == nullptr) ? (check | bit) : (check & ~bit);
+  }
+  sf->check = check;
+}
+
+// CaptureIdent for a new frame, whose slots are all unbound: each bound
+// local is captured, and ident made.
+void Recorder::CaptureFresh(ShadowFrame* sf, PyObject** fast, size_t budget) {
+  const SlotInfo* infos = sf->code->slots.data();
+  SlotState* states = sf->slots.data();
+  const size_t n = sf->slots.size();
+  uint64_t check = 0;
+  size_t i = 0;
+  for (; i < n; ++i) {
+    PyObject* v = fast[i];
+    sf->ident[i] = v;
+    if (v == nullptr) continue;
+    if (record_.size() > budget || ndeltas_ == 0xffff) break;
+    SlotState& st = states[i];
+    CaptureSlot(&st, infos[i].name, false, v);
+    if (st.held == nullptr) check |= uint64_t{1} << i;  // bound: v is not null
+  }
+  for (; i < n; ++i) sf->ident[i] = nullptr;  // not reached: still unbound
+  sf->check = check;
+  sf->ident_valid = true;
 }
 
 void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
@@ -985,18 +1107,22 @@ void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
   const size_t budget = ring_->max_record() / 2;
   if (ci->function) {
     if (ci->slots.empty()) return;
+    bool fresh = false;
     if (sf->slots.size() != ci->slots.size()) {
       if (sf->slots.empty() && !t->spare_slots.empty()) {
         sf->slots = std::move(t->spare_slots.back());
         t->spare_slots.pop_back();
       }
       sf->slots.resize(ci->slots.size());
+      sf->ident_valid = false;
+      fresh = !sf->resumed;  // all unbound (a spare vector is cleared)
     }
     PyObject** fast = compat::KeyFastLocals(where);
     const SlotInfo* infos = ci->slots.data();
     SlotState* states = sf->slots.data();
     const size_t n = ci->slots.size();
     if (sf->resumed) return CaptureResumed(sf, fast, budget);
+    if (ci->ident_fast) return fresh ? CaptureFresh(sf, fast, budget) : CaptureIdent(sf, fast, budget);
     for (size_t i = 0; i < n; ++i) {
       const SlotInfo& si = infos[i];
       PyObject* v = fast[si.index];

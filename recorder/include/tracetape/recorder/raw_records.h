@@ -72,7 +72,9 @@ class RawBuffer {
   const char* data() const { return data_; }
   size_t size() const { return size_; }
   void clear() { size_ = 0; }
-  void append(const char* p, size_t n) {
+  // Inline (a constant n becomes one store): the recorder appends a few
+  // words per local it sends.
+  __attribute__((always_inline)) void append(const char* p, size_t n) {
     if (n > capacity_ - size_) Grow(n);
     std::memcpy(data_ + size_, p, n);
     size_ += n;
@@ -80,7 +82,7 @@ class RawBuffer {
   void push_back(char c) { append(&c, 1); }
 
  private:
-  void Grow(size_t n) {
+  __attribute__((noinline)) void Grow(size_t n) {
     size_t cap = capacity_ == 0 ? 256 : capacity_;
     while (cap - size_ < n) cap *= 2;
     char* next = new char[cap];
@@ -104,10 +106,12 @@ class BasicRawWriter {
     RawHeader h{0, static_cast<uint8_t>(tag), kind, 0};
     Put(&h, sizeof(h));
   }
-  void Put(const void* p, size_t n) { out_->append(static_cast<const char*>(p), n); }
-  void U32(uint32_t v) { Put(&v, 4); }
-  void I32(int32_t v) { Put(&v, 4); }
-  void U64(uint64_t v) { Put(&v, 8); }
+  __attribute__((always_inline)) void Put(const void* p, size_t n) {
+    out_->append(static_cast<const char*>(p), n);
+  }
+  __attribute__((always_inline)) void U32(uint32_t v) { Put(&v, 4); }
+  __attribute__((always_inline)) void I32(int32_t v) { Put(&v, 4); }
+  __attribute__((always_inline)) void U64(uint64_t v) { Put(&v, 8); }
   void Str(std::string_view s) {
     U32(static_cast<uint32_t>(s.size()));
     Put(s.data(), s.size());
