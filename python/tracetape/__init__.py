@@ -14,6 +14,12 @@ or ``tracetape.start("run.tape")`` ... ``tracetape.stop()``. Replaying::
 
 The command line
 (``tracetape record|dump|info|verify``) is documented in the README.
+
+PYTEST_DONT_REWRITE: pytest loads the plugin (``tracetape.pytest_plugin``)
+from this package's ``pytest11`` entry point and marks the package for
+assertion rewriting; under ``tracetape record -m pytest`` the package is
+imported already, and without this marker pytest warns (an error where
+``filterwarnings = error``). Nothing here needs rewritten asserts.
 """
 
 from tracetape._recording import record, start, stop, is_recording

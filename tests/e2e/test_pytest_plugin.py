@@ -936,3 +936,36 @@ def test_xdist_terminal_summary_lists_kept_tapes(pytester):
     assert taped.ret == 1, show(taped)
     check_announced(taped, pytester.path, pytester.path / DEFAULT_DIR,
                     {"test_bad[%d]" % i: n for i, n in enumerate(XDIST_FAILED)})
+
+
+# ------------------------------------------- pytest itself under `tracetape record`
+STRICT_WARNINGS_TESTS = '''
+def double(x):
+    result = x * 2
+    return result
+
+
+def test_double():
+    assert double(21) == 42
+'''
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["filterwarnings-error", "default-warnings"])
+def test_record_pytest_as_a_module(pytester, strict):
+    """`tracetape record -m pytest` of a project whose pytest turns warnings into errors
+    (toolz's, and many others'): tracetape, imported before pytest loads its plugin from
+    the `pytest11` entry point, must not make pytest warn (PytestAssertRewriteWarning,
+    then an error at configuration time with `filterwarnings = error`)."""
+    if strict:
+        pytester.makeini("[pytest]\nfilterwarnings =\n    error\n")
+    pytester.makepyfile(test_strict=STRICT_WARNINGS_TESTS)
+    status, out, err = tracetape(pytester.path, "record", "-o", "run.tape", "-m", "pytest",
+                                 "-q", "-p", "no:cacheprovider", "test_strict.py")
+    assert status == 0, out + err
+    assert "1 passed" in out, out + err
+    assert "warning" not in out.lower(), out
+    status, dump, err = tracetape(pytester.path, "dump", "--format", "jsonl", "run.tape")
+    assert status == 0, err
+    events = parse_jsonl(dump, "run.tape")
+    returns = [e for e in events if e["kind"] == "return" and e["func"] == "double"]
+    assert [e["locals"] for e in returns] == [{"x": "21", "result": "42"}], returns
