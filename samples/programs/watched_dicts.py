@@ -101,8 +101,53 @@ def methods():
     return d, box
 
 
+class Graph:
+    def __init__(self, n):
+        self.adj = {u: {v: 1 for v in range(n) if v != u} for u in range(n)}
+        self.name = "g"
+
+
+class Digraph(Graph):
+    pass
+
+
+def instance_rooted():
+    # A structure rooted in a plain instance, read at every line (networkx's
+    # Graph; on 3.13 its attributes are inline values, changed by no dict
+    # change, and no __dict__ is made for them unless the program asks).
+    g = Graph(8)
+    total = 0
+    for u in g.adj:
+        total += len(g.adj[u])      # reads only
+    g.adj[0][1] = 5                 # a watched dict inside
+    g.name = "h"                    # an attribute rebound in place
+    g.name = "h"                    # the same object again
+    g.extra = [1]                   # a new attribute
+    del g.extra                     # gone again
+    g.adj = dict(g.adj)             # an equal dict, another object
+    g.adj[1] = {}                   # ... watched from its rendering on
+    g.__class__ = Digraph           # its class
+    Digraph.__name__ = "Directed"   # its class's name
+    Digraph.__name__ = "Digraph"
+    vars(g)["via_dict"] = 1         # a __dict__ made, stored through
+    g.name = "i"                    # ... and through the attribute
+    holder = {"g": g, **PAD}
+    g.name = "j"                    # an instance inside a watched dict
+    object.__setattr__(g, "name", "k")
+    h = Graph(6)
+    box = {"h": h, **PAD}
+    h.name = "x"                    # inline values inside a watched dict
+    h.adj[2][3] = 0
+    h.name = "y"
+    h.adj = {}
+    total += len(box)
+    return holder, total
+
+
 def main():
     print(graph())
+    holder, total = instance_rooted()
+    print(total, holder["g"].name, sorted(vars(holder["g"])))
     tree, holder = identities()
     print(type(holder["t"]).__name__, tree["left"]["node"].seen)
     d, seq = recycled()
