@@ -1,7 +1,10 @@
 """Frames whose locals are compared by identity all at once (at most 16
 plain slots) and frames just past that (17, a cell, a redacted name): in-place
 changes at the same identity, rebinding to equal and unequal values, unbinding,
-a list freed and another made at its address, generators resumed."""
+a list freed and another made at its address, generators resumed, a caller's
+local written through f_locals (3.13)."""
+
+import sys
 
 
 def sixteen(n):
@@ -102,6 +105,22 @@ def drive():
     return got
 
 
+def poke():
+    # 3.13 (PEP 667): a frame's f_locals writes through to its fast locals,
+    # here a caller's, with no instruction of the caller's running. (Before
+    # 3.13 a write to that dict is lost, or not, depending on the tracer.)
+    if sys.version_info >= (3, 13):
+        sys._getframe(1).f_locals["target"] = "poked"
+
+
+def poked():
+    target = "start"
+    other = 0
+    poke()
+    other += 1
+    return target, other
+
+
 def shared(lst):
     lst.append(len(lst))
     return lst
@@ -123,3 +142,4 @@ print(with_secret(3))
 print(freed_and_made(4))
 print(drive())
 print(outer(4))
+print(poked())
