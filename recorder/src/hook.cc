@@ -141,6 +141,20 @@ struct ShadowFrame {
   PyObject* ident[kIdentSlots];
 
   ShadowFrame(compat::FrameKey key, CodeInfo* code) : key(key), code(code) {}
+  // (The shadow stack's reallocation.) ident is left unset by the
+  // constructor, costing a call nothing: only what is valid is copied.
+  ShadowFrame(ShadowFrame&& o) noexcept
+      : key(o.key),
+        code(o.code),
+        slots(std::move(o.slots)),
+        mapping(std::move(o.mapping)),
+        round(o.round),
+        resumed(o.resumed),
+        ident_valid(o.ident_valid),
+        check(o.check) {
+    if (ident_valid) std::copy_n(o.ident, slots.size(), ident);
+  }
+  ShadowFrame& operator=(ShadowFrame&&) = delete;
   static inline PyObject* const kStale = reinterpret_cast<PyObject*>(uintptr_t{1});
   // ident from the slot states alone.
   void RebuildIdent() {
