@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -70,6 +72,45 @@ TEST(RedactorTest, RepeatedQueriesGiveTheSameAnswer) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_TRUE(r.ShouldRedact("token"));
     EXPECT_FALSE(r.ShouldRedact("total"));
+  }
+}
+
+// Patterns that are alternations of words are searched as literals, the
+// rest with std::regex: both must answer as the regex would, on any name.
+TEST(RedactorTest, EveryPatternAnswersAsItsRegexWould) {
+  const std::vector<std::string> patterns = {
+      kDefaultRedactPattern, "card_?number", "a?b?c?", "x_?y_?z|Q", "^ssn$", "pin[0-9]", "(ab)+|cd",
+      "key$", "a|", "to?k?en", "Auth", "t.k", "ab??c", "z{2}"};
+  std::mt19937 rng(1234);
+  // Names made of fragments of the patterns' words, in both cases, and
+  // other bytes: many match some pattern, many almost do.
+  const std::vector<std::string> pieces = {"tok", "en", "T", "oK", "au", "TH", "api", "_", "key", "KEY", "card",
+                                           "Number", "ssn", "pin", "7", "a", "b", "c", "z", "Z", "\xc3\xa9", "pass",
+                                           "W", "sess", "ion", "x", "y", "q", "-", "Pw", "d", "t", "k"};
+  std::vector<std::string> names = {"", "a", "ssn", "SSN", "ssn_x", "pin7", "PIN", "ababcd", "monkey", "Key",
+                                    "tken", "toen", "ten", "token", "ac", "abc", "zz", "ZZ", "t_k", "\xc3\x89T"};
+  for (int i = 0; i < 4000; ++i) {
+    std::string n;
+    size_t len = rng() % 6;
+    for (size_t k = 0; k < len; ++k) n += pieces[rng() % pieces.size()];
+    names.push_back(n);
+  }
+  for (const std::string& p : patterns) {
+    auto made = Redactor::Create({p});
+    ASSERT_TRUE(made.ok()) << p;
+    Redactor r = std::move(made).value();
+    std::regex defaults(kDefaultRedactPattern, std::regex::ECMAScript | std::regex::icase);
+    std::regex re(p, std::regex::ECMAScript | std::regex::icase);
+    size_t hits = 0;
+    for (const std::string& n : names) {
+      bool want = std::regex_search(n, defaults) || std::regex_search(n, re);
+      hits += want;
+      EXPECT_EQ(r.ShouldRedact(n), want) << "pattern '" << p << "', name '" << n << "'";
+    }
+    // Not a vacuous comparison: each pattern matches some names, and misses
+    // some unless it matches the empty string.
+    EXPECT_GE(hits, 20u) << p;
+    if (!std::regex_search("", re)) EXPECT_LT(hits, names.size()) << p;
   }
 }
 
