@@ -112,6 +112,26 @@ struct SlotState {
   }
 };
 
+// A module or class body's locals (a dict), by name id.
+struct MappingState {
+  std::unordered_map<uint32_t, SlotState> slots;
+  // The dict's entries as the last capture met them, in order: a capture
+  // that meets the same key at the same place takes what it decided then,
+  // and compares the value with its slot state at once (a module's globals
+  // are mostly held scalars and functions). Without it, every line of a
+  // module body looked up every global in two hash tables: quadratic in
+  // a module's size (12,000 functions took 3.3 s to record, not 0.3).
+  struct Entry {
+    PyObject* key;      // identity: compared only if `cached`
+    SlotState* st;      // slots[name], or null until looked up
+    uint32_t name;
+    bool cached;        // key is held (Recorder::mapping_names_): its text is still the one decided
+    bool skip;          // not a local to capture: not a str, or a dunder name
+    bool redacted;
+  };
+  std::vector<Entry> entries;
+};
+
 // The most slots a frame keeps ShadowFrame::ident for (one word each, in
 // the frame, without an allocation per call).
 constexpr size_t kIdentSlots = 16;
@@ -122,7 +142,7 @@ struct ShadowFrame {
   std::vector<SlotState> slots;                     // function frames, parallel to code->slots
   // Module and class bodies, by name id; made at their first capture (a
   // call pushes a frame: an empty map would cost its construction and move).
-  std::unique_ptr<std::unordered_map<uint32_t, SlotState>> mapping;
+  std::unique_ptr<MappingState> mapping;
   uint32_t round = 0;
   // A generator's or coroutine's frame resumed with the slot states it had
   // when it yielded (HookThread::Resume): its call event sends every bound
@@ -170,7 +190,8 @@ struct ShadowFrame {
     ident_valid = false;
     for (auto& s : slots) s.Clear();
     if (mapping) {
-      for (auto& [name, s] : *mapping) s.Clear();
+      for (auto& [name, s] : mapping->slots) s.Clear();
+      mapping->entries.clear();
     }
   }
 };
@@ -1154,48 +1175,99 @@ void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
   if (options_.locals != LocalsMode::kAll) return;
   PyObject* mapping = compat::KeyLocalsMapping(where);
   if (mapping == nullptr || !PyDict_Check(mapping)) return;
+  if (!sf->mapping) sf->mapping = std::make_unique<MappingState>();
+  MappingState* ms = sf->mapping.get();
+  std::vector<MappingState::Entry>& entries = ms->entries;
   uint32_t round = ++sf->round;
   Py_ssize_t pos = 0;
   PyObject *key, *value;
   bool complete = true;
+  // Whether a name bound at the last capture may be gone: a key met where
+  // another was, fewer keys, or a name now bound to a module.
+  bool sweep = false;
+  size_t i = 0;
   while (PyDict_Next(mapping, &pos, &key, &value)) {
-    if (!PyUnicode_Check(key) || PyModule_Check(value)) continue;
-    MappingName n;
-    auto found = mapping_names_.find(key);
-    if (found != mapping_names_.end()) {
-      n = found->second;
-    } else {
-      std::string name = Utf8(key);
-      n.skip = name.size() >= 4 && name.compare(0, 2, "__") == 0 && name.compare(name.size() - 2, 2, "__") == 0;
-      if (!n.skip) {
-        n.id = NameId(name);
-        n.redacted = redactor_.ShouldRedact(name);
+    if (i >= entries.size() || entries[i].key != key || !entries[i].cached) {
+      MappingState::Entry e{key, nullptr, 0, false, true, false};
+      if (PyUnicode_Check(key)) {
+        auto found = mapping_names_.find(key);
+        if (found != mapping_names_.end()) {
+          e.cached = true;
+          e.skip = found->second.skip;
+          e.name = found->second.id;
+          e.redacted = found->second.redacted;
+        } else {
+          std::string name = Utf8(key);
+          MappingName n;
+          n.skip = name.size() >= 4 && name.compare(0, 2, "__") == 0 && name.compare(name.size() - 2, 2, "__") == 0;
+          if (!n.skip) {
+            n.id = NameId(name);
+            n.redacted = redactor_.ShouldRedact(name);
+          }
+          // Only exact strs: a str subclass key could change what Utf8 gives.
+          if (PyUnicode_CheckExact(key) && mapping_names_.size() < kMaxMappingNames) {
+            Py_INCREF(key);
+            mapping_names_.emplace(key, n);
+            e.cached = true;
+          }
+          e.skip = n.skip;
+          e.name = n.id;
+          e.redacted = n.redacted;
+        }
       }
-      // Only exact strs: a str subclass key could change what Utf8 gives.
-      if (PyUnicode_CheckExact(key) && mapping_names_.size() < kMaxMappingNames) {
-        Py_INCREF(key);
-        mapping_names_.emplace(key, n);
+      if (i < entries.size()) {
+        // Another key here (or an uncached one, now of another name).
+        if (entries[i].key != key || entries[i].skip != e.skip || entries[i].name != e.name) sweep = true;
+        entries[i] = e;
+      } else {
+        entries.push_back(e);
       }
     }
-    if (n.skip) continue;
+    MappingState::Entry& e = entries[i++];
+    if (e.skip) continue;
+    if (e.st == nullptr) e.st = &ms->slots[e.name];
+    SlotState& st = *e.st;
+    // Unchanged: the same held scalar, a redacted name still bound, the
+    // same function of the same name (most of a module's globals). None is
+    // a module (never captured).
+    if (st.bound && (st.held == value || (e.redacted && !PyModule_Check(value)))) {
+      st.seen = round;
+      continue;
+    }
+    if (Renderer::FunctionSame(value, st.fp)) {
+      st.seen = round;
+      continue;
+    }
+    if (PyModule_Check(value)) {
+      if (st.bound) sweep = true;  // not captured: goes if it was bound
+      continue;
+    }
+    st.seen = round;
     if (record_.size() > budget || ndeltas_ == 0xffff) {
       complete = false;
       break;
     }
-    if (!sf->mapping) sf->mapping = std::make_unique<std::unordered_map<uint32_t, SlotState>>();
-    SlotState& st = (*sf->mapping)[n.id];
-    st.seen = round;
-    CaptureSlot(&st, n.id, n.redacted, value);
+    CaptureSlot(&st, e.name, e.redacted, value);
   }
-  if (!complete || !sf->mapping) return;
-  for (auto it = sf->mapping->begin(); it != sf->mapping->end();) {
+  if (!complete) return;  // (entries past i are checked as any: by key)
+  if (i < entries.size()) {
+    sweep = true;
+    entries.resize(i);
+  }
+  if (!sweep) return;
+  bool erased = false;
+  for (auto it = ms->slots.begin(); it != ms->slots.end();) {
     if (it->second.seen != round && it->second.bound) {
       AddDelta(it->first, nullptr);
       it->second.Clear();
-      it = sf->mapping->erase(it);
+      it = ms->slots.erase(it);
+      erased = true;
     } else {
       ++it;
     }
+  }
+  if (erased) {
+    for (auto& e : entries) e.st = nullptr;  // looked up again
   }
 }
 
@@ -1732,7 +1804,7 @@ void Recorder::AfterFork() {
       if (sf.slots[i].bound) AddSlotDelta(sf.code->slots[i].name, &sf.slots[i]);
     }
     if (sf.mapping) {
-      for (auto& [name, st] : *sf.mapping) {
+      for (auto& [name, st] : sf.mapping->slots) {
         if (st.bound) AddSlotDelta(name, &st);
       }
     }

@@ -355,6 +355,15 @@ class Renderer {
     if (n != e.size) return 0;
     return std::memcmp(items, fp.objs_.data() + 1, e.children * sizeof(PyObject*)) == 0 ? 1 : 0;
   }
+  // True if fp is a function's (`<function Q>`) and v is that function,
+  // still of that __qualname__: the walk's answer, inline. False if not
+  // (changed, or another kind of fingerprint: ask Unchanged).
+  static bool FunctionSame(PyObject* v, const Fingerprint& fp) {
+    if (fp.entries_.size() != 1 || !fp.valid_) return false;
+    const Fingerprint::Entry& e = fp.entries_[0];
+    return e.size == Fingerprint::kFunction && e.obj == v && Py_TYPE(v) == &PyFunction_Type &&
+           reinterpret_cast<PyFunctionObject*>(v)->func_qualname == e.type_name;
+  }
   // Replaces *out with "TypeName: message" for an exception instance.
   void RenderException(PyObject* exc, std::string* out);
   // Drops the caches' references (with the GIL, before the recorder goes).
