@@ -120,15 +120,23 @@ struct MappingState {
   // and compares the value with its slot state at once (a module's globals
   // are mostly held scalars and functions). Without it, every line of a
   // module body looked up every global in two hash tables: quadratic in
-  // a module's size (12,000 functions took 3.3 s to record, not 0.3).
+  // a module's size, with a constant ten times as large.
   struct Entry {
     PyObject* key;      // identity: compared only if `cached`
     SlotState* st;      // slots[name], or null until looked up
+    // What the last capture of the name left, when its value, met again,
+    // cannot have changed: `value` is held by st (a scalar), or the name is
+    // redacted and bound, or `value` is a function rendered under
+    // `qualname` (held by st's fingerprint). Compared without reading st.
+    PyObject* value = nullptr;
+    PyObject* qualname = nullptr;
     uint32_t name;
+    uint8_t same = kSameNo;
     bool cached;        // key is held (Recorder::mapping_names_): its text is still the one decided
     bool skip;          // not a local to capture: not a str, or a dunder name
     bool redacted;
   };
+  static constexpr uint8_t kSameNo = 0, kSameHeld = 1, kSameFunction = 2;
   std::vector<Entry> entries;
 };
 
@@ -1188,7 +1196,13 @@ void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
   size_t i = 0;
   while (PyDict_Next(mapping, &pos, &key, &value)) {
     if (i >= entries.size() || entries[i].key != key || !entries[i].cached) {
-      MappingState::Entry e{key, nullptr, 0, false, true, false};
+      MappingState::Entry e;
+      e.key = key;
+      e.st = nullptr;
+      e.name = 0;
+      e.cached = false;
+      e.skip = true;
+      e.redacted = false;
       if (PyUnicode_Check(key)) {
         auto found = mapping_names_.find(key);
         if (found != mapping_names_.end()) {
@@ -1225,29 +1239,33 @@ void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
     }
     MappingState::Entry& e = entries[i++];
     if (e.skip) continue;
+    // Unchanged (most of a module's globals): the same held scalar, or
+    // redacted, or the same function under the same __qualname__. None is
+    // a module (those are never captured).
+    if (value == e.value && (e.same == MappingState::kSameHeld ||
+                             (e.same == MappingState::kSameFunction && Py_TYPE(value) == &PyFunction_Type &&
+                              reinterpret_cast<PyFunctionObject*>(value)->func_qualname == e.qualname))) {
+      continue;
+    }
     if (e.st == nullptr) e.st = &ms->slots[e.name];
     SlotState& st = *e.st;
-    // Unchanged: the same held scalar, a redacted name still bound, the
-    // same function of the same name (most of a module's globals). None is
-    // a module (never captured).
-    if (st.bound && (st.held == value || (e.redacted && !PyModule_Check(value)))) {
-      st.seen = round;
-      continue;
-    }
-    if (Renderer::FunctionSame(value, st.fp)) {
-      st.seen = round;
-      continue;
-    }
+    e.same = MappingState::kSameNo;
     if (PyModule_Check(value)) {
       if (st.bound) sweep = true;  // not captured: goes if it was bound
       continue;
     }
-    st.seen = round;
     if (record_.size() > budget || ndeltas_ == 0xffff) {
       complete = false;
       break;
     }
     CaptureSlot(&st, e.name, e.redacted, value);
+    e.value = value;
+    if (st.bound && (st.held == value || e.redacted)) {
+      e.same = MappingState::kSameHeld;
+    } else if (Renderer::FunctionSame(value, st.fp)) {
+      e.same = MappingState::kSameFunction;
+      e.qualname = reinterpret_cast<PyFunctionObject*>(value)->func_qualname;
+    }
   }
   if (!complete) return;  // (entries past i are checked as any: by key)
   if (i < entries.size()) {
@@ -1255,6 +1273,16 @@ void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
     entries.resize(i);
   }
   if (!sweep) return;
+  // The names met this round, again: every entry of the dict (unchanged
+  // since, no program code ran) that is captured.
+  pos = 0;
+  i = 0;
+  while (PyDict_Next(mapping, &pos, &key, &value)) {
+    MappingState::Entry& e = entries[i++];
+    if (e.skip || PyModule_Check(value)) continue;
+    if (e.st == nullptr) e.st = &ms->slots[e.name];
+    e.st->seen = round;
+  }
   bool erased = false;
   for (auto it = ms->slots.begin(); it != ms->slots.end();) {
     if (it->second.seen != round && it->second.bound) {
@@ -1267,7 +1295,10 @@ void Recorder::Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where) {
     }
   }
   if (erased) {
-    for (auto& e : entries) e.st = nullptr;  // looked up again
+    for (auto& e : entries) {
+      e.st = nullptr;  // looked up again
+      e.same = MappingState::kSameNo;
+    }
   }
 }
 
