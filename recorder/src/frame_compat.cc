@@ -168,11 +168,6 @@ bool InlineAttrsAre(PyObject* v, const InlineShape& shape) {
 #endif
 }
 
-bool SetNext(PyObject* set, Py_ssize_t* pos, PyObject** item) {
-  Py_hash_t hash;
-  return _PySet_NextEntry(set, pos, item, &hash) != 0;
-}
-
 bool SplitEntriesAre(PyObject* dict, PyObject* const* keys, PyObject* const* values, Py_ssize_t n) {
 #if PY_VERSION_HEX >= 0x030D0000
   auto* mp = reinterpret_cast<PyDictObject*>(dict);

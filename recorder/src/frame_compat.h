@@ -146,9 +146,21 @@ inline bool HasInlineAttrs(PyObject*) { return false; }
 bool InlineAttrsAre(PyObject* v, const InlineShape& shape);
 // The next item of a set or frozenset (of any subclass), in its iterator's
 // order, from *pos (0 to start): the set's table read in place, with no
-// iterator object made and no call per item (_PySet_NextEntry, internal
-// from 3.13). False past the last.
-bool SetNext(PyObject* set, Py_ssize_t* pos, PyObject** item);
+// iterator object made and no call per item, as _PySet_NextEntry reads it
+// (internal from 3.13): a slot is skipped if empty or deleted, and a
+// deleted one has the dummy key with hash -1, which no object's hash is.
+// False past the last.
+inline bool SetNext(PyObject* set, Py_ssize_t* pos, PyObject** item) {
+  auto* so = reinterpret_cast<PySetObject*>(set);
+  const Py_ssize_t mask = so->mask;
+  const setentry* table = so->table;
+  Py_ssize_t i = *pos;
+  while (i <= mask && (table[i].key == nullptr || table[i].hash == -1)) ++i;
+  *pos = i + 1;
+  if (i > mask) return false;
+  *item = table[i].key;
+  return true;
+}
 // PyErr_Occurred() for a thread state at hand (no thread-local lookup).
 inline bool ErrorPending(PyThreadState* tstate) {
 #if PY_VERSION_HEX >= 0x030C0000

@@ -529,6 +529,33 @@ class Walk {
 
  private:
   bool Children(uint32_t children);
+  // e (just consumed) is a list or tuple whose visited items are all held
+  // scalars: the same container, of the same length, holding the same
+  // objects up to the cut. The walk's answer without its dispatch: a short
+  // one (a pair, a row) is compared in a loop, not a call.
+  __attribute__((always_inline)) bool FlatItems(PyObject* v, const Fingerprint::Entry& e) {
+    if (Py_TYPE(v) != e.type) return false;
+    const bool list = PyList_Check(v);
+    const Py_ssize_t n = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
+    const uint32_t children = e.children;
+    if (n != e.size || static_cast<Py_ssize_t>(children) > n) return false;
+    PyObject* const* items =
+        list ? reinterpret_cast<PyListObject*>(v)->ob_item : reinterpret_cast<PyTupleObject*>(v)->ob_item;
+    const size_t k = idx_;
+    const size_t run = std::min<size_t>(children, end_ > k ? end_ - k : 0);
+    if (run < children && !cut_) return false;
+    PyObject* const* held = f_.objs().data() + k;
+    if (run <= 8) {
+      for (size_t i = 0; i < run; ++i) {
+        if (items[i] != held[i]) return false;
+      }
+    } else if (std::memcmp(items, held, run * sizeof(PyObject*)) != 0) {
+      return false;
+    }
+    idx_ = k + run;
+    if (run < children) done_ = true;  // the rest is past the cut
+    return true;
+  }
   // At the end of what is compared (idx_ >= end_): the cut, where the rest
   // is the same (done), or the last entry, where a walk wanting more has
   // found a change.
@@ -557,6 +584,13 @@ bool Walk::Children(uint32_t children) {
       ++idx_;
       continue;
     }
+    if (c.scalar_items) {
+      // Same's first case without the call (a dict of lists, or rows).
+      ++idx_;
+      if (!FlatItems(c.obj, c)) return false;
+      if (done_) return true;
+      continue;
+    }
     if (!Same(c.obj)) return false;
     if (done_) return true;
   }
@@ -569,6 +603,8 @@ bool Walk::Same(PyObject* v) {
   if (e.obj != v) return false;
   // A held immutable scalar, or a value whose text does not depend on it.
   if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) return true;
+  // The most frequent container (a dict of lists, a list of tuples...).
+  if (e.scalar_items) return FlatItems(v, e);
   PyTypeObject* t = Py_TYPE(v);
   switch (e.size) {
     case Fingerprint::kOpaque:
@@ -692,18 +728,6 @@ bool Walk::Same(PyObject* v) {
     PyObject* const* items = list ? reinterpret_cast<PyListObject*>(v)->ob_item
                                   : reinterpret_cast<PyTupleObject*>(v)->ob_item;
     const uint32_t children = e.children;
-    if (e.scalar_items) {
-      // Held scalars only: the same objects, in one compare (up to the cut).
-      size_t k = idx_;
-      size_t run = std::min<size_t>(children, end_ > k ? end_ - k : 0);
-      if ((run < children && !cut_) ||
-          std::memcmp(items, f_.objs().data() + k, run * sizeof(PyObject*)) != 0) {
-        return false;
-      }
-      idx_ = k + run;
-      if (run < children) done_ = true;  // the rest is past the cut
-      return true;
-    }
     for (uint32_t i = 0; i < children; ++i) {
       if (idx_ >= end_) return Stop();
       // The common case inline: a held scalar item is unchanged iff it is
@@ -744,6 +768,12 @@ bool Walk::Same(PyObject* v) {
       if (idx_ >= end_) return Stop();
       // Borrowed: no program code runs during the walk to drop it.
       if (!compat::SetNext(v, &pos, &item)) return false;
+      if (entries_[idx_].size == Fingerprint::kScalar) {
+        // A held scalar (most sets' items): the same object, inline.
+        if (entries_[idx_].obj != item) return false;
+        ++idx_;
+        continue;
+      }
       if (!Same(item)) return false;
       if (done_) return true;
     }
