@@ -1,6 +1,7 @@
 #include "render.h"
 
 #include "frame_compat.h"
+#include <datetime.h>
 #include "tracetape/recorder/hook.h"
 
 #include <algorithm>
@@ -1876,7 +1877,124 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
     active_.pop_back();
     return;
   }
+  if (Library(v, t, out)) return;
   Instance(v, depth, out);
+}
+
+namespace {
+
+// The datetime C module's types, from its C API capsule, once the program
+// has imported `datetime` (the recorder never imports it: a datetime value
+// means it was). Null members until then.
+struct DateTimeTypes {
+  PyTypeObject* date = nullptr;
+  PyTypeObject* datetime = nullptr;
+  PyTypeObject* time = nullptr;
+  PyTypeObject* delta = nullptr;
+  PyTypeObject* timezone = nullptr;
+  PyObject* utc = nullptr;
+};
+
+const DateTimeTypes& DateTimes() {
+  static DateTimeTypes types;  // under the GIL; the capsule lives for ever
+  if (types.date != nullptr) return types;
+  PyObject* name = PyUnicode_InternFromString("datetime");
+  PyObject* mod = name ? PyImport_GetModule(name) : nullptr;  // sys.modules only: no import
+  Py_XDECREF(name);
+  PyObject* capsule = (mod && PyModule_Check(mod)) ? PyObject_GetAttrString(mod, "datetime_CAPI") : nullptr;
+  Py_XDECREF(mod);
+  auto* api = capsule ? static_cast<PyDateTime_CAPI*>(PyCapsule_GetPointer(capsule, PyDateTime_CAPSULE_NAME)) : nullptr;
+  Py_XDECREF(capsule);  // the module keeps it
+  if (api == nullptr) {
+    PyErr_Clear();
+    return types;
+  }
+  types.datetime = api->DateTimeType;
+  types.time = api->TimeType;
+  types.delta = api->DeltaType;
+  types.utc = api->TimeZone_UTC;
+  types.timezone = Py_TYPE(api->TimeZone_UTC);
+  types.date = api->DateType;
+  return types;
+}
+
+// Whether repr(tz), a datetime.timezone, runs only the C module's code: its
+// offset an exact timedelta and its name, if given, an exact str (the
+// constructor takes subclasses of both, whose __repr__ could be the
+// program's).
+bool PlainTimezone(const DateTimeTypes& dt, PyObject* tz) {
+  if (Py_TYPE(tz) != dt.timezone) return false;
+  if (tz == dt.utc) return true;
+  // timezone.__getinitargs__ (C; the class cannot be subclassed): (offset,)
+  // or (offset, name), the objects it holds.
+  PyObject* args = PyObject_CallMethod(tz, "__getinitargs__", nullptr);
+  if (args == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  bool plain = PyTuple_Check(args) && PyTuple_GET_SIZE(args) >= 1 && PyTuple_GET_SIZE(args) <= 2 &&
+               Py_TYPE(PyTuple_GET_ITEM(args, 0)) == dt.delta &&
+               (PyTuple_GET_SIZE(args) == 1 || PyUnicode_CheckExact(PyTuple_GET_ITEM(args, 1)));
+  Py_DECREF(args);
+  return plain;
+}
+
+}  // namespace
+
+bool Renderer::Library(PyObject* v, PyTypeObject* t, std::string* out) {
+  if (t == &PyRange_Type) {
+    // range(START, STOP) or range(START, STOP, STEP) as its repr writes it,
+    // the ints by rule 2 (a huge bound is `<int with N bits>`, where repr
+    // would fail). range is final: its members are its own.
+    static const char* const kNames[] = {"start", "stop", "step"};
+    PyObject* parts[3] = {nullptr, nullptr, nullptr};
+    bool ok = true;
+    for (int i = 0; i < 3 && ok; ++i) {
+      parts[i] = PyObject_GetAttrString(v, kNames[i]);
+      ok = parts[i] != nullptr && PyLong_CheckExact(parts[i]);
+    }
+    if (ok) {
+      int overflow = 0;
+      long step = PyLong_AsLongAndOverflow(parts[2], &overflow);
+      out->append("range(");
+      Int(parts[0], out);
+      out->append(", ");
+      Int(parts[1], out);
+      if (overflow != 0 || step != 1) {
+        out->append(", ");
+        Int(parts[2], out);
+      }
+      out->append(")");
+    } else {
+      PyErr_Clear();
+      out->append("<range object>");
+    }
+    for (PyObject* part : parts) Py_XDECREF(part);
+    // Immutable, and its text depends on its ints alone: held like a scalar.
+    Record(v, Fingerprint::kScalar);
+    return true;
+  }
+  // The datetime types are static ones named "datetime.*" (a subclass, a
+  // heap class, is an instance of rule 11).
+  if ((t->tp_flags & Py_TPFLAGS_HEAPTYPE) || std::strncmp(t->tp_name, "datetime.", 9) != 0) return false;
+  const DateTimeTypes& dt = DateTimes();
+  if (dt.date == nullptr) return false;
+  PyObject* tz = nullptr;
+  if (t == dt.datetime) {
+    tz = PyDateTime_DATE_GET_TZINFO(v);
+  } else if (t == dt.time) {
+    tz = PyDateTime_TIME_GET_TZINFO(v);
+  } else if (t == dt.timezone) {
+    tz = v;
+  } else if (t != dt.date && t != dt.delta) {
+    return false;
+  }
+  if (tz != nullptr && tz != Py_None && !PlainTimezone(dt, tz)) return false;
+  // Immutable, tzinfo included: the C type's own repr
+  // (`datetime.date(2024, 1, 2)`), computed once and held like a scalar.
+  AppendSlotRepr(t->tp_repr, v, "<datetime value>", out);
+  Record(v, Fingerprint::kScalar);
+  return true;
 }
 
 void Renderer::Class(PyObject* v, std::string* out) {

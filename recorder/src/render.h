@@ -421,6 +421,10 @@ class Renderer {
   void Set(PyObject* v, PyTypeObject* base, int depth, std::string* out);
   void Instance(PyObject* v, int depth, std::string* out);
   void Class(PyObject* v, std::string* out);
+  // Rule 12: a range, or a datetime value of the C module's exact types
+  // (a time or datetime with no tzinfo or a datetime.timezone). False for
+  // anything else.
+  bool Library(PyObject* v, PyTypeObject* t, std::string* out);
   void Module(PyObject* v, std::string* out);
   // Past the length budget: the first time, marks the fingerprint's cut.
   bool Over(const std::string& out) {

@@ -14,6 +14,7 @@ be overridden by a user class is reached through the built-in type's own slot
 """
 
 import ctypes
+import datetime
 import re
 import types
 
@@ -55,6 +56,10 @@ _BASES = (
     (frozenset, None),
 )
 _CONTAINERS = (list, tuple, dict, set, frozenset)
+# Rule 12: the datetime C module's immutable value types (exact types only).
+_DATETIME_VALUES = (datetime.date, datetime.datetime, datetime.time, datetime.timedelta,
+                    datetime.timezone)
+_timezone_args = datetime.timezone.__getinitargs__
 # Choice: a frozenset past max_depth or in a cycle is written like a set, "{...}"
 # (RENDERING.md: "for sets {...} as well").
 _CUT = {list: "[...]", tuple: "(...)", dict: "{...}", set: "{...}", frozenset: "{...}"}
@@ -160,12 +165,19 @@ class Renderer:
             if issubclass(t, BaseException):
                 self._exception_instance(v, t, level, active, out)
                 return
+            # Rule 12.
+            if t is range:
+                out.add(self._range(v))
+                return
+            if t in _DATETIME_VALUES and self._plain_datetime(v, t):
+                out.add(repr(v))
+                return
             # Rule 11.
             d = _instance_dict(v)
             if d is not None:
                 self._instance(v, t, d, level, active, out)
             else:
-                # Rule 12.
+                # Rule 13.
                 out.add("<%s object>" % (_type_name(t),))
 
     def _int(self, v):
@@ -173,6 +185,29 @@ class Renderer:
         if bits > _INT_BITS_LIMIT:
             return "<int with %d bits>" % bits
         return repr(v)
+
+    def _range(self, v):
+        parts = [self._int(v.start), self._int(v.stop)]
+        if v.step != 1:
+            parts.append(self._int(v.step))
+        return "range(%s)" % ", ".join(parts)
+
+    @staticmethod
+    def _plain_datetime(v, t):
+        """Whether repr(v) runs only the datetime module's C code: no tzinfo, or an
+        exact timezone whose offset is an exact timedelta and name an exact str."""
+        if t is datetime.timezone:
+            tz = v
+        elif t is datetime.datetime or t is datetime.time:
+            tz = v.tzinfo
+        else:
+            return True
+        if tz is None or tz is datetime.timezone.utc:
+            return True
+        if type(tz) is not datetime.timezone:
+            return False
+        args = _timezone_args(tz)
+        return type(args[0]) is datetime.timedelta and (len(args) == 1 or type(args[1]) is str)
 
     def _bounded_string(self, v):
         if len(v) <= self.max_string:

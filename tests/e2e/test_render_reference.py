@@ -479,9 +479,59 @@ def test_objects_without_instance_dict():
     assert render(object()) == "<object object>"
     assert render(iter([])) == "<list_iterator object>"
     assert render((x for x in ())) == "<generator object>"
-    assert render(range(3)) == "<range object>"
+    assert render(slice(1, 2)) == "<slice object>"
     assert render(Ellipsis) == "<ellipsis object>"
     assert render(NotImplemented) == "<NotImplementedType object>"
+
+
+def test_ranges_render_as_repr_with_bounded_ints():
+    # Rule 12: range's repr, its bounds by rule 2.
+    for r in (range(3), range(2, 9), range(0, 10, 3), range(5, -5, -1), range(0),
+              range(-2**70, 2**70, 2**65)):
+        assert render(r) == repr(r)
+    assert render(range(2**5000)) == "range(0, <int with 5001 bits>)"
+
+
+def test_datetime_values_render_as_their_c_repr():
+    import datetime as dt
+    hour = dt.timezone(dt.timedelta(hours=1))
+    named = dt.timezone(dt.timedelta(hours=-3, minutes=-30), "NST")
+    for v in (dt.date(2024, 2, 29), dt.datetime(2024, 1, 2, 3, 4, 5, 6),
+              dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc), dt.datetime(2024, 1, 2, fold=1),
+              dt.datetime(2024, 1, 2, tzinfo=hour), dt.time(13, 30, tzinfo=named), dt.time(),
+              dt.timedelta(days=-1, seconds=5), dt.timedelta(0), dt.timezone.utc, hour, named,
+              [dt.date(2000, 1, 1), {"at": dt.time(1)}]):
+        assert render(v) == repr(v)
+
+
+def test_datetime_values_that_could_run_user_code_stay_opaque():
+    import datetime as dt
+
+    class Name(str):
+        def __repr__(self):
+            raise AssertionError("user code ran")
+
+    class Offset(dt.timedelta):
+        def __repr__(self):
+            raise AssertionError("user code ran")
+
+    class Zone(dt.tzinfo):
+        def utcoffset(self, when):
+            raise AssertionError("user code ran")
+
+    class Day(dt.date):
+        pass
+
+    odd_name = dt.timezone(dt.timedelta(hours=2), Name("x"))
+    odd_offset = dt.timezone(Offset(hours=2))
+    assert render(odd_name) == "<timezone object>"
+    assert render(odd_offset) == "<timezone object>"
+    assert render(dt.datetime(2024, 1, 1, tzinfo=odd_name)) == "<datetime object>"
+    assert render(dt.time(1, tzinfo=Zone())) == "<time object>"
+    assert render(dt.datetime(2024, 1, 1, tzinfo=Zone())) == "<datetime object>"
+    day = Day(2024, 1, 1)
+    day.note = "x"
+    assert render(day) == "Day(note='x')"
 
 
 @pytest.mark.parametrize("exc", [
