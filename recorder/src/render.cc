@@ -41,6 +41,69 @@ bool HoldingObservable(PyTypeObject* t) {
   return t->tp_finalize != nullptr || t->tp_del != nullptr || t->tp_weaklistoffset != 0;
 }
 
+// Whether t is collections.deque (a static type before 3.12, a heap one
+// since): the class bound as `deque` in the loaded `_collections` module,
+// found once a type of that name is met (the recorder imports nothing).
+bool IsDeque(PyTypeObject* t) {
+  static PyTypeObject* deque = nullptr;  // under the GIL; the module lives for ever
+  if (t == deque) return true;
+  if (deque != nullptr || std::strcmp(t->tp_name, "collections.deque") != 0) return false;
+  PyObject* name = PyUnicode_FromString("_collections");
+  PyObject* mod = name ? PyImport_GetModule(name) : nullptr;  // sys.modules only
+  Py_XDECREF(name);
+  PyObject* cls = (mod && PyModule_Check(mod)) ? PyObject_GetAttrString(mod, "deque") : nullptr;
+  Py_XDECREF(mod);
+  if (cls == nullptr) PyErr_Clear();
+  if (cls != nullptr && PyType_Check(cls)) deque = reinterpret_cast<PyTypeObject*>(cls);  // kept
+  else Py_XDECREF(cls);
+  return t == deque;
+}
+
+// collections.deque's object as _collectionsmodule.c lays it out (3.10 to
+// 3.13: blocks of 64 item slots, linked both ways; the fields used here come
+// first). Not a public structure: the renderer reads it only once it has
+// seen it agree with the deque's own iterator (DequeLayout), and compares
+// deques through it only then.
+namespace dq {
+constexpr Py_ssize_t kBlockLen = 64;
+struct Block {
+  Block* left;
+  PyObject* data[kBlockLen];
+  Block* right;
+};
+struct Object {
+  PyObject_VAR_HEAD
+  Block* leftblock;
+  Block* rightblock;
+  Py_ssize_t leftindex;
+  Py_ssize_t rightindex;
+  size_t state;
+  Py_ssize_t maxlen;  // -1: none
+};
+// The items from the left, in order; the caller reads at most Py_SIZE.
+class Cursor {
+ public:
+  explicit Cursor(PyObject* d)
+      : block_(reinterpret_cast<Object*>(d)->leftblock), index_(reinterpret_cast<Object*>(d)->leftindex) {}
+  PyObject* Next() {
+    PyObject* item = block_->data[index_];
+    if (++index_ == kBlockLen) {
+      block_ = block_->right;
+      index_ = 0;
+    }
+    return item;
+  }
+
+ private:
+  Block* block_;
+  Py_ssize_t index_;
+};
+inline Py_ssize_t MaxLen(PyObject* d) { return reinterpret_cast<Object*>(d)->maxlen; }
+// 1: the layout read the items and maxlen the iterator and `maxlen` gave;
+// -1: it did not (never read again); 0: not yet seen on a non-empty deque.
+int layout = 0;
+}  // namespace dq
+
 // Whether Renderer::Value renders instances of t with Instance: none of the
 // types with a branch of their own is among its bases.
 bool InstanceRoute(PyTypeObject* t) {
@@ -780,6 +843,38 @@ bool Walk::Same(PyObject* v) {
     }
     return true;
   }
+  if (t == &PyByteArray_Type) {
+    // The same length, and the bytes shown the same as the copy held.
+    if (PyByteArray_GET_SIZE(v) != e.size) return false;
+    if (idx_ >= end_) return Stop();
+    PyObject* copy = entries_[idx_++].obj;
+    const Py_ssize_t shown = PyBytes_GET_SIZE(copy);
+    return std::memcmp(PyByteArray_AS_STRING(v), PyBytes_AS_STRING(copy), static_cast<size_t>(shown)) == 0;
+  }
+  if (IsDeque(t)) {
+    // The same maxlen, then the same items in order, read in place (no
+    // program code runs during the walk to change it). Until the layout is
+    // proven, any deque is taken as changed: rendered again and compared
+    // by its text.
+    if (dq::layout != 1 || Py_SIZE(v) != e.size) return false;
+    if (idx_ >= end_) return Stop();
+    PyObject* held = entries_[idx_++].obj;
+    const Py_ssize_t maxlen = dq::MaxLen(v);
+    if (held == Py_None ? maxlen != -1 : (maxlen == -1 || PyLong_AsSsize_t(held) != maxlen)) return false;
+    dq::Cursor cursor(v);
+    for (uint32_t i = 0; i < e.children; ++i) {
+      if (idx_ >= end_) return Stop();
+      PyObject* item = cursor.Next();
+      if (entries_[idx_].size == Fingerprint::kScalar) {
+        if (entries_[idx_].obj != item) return false;
+        ++idx_;
+        continue;
+      }
+      if (!Same(item)) return false;
+      if (done_) return true;
+    }
+    return true;
+  }
   return false;
 }
 
@@ -1416,6 +1511,8 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   // (Its class's name, TypeName(t), is only looked up where it is written:
   // a reused rendering has it already.)
   if (t->tp_dictoffset == 0) {
+    // (A deque is a plain heap class from 3.12: it reaches here.)
+    if (IsDeque(t)) return Deque(v, depth, out);
     // Its text is its class's name.
     RecordNamed(v, Fingerprint::kOpaque, t, HeapName(t));
     out->append("<").append(TypeName(t)).append(" object>");
@@ -1877,8 +1974,93 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
     active_.pop_back();
     return;
   }
+  if (t == &PyByteArray_Type) return ByteArray(v, out);
   if (Library(v, t, out)) return;
   Instance(v, depth, out);
+}
+
+void Renderer::Deque(PyObject* v, int depth, std::string* out) {
+  // Past the depth limit, or in a cycle: `deque([...])` (rule 12).
+  if (depth > limits_.max_depth || Active(v)) {
+    if (Active(v)) Invalidate();
+    else RecordLimited(v, depth, false);
+    out->append("deque([...])");
+    return;
+  }
+  deepest_ = std::max(deepest_, depth);
+  Ref hold(v);
+  // maxlen is fixed for a deque's life; an entry holds it after the
+  // deque's, so that another deque at its address with the same items
+  // but another maxlen is not taken for it.
+  PyObject* maxlen = PyObject_GetAttrString(v, "maxlen");
+  PyObject* it = maxlen ? PyObject_GetIter(v) : nullptr;  // the C iterator (exact deque)
+  if (it == nullptr || (maxlen != Py_None && !PyLong_CheckExact(maxlen))) {
+    PyErr_Clear();
+    Py_XDECREF(maxlen);
+    Py_XDECREF(it);
+    Invalidate();
+    out->append("<deque object>");
+    return;
+  }
+  active_.push_back(v);
+  size_t fp_index = fp_ ? fp_->entries_.size() : 0;
+  Record(v, Py_SIZE(v));
+  Record(maxlen, Fingerprint::kScalar);
+  out->append("deque([");
+  uint32_t visited = 0;
+  // The layout, checked item by item against the iterator while unproven.
+  const bool check = dq::layout == 0 && Py_SIZE(v) > 0;
+  if (check) {
+    const Py_ssize_t m = dq::MaxLen(v);
+    if (maxlen == Py_None ? m != -1 : PyLong_AsSsize_t(maxlen) != m) dq::layout = -1;
+    PyErr_Clear();
+  }
+  dq::Cursor cursor(v);
+  Py_ssize_t read = 0;
+  while (PyObject* item = PyIter_Next(it)) {
+    Ref hold_item(item);
+    Py_DECREF(item);  // hold_item and the deque keep it
+    if (check && dq::layout == 0 && (read++ >= Py_SIZE(v) || cursor.Next() != item)) dq::layout = -1;
+    if (visited > 0) out->append(", ");
+    if (visited >= limits_.max_items || Over(*out)) {
+      out->append("...");
+      break;
+    }
+    Value(item, depth + 1, out);
+    ++visited;
+  }
+  Py_DECREF(it);
+  PyErr_Clear();  // none expected: no program code ran to change it
+  if (check && dq::layout == 0 && read > 0) dq::layout = 1;
+  out->append("]");
+  if (maxlen != Py_None) {
+    out->append(", maxlen=");
+    Int(maxlen, out);
+  }
+  out->append(")");
+  Py_DECREF(maxlen);
+  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = visited;
+  active_.pop_back();
+}
+
+void Renderer::ByteArray(PyObject* v, std::string* out) {
+  // Its bytes as rule 5 renders bytes. It changes in place with no
+  // version: an entry after its own holds a copy of the bytes shown, which
+  // the walk compares with what it holds then.
+  const Py_ssize_t n = PyByteArray_GET_SIZE(v);
+  const Py_ssize_t shown = std::min<Py_ssize_t>(n, static_cast<Py_ssize_t>(limits_.max_string));
+  out->append("bytearray(");
+  Bytes(PyByteArray_AS_STRING(v), n, out);
+  out->append(")");
+  if (!fp_ || !fp_->valid_) return;
+  PyObject* copy = PyBytes_FromStringAndSize(PyByteArray_AS_STRING(v), shown);
+  if (copy == nullptr) {
+    PyErr_Clear();
+    return Invalidate();
+  }
+  Record(v, n);
+  Record(copy, Fingerprint::kScalar);
+  Py_DECREF(copy);  // the entry holds it
 }
 
 namespace {

@@ -425,6 +425,10 @@ class Renderer {
   // (a time or datetime with no tzinfo or a datetime.timezone). False for
   // anything else.
   bool Library(PyObject* v, PyTypeObject* t, std::string* out);
+  // Rule 12: an exact collections.deque (`deque([a, b], maxlen=N)`) and an
+  // exact bytearray (`bytearray(b'..')`).
+  void Deque(PyObject* v, int depth, std::string* out);
+  void ByteArray(PyObject* v, std::string* out);
   void Module(PyObject* v, std::string* out);
   // Past the length budget: the first time, marks the fingerprint's cut.
   bool Over(const std::string& out) {

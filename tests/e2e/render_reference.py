@@ -13,6 +13,7 @@ be overridden by a user class is reached through the built-in type's own slot
 ``_PyObject_GetDictPtr`` for instance dicts...).
 """
 
+import collections
 import ctypes
 import datetime
 import re
@@ -166,6 +167,12 @@ class Renderer:
                 self._exception_instance(v, t, level, active, out)
                 return
             # Rule 12.
+            if t is collections.deque:
+                self._deque(v, level, active, out)
+                return
+            if t is bytearray:
+                out.add("bytearray(" + self._bounded_string(bytes(v)) + ")")
+                return
             if t is range:
                 out.add(self._range(v))
                 return
@@ -185,6 +192,32 @@ class Renderer:
         if bits > _INT_BITS_LIMIT:
             return "<int with %d bits>" % bits
         return repr(v)
+
+    def _deque(self, v, level, active, out):
+        """deque([a, b]) or deque([a, b], maxlen=N), the items as a list's (rule 6);
+        past max_depth or in a cycle deque([...])."""
+        if level > self.max_depth or id(v) in active:
+            out.add("deque([...])")
+            return
+        active.add(id(v))
+        try:
+            out.add("deque([")
+            shown = 0
+            for item in collections.deque.__iter__(v):
+                if shown == self.max_items:
+                    out.add(", ..." if shown else "...")
+                    break
+                if shown:
+                    out.add(", ")
+                self._render(item, level + 1, active, out)
+                shown += 1
+            out.add("]")
+            maxlen = collections.deque.maxlen.__get__(v)
+            if maxlen is not None:
+                out.add(", maxlen=" + self._int(maxlen))
+            out.add(")")
+        finally:
+            active.discard(id(v))
 
     def _range(self, v):
         parts = [self._int(v.start), self._int(v.stop)]

@@ -484,6 +484,20 @@ def test_objects_without_instance_dict():
     assert render(NotImplemented) == "<NotImplementedType object>"
 
 
+def test_deques_and_bytearrays_render_as_repr():
+    # Rule 12.
+    from collections import deque
+    for v in (deque(), deque([1, "a", (2,)]), deque(range(3), maxlen=5), deque(maxlen=0),
+              bytearray(), bytearray(b"a\x00'\""), [deque([b"k"]), {"b": bytearray(3)}]):
+        assert render(v) == repr(v)
+    assert render(deque(range(40))) == "deque([" + ", ".join(map(str, range(30))) + ", ...])"
+    assert render(bytearray(300)) == "bytearray(" + repr(bytes(200)) + "...)"
+    d = deque([1])
+    d.append(d)
+    assert render(d) == "deque([1, deque([...])])"
+    assert render([[[[[deque([1])]]]]]) == "[[[[[deque([...])]]]]]"
+
+
 def test_ranges_render_as_repr_with_bounded_ints():
     # Rule 12: range's repr, its bounds by rule 2.
     for r in (range(3), range(2, 9), range(0, 10, 3), range(5, -5, -1), range(0),
