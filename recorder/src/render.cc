@@ -2,6 +2,7 @@
 
 #include "frame_compat.h"
 #include <datetime.h>
+#include <structmember.h>  // PyMemberDef before 3.12
 #include "tracetape/recorder/hook.h"
 
 #include <algorithm>
@@ -103,6 +104,46 @@ inline Py_ssize_t MaxLen(PyObject* d) { return reinterpret_cast<Object*>(d)->max
 // -1: it did not (never read again); 0: not yet seen on a non-empty deque.
 int layout = 0;
 }  // namespace dq
+
+// The __slots__ of an instance's classes, as CPython lays them out: for
+// each class of its MRO from the base down that declares __slots__, its
+// writable object members (T_OBJECT_EX: what a __slots__ entry makes), in
+// tp_members order (the names sorted), dunder names left out. f(member) returns false to
+// stop; Slots returns false if it was stopped.
+bool IsDunder(std::string_view s);
+
+// Whether a heap class's own dict binds __slots__: a class statement (or
+// type()) with __slots__, not a C class's members. (A dict lookup with a
+// str key: no program code.)
+bool DeclaresSlots(PyTypeObject* c) {
+  static PyObject* const key = PyUnicode_InternFromString("__slots__");
+  PyObject* dict = c->tp_dict;
+  if (key == nullptr || dict == nullptr || !PyDict_Check(dict)) return false;
+  PyObject* found = PyDict_GetItemWithError(dict, key);
+  if (found == nullptr) PyErr_Clear();
+  return found != nullptr;
+}
+
+template <typename F>
+bool ForEachSlot(PyTypeObject* t, F&& f) {
+  constexpr int kObjectEx = 16;  // T_OBJECT_EX, Py_T_OBJECT_EX from 3.12
+  constexpr int kReadOnly = 1;   // READONLY, Py_READONLY
+  PyObject* mro = t->tp_mro;
+  if (mro == nullptr || !PyTuple_Check(mro)) return true;
+  for (Py_ssize_t i = PyTuple_GET_SIZE(mro) - 1; i >= 0; --i) {
+    auto* c = reinterpret_cast<PyTypeObject*>(PyTuple_GET_ITEM(mro, i));
+    if (!(c->tp_flags & Py_TPFLAGS_HEAPTYPE) || c->tp_members == nullptr || !DeclaresSlots(c)) continue;
+    for (const PyMemberDef* m = c->tp_members; m->name != nullptr; ++m) {
+      if (m->type != kObjectEx || (m->flags & kReadOnly) || IsDunder(m->name)) continue;
+      if (!f(m)) return false;
+    }
+  }
+  return true;
+}
+
+inline PyObject* SlotValue(PyObject* v, const PyMemberDef* m) {
+  return *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(v) + m->offset);
+}
 
 // Whether Renderer::Value renders instances of t with Instance: none of the
 // types with a branch of their own is among its bases.
@@ -705,6 +746,37 @@ bool Walk::Same(PyObject* v) {
     }
     case Fingerprint::kShared:
       return SharedSame(e.shared, v);
+    case Fingerprint::kSlots: {
+      // The same class under the same name (the same slots), each slot
+      // walked past holding what it held (or still unset), then whether a
+      // set slot follows the visited ones as before.
+      if (t != e.type || HeapName(t) != e.type_name) return false;
+      uint32_t k = 0;
+      bool same = true;
+      bool more = false;
+      ForEachSlot(t, [&](const PyMemberDef* m) {
+        PyObject* value = SlotValue(v, m);
+        if (k == e.children) {
+          more = value != nullptr;
+          return !more;
+        }
+        ++k;
+        if (idx_ >= end_) {
+          same = Stop();
+          return false;
+        }
+        const Fingerprint::Entry& c = entries_[idx_];
+        if (c.size == Fingerprint::kScalar || c.size == Fingerprint::kFixed) {
+          same = c.obj == value;
+          ++idx_;
+          return same;
+        }
+        same = Same(value);
+        return same && !done_;
+      });
+      if (!same || done_) return same;
+      return k == e.children && more == e.more;
+    }
     case Fingerprint::kLimited:
       // Still of the class it was (and for an instance, under the same
       // name): the same brackets. (An instance's class decides that it is
@@ -1513,6 +1585,11 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   if (t->tp_dictoffset == 0) {
     // (A deque is a plain heap class from 3.12: it reaches here.)
     if (IsDeque(t)) return Deque(v, depth, out);
+    if (t->tp_flags & Py_TPFLAGS_HEAPTYPE) {
+      bool slotted = false;
+      ForEachSlot(t, [&](const PyMemberDef*) { return !(slotted = true); });
+      if (slotted) return Slotted(v, depth, out);
+    }
     // Its text is its class's name.
     RecordNamed(v, Fingerprint::kOpaque, t, HeapName(t));
     out->append("<").append(TypeName(t)).append(" object>");
@@ -2040,6 +2117,57 @@ void Renderer::Deque(PyObject* v, int depth, std::string* out) {
   out->append(")");
   Py_DECREF(maxlen);
   if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = visited;
+  active_.pop_back();
+}
+
+void Renderer::Slotted(PyObject* v, int depth, std::string* out) {
+  PyTypeObject* t = Py_TYPE(v);
+  if (depth > limits_.max_depth || Active(v)) {
+    if (Active(v)) Invalidate();
+    else RecordLimited(v, depth, true);
+    out->append(TypeName(t)).append("(...)");
+    return;
+  }
+  Ref hold(v);
+  deepest_ = std::max(deepest_, depth);
+  active_.push_back(v);
+  size_t fp_index = fp_ ? fp_->entries_.size() : 0;
+  RecordNamed(v, Fingerprint::kSlots, t, HeapName(t));
+  out->append(TypeName(t)).append("(");
+  uint32_t visited = 0;  // slots walked past, set or not
+  size_t shown = 0;
+  bool more = false;
+  ForEachSlot(t, [&](const PyMemberDef* m) {
+    PyObject* value = SlotValue(v, m);
+    if (value == nullptr) {
+      // Unset: not shown, and compared as unset.
+      Record(nullptr, Fingerprint::kFixed);
+      ++visited;
+      return true;
+    }
+    if (shown > 0) out->append(", ");
+    if (shown >= limits_.max_items || Over(*out)) {
+      out->append("...");
+      more = true;
+      return false;
+    }
+    ++shown;
+    ++visited;
+    out->append(m->name).append("=");
+    Ref hv(value);
+    if (redactor_ != nullptr && redactor_->ShouldRedact(m->name)) {
+      out->append(kRedacted);
+      Record(value, Fingerprint::kFixed);  // its text is fixed: identity is enough
+    } else {
+      Value(value, depth + 1, out);
+    }
+    return true;
+  });
+  out->append(")");
+  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
+    fp_->entries_[fp_index].children = visited;
+    fp_->entries_[fp_index].more = more;
+  }
   active_.pop_back();
 }
 

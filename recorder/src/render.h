@@ -151,9 +151,14 @@ class Fingerprint {
   // `type_name`); its text depends on the depth it was met at, so a
   // rendering holding it is not reused at another (Renderer::deepest_).
   static constexpr Py_ssize_t kLimited = -11;
+  // An instance without a __dict__ rendered from its __slots__ (rule 11):
+  // of `type` named `type_name`; `children` slots visited (set or not: an
+  // unset one has an entry with no object), `more` if a set one followed.
+  static constexpr Py_ssize_t kSlots = -12;
   // Whether an entry of this kind holds type_name.
   static bool HoldsName(Py_ssize_t size) {
-    return size == kInstance || (size <= kOpaque && size >= kException) || size == kSubclass || size == kLimited;
+    return size == kInstance || (size <= kOpaque && size >= kException) || size == kSubclass || size == kLimited ||
+           size == kSlots;
   }
   struct Entry {
     PyObject* obj;      // a strong reference for kScalar, else only an identity
@@ -428,6 +433,8 @@ class Renderer {
   // Rule 12: an exact collections.deque (`deque([a, b], maxlen=N)`) and an
   // exact bytearray (`bytearray(b'..')`).
   void Deque(PyObject* v, int depth, std::string* out);
+  // Rule 11 for an instance without a __dict__ whose class has __slots__.
+  void Slotted(PyObject* v, int depth, std::string* out);
   void ByteArray(PyObject* v, std::string* out);
   void Module(PyObject* v, std::string* out);
   // Past the length budget: the first time, marks the fingerprint's cut.

@@ -2,20 +2,16 @@
 a list and an instance mutated by the caller, a cell rebound by a closure, a redacted local,
 more suspended generators at once than tracetape keeps the state of, and a generator that
 another thread resumes in between (its state kept on the first thread is then stale; the
-thread is held by a __slots__ box, rendered opaquely, as in threads.py)."""
+thread is held by a cell, rendered opaquely, as in threads.py: its __dict__ holds thread ids)."""
 # e2e-threads: yes
 import threading
-
-
-class Holder:
-    __slots__ = ("thread",)
+import types
 
 
 def resume_elsewhere(g):
-    holder = Holder()
-    holder.thread = threading.Thread(target=lambda: print(next(g)))
-    holder.thread.start()
-    holder.thread.join()
+    holder = types.CellType(threading.Thread(target=lambda: print(next(g))))
+    holder.cell_contents.start()
+    holder.cell_contents.join()
 
 
 class Box:

@@ -2,14 +2,13 @@
 exception of its own and ends normally (exit status 0). No exception ended the run, so
 `goto exception` in the replayer is where the last one, the main thread's, was raised.
 
-The threads share no state, and the thread object lives only in a __slots__ box
-(rendered opaquely): its __dict__ holds thread ids."""
+The threads share no state, and the thread object lives only in a cell (rendered
+opaquely, `<cell object>`): its __dict__ holds thread ids."""
 # e2e-threads: yes
 import threading
+import types
 
-
-class Box:
-    __slots__ = ("thread",)
+Box = types.CellType  # an opaque box: a cell
 
 
 def worker(label):
@@ -19,9 +18,9 @@ def worker(label):
 
 def run_worker(label):
     box = Box()
-    box.thread = threading.Thread(target=worker, args=(label,))
-    box.thread.start()
-    box.thread.join()
+    box.cell_contents = threading.Thread(target=worker, args=(label,))
+    box.cell_contents.start()
+    box.cell_contents.join()
 
 
 def parse(text):

@@ -1,16 +1,15 @@
 """Three threads doing deterministic work, started and joined by the main thread.
 
 The workers share no state that any of them could observe while the others run: each
-writes only its own slot of a box whose class has __slots__ (rendered opaquely), so
+writes only its own item of a list held in a cell (rendered opaquely), so
 every thread's own events are the same whatever the interleaving. Thread objects are
 never held in a recorded local (their __dict__ holds thread ids).
 """
 # e2e-threads: yes
 import threading
+import types
 
-
-class Box:
-    __slots__ = ("threads", "results")
+THREADS, RESULTS = 0, 1  # what a box, a cell holding (threads, results), holds
 
 
 def collatz_steps(n):
@@ -32,17 +31,16 @@ def work(index, limit):
 
 def worker(index, limit, box):
     result = work(index, limit)
-    box.results[index] = result
+    box.cell_contents[RESULTS][index] = result
 
 
 def main():
-    box = Box()
-    box.results = [None] * 3
-    box.threads = [threading.Thread(target=worker, args=(i, 12 + 3 * i, box))
-                   for i in range(3)]
-    list(map(threading.Thread.start, box.threads))
-    list(map(threading.Thread.join, box.threads))
-    results = list(box.results)
+    box = types.CellType(([], [None] * 3))
+    box.cell_contents[THREADS].extend([threading.Thread(target=worker, args=(i, 12 + 3 * i, box))
+                                       for i in range(3)])
+    list(map(threading.Thread.start, box.cell_contents[THREADS]))
+    list(map(threading.Thread.join, box.cell_contents[THREADS]))
+    results = list(box.cell_contents[RESULTS])
     print(results)
 
 

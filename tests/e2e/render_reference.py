@@ -29,6 +29,7 @@ DEFAULT_REDACT = (r"passw|pwd|secret|token|api_?key|auth|credential|private_?key
 REDACTED = "<redacted>"
 
 _INT_BITS_LIMIT = 4000
+_HEAPTYPE = 1 << 9
 _CO_OPTIMIZED = 0x0001
 _CO_VARARGS = 0x0004
 _CO_VARKEYWORDS = 0x0008
@@ -37,6 +38,7 @@ _CO_VARKEYWORDS = 0x0008
 _type_name = type.__dict__["__name__"].__get__
 _type_mro = type.__dict__["__mro__"].__get__
 _type_dict = type.__dict__["__dict__"].__get__
+_type_flags = type.__dict__["__flags__"].__get__
 _module_dict = types.ModuleType.__dict__["__dict__"].__get__
 _exc_args = BaseException.__dict__["args"].__get__
 _get_dict_ptr = ctypes.pythonapi._PyObject_GetDictPtr
@@ -183,6 +185,8 @@ class Renderer:
             d = _instance_dict(v)
             if d is not None:
                 self._instance(v, t, d, level, active, out)
+            elif _slots(t):
+                self._slotted(v, t, _slots(t), level, active, out)
             else:
                 # Rule 13.
                 out.add("<%s object>" % (_type_name(t),))
@@ -365,6 +369,36 @@ class Renderer:
         finally:
             active.discard(id(v))
 
+    def _slotted(self, v, t, slots, level, active, out):
+        """Rule 11 without a __dict__: TypeName(s1=v1, s2=v2) over the filled slots."""
+        name = _type_name(t)
+        if level > self.max_depth or id(v) in active:
+            out.add(name + "(...)")
+            return
+        active.add(id(v))
+        try:
+            out.add(name + "(")
+            shown = 0
+            for key, member in slots:
+                try:
+                    value = member.__get__(v)
+                except AttributeError:  # not set
+                    continue
+                if shown == self.max_items:
+                    out.add(", ..." if shown else "...")
+                    break
+                if shown:
+                    out.add(", ")
+                out.add(key + "=")
+                if self.is_secret(key):
+                    out.add(REDACTED)
+                else:
+                    self._render(value, level + 1, active, out)
+                shown += 1
+            out.add(")")
+        finally:
+            active.discard(id(v))
+
     # -------------------------------------------------------------- exceptions
     def render_exception(self, exc):
         """The value of an `exception` event: 'TypeName: message' (or 'TypeName' when the
@@ -453,6 +487,23 @@ def _instance_dict(v):
     except ValueError:  # slot present, dict not created yet
         return {}
     return d if isinstance(d, dict) else None
+
+
+def _slots(t):
+    """The (name, member descriptor) of T's __slots__, as CPython lays them out: for
+    each class of the MRO from the base down whose own dict binds __slots__, the
+    member descriptors in its dict (in the order of its members: the names sorted),
+    dunder names left out. Choice: a class without __slots__ of its own adds none,
+    and only slots are read (a C class's members are not)."""
+    found = []
+    for cls in reversed(_type_mro(t)):
+        own = _type_dict(cls)
+        if not (_type_flags(cls) & _HEAPTYPE) or "__slots__" not in own:
+            continue
+        for key, member in own.items():
+            if type(member) is types.MemberDescriptorType and not is_dunder(key):
+                found.append((key, member))
+    return found
 
 
 def _str_is_builtin(exc_type):

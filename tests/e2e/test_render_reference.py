@@ -474,7 +474,7 @@ def test_instance_cycle():
 
 
 def test_objects_without_instance_dict():
-    assert render(Slotted()) == "<Slotted object>"
+    assert render(Slotted()) == "Slotted(x=1)"
     assert render(SlottedWithDict()) == "SlottedWithDict(y=2)"
     assert render(object()) == "<object object>"
     assert render(iter([])) == "<list_iterator object>"
@@ -482,6 +482,44 @@ def test_objects_without_instance_dict():
     assert render(slice(1, 2)) == "<slice object>"
     assert render(Ellipsis) == "<ellipsis object>"
     assert render(NotImplemented) == "<NotImplementedType object>"
+
+
+def test_slotted_instances_render_their_filled_slots():
+    # Rule 11 without a __dict__: the slots of each class from the base down,
+    # in CPython's layout order (sorted), unset ones left out.
+    import dataclasses
+
+    class Base:
+        __slots__ = ("zeta", "alpha", "__hidden__")
+
+    class Point(Base):
+        __slots__ = ("y", "x", "token")
+
+        def __repr__(self):
+            raise AssertionError("user code ran")
+
+    p = Point()
+    assert render(p) == "Point()"
+    p.x, p.zeta = 1, [2]
+    assert render(p) == "Point(zeta=[2], x=1)"
+    p.token = "s3cret"
+    p.alpha = p
+    assert render(p) == "Point(alpha=Point(...), zeta=[2], token=<redacted>, x=1)"
+    assert render([[[[[p]]]]]) == "[[[[[Point(...)]]]]]"
+
+    @dataclasses.dataclass(slots=True)
+    class Person:
+        name: str
+        age: int
+
+    assert render(Person("ann", 3)) == "Person(age=3, name='ann')"
+
+    class NoOwnSlots(Point):  # no __slots__ of its own: gets a __dict__ (rule 11)
+        pass
+
+    n = NoOwnSlots()
+    n.x, n.extra = 5, 6
+    assert render(n) == "NoOwnSlots(extra=6)"
 
 
 def test_deques_and_bytearrays_render_as_repr():

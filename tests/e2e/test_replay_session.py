@@ -740,7 +740,7 @@ def test_commands_that_would_change_the_past_say_the_tape_is_read_only(tapes, co
 def test_navigation_stays_on_the_current_thread(tapes):
     rec = tapes("threads")
     path = SAMPLES_DIR / "threads.py"
-    line = line_of(path, "box.results[index] = result")
+    line = line_of(path, "box.cell_contents[RESULTS][index] = result")
     hits = line_hits(rec.events, "threads.py", line)
     assert len(hits) == 3
     s = replay(rec.tape, ["b threads.py:%d" % line, "c", "w", "info", "rs", "p index",
