@@ -2070,45 +2070,55 @@ void Renderer::Deque(PyObject* v, int depth, std::string* out) {
   // deque's, so that another deque at its address with the same items
   // but another maxlen is not taken for it.
   PyObject* maxlen = PyObject_GetAttrString(v, "maxlen");
-  PyObject* it = maxlen ? PyObject_GetIter(v) : nullptr;  // the C iterator (exact deque)
-  if (it == nullptr || (maxlen != Py_None && !PyLong_CheckExact(maxlen))) {
+  // Items by the deque's own sq_item (deque[i], C): no iterator is made, so
+  // no allocation that could start a collection, and with it the
+  // program's finalizers, inside the hook (3.10, 3.11).
+  PySequenceMethods* seq = Py_TYPE(v)->tp_as_sequence;
+  ssizeargfunc item_at = seq != nullptr ? seq->sq_item : nullptr;
+  if (maxlen == nullptr || item_at == nullptr || (maxlen != Py_None && !PyLong_CheckExact(maxlen))) {
     PyErr_Clear();
     Py_XDECREF(maxlen);
-    Py_XDECREF(it);
     Invalidate();
     out->append("<deque object>");
     return;
   }
   active_.push_back(v);
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
-  Record(v, Py_SIZE(v));
+  const Py_ssize_t n = Py_SIZE(v);
+  Record(v, n);
   Record(maxlen, Fingerprint::kScalar);
   out->append("deque([");
   uint32_t visited = 0;
-  // The layout, checked item by item against the iterator while unproven.
-  const bool check = dq::layout == 0 && Py_SIZE(v) > 0;
+  // The layout, checked item by item against sq_item while unproven.
+  const bool check = dq::layout == 0 && n > 0;
   if (check) {
     const Py_ssize_t m = dq::MaxLen(v);
     if (maxlen == Py_None ? m != -1 : PyLong_AsSsize_t(maxlen) != m) dq::layout = -1;
     PyErr_Clear();
   }
   dq::Cursor cursor(v);
-  Py_ssize_t read = 0;
-  while (PyObject* item = PyIter_Next(it)) {
-    Ref hold_item(item);
-    Py_DECREF(item);  // hold_item and the deque keep it
-    if (check && dq::layout == 0 && (read++ >= Py_SIZE(v) || cursor.Next() != item)) dq::layout = -1;
-    if (visited > 0) out->append(", ");
-    if (visited >= limits_.max_items || Over(*out)) {
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    if (i > 0) out->append(", ");
+    if (static_cast<size_t>(i) >= limits_.max_items || Over(*out)) {
       out->append("...");
       break;
     }
+    PyObject* item = item_at(v, i);  // a new reference
+    if (item == nullptr) {
+      // Never seen (no program code runs to shorten it): shown cut, and
+      // rendered again next time.
+      PyErr_Clear();
+      Invalidate();
+      out->append("...");
+      break;
+    }
+    Ref hold_item(item);
+    Py_DECREF(item);  // hold_item and the deque keep it
+    if (check && dq::layout == 0 && cursor.Next() != item) dq::layout = -1;
     Value(item, depth + 1, out);
     ++visited;
   }
-  Py_DECREF(it);
-  PyErr_Clear();  // none expected: no program code ran to change it
-  if (check && dq::layout == 0 && read > 0) dq::layout = 1;
+  if (check && dq::layout == 0 && visited > 0) dq::layout = 1;
   out->append("]");
   if (maxlen != Py_None) {
     out->append(", maxlen=");
@@ -2299,7 +2309,14 @@ bool Renderer::Library(PyObject* v, PyTypeObject* t, std::string* out) {
   } else if (t != dt.date && t != dt.delta) {
     return false;
   }
-  if (tz != nullptr && tz != Py_None && !PlainTimezone(dt, tz)) return false;
+  if (tz != nullptr && tz != Py_None && !PlainTimezone(dt, tz)) {
+    // `<T object>` (rule 13), but not fingerprinted as one: another value
+    // of its type at its address may read as its repr (a freed aware
+    // datetime's block is a naive one's size).
+    Invalidate();
+    out->append("<").append(TypeName(t)).append(" object>");
+    return true;
+  }
   // Immutable, tzinfo included: the C type's own repr
   // (`datetime.date(2024, 1, 2)`), computed once and held like a scalar.
   AppendSlotRepr(t->tp_repr, v, "<datetime value>", out);

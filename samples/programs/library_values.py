@@ -76,10 +76,22 @@ def opaque():
     return odd_name, t, s, mixed
 
 
+def reuse():
+    # An opaque aware datetime freed and a readable naive one made in its
+    # block (both fit pymalloc's 48-byte class) within one event.
+    zone = Zone()
+    slots = [dt.datetime(2024, 1, 1, tzinfo=zone)]
+    for day in range(2, 6):
+        slots.pop(); slots.append(dt.datetime(2024, 5, day))  # noqa: E702
+        slots.pop(); slots.append(dt.datetime(2024, 1, day, tzinfo=zone))  # noqa: E702
+    return len(slots)
+
+
 def main():
     print(ranges())
     print(dates())
     found = opaque()
+    print(reuse())
     same = found
     if CALLED:
         raise SystemExit("the recorder ran the program's code: %s" % CALLED)

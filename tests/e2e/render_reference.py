@@ -501,7 +501,9 @@ def _slots(t):
         if not (_type_flags(cls) & _HEAPTYPE) or "__slots__" not in own:
             continue
         for key, member in own.items():
-            if type(member) is types.MemberDescriptorType and not is_dunder(key):
+            # Its own member (not one copied from another class under a new name).
+            if (type(member) is types.MemberDescriptorType and not is_dunder(key)
+                    and member.__objclass__ is cls and member.__name__ == key):
                 found.append((key, member))
     return found
 

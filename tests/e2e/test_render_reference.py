@@ -514,6 +514,14 @@ def test_slotted_instances_render_their_filled_slots():
 
     assert render(Person("ann", 3)) == "Person(age=3, name='ann')"
 
+    class Alias(Point):
+        __slots__ = ()
+        also = Point.x  # a member copied under another name: not a slot of its own
+
+    a = Alias()
+    a.x, a.y = 1, 2
+    assert render(a) == "Alias(x=1, y=2)"
+
     class NoOwnSlots(Point):  # no __slots__ of its own: gets a __dict__ (rule 11)
         pass
 
