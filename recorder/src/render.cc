@@ -634,6 +634,26 @@ class Walk {
 
  private:
   bool Children(uint32_t children);
+  // `children` items of a sequence, each from next(&item) (false: none
+  // left), compared in order with the entries that follow: a held scalar
+  // item inline (the common case: unchanged iff the same object), anything
+  // else by Same.
+  template <typename Next>
+  bool ItemsSame(uint32_t children, Next&& next) {
+    for (uint32_t i = 0; i < children; ++i) {
+      if (idx_ >= end_) return Stop();
+      PyObject* item;
+      if (!next(&item)) return false;
+      if (entries_[idx_].size == Fingerprint::kScalar) {
+        if (entries_[idx_].obj != item) return false;
+        ++idx_;
+        continue;
+      }
+      if (!Same(item)) return false;
+      if (done_) return true;
+    }
+    return true;
+  }
   // e (just consumed) is a list or tuple whose visited items are all held
   // scalars: the same container, of the same length, holding the same
   // objects up to the cut. The walk's answer without its dispatch: a short
@@ -863,20 +883,11 @@ bool Walk::Same(PyObject* v) {
     if (n != e.size || static_cast<Py_ssize_t>(e.children) > n) return false;
     PyObject* const* items = list ? reinterpret_cast<PyListObject*>(v)->ob_item
                                   : reinterpret_cast<PyTupleObject*>(v)->ob_item;
-    const uint32_t children = e.children;
-    for (uint32_t i = 0; i < children; ++i) {
-      if (idx_ >= end_) return Stop();
-      // The common case inline: a held scalar item is unchanged iff it is
-      // the same object (what the recursive call would decide).
-      if (entries_[idx_].size == Fingerprint::kScalar) {
-        if (entries_[idx_].obj != items[i]) return false;
-        ++idx_;
-        continue;
-      }
-      if (!Same(items[i])) return false;
-      if (done_) return true;
-    }
-    return true;
+    Py_ssize_t i = 0;
+    return ItemsSame(e.children, [&](PyObject** item) {
+      *item = items[i++];
+      return true;
+    });
   }
   if (PyDict_Check(v)) {
     if (PyDict_GET_SIZE(v) != e.size) return false;
@@ -899,21 +910,8 @@ bool Walk::Same(PyObject* v) {
     // Renderer::Set reads it (never a subclass's __iter__, the program's).
     if (PySet_GET_SIZE(v) != e.size) return false;
     Py_ssize_t pos = 0;
-    PyObject* item;
-    for (uint32_t i = 0; i < e.children; ++i) {
-      if (idx_ >= end_) return Stop();
-      // Borrowed: no program code runs during the walk to drop it.
-      if (!compat::SetNext(v, &pos, &item)) return false;
-      if (entries_[idx_].size == Fingerprint::kScalar) {
-        // A held scalar (most sets' items): the same object, inline.
-        if (entries_[idx_].obj != item) return false;
-        ++idx_;
-        continue;
-      }
-      if (!Same(item)) return false;
-      if (done_) return true;
-    }
-    return true;
+    // Borrowed: no program code runs during the walk to drop them.
+    return ItemsSame(e.children, [&](PyObject** item) { return compat::SetNext(v, &pos, item); });
   }
   if (t == &PyByteArray_Type) {
     // The same length, and the bytes shown the same as the copy held.
@@ -934,18 +932,10 @@ bool Walk::Same(PyObject* v) {
     const Py_ssize_t maxlen = dq::MaxLen(v);
     if (held == Py_None ? maxlen != -1 : (maxlen == -1 || PyLong_AsSsize_t(held) != maxlen)) return false;
     dq::Cursor cursor(v);
-    for (uint32_t i = 0; i < e.children; ++i) {
-      if (idx_ >= end_) return Stop();
-      PyObject* item = cursor.Next();
-      if (entries_[idx_].size == Fingerprint::kScalar) {
-        if (entries_[idx_].obj != item) return false;
-        ++idx_;
-        continue;
-      }
-      if (!Same(item)) return false;
-      if (done_) return true;
-    }
-    return true;
+    return ItemsSame(e.children, [&](PyObject** item) {
+      *item = cursor.Next();
+      return true;
+    });
   }
   return false;
 }
@@ -1430,18 +1420,22 @@ bool Renderer::Scalar(PyObject* v, std::string* out) {
   return true;
 }
 
+inline bool Renderer::Limited(PyObject* v, int depth, PyTypeObject* named, std::string_view cut,
+                              std::string* out) {
+  const bool cycle = Active(v);
+  if (depth <= limits_.max_depth && !cycle) return false;
+  if (cycle) Invalidate();
+  else RecordLimited(v, depth, named != nullptr);
+  if (named != nullptr) out->append(TypeName(named));
+  out->append(cut);
+  return true;
+}
+
 void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string* out) {
   bool is_list = base == &PyList_Type;
   const char* open = is_list ? "[" : "(";
   const char* close = is_list ? "]" : ")";
-  if (depth > limits_.max_depth || Active(v)) {
-    if (Active(v)) Invalidate();  // a cycle: its text depends on the path to it
-    else RecordLimited(v, depth, false);
-    out->append(open);
-    out->append("...");
-    out->append(close);
-    return;
-  }
+  if (Limited(v, depth, nullptr, is_list ? "[...]" : "(...)", out)) return;
   Ref hold(v);
   active_.push_back(v);
   deepest_ = std::max(deepest_, depth);
@@ -1479,12 +1473,7 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
 }
 
 void Renderer::Dict(PyObject* v, int depth, std::string* out) {
-  if (depth > limits_.max_depth || Active(v)) {
-    if (Active(v)) Invalidate();
-    else RecordLimited(v, depth, false);
-    out->append("{...}");
-    return;
-  }
+  if (Limited(v, depth, nullptr, "{...}", out)) return;
   Ref hold(v);
   bool exact = Py_TYPE(v) == &PyDict_Type;
   bool hit = false;
@@ -1535,12 +1524,7 @@ void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out)
   // Past the depth limit (or in a cycle) a set of either kind, even an
   // empty one, is `{...}` (docs/RENDERING.md rule 6): its text depends on
   // its depth, so a rendering that holds it reaches its level.
-  if (depth > limits_.max_depth || Active(v)) {
-    if (Active(v)) Invalidate();
-    else RecordLimited(v, depth, false);
-    out->append("{...}");
-    return;
-  }
+  if (Limited(v, depth, nullptr, "{...}", out)) return;
   deepest_ = std::max(deepest_, depth);
   if (n == 0) {
     Record(v, 0);
@@ -1595,12 +1579,7 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     out->append("<").append(TypeName(t)).append(" object>");
     return;
   }
-  if (depth > limits_.max_depth || Active(v)) {
-    if (Active(v)) Invalidate();
-    else RecordLimited(v, depth, true);
-    out->append(TypeName(t)).append("(...)");
-    return;
-  }
+  if (Limited(v, depth, t, "(...)", out)) return;
   // Its dict slot, read directly: no descriptor of the class is consulted.
   bool unfilled = false;
   PyObject* dict = InstanceDict(v, &unfilled);
@@ -2058,12 +2037,7 @@ void Renderer::Value(PyObject* v, int depth, std::string* out) {
 
 void Renderer::Deque(PyObject* v, int depth, std::string* out) {
   // Past the depth limit, or in a cycle: `deque([...])` (rule 12).
-  if (depth > limits_.max_depth || Active(v)) {
-    if (Active(v)) Invalidate();
-    else RecordLimited(v, depth, false);
-    out->append("deque([...])");
-    return;
-  }
+  if (Limited(v, depth, nullptr, "deque([...])", out)) return;
   deepest_ = std::max(deepest_, depth);
   Ref hold(v);
   // maxlen is fixed for a deque's life; an entry holds it after the
@@ -2132,12 +2106,7 @@ void Renderer::Deque(PyObject* v, int depth, std::string* out) {
 
 void Renderer::Slotted(PyObject* v, int depth, std::string* out) {
   PyTypeObject* t = Py_TYPE(v);
-  if (depth > limits_.max_depth || Active(v)) {
-    if (Active(v)) Invalidate();
-    else RecordLimited(v, depth, true);
-    out->append(TypeName(t)).append("(...)");
-    return;
-  }
+  if (Limited(v, depth, t, "(...)", out)) return;
   Ref hold(v);
   deepest_ = std::max(deepest_, depth);
   active_.push_back(v);

@@ -552,6 +552,11 @@ class Renderer {
     RecordNamed(v, Fingerprint::kLimited, t, instance ? HeapNameOf(t) : nullptr);
     if (fp_ && fp_->valid_) fp_->entries_.back().more = instance;  // its name is in its text
   }
+  // Past the depth limit, or met again while it is being rendered (a
+  // cycle): v's text is `cut` (`[...]`), after its class's name for an
+  // instance (`named`: `T(...)`), and true. A cycle's text depends on the
+  // path to it: not fingerprinted.
+  bool Limited(PyObject* v, int depth, PyTypeObject* named, std::string_view cut, std::string* out);
   static PyObject* HeapNameOf(PyTypeObject* t) {
     return (t->tp_flags & Py_TPFLAGS_HEAPTYPE) ? reinterpret_cast<PyHeapTypeObject*>(t)->ht_name : nullptr;
   }

@@ -197,31 +197,49 @@ class Renderer:
             return "<int with %d bits>" % bits
         return repr(v)
 
-    def _deque(self, v, level, active, out):
-        """deque([a, b]) or deque([a, b], maxlen=N), the items as a list's (rule 6);
-        past max_depth or in a cycle deque([...])."""
+    def _enclosed(self, v, level, active, out, cut, body):
+        """BODY() renders V, or CUT is written past max_depth or in a cycle."""
         if level > self.max_depth or id(v) in active:
-            out.add("deque([...])")
+            out.add(cut)
             return
         active.add(id(v))
         try:
+            body()
+        finally:
+            active.discard(id(v))
+
+    def _entries(self, entries, level, active, out):
+        """(name, value) pairs, comma-separated, one level deeper: NAME=VALUE, or the
+        value alone where NAME is None; past max_items the rest is "..."; a value
+        whose name matches a secret is <redacted>."""
+        shown = 0
+        for key, value in entries:
+            if shown == self.max_items:
+                out.add(", ..." if shown else "...")
+                break
+            if shown:
+                out.add(", ")
+            shown += 1
+            if key is not None:
+                out.add(key + "=")
+                if self.is_secret(key):
+                    out.add(REDACTED)
+                    continue
+            self._render(value, level + 1, active, out)
+
+    def _deque(self, v, level, active, out):
+        """deque([a, b]) or deque([a, b], maxlen=N), the items as a list's (rule 6);
+        past max_depth or in a cycle deque([...])."""
+        def body():
             out.add("deque([")
-            shown = 0
-            for item in collections.deque.__iter__(v):
-                if shown == self.max_items:
-                    out.add(", ..." if shown else "...")
-                    break
-                if shown:
-                    out.add(", ")
-                self._render(item, level + 1, active, out)
-                shown += 1
+            self._entries(((None, item) for item in collections.deque.__iter__(v)),
+                          level, active, out)
             out.add("]")
             maxlen = collections.deque.maxlen.__get__(v)
             if maxlen is not None:
                 out.add(", maxlen=" + self._int(maxlen))
             out.add(")")
-        finally:
-            active.discard(id(v))
+        self._enclosed(v, level, active, out, "deque([...])", body)
 
     def _range(self, v):
         parts = [self._int(v.start), self._int(v.stop)]
@@ -279,15 +297,7 @@ class Renderer:
             else:
                 opening, closing = "frozenset({", "})"
             out.add(opening)
-            shown = 0
-            for item in kind.__iter__(v):
-                if shown == self.max_items:
-                    out.add(", ..." if shown else "...")
-                    break
-                if shown:
-                    out.add(", ")
-                self._render(item, level + 1, active, out)
-                shown += 1
+            self._entries(((None, item) for item in kind.__iter__(v)), level, active, out)
             out.add(closing)
         finally:
             active.discard(id(v))
@@ -314,90 +324,45 @@ class Renderer:
     def _exception_instance(self, v, t, level, active, out):
         """Rule 10: TypeName(a1, a2) over v.args, like repr() of built-in exceptions."""
         name = _type_name(t)
+
         # Choice: an exception met again inside its own args (a cycle) is written
         # TypeName(...), as past max_depth.
-        if level > self.max_depth or id(v) in active:
-            out.add(name + "(...)")
-            return
-        active.add(id(v))
-        try:
+        def body():
             out.add(name + "(")
-            shown = 0
-            for arg in _exc_args(v):
-                if shown == self.max_items:
-                    out.add(", ..." if shown else "...")
-                    break
-                if shown:
-                    out.add(", ")
-                self._render(arg, level + 1, active, out)
-                shown += 1
+            self._entries(((None, arg) for arg in _exc_args(v)), level, active, out)
             out.add(")")
-        finally:
-            active.discard(id(v))
+        self._enclosed(v, level, active, out, name + "(...)", body)
 
     def _instance(self, v, t, d, level, active, out):
         """Rule 11: TypeName(k1=v1, k2=v2) over the instance __dict__."""
-        name = _type_name(t)
-        if level > self.max_depth or id(v) in active:
-            out.add(name + "(...)")
-            return
-        active.add(id(v))
-        try:
-            out.add(name + "(")
-            shown = 0
-            # Choice: skipped keys (non-str, dunder) do not count towards max_items, and
-            # the "..." is written only when another shown attribute would follow.
-            for key, value in list(dict.items(d)):
-                if not isinstance(key, str) or is_dunder(key):
-                    continue
-                if shown == self.max_items:
-                    out.add(", ..." if shown else "...")
-                    break
-                if shown:
-                    out.add(", ")
-                out.add(key + "=")
-                # RENDERING.md's Redaction section says "instance attribute (rule 10)":
-                # numbering from before exception instances became rule 10. Choice:
-                # the attributes meant are these (rule 11); exception args have no
-                # names and are never redacted as such.
-                if self.is_secret(key):
-                    out.add(REDACTED)
-                else:
-                    self._render(value, level + 1, active, out)
-                shown += 1
-            out.add(")")
-        finally:
-            active.discard(id(v))
+        # Choice: skipped keys (non-str, dunder) do not count towards max_items, and
+        # the "..." is written only when another shown attribute would follow.
+        # RENDERING.md's Redaction section says "instance attribute (rule 10)":
+        # numbering from before exception instances became rule 10. Choice: the
+        # attributes meant are these (rule 11); exception args have no names and are
+        # never redacted as such.
+        items = [(key, value) for key, value in dict.items(d)
+                 if isinstance(key, str) and not is_dunder(key)]
+        self._named(v, t, items, level, active, out)
 
     def _slotted(self, v, t, slots, level, active, out):
         """Rule 11 without a __dict__: TypeName(s1=v1, s2=v2) over the filled slots."""
+        items = []
+        for key, member in slots:
+            try:
+                items.append((key, member.__get__(v)))
+            except AttributeError:  # not set
+                pass
+        self._named(v, t, items, level, active, out)
+
+    def _named(self, v, t, items, level, active, out):
         name = _type_name(t)
-        if level > self.max_depth or id(v) in active:
-            out.add(name + "(...)")
-            return
-        active.add(id(v))
-        try:
+
+        def body():
             out.add(name + "(")
-            shown = 0
-            for key, member in slots:
-                try:
-                    value = member.__get__(v)
-                except AttributeError:  # not set
-                    continue
-                if shown == self.max_items:
-                    out.add(", ..." if shown else "...")
-                    break
-                if shown:
-                    out.add(", ")
-                out.add(key + "=")
-                if self.is_secret(key):
-                    out.add(REDACTED)
-                else:
-                    self._render(value, level + 1, active, out)
-                shown += 1
+            self._entries(items, level, active, out)
             out.add(")")
-        finally:
-            active.discard(id(v))
+        self._enclosed(v, level, active, out, name + "(...)", body)
 
     # -------------------------------------------------------------- exceptions
     def render_exception(self, exc):
