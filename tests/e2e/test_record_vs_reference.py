@@ -95,6 +95,19 @@ def test_redaction_canaries_never_reach_the_dump(prog):
     assert "<redacted>" in text
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_ring_that_fills_loses_nothing(backend):
+    # A 1 MB ring that 400k events fill a dozen times over, from a hook that writes
+    # records faster than the writer thread compresses them: when it finds no room,
+    # the hook builds the record aside and waits (how often depends on the machine's
+    # load), and the tape is still the reference's, event by event.
+    prog = program("int_calls")
+    reference = run_reference(prog.path, "60000")
+    recorded = run_record(prog.path, "60000", options=("--ring", "1"), backend=backend)
+    assert len(reference.events) > 350_000
+    assert_same_run(prog, recorded, reference, "int_calls, --ring 1 (%s hook)" % backend)
+
+
 def test_include_glob_matches_reference_include_dir(reference_runs):
     # An --include glob naming the samples directory records what the default scope
     # records: the samples are the only files outside the standard library.
