@@ -166,6 +166,10 @@ struct ShadowFrame {
   // slot states clears ident_valid.
   bool ident_valid = false;
   uint64_t check = 0;
+  // Slots of `check` that Recorder::FastLine found holding other than a
+  // flat sequence (an instance...): while one of them is still checked,
+  // FastLine is not tried.
+  uint64_t unflat = 0;
   PyObject* ident[kIdentSlots];
 
   ShadowFrame(compat::FrameKey key, CodeInfo* code) : key(key), code(code) {}
@@ -179,7 +183,8 @@ struct ShadowFrame {
         round(o.round),
         resumed(o.resumed),
         ident_valid(o.ident_valid),
-        check(o.check) {
+        check(o.check),
+        unflat(o.unflat) {
     if (ident_valid) std::copy_n(o.ident, slots.size(), ident);
   }
   ShadowFrame& operator=(ShadowFrame&&) = delete;
@@ -453,8 +458,108 @@ class Recorder {
         }
       }
     }
-    if (kind == EventKind::kCall && ci->ident_fast && FastCall(t, ci, key, line)) return;
+    if (ci->ident_fast) {
+      if (kind == EventKind::kCall
+              ? FastCall(t, ci, key, line)
+              : kind == EventKind::kLine && (t->stack.back().check & t->stack.back().unflat) == 0 &&
+                    FastLine(t, ci, key, line)) {
+        return;
+      }
+    }
     RecordGeneral(t, ci, key, kind, line, arg, yielded);
+  }
+  // The header and event of a record of `ndeltas` word deltas at buf.
+  __attribute__((always_inline)) static uint8_t* PutWordRecord(uint8_t* buf, size_t size, EventKind kind,
+                                                              size_t ndeltas, uint32_t thread, int line,
+                                                              uint32_t code) {
+    RawHeader h{static_cast<uint32_t>(size), static_cast<uint8_t>(RawTag::kEvent), static_cast<uint8_t>(kind),
+                static_cast<uint16_t>(ndeltas)};
+    RawEvent e{thread, line, code, kNoValue};
+    std::memcpy(buf, &h, sizeof(h));
+    std::memcpy(buf + sizeof(h), &e, sizeof(e));
+    return buf + sizeof(h) + sizeof(e);
+  }
+  // One word delta (AddWordDelta's layout) at p; the next one's place.
+  __attribute__((always_inline)) static uint8_t* PutWordDelta(uint8_t* p, uint32_t name, int64_t word) {
+    const uint32_t name_length[2] = {name, kIntLength};
+    std::memcpy(p, name_length, sizeof(name_length));
+    std::memcpy(p + sizeof(name_length), &word, sizeof(word));
+    return p + kWordDelta;
+  }
+  static constexpr size_t kWordRecordFixed = sizeof(RawHeader) + sizeof(RawEvent);
+  static constexpr size_t kWordDelta = 2 * sizeof(uint32_t) + sizeof(int64_t);
+  static_assert(kWordRecordFixed % 8 == 0 && kWordDelta % 8 == 0, "a word delta record needs no padding");
+  // The line event of a CodeInfo::ident_fast frame that Quiet found
+  // changed, when what changed is only ints that fit a word: each slot
+  // whose identity changed holds one now and held one (or nothing)
+  // before, and every sequence whose identity did not change is still
+  // the same (Renderer::FlatSame). Then its record (a word delta per int
+  // whose value changed, in slot order) is built in place in the ring,
+  // and the slot states and ident follow, as RecordGeneral and
+  // CaptureIdent would. False, having changed nothing, for anything else
+  // (a slot unbound, another kind of value, a sequence that changed...).
+  __attribute__((noinline)) bool FastLine(HookThread* t, CodeInfo* ci, compat::FrameKey key, int line) {
+    ShadowFrame& sf = t->stack.back();
+    const size_t n = ci->slots.size();  // at most kIdentSlots
+    if (!sf.ident_valid || sf.slots.size() != n) return false;
+    PyObject** fast = compat::KeyFastLocals(key);
+    SlotState* states = sf.slots.data();
+    // The sequences first (an instance among them ends it at once): each
+    // the same object, unchanged.
+    constexpr size_t kMaxSequences = 4;  // as Quiet
+    size_t sequences = 0;
+    for (uint64_t m = sf.check; m != 0; m &= m - 1) {
+      const size_t i = static_cast<size_t>(__builtin_ctzll(m));
+      if (++sequences > kMaxSequences || fast[i] != sf.ident[i]) return false;
+      const int same = Renderer::FlatSame(fast[i], states[i].fp);
+      if (same != 1) {
+        if (same < 0) sf.unflat |= uint64_t{1} << i;
+        return false;
+      }
+    }
+    int64_t words[kIdentSlots];
+    uint64_t moved = 0;  // the slots whose identity changed (none of the above)
+    uint64_t sent = 0;   // ...and whose int is another
+    size_t ndeltas = 0;
+    for (size_t i = 0; i < n; ++i) {
+      PyObject* v = fast[i];
+      if (v == sf.ident[i]) continue;
+      if (v == nullptr || !Renderer::CompactInt(v, &words[i])) return false;
+      const SlotState& st = states[i];
+      if (st.bound && !st.is_word) return false;  // another kind of value before
+      moved |= uint64_t{1} << i;
+      if (!st.bound || st.word != words[i]) {
+        sent |= uint64_t{1} << i;
+        ++ndeltas;
+      }
+    }
+    Renderer::NextEpoch();  // the program ran since the last capture
+    const size_t size = kWordRecordFixed + ndeltas * kWordDelta;
+    alignas(8) uint8_t aside[kWordRecordFixed + kIdentSlots * kWordDelta];
+    uint8_t* at = ring_->Reserve(size);
+    uint8_t* p = PutWordRecord(at ? at : aside, size, EventKind::kLine, ndeltas, t->index, line, ci->id);
+    const SlotInfo* infos = ci->slots.data();
+    for (uint64_t m = moved; m != 0; m &= m - 1) {
+      const size_t i = static_cast<size_t>(__builtin_ctzll(m));
+      PyObject* v = fast[i];
+      SlotState& st = states[i];
+      Py_INCREF(v);
+      Py_XSETREF(st.held, v);  // an int: its dealloc runs no program code
+      sf.ident[i] = v;
+      if (sent & (uint64_t{1} << i)) {
+        st.bound = true;
+        st.is_word = true;
+        st.text_stale = true;
+        st.word = words[i];
+        p = PutWordDelta(p, infos[i].name, words[i]);
+      }
+    }
+    if (at) {
+      ring_->Publish();
+    } else {
+      Emit(aside, size);  // waits for room
+    }
+    return true;
   }
   // The call event of a new CodeInfo::ident_fast frame whose bound locals
   // (its arguments) are all ints that fit a word, the most frequent call
@@ -475,21 +580,12 @@ class Recorder {
       if (!Renderer::CompactInt(v, &words[i])) return false;
       ++bound;
     }
-    constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
-    constexpr size_t kDelta = 2 * sizeof(uint32_t) + sizeof(int64_t);
-    static_assert(kFixed % 8 == 0 && kDelta % 8 == 0, "a word delta record needs no padding");
-    const size_t size = kFixed + bound * kDelta;
+    const size_t size = kWordRecordFixed + bound * kWordDelta;
     t->TakeSpare(&sf.slots, n);
     Renderer::NextEpoch();  // the program ran since the last capture
-    alignas(8) uint8_t aside[kFixed + kIdentSlots * kDelta];
+    alignas(8) uint8_t aside[kWordRecordFixed + kIdentSlots * kWordDelta];
     uint8_t* at = ring_->Reserve(size);
-    uint8_t* buf = at ? at : aside;
-    RawHeader h{static_cast<uint32_t>(size), static_cast<uint8_t>(RawTag::kEvent),
-                static_cast<uint8_t>(EventKind::kCall), static_cast<uint16_t>(bound)};
-    RawEvent e{t->index, line, ci->id, kNoValue};
-    std::memcpy(buf, &h, sizeof(h));
-    std::memcpy(buf + sizeof(h), &e, sizeof(e));
-    uint8_t* p = buf + kFixed;
+    uint8_t* p = PutWordRecord(at ? at : aside, size, EventKind::kCall, bound, t->index, line, ci->id);
     const SlotInfo* infos = ci->slots.data();
     SlotState* states = sf.slots.data();
     for (size_t i = 0; i < n; ++i) {
@@ -503,10 +599,7 @@ class Recorder {
       st.is_word = true;
       st.text_stale = true;
       st.word = words[i];
-      const uint32_t name_length[2] = {infos[i].name, kIntLength};
-      std::memcpy(p, name_length, sizeof(name_length));
-      std::memcpy(p + sizeof(name_length), &words[i], sizeof(int64_t));
-      p += kDelta;
+      p = PutWordDelta(p, infos[i].name, words[i]);
     }
     sf.check = 0;  // every bound slot holds its int
     sf.ident_valid = true;
