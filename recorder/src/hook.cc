@@ -1178,11 +1178,12 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
     }
   }
   if (st->bound && !redacted && Renderer::Unchanged(v, st->fp)) return;
+  const bool scalar = Renderer::IsImmutableScalar(v);  // (rendering runs no program code)
   if (redacted) {
     if (st->bound) return;
     text_ = kRedacted;
     st->fp.Clear();
-  } else if (Renderer::IsImmutableScalar(v)) {
+  } else if (scalar) {
     renderer_.Render(v, &text_);  // held below: no fingerprint needed
     st->fp.Clear();
   } else {
@@ -1193,7 +1194,7 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
   bool changed = !st->bound || st->Text() != text_;
   PyObject* old = st->held;
   st->held = nullptr;
-  if (Renderer::IsImmutableScalar(v)) {
+  if (scalar) {
     Py_INCREF(v);
     st->held = v;
   }
