@@ -567,7 +567,7 @@ class Recorder {
   // order) built in place in the ring, and its slot states and ident set,
   // as RecordGeneral and CaptureFresh would. False, having changed
   // nothing, for any other frame.
-  __attribute__((always_inline)) bool FastCall(HookThread* t, CodeInfo* ci, compat::FrameKey key, int line) {
+  __attribute__((noinline)) bool FastCall(HookThread* t, CodeInfo* ci, compat::FrameKey key, int line) {
     ShadowFrame& sf = t->stack.back();
     if (sf.resumed || !sf.slots.empty()) return false;
     const size_t n = ci->slots.size();  // at most kIdentSlots
