@@ -18,6 +18,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -792,6 +793,10 @@ class Recorder {
   uint32_t capture_round_ = 0;
   bool disabled_ = false;
   std::string disabled_why_;
+  // Records that found the ring full and waited for the writer (Emit): told
+  // on stderr at the end when TRACETAPE_TEST_WRITER_PAUSE_US is set, for
+  // the tests that make the writer slow on purpose.
+  uint64_t ring_full_ = 0;
 };
 
 Recorder* g_recorder = nullptr;
@@ -1472,13 +1477,15 @@ bool Recorder::Emit(const void* record, size_t size) {
   }
   // Back-pressure: the writer drains the ring without the GIL, so waiting
   // here cannot deadlock; it bounds memory to the ring's size.
-  while (!ring_->TryWrite(record, size)) {
+  if (ring_->TryWrite(record, size)) return true;
+  ++ring_full_;
+  do {
     if (writer_->failed()) {
       Disable("the tape writer failed: " + writer_->error());
       return false;
     }
     std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
+  } while (!ring_->TryWrite(record, size));
   return true;
 }
 
@@ -1937,6 +1944,10 @@ Status Recorder::Finish(int exit_status) {
   Py_BEGIN_ALLOW_THREADS
   s = writer_->Finish(exit_status);
   Py_END_ALLOW_THREADS
+  if (std::getenv("TRACETAPE_TEST_WRITER_PAUSE_US") != nullptr) {
+    PySys_WriteStderr("tracetape: test: %llu records found the ring full\n",
+                      static_cast<unsigned long long>(ring_full_));
+  }
   if (s.ok() && disabled_) return Status::IoError(disabled_why_);
   return s;
 }

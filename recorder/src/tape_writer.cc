@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -83,7 +85,11 @@ StatusOr<std::unique_ptr<TapeWriter>> TapeWriter::Start(const RecordOptions& opt
 }
 
 TapeWriter::TapeWriter(const RecordOptions& options, RingBuffer* ring, int fd)
-    : options_(options), ring_(ring), fd_(fd) {}
+    : options_(options), ring_(ring), fd_(fd) {
+  if (const char* pause = std::getenv("TRACETAPE_TEST_WRITER_PAUSE_US")) {
+    test_pause_us_ = std::clamp<int64_t>(std::strtoll(pause, nullptr, 10), 0, 100'000);
+  }
+}
 
 TapeWriter::~TapeWriter() {
   if (thread_.joinable()) {
@@ -168,7 +174,9 @@ void TapeWriter::DrainOnce(bool* did_work) {
   if (span.size == 0) return;
   *did_work = true;
   size_t used = 0;
-  while (used + sizeof(RawHeader) <= span.size) {
+  // The tests' slow writer (test_pause_us_) takes a few KiB at a time.
+  const size_t limit = test_pause_us_ > 0 ? 4096 : span.size;
+  while (used + sizeof(RawHeader) <= span.size && used < limit) {
     RawHeader h;
     std::memcpy(&h, span.data + used, sizeof(h));
     if (h.size < sizeof(RawHeader) || h.size > span.size - used) {
@@ -195,6 +203,7 @@ void TapeWriter::Run() {
     if (pause_.load(std::memory_order_acquire)) return;  // between records: a consistent point
     bool did_work = false;
     DrainOnce(&did_work);
+    if (did_work && test_pause_us_ > 0) std::this_thread::sleep_for(std::chrono::microseconds(test_pause_us_));
     if (!discard_) WriteSources();
     if (!assembler_.Empty() && MonotonicNs() - chunk_started_ns_ >= kFlushIntervalNs) WriteChunk();
     if (!did_work) {

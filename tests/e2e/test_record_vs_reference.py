@@ -9,6 +9,7 @@ programs are compared thread by thread, the interleaving being free.
 
 import json
 import os
+import re
 import subprocess
 import textwrap
 
@@ -96,15 +97,20 @@ def test_redaction_canaries_never_reach_the_dump(prog):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_ring_that_fills_loses_nothing(backend):
-    # A 1 MB ring that 400k events fill a dozen times over, from a hook that writes
-    # records faster than the writer thread compresses them: when it finds no room,
-    # the hook builds the record aside and waits (how often depends on the machine's
-    # load), and the tape is still the reference's, event by event.
+def test_a_ring_that_fills_loses_nothing(backend, monkeypatch):
+    # A 1 MB ring and a writer thread slowed on purpose (a 50 us pause after each
+    # 4 KiB it takes, TRACETAPE_TEST_WRITER_PAUSE_US): the hook finds the ring full
+    # again and again, and builds each such record aside (the plain, word-delta and
+    # general records alike) and waits. The tape is still the reference's, event by
+    # event.
+    monkeypatch.setenv("TRACETAPE_TEST_WRITER_PAUSE_US", "50")
     prog = program("int_calls")
-    reference = run_reference(prog.path, "60000")
-    recorded = run_record(prog.path, "60000", options=("--ring", "1"), backend=backend)
-    assert len(reference.events) > 350_000
+    reference = run_reference(prog.path, "20000")
+    recorded = run_record(prog.path, "20000", options=("--ring", "1"), backend=backend)
+    assert len(reference.events) > 150_000
+    full = re.search(r"tracetape: test: (\d+) records found the ring full", recorded.stderr)
+    assert full, recorded.stderr
+    assert int(full.group(1)) > 100, recorded.stderr
     assert_same_run(prog, recorded, reference, "int_calls, --ring 1 (%s hook)" % backend)
 
 

@@ -86,6 +86,9 @@ class TapeWriter {
   mutable std::mutex error_mu_;
   std::string error_;
   bool discard_ = false;  // after a failure: drain and drop
+  // For the tests only: TRACETAPE_TEST_WRITER_PAUSE_US, a pause after each
+  // drain of at most 4 KiB, so that the hook finds the ring full (0: none).
+  int64_t test_pause_us_ = 0;
 };
 
 }  // namespace tracetape::recorder
