@@ -200,7 +200,7 @@ namespace {
 _PyInterpreterFrame* Interp(FrameKey key) { return static_cast<_PyInterpreterFrame*>(const_cast<void*>(key)); }
 }  // namespace
 
-PyObject** KeyFastLocals(FrameKey key) { return Interp(key)->localsplus; }
+static_assert(offsetof(_PyInterpreterFrame, localsplus) == kFastLocalsOffset, "see KeyFastLocals");
 PyObject* KeyLocalsMapping(FrameKey key) { return Interp(key)->f_locals; }
 int KeyLine(FrameKey key) {
 #if PY_VERSION_HEX >= 0x030C0000
@@ -215,7 +215,6 @@ namespace {
 PyFrameObject* Object(FrameKey key) { return static_cast<PyFrameObject*>(const_cast<void*>(key)); }
 }  // namespace
 
-PyObject** KeyFastLocals(FrameKey key) { return Object(key)->f_localsplus; }
 PyObject* KeyLocalsMapping(FrameKey key) { return Object(key)->f_locals; }
 int KeyLine(FrameKey key) { return PyFrame_GetLineNumber(Object(key)); }
 #endif

@@ -8,6 +8,7 @@
 #include <Python.h>
 #include <frameobject.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -45,7 +46,19 @@ inline FrameKey RunningFrameKey(PyThreadState* tstate) {
   return nullptr;
 #endif
 }
-PyObject** KeyFastLocals(FrameKey key);
+// Where a running frame's fast-locals array starts, from its key: checked
+// against the internal struct (frame_compat.cc), so that the per-event path
+// reads it inline, without a call into the Py_BUILD_CORE translation unit.
+#if PY_VERSION_HEX >= 0x030B0000
+// _PyInterpreterFrame: eight pointers, then an int and (3.11) a bool and a
+// char or (3.12, 3.13) a uint16_t and a char, padded to the pointer array.
+constexpr size_t kFastLocalsOffset = 9 * sizeof(void*);
+#else
+constexpr size_t kFastLocalsOffset = offsetof(PyFrameObject, f_localsplus);
+#endif
+inline PyObject** KeyFastLocals(FrameKey key) {
+  return reinterpret_cast<PyObject**>(static_cast<char*>(const_cast<void*>(key)) + kFastLocalsOffset);
+}
 PyObject* KeyLocalsMapping(FrameKey key);  // borrowed, or NULL
 int KeyLine(FrameKey key);                 // the line it is at
 

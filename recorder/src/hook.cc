@@ -210,11 +210,49 @@ struct ShadowFrame {
   }
 };
 
+// A thread's shadow stack. Popped frames stay constructed above the top and
+// are reused by the next pushes, so that a call and its return construct and
+// destroy nothing: a frame above the top holds no slot states and no mapping
+// (pop_back sees to it), and push() resets the rest.
+class ShadowStack {
+ public:
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  ShadowFrame& back() { return frames_[size_ - 1]; }
+  ShadowFrame* begin() { return frames_.data(); }
+  ShadowFrame* end() { return frames_.data() + size_; }
+  __attribute__((always_inline)) ShadowFrame& emplace_back(compat::FrameKey key, CodeInfo* code) {
+    if (size_ == frames_.size()) frames_.emplace_back(nullptr, nullptr);
+    ShadowFrame& f = frames_[size_++];
+    f.key = key;
+    f.code = code;
+    f.round = 0;
+    f.resumed = false;
+    f.ident_valid = false;
+    f.check = 0;
+    f.unflat = 0;
+    return f;
+  }
+  // The caller has moved or released what the top frame held.
+  __attribute__((always_inline)) void pop_back() {
+    ShadowFrame& f = frames_[--size_];
+    if (!f.slots.empty()) f.slots.clear();
+    if (f.mapping) f.mapping.reset();
+  }
+  void clear() {
+    while (size_ > 0) pop_back();
+  }
+
+ private:
+  std::vector<ShadowFrame> frames_;
+  size_t size_ = 0;
+};
+
 struct HookThread {
   uint32_t index = 0;
   uint64_t ident = 0;
   std::string name;
-  std::vector<ShadowFrame> stack;
+  ShadowStack stack;
   // Another trace function held the hook (settrace backend) until it was
   // given back: frames may have ended, and begun, unseen. The next event
   // checks the shadow stack against the real one first (Recorder::Resync).
