@@ -3,9 +3,10 @@ failing tests, so the failure can be stepped through backwards offline.
 
 Registered through the ``pytest11`` entry point. Options (and ini keys):
 ``--tape={off,on,retain-on-failure}`` (``tape``; ``--tape`` alone means
-retain-on-failure) and ``--tape-dir DIR`` (``tape_dir``, default ``.tapes`` under the rootdir). Note that a bare ``--tape``
-takes the next word as its mode when it is one: write ``--tape`` after the
-test paths, or ``--tape=retain-on-failure`` before them.
+retain-on-failure) and ``--tape-dir DIR`` (``tape_dir``, default ``.tapes`` under the
+rootdir). A bare ``--tape`` takes the next word as its mode only when it is
+one: ``pytest --tape tests/`` records the tests under ``tests/`` (and so does
+``addopts = --tape`` with test paths on the command line).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def pytest_addoption(parser):
         nargs="?",
         const="retain-on-failure",
         default=None,
-        choices=MODES,
+        metavar="{" + ",".join(MODES) + "}",
         help="record each test into a tape: on (keep all), retain-on-failure (keep failures; "
         "the default of a bare --tape) or off",
     )
@@ -45,10 +46,41 @@ def pytest_addoption(parser):
 
 
 def _mode(config) -> str:
-    mode = config.getoption("tape") or config.getini("tape") or "off"
+    option = config.getoption("tape")
+    mode = option if option is not None else (config.getini("tape") or "off")
     if mode not in MODES:
-        raise pytest.UsageError(f"tape must be one of {', '.join(MODES)}, not {mode!r}")
+        where = "--tape" if option is not None else "the ini key tape"
+        raise pytest.UsageError(
+            f"{where}: {mode!r} is not a mode: use one of {', '.join(MODES)}"
+            + (" (a test path after a bare --tape must exist)" if option is not None and mode else ""))
     return mode
+
+
+def _names_a_test_path(word: str, invocation_dir: str) -> bool:
+    """Whether `word` reads as a test path or node id rather than a mode."""
+    if not word or word.startswith("-") or word in MODES:
+        return False
+    path = word.split("::", 1)[0]
+    return os.path.exists(os.path.join(invocation_dir, path)) or "::" in word or "/" in path or path.endswith(".py")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    """A bare ``--tape`` followed by a test path: argparse gives an option's
+    optional value to whatever word follows it, so ``pytest --tape tests/``
+    (or ``addopts = --tape`` before the command line's paths) would take the
+    path for the mode. The argument list, which pytest parses for good after
+    this hook, gets ``--tape=retain-on-failure`` there instead, and the early
+    parse's result (whose test paths locate the initial conftests) the path."""
+    invocation_dir = str(early_config.invocation_params.dir)
+    early = early_config.known_args_namespace
+    for i in range(len(args) - 1):
+        word = str(args[i + 1])
+        if args[i] == "--tape" and _names_a_test_path(word, invocation_dir):
+            args[i] = "--tape=retain-on-failure"
+            if getattr(early, "tape", None) == word:
+                early.tape = "retain-on-failure"
+                getattr(early, "file_or_dir", []).append(word)
 
 
 def tape_name(nodeid: str) -> str:

@@ -571,6 +571,79 @@ def test_invalid_mode_is_a_usage_error(pytester, args, ini):
     assert not (pytester.path / DEFAULT_DIR).exists()
 
 
+OTHER_TESTS = "def test_elsewhere():\n    assert 0, 'this file was not asked for'\n"
+
+
+@pytest.mark.parametrize("args, ini", [
+    (("--tape", "test_mixed.py"), ""),
+    (("--tape", "./test_mixed.py", "-q"), ""),
+    (("-q", "--tape", "sub/"), ""),
+    (("test_mixed.py",), "addopts = --tape\n"),
+], ids=["file", "dotted-file", "dir", "addopts"])
+def test_a_bare_tape_before_the_test_paths_records_those_paths(pytester, args, ini):
+    """`pytest --tape PATH` (and `addopts = --tape` with paths on the command line):
+    PATH is a test path, not a mode; only it is collected, tapes kept as for a bare
+    --tape."""
+    if "sub/" in args:
+        sub = pytester.mkpydir("sub")
+        (sub / "conftest.py").write_text(MIXED_CONFTEST)
+        (sub / "test_mixed.py").write_text(MIXED_TESTS)
+        kept = ["sub/" + n for n in MIXED_KEPT]
+    else:
+        write_mixed(pytester)
+        kept = MIXED_KEPT
+    pytester.makepyfile(test_other=OTHER_TESTS)
+    pytester.makeini("[pytest]\n" + ini)
+    if ini:
+        # Not run(): runpytest_subprocess puts its own --basetemp first, which
+        # would come between the addopts and the paths.
+        result = pytester.run(sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider",
+                              timeout=SUBPROCESS_TIMEOUT)
+    else:
+        result = run(pytester, *args)
+    assert result.ret == 1, show(result)
+    result.assert_outcomes(**MIXED_OUTCOMES)
+    assert "test_elsewhere" not in result.stdout.str(), show(result)
+    assert tape_files(pytester.path / DEFAULT_DIR) == names(kept), show(result)
+
+
+def test_a_bare_tape_before_a_node_id(pytester):
+    write_mixed(pytester)
+    pytester.makepyfile(test_other=OTHER_TESTS)
+    result = run(pytester, "--tape", "test_mixed.py::test_fail")
+    assert result.ret == 1, show(result)
+    result.assert_outcomes(failed=1)
+    assert tape_files(pytester.path / DEFAULT_DIR) == names([M + "test_fail"]), show(result)
+
+
+def test_a_conftest_option_after_a_path_that_follows_a_bare_tape(pytester):
+    """The initial conftests are those of the test paths: `sub/conftest.py`'s own
+    option is known when `--tape sub` comes before it."""
+    sub = pytester.mkpydir("sub")
+    (sub / "conftest.py").write_text(
+        "def pytest_addoption(parser):\n    parser.addoption('--level', type=int, default=0)\n")
+    (sub / "test_level.py").write_text(
+        "def test_level(request):\n    level = request.config.getoption('level')\n    assert level == 3\n")
+    result = run(pytester, "--tape", "sub", "--level", "2")
+    assert result.ret == 1, show(result)
+    result.assert_outcomes(failed=1)
+    assert tape_files(pytester.path / DEFAULT_DIR) == names(["sub/test_level.py::test_level"]), show(result)
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--tape", "bogus"), ("bogus", "retain-on-failure")),
+    (("--tape", "no_such_dir/"), ("no_such_dir",)),
+], ids=["not-a-mode", "missing-path"])
+def test_a_bare_tape_before_neither_mode_nor_path_is_a_usage_error(pytester, args, words):
+    write_mixed(pytester)
+    result = run(pytester, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR == 4, show(result)
+    err = result.stderr.str()
+    for word in words:
+        assert word in err, show(result)
+    assert all_tapes(pytester.path) == []
+
+
 def test_exitfirst_stops_and_keeps_the_one_failure(pytester):
     pytester.makeini("[pytest]\n")
     pytester.makepyfile(test_x="""
