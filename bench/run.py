@@ -330,6 +330,16 @@ def base_environment():
     return env
 
 
+# --cpus N: every measured run is pinned to the first N CPUs this process may
+# use (None: not pinned). With one, tracetape's writer thread takes its turns
+# on the CPU that runs the program, as when every core is busy (pytest -n auto).
+PIN_CPUS = None
+
+
+def _pin():
+    os.sched_setaffinity(0, PIN_CPUS)
+
+
 def run_once(tool, env, w, args, timeout, base_env):
     """Runs one (workload, tool) in a fresh temporary folder. Returns a dict with
     the workload's own elapsed seconds, the process's wall time and peak RSS,
@@ -346,7 +356,8 @@ def run_once(tool, env, w, args, timeout, base_env):
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             t0 = time.perf_counter()
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=penv,
-                                    cwd=tmp, start_new_session=True)
+                                    cwd=tmp, start_new_session=True,
+                                    preexec_fn=_pin if PIN_CPUS else None)
             timed_out = threading.Event()
 
             def kill():
@@ -812,6 +823,8 @@ def run_note(meta, markdown, long=False):
     note = (f"{meta['date']}, {meta['cpu']} x{meta['cpus']}, load {meta['load_average'][0]:.2f} "
             f"at start, commit {(meta['git_commit'] or '?')[:10]}"
             f"{' (dirty)' if meta['git_dirty'] else ''}")
+    if meta.get("pinned_cpus"):
+        note += f", every run pinned to CPU {','.join(str(c) for c in meta['pinned_cpus'])}"
     if not long:
         note += f", {meta['reps']} repetitions"
     note += f", {meta['duration_s']:.0f} s"
@@ -864,6 +877,9 @@ def main(argv=None):
     ap.add_argument("--json", default=os.path.join(BENCH, "results", "latest.json"),
                     help="where to write the results (default bench/results/latest.json)")
     ap.add_argument("--seed", type=int, default=None, help="seed of the run order shuffle")
+    ap.add_argument("--cpus", type=int, default=None,
+                    help="pin every measured run to this many CPUs (1: tracetape's writer thread "
+                    "shares the program's CPU, as when every core is busy)")
     ap.add_argument("--long", action="store_true",
                     help="instead: the ~100M-event recorder-memory run (a few minutes)")
     ap.add_argument("--long-iterations", type=int, default=50_000_000,
@@ -898,7 +914,14 @@ def main(argv=None):
 
     t0 = time.time()
     envs = [ensure_venv(v, build=not args.no_build) for v in versions]
+    if args.cpus is not None:
+        allowed = sorted(os.sched_getaffinity(0))
+        if not 1 <= args.cpus <= len(allowed):
+            ap.error(f"--cpus must be between 1 and {len(allowed)} (the CPUs this process may use)")
+        global PIN_CPUS
+        PIN_CPUS = set(allowed[:args.cpus])
     meta = machine_info()
+    meta["pinned_cpus"] = sorted(PIN_CPUS) if PIN_CPUS else None
     meta.update(argv=sys.argv, reps=args.reps, slow_reps=args.slow_reps, quick=args.quick,
                 seed=args.seed, timeout=args.timeout, slow_factor=args.slow_factor,
                 slow_timeout_min=args.slow_timeout_min, slow_timeout_max=args.slow_timeout_max)
