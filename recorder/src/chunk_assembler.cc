@@ -1,5 +1,8 @@
 #include "tracetape/recorder/chunk_assembler.h"
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
@@ -118,7 +121,9 @@ void ChunkAssembler::InternCheckpoint() {
 }
 
 namespace {
-uint64_t HashString(std::string_view s) { return std::hash<std::string_view>()(s); }
+// XXH3: the texts are often long (an instance's, rendered whole at each
+// change), and std::hash's takes about two instructions per byte.
+uint64_t HashString(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
 }  // namespace
 
 uint32_t ChunkAssembler::FindString(std::string_view s, uint64_t hash) const {
@@ -195,6 +200,7 @@ void ChunkAssembler::SetLocal(Frame* frame, uint32_t name, std::string_view valu
       } else {
         it->value.assign(value.data(), value.size());
         it->sid_chunk = ~uint64_t{0};  // not interned as this value
+        it->stale = false;
       }
       return;
     }
@@ -364,11 +370,11 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
       if (local != frame.locals.end()) base = local->sid_chunk == seq_ ? local->sid : Lookup(local->value);
       value_sid = Intern(v, base);
       if (local == frame.locals.end()) {
-        frame.locals.push_back(Local{name, std::string(v)});
+        frame.locals.push_back(Local{name, std::string()});
         local = frame.locals.end() - 1;
-      } else {
-        local->value.assign(v.data(), v.size());
       }
+      // The text stays in the string table until the chunk is sealed.
+      local->stale = true;
       local->sid = value_sid;
       local->sid_chunk = seq_;
     }
@@ -492,6 +498,7 @@ std::string ChunkAssembler::Seal() {
   b.Finish(chunk);
   std::string out(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 
+  MaterializeLocals();  // before BeginChunk's checkpoint, while strings_ holds their texts
   last_summary_.line_keys = line_keys_.Sorted<uint64_t>();
   last_summary_.call_codes = call_codes_set_.Sorted<uint32_t>();
   ++seq_;
@@ -499,6 +506,18 @@ std::string ChunkAssembler::Seal() {
   dropped_before_ = 0;
   BeginChunk();
   return out;
+}
+
+void ChunkAssembler::MaterializeLocals() {
+  for (auto& [thread, frames] : stacks_) {
+    for (auto& f : frames) {
+      for (auto& local : f.locals) {
+        if (!local.stale) continue;
+        local.value = strings_[local.sid];
+        local.stale = false;
+      }
+    }
+  }
 }
 
 std::vector<ChunkAssembler::CodeDef> ChunkAssembler::AllCodes() const {

@@ -102,6 +102,10 @@ class ChunkAssembler {
     // hashing the old value again to find it.
     uint32_t sid = 0;
     uint64_t sid_chunk = ~uint64_t{0};
+    // `value` is out of date: the text is strings_[sid] (sid_chunk is this
+    // chunk), not copied at each change; MaterializeLocals copies it before
+    // the table is let go. Only while the chunk has events.
+    bool stale = false;
   };
   struct Frame {
     uint32_t code = 0;
@@ -134,6 +138,8 @@ class ChunkAssembler {
   std::unordered_map<uint32_t, std::string> names_;
   std::vector<FileInfo> new_files_;
   // Mirror of the recorded program's state.
+  // Writes the stale locals' texts back into them (Local::stale).
+  void MaterializeLocals();
   std::map<uint32_t, std::vector<Frame>> stacks_;
   // Emptied locals of returned frames, for the next calls.
   static constexpr size_t kMaxSpareLocals = 256;
