@@ -59,16 +59,6 @@ size_t ChunkCapacity(size_t limit, size_t checkpoint) {
 }  // namespace
 
 
-bool ChunkAssembler::NeedsBoundaryBefore(const uint8_t* record, size_t size) const {
-  if (size < sizeof(RawHeader)) return false;
-  RawHeader h;
-  std::memcpy(&h, record, sizeof(h));
-  if (h.tag == static_cast<uint8_t>(RawTag::kAdopt) || h.tag == static_cast<uint8_t>(RawTag::kUnwind)) return !Empty();
-  // The thread index column is 16 bits wide; the writer never sees more
-  // threads than that because the hook stops numbering at 65535.
-  return false;
-}
-
 void ChunkAssembler::BeginChunk() {
   start_state_ = stacks_;
   codes_used_.clear();
@@ -208,7 +198,7 @@ void ChunkAssembler::SetLocal(Frame* frame, uint32_t name, std::string_view valu
   if (!unbound) frame->locals.push_back(Local{name, std::string(value)});
 }
 
-Status ChunkAssembler::Apply(const uint8_t* record, size_t size) {
+Status ChunkAssembler::ApplyRecord(const uint8_t* record, size_t size) {
   if (size < sizeof(RawHeader)) return Status::Internal("raw record shorter than its header");
   RawHeader h;
   std::memcpy(&h, record, sizeof(h));

@@ -8,6 +8,7 @@
 #define TRACETAPE_RECORDER_CHUNK_ASSEMBLER_H_
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include "tracetape/format/status.h"
 #include "tracetape/recorder/key_set.h"
+#include "tracetape/recorder/raw_records.h"
 
 namespace tracetape::recorder {
 
@@ -50,11 +52,29 @@ class ChunkAssembler {
 
   // Applies one raw record (RawHeader included). A malformed record is an
   // internal error of the recorder, reported, never undefined behaviour.
-  Status Apply(const uint8_t* record, size_t size);
+  Status Apply(const uint8_t* record, size_t size) {
+    // Events, nearly every record, straight to ApplyEvent (inline: without
+    // ApplyRecord's frame, which the definitions' cases need).
+    if (size >= sizeof(RawHeader)) {
+      RawHeader h;
+      std::memcpy(&h, record, sizeof(h));
+      if (h.tag == static_cast<uint8_t>(RawTag::kEvent)) return ApplyEvent(record, size, /*adopt=*/false);
+    }
+    return ApplyRecord(record, size);
+  }
 
   // True when a record must start a new chunk (an adopted frame changes the
   // checkpoint, which only a chunk boundary can express).
-  bool NeedsBoundaryBefore(const uint8_t* record, size_t size) const;
+  bool NeedsBoundaryBefore(const uint8_t* record, size_t size) const {
+    // Inline: asked before every record. An adoption or an unwind starts a
+    // chunk (it changes the checkpoint); nothing else does. (The thread
+    // index column is 16 bits wide; the hook stops numbering at 65535.)
+    if (size < sizeof(RawHeader)) return false;
+    RawHeader h;
+    std::memcpy(&h, record, sizeof(h));
+    if (h.tag == static_cast<uint8_t>(RawTag::kAdopt) || h.tag == static_cast<uint8_t>(RawTag::kUnwind)) return !Empty();
+    return false;
+  }
 
   bool Full() const {
     return kinds_.size() >= limits_.max_events || approx_bytes_ >= bytes_capacity_ ||
@@ -121,6 +141,7 @@ class ChunkAssembler {
   };
 
   Status ApplyEvent(const uint8_t* record, size_t size, bool adopt);
+  Status ApplyRecord(const uint8_t* record, size_t size);  // any record: Apply
   static void SetLocal(Frame* frame, uint32_t name, std::string_view value, bool unbound);
   static constexpr uint32_t kNoBase = 0xffffffffu;
   // `base`: the id of a string `s` is likely a small edit of, or kNoBase.
