@@ -85,6 +85,7 @@ void ChunkAssembler::InternCheckpoint() {
   // The checkpoint's strings come first: a value changed in this chunk can
   // then be stored as an edit of its value at the checkpoint.
   strings_.clear();
+  ++strings_gen_;  // int_strings_ are ids in the table just cleared
   string_hashes_.clear();
   // Keeps the size the busiest chunk needed (bounded by the chunk limits).
   if (string_slots_.empty()) string_slots_.resize(1024);
@@ -159,6 +160,16 @@ uint32_t ChunkAssembler::Intern(std::string_view s, uint32_t base) {
   approx_bytes_ += string_data_.size() - before + 4;
   string_bytes_ += s.size() + 8;
   return id;
+}
+
+uint32_t ChunkAssembler::InternInt(int64_t word, uint32_t base) {
+  const auto u = static_cast<uint64_t>(word);
+  IntString& e = int_strings_[(u ^ (u >> 8)) & (kIntStrings - 1)];
+  if (e.gen == strings_gen_ && e.word == word) return e.sid;
+  char buf[kIntTextSize];
+  const uint32_t sid = Intern(IntText(word, buf), base);
+  e = IntString{word, sid, strings_gen_};
+  return sid;
 }
 
 uint32_t ChunkAssembler::Lookup(std::string_view s) const { return FindString(s, HashString(s)); }
@@ -341,9 +352,17 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
   uint32_t index = static_cast<uint32_t>(kinds_.size());
   for (uint16_t i = 0; i < h.ndeltas; ++i) {
     uint32_t name = r.U32();
-    char word[kIntTextSize];
-    bool unbound = false;
-    std::string_view v = DeltaValue(&r, word, &unbound);
+    // The value: bytes, or an int as a word (its text only if new here).
+    const uint32_t len = r.U32();
+    const bool unbound = len == kUnboundLength;
+    const bool is_word = len == kIntLength;
+    int64_t word = 0;
+    std::string_view v;
+    if (is_word) {
+      word = static_cast<int64_t>(r.U64());
+    } else if (!unbound) {
+      v = r.Bytes(len);
+    }
     if (!r.ok()) return Status::Internal("malformed delta");
     // Name first, then value: the reader counts new strings in this order.
     uint32_t name_sid = InternName(name);
@@ -358,7 +377,7 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
       // return value may have brought the same text).
       uint32_t base = kNoBase;
       if (local != frame.locals.end()) base = local->sid_chunk == seq_ ? local->sid : Lookup(local->value);
-      value_sid = Intern(v, base);
+      value_sid = is_word ? InternInt(word, base) : Intern(v, base);
       if (local == frame.locals.end()) {
         frame.locals.push_back(Local{name, std::string()});
         local = frame.locals.end() - 1;
@@ -377,11 +396,10 @@ Status ChunkAssembler::ApplyEvent(const uint8_t* record, size_t size, bool adopt
     value_events_.push_back(index);
     value_strings_.push_back(Intern(v, kNoBase));
   } else if (e.has_value == kIntValue) {
-    char word[kIntTextSize];
-    std::string_view v = IntText(static_cast<int64_t>(r.U64()), word);
+    const auto word = static_cast<int64_t>(r.U64());
     if (!r.ok()) return Status::Internal("malformed value");
     value_events_.push_back(index);
-    value_strings_.push_back(Intern(v, kNoBase));
+    value_strings_.push_back(InternInt(word, kNoBase));
   } else if (e.has_value != kNoValue) {
     return Status::Internal("unknown value kind " + std::to_string(e.has_value));
   }

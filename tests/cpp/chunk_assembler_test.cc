@@ -289,6 +289,41 @@ TEST(ChunkAssemblerTest, LocalsGivenAsWordsAreStoredAsTheirText) {
   }
 }
 
+// The writer remembers the string id of each int it was given as a word;
+// every chunk has its own string table, so what it remembers from one chunk
+// (or from a checkpoint's table, made again at an adoption) is never used in
+// another: the same few ints, as locals and as return values, decode right in
+// every chunk.
+TEST(ChunkAssemblerTest, IntsRecurringInEveryChunkDecodeInEveryChunk) {
+  RecordingBuilder b;
+  b.set_ints_as_words(true);
+  uint32_t f = b.DefineFile("/a.py", "x\n");
+  uint32_t c = b.DefineCode(f, 1, "f", "f");
+  b.DefineThread(0, 1, "MainThread");
+  b.DefineThread(1, 2, "T1");
+  b.Call(0, c, 1, {{"n", "3"}});
+  for (int i = 0; i < 240; ++i) {
+    b.Line(0, 2 + i % 3, {{"n", std::to_string(i % 5)}, {"m", std::to_string(-(i % 3))}});
+    if (i % 4 == 0) {
+      b.Call(0, c, 1, {{"n", std::to_string(i % 5)}});
+      b.ReturnInt(0, 9, i % 5);
+    }
+    if (i == 120) b.Adopt(1, c, 7, {{"k", "4"}, {"j", "-2"}});
+  }
+  for (size_t max_events : {3, 5, 16, 1000}) {
+    ChunkAssembler::Limits limits;
+    limits.max_events = max_events;
+    size_t next = 0;
+    for (const auto& bytes : Assemble(b.raw(), limits)) {
+      uint64_t first = 0, seq = 0;
+      std::vector<Event> got = DecodeAndWalk(bytes, &first, &seq);
+      ASSERT_EQ(got, b.EventsInRange(first, first + got.size())) << "chunk " << seq << ", max " << max_events;
+      next += got.size();
+    }
+    EXPECT_EQ(next, b.events().size());
+  }
+}
+
 TEST(ChunkAssemblerTest, NewFilesAreReportedOnce) {
   RecordingBuilder b;
   b.DefineFile("/a.py", "a\n");

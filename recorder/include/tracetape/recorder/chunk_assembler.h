@@ -142,6 +142,9 @@ class ChunkAssembler {
 
   Status ApplyEvent(const uint8_t* record, size_t size, bool adopt);
   Status ApplyRecord(const uint8_t* record, size_t size);  // any record: Apply
+  // Intern() of the text of an int the hook sent as a word, remembered by
+  // value (the same ints recur: arguments, counters, return values).
+  uint32_t InternInt(int64_t word, uint32_t base);
   static void SetLocal(Frame* frame, uint32_t name, std::string_view value, bool unbound);
   static constexpr uint32_t kNoBase = 0xffffffffu;
   // `base`: the id of a string `s` is likely a small edit of, or kNoBase.
@@ -181,6 +184,16 @@ class ChunkAssembler {
   std::string string_data_;  // strings_, packed (format::PackString)
   std::map<uint32_t, std::vector<Frame>> start_state_;
   std::vector<std::string> strings_;
+  // Which table strings_ is: bumped when it is cleared, so that the ids
+  // int_strings_ remembers from an earlier one are not taken for its.
+  uint32_t strings_gen_ = 1;
+  struct IntString {
+    int64_t word = 0;
+    uint32_t sid = 0;
+    uint32_t gen = 0;  // strings_gen_ when remembered; 0: never
+  };
+  static constexpr size_t kIntStrings = 256;  // direct-mapped
+  IntString int_strings_[kIntStrings] = {};
   // strings_ by content: open addressing over string ids (kNoBase: empty),
   // with each string's hash kept beside it; no node or key copy per string.
   std::vector<uint32_t> string_slots_;
