@@ -218,12 +218,14 @@ class ShadowStack {
  public:
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
-  ShadowFrame& back() { return frames_[size_ - 1]; }
+  // One load (top_), as std::vector's back() is: most events read it.
+  ShadowFrame& back() { return *top_; }
   ShadowFrame* begin() { return frames_.data(); }
   ShadowFrame* end() { return frames_.data() + size_; }
   __attribute__((always_inline)) ShadowFrame& emplace_back(compat::FrameKey key, CodeInfo* code) {
-    if (size_ == frames_.size()) frames_.emplace_back(nullptr, nullptr);
+    if (size_ == frames_.size()) frames_.emplace_back(nullptr, nullptr);  // may move them: top_ is set below
     ShadowFrame& f = frames_[size_++];
+    top_ = &f;
     f.key = key;
     f.code = code;
     f.round = 0;
@@ -235,9 +237,11 @@ class ShadowStack {
   }
   // The caller has moved or released what the top frame held.
   __attribute__((always_inline)) void pop_back() {
-    ShadowFrame& f = frames_[--size_];
+    ShadowFrame& f = *top_;
     if (!f.slots.empty()) f.slots.clear();
     if (f.mapping) f.mapping.reset();
+    --size_;
+    top_ = size_ > 0 ? top_ - 1 : nullptr;
   }
   void clear() {
     while (size_ > 0) pop_back();
@@ -246,6 +250,7 @@ class ShadowStack {
  private:
   std::vector<ShadowFrame> frames_;
   size_t size_ = 0;
+  ShadowFrame* top_ = nullptr;  // &frames_[size_ - 1], or null
 };
 
 struct HookThread {
