@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,33 @@ std::vector<Event> DecodeAndWalk(const std::string& chunk_bytes, uint64_t* first
     out.push_back(testing::ToEvent(e, w));
   }
   return out;
+}
+
+// A file, one code in it, and threads 0 and 1; returns the code's id.
+uint32_t DefineOneCodeOnTwoThreads(RecordingBuilder* b) {
+  uint32_t f = b->DefineFile("/a.py", "x\n");
+  uint32_t c = b->DefineCode(f, 1, "f", "f");
+  b->DefineThread(0, 1, "MainThread");
+  b->DefineThread(1, 2, "T1");
+  return c;
+}
+
+// Assembles b's records with chunks of at most each of `max_events`: every
+// chunk decodes, on its own, to its events, and together they are all.
+void ExpectEachChunkDecodesToItsEvents(const RecordingBuilder& b, std::initializer_list<size_t> max_events,
+                                       const std::string& what) {
+  for (size_t max : max_events) {
+    ChunkAssembler::Limits limits;
+    limits.max_events = max;
+    size_t next = 0;
+    for (const auto& bytes : Assemble(b.raw(), limits)) {
+      uint64_t first = 0, seq = 0;
+      std::vector<Event> got = DecodeAndWalk(bytes, &first, &seq);
+      ASSERT_EQ(got, b.EventsInRange(first, first + got.size())) << what << ": chunk " << seq << ", max " << max;
+      next += got.size();
+    }
+    EXPECT_EQ(next, b.events().size()) << what << ", max " << max;
+  }
 }
 
 TEST(ChunkAssemblerTest, EveryChunkDecodesOnItsOwnToItsEvents) {
@@ -262,10 +290,7 @@ TEST(ChunkAssemblerTest, LocalsGivenAsWordsAreStoredAsTheirText) {
   for (bool words : {false, true}) {
     RecordingBuilder b;
     b.set_ints_as_words(words);
-    uint32_t f = b.DefineFile("/a.py", "x\n");
-    uint32_t c = b.DefineCode(f, 1, "f", "f");
-    b.DefineThread(0, 1, "MainThread");
-    b.DefineThread(1, 2, "T1");
+    uint32_t c = DefineOneCodeOnTwoThreads(&b);
     b.Call(0, c, 1, {{"n", "0"}, {"s", "'text'"}});
     for (int i = 1; i < 60; ++i) {
       int64_t big = (i % 7 == 0) ? INT64_MIN + i : static_cast<int64_t>(i) * 1000003;
@@ -274,18 +299,7 @@ TEST(ChunkAssemblerTest, LocalsGivenAsWordsAreStoredAsTheirText) {
     }
     b.Adopt(1, c, 7, {{"k", "42"}, {"t", "'x'"}, {"z", "-9223372036854775807"}});
     for (int i = 0; i < 12; ++i) b.Line(1, 8, {{"k", std::to_string(i)}});
-    for (size_t max_events : {4, 1000}) {
-      ChunkAssembler::Limits limits;
-      limits.max_events = max_events;
-      size_t next = 0;
-      for (const auto& bytes : Assemble(b.raw(), limits)) {
-        uint64_t first = 0, seq = 0;
-        std::vector<Event> got = DecodeAndWalk(bytes, &first, &seq);
-        ASSERT_EQ(got, b.EventsInRange(first, first + got.size())) << "words " << words << " max " << max_events;
-        next += got.size();
-      }
-      EXPECT_EQ(next, b.events().size());
-    }
+    ExpectEachChunkDecodesToItsEvents(b, {4, 1000}, words ? "words" : "texts");
   }
 }
 
@@ -297,10 +311,7 @@ TEST(ChunkAssemblerTest, LocalsGivenAsWordsAreStoredAsTheirText) {
 TEST(ChunkAssemblerTest, IntsRecurringInEveryChunkDecodeInEveryChunk) {
   RecordingBuilder b;
   b.set_ints_as_words(true);
-  uint32_t f = b.DefineFile("/a.py", "x\n");
-  uint32_t c = b.DefineCode(f, 1, "f", "f");
-  b.DefineThread(0, 1, "MainThread");
-  b.DefineThread(1, 2, "T1");
+  uint32_t c = DefineOneCodeOnTwoThreads(&b);
   b.Call(0, c, 1, {{"n", "3"}});
   for (int i = 0; i < 240; ++i) {
     b.Line(0, 2 + i % 3, {{"n", std::to_string(i % 5)}, {"m", std::to_string(-(i % 3))}});
@@ -310,18 +321,7 @@ TEST(ChunkAssemblerTest, IntsRecurringInEveryChunkDecodeInEveryChunk) {
     }
     if (i == 120) b.Adopt(1, c, 7, {{"k", "4"}, {"j", "-2"}});
   }
-  for (size_t max_events : {3, 5, 16, 1000}) {
-    ChunkAssembler::Limits limits;
-    limits.max_events = max_events;
-    size_t next = 0;
-    for (const auto& bytes : Assemble(b.raw(), limits)) {
-      uint64_t first = 0, seq = 0;
-      std::vector<Event> got = DecodeAndWalk(bytes, &first, &seq);
-      ASSERT_EQ(got, b.EventsInRange(first, first + got.size())) << "chunk " << seq << ", max " << max_events;
-      next += got.size();
-    }
-    EXPECT_EQ(next, b.events().size());
-  }
+  ExpectEachChunkDecodesToItsEvents(b, {3, 5, 16, 1000}, "recurring ints");
 }
 
 TEST(ChunkAssemblerTest, NewFilesAreReportedOnce) {
