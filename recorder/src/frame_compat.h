@@ -83,6 +83,16 @@ bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value);
 // The small accessors of the per-event path are inline: public fields and
 // API only, the same in this file's Py_BUILD_CORE translation unit.
 inline uint64_t ThreadStateId(PyThreadState* tstate) { return tstate->id; }
+// The thread state is its OS thread's current one: PyThreadState_Swap()
+// and releasing the GIL deactivate it (3.12+; false before).
+inline bool ThreadStateActive(PyThreadState* tstate) {
+#if PY_VERSION_HEX >= 0x030C0000
+  return tstate->_status.active;
+#else
+  (void)tstate;
+  return false;
+#endif
+}
 // A dict's version tag (PEP 509): changes at every change of the dict, and a
 // value is never given twice in a process.
 inline uint64_t DictVersion(PyObject* dict) {

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "frame_compat.h"
+#include "gil_compat.h"
 #include "monitoring.h"
 #include "render.h"
 #include "tracetape/recorder/chunk_assembler.h"
@@ -390,28 +391,56 @@ class Recorder {
                                                         Py_ssize_t nargs);
   // sys.monitoring: the frequent events of function frames (LINE, PY_START,
   // PY_RETURN, and a generator's PY_RESUME and PY_YIELD) in the steady
-  // state, recorded without the general path's conversions. False, having
-  // done nothing, when the event needs the general path (a new thread, a
-  // stack to adopt or resync, a pending exception...).
-  // One function per event (see MonitoringHandler).
-  template <monitoring::Event kEvent>
-  bool FastEvent(PyObject* const* args, Py_ssize_t nargs);
+  // state, recorded without the general path's conversions; the event's
+  // answer to sys.monitoring. Hands over to OnMonitoringEvent, having done
+  // nothing, when the event needs the general path (a new thread, a stack
+  // to adopt or resync, a pending exception...).
+  // One function per event (see MonitoringHandler). kPlainOnly: the
+  // recording captures no locals (--locals none), so that every code is
+  // CodeInfo::plain; only the plain records are inlined (see Record).
+  template <monitoring::Event kEvent, bool kPlainOnly>
+  PyObject* FastEvent(PyObject* const* args, Py_ssize_t nargs);
+  // FastEvent for an event of another code than the last one's: the
+  // lookup (a call) kept out of FastEvent's steady path.
+  template <monitoring::Event kEvent, bool kPlainOnly>
+  __attribute__((noinline)) PyObject* FastEventOtherCode(PyObject* const* args, Py_ssize_t nargs);
   // The same for the trace function's call, line and return events.
   bool FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
-  // The fast paths' precondition: `ts` is the thread of the last event, no
-  // exception is pending, the writer is healthy, and the thread's shadow
-  // stack is not empty (its first frame's callers may need adopting). Its
-  // HookThread then, else NULL.
-  __attribute__((always_inline)) HookThread* SteadyThread(PyThreadState* ts) {
-    if (ts != last_tstate_ || compat::ThreadStateId(ts) != last_tstate_id_) return nullptr;
-    if (compat::ErrorPending(ts) || writer_->failed()) return nullptr;
+  // The fast paths' precondition: the running thread is the thread of the
+  // last event, no exception is pending, the writer is healthy, and the
+  // thread's shadow stack is not empty (its first frame's callers may need
+  // adopting). Its HookThread then, and its thread state in *ts; else NULL.
+  //
+  // Which thread runs, without PyThreadState_Get() (a call, and a TLS
+  // lookup through __tls_get_addr on 3.12+: about 20 instructions of each
+  // event): the GIL's last holder is the thread state the running thread
+  // took the GIL with; if that is the last event's, and still active (not
+  // swapped out since), it is the running one. Otherwise, and where the GIL
+  // cannot be read, PyThreadState_Get() decides.
+  __attribute__((always_inline)) HookThread* SteadyThread(PyThreadState** ts_out) {
     HookThread* t = last_thread_;
-    return t->stack.empty() || t->resync ? nullptr : t;
+    // Our own state first: a thread with frames on its stack is alive, so
+    // its thread state can be read.
+    if (t == nullptr || t->stack.empty() || t->resync) return nullptr;
+    PyThreadState* ts = *gil_holder_;
+    if (ts != last_tstate_ || !compat::ThreadStateActive(ts)) {
+      ts = PyThreadState_Get();
+      if (ts != last_tstate_) return nullptr;
+    }
+#ifdef TRACETAPE_CHECK_GIL_HOLDER
+    if (ts != PyThreadState_Get()) Py_FatalError("tracetape: the GIL's holder is not the running thread");
+#endif
+    if (compat::ThreadStateId(ts) != last_tstate_id_) return nullptr;
+    if (compat::ErrorPending(ts) || writer_->failed()) return nullptr;
+    *ts_out = ts;
+    return t;
   }
   // sys.monitoring: switch on the local events of the recorded code objects
   // that are running now, on every thread (the legacy hook sees them too).
   void EnableRunningCode();
   bool uses_monitoring() const { return monitoring_; }
+  // False for --locals none: then every code is CodeInfo::plain.
+  bool captures_locals() const { return options_.locals != LocalsMode::kNone; }
   // What decides which code is recorded, as one string.
   std::string ScopeKey() const {
     std::string key;
@@ -486,9 +515,13 @@ class Recorder {
   // records, those without deltas, built in place in the ring.
   // `yielded`: a return that suspends a generator or coroutine (PY_YIELD):
   // its frame's slot states are kept for its resume (HookThread::Suspend).
+  // kPlainOnly: only the plain records inline (the rest is RecordGeneral's,
+  // the same records): a recording that captures no locals needs no
+  // more, and its callers, smaller, save fewer registers.
+  template <bool kPlainOnly = false>
   __attribute__((always_inline)) void Record(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind,
                                              int line, PyObject* arg, bool yielded = false) {
-    if (ci->plain || (kind != EventKind::kCall && Quiet(t->stack.back(), ci, key))) {
+    if (kPlainOnly ? ci->plain : ci->plain || (kind != EventKind::kCall && Quiet(t->stack.back(), ci, key))) {
       if (kind == EventKind::kCall || kind == EventKind::kLine) {
         EmitPlain(kind, t->index, line, ci->id, nullptr, 0);
         return;
@@ -502,7 +535,7 @@ class Recorder {
         }
       }
     }
-    if (ci->ident_fast) {
+    if (!kPlainOnly && ci->ident_fast) {
       if (kind == EventKind::kCall
               ? FastCall(t, ci, key, line)
               : kind == EventKind::kLine && (t->stack.back().check & t->stack.back().unflat) == 0 &&
@@ -821,6 +854,10 @@ class Recorder {
   uint32_t next_code_id_ = 0;
   std::vector<std::string> defs_;  // every file/code/name definition, for a forked child
   std::unordered_map<uint64_t, HookThread> threads_;
+  // The GIL's last holder (gil_compat.h), or kNoHolder where it cannot be
+  // read (before 3.12) or does not name the running thread (checked once).
+  static constexpr PyThreadState* kNoHolder = nullptr;
+  PyThreadState* const volatile* gil_holder_ = &kNoHolder;
   PyThreadState* last_tstate_ = nullptr;
   uint64_t last_tstate_id_ = 0;
   HookThread* last_thread_ = nullptr;
@@ -848,21 +885,23 @@ uint64_t g_session = 0;
 
 // The handler of one sys.monitoring event: compiled once per event, so that
 // the fast path of each is only its own case.
-template <monitoring::Event kEvent>
-PyObject* MonitoringHandler(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs) {
+template <monitoring::Event kEvent, bool kPlainOnly>
+PyObject* MonitoringHandler(PyObject*, PyObject* const* args, size_t nargsf, PyObject*) {
   Recorder* r = g_recorder;
-  if (r == nullptr) Py_RETURN_NONE;
+  if (r == nullptr) Py_RETURN_NONE;  // stopped (StopRecording clears it first)
+  const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
   if constexpr (kEvent == monitoring::kLine || kEvent == monitoring::kPyStart || kEvent == monitoring::kPyReturn ||
                 kEvent == monitoring::kPyResume || kEvent == monitoring::kPyYield) {
-    if (r->FastEvent<kEvent>(args, nargs)) Py_RETURN_NONE;
+    return r->FastEvent<kEvent, kPlainOnly>(args, nargs);
+  } else {
+    return r->OnMonitoringEvent(kEvent, args, nargs);
   }
-  return r->OnMonitoringEvent(event, args, nargs);
 }
 
-template <size_t... kEvents>
+template <bool kPlainOnly, size_t... kEvents>
 constexpr std::array<monitoring::Handler, monitoring::kEventCount> MonitoringHandlers(
     std::index_sequence<kEvents...>) {
-  return {MonitoringHandler<static_cast<monitoring::Event>(kEvents)>...};
+  return {MonitoringHandler<static_cast<monitoring::Event>(kEvents), kPlainOnly>...};
 }
 
 int TraceFunction(PyObject*, PyFrameObject* frame, int what, PyObject* arg) {
@@ -958,6 +997,11 @@ Recorder::Recorder(RecordOptions options, Redactor redactor, PyObject* thread_re
       monitoring_(options_.metadata.hook_backend == "monitoring") {
   Py_XINCREF(thread_registry_);
   Renderer::Prepare();
+  // This thread holds the GIL now: the slot must name it, or it is not
+  // what gil_compat.h says it is (another build of the interpreter).
+  PyThreadState* ts = PyThreadState_Get();
+  PyThreadState* const volatile* holder = tracetape_gil_holder_slot(PyThreadState_GetInterpreter(ts));
+  if (holder != nullptr && *holder == ts && compat::ThreadStateActive(ts)) gil_holder_ = holder;
 }
 
 Recorder::~Recorder() {
@@ -1814,44 +1858,57 @@ inline long CompactArg(PyObject* v) {
 }
 }  // namespace
 
-template <monitoring::Event kEvent>
-bool Recorder::FastEvent(PyObject* const* args, Py_ssize_t nargs) {
+template <monitoring::Event kEvent, bool kPlainOnly>
+PyObject* Recorder::FastEvent(PyObject* const* args, Py_ssize_t nargs) {
   // OnMonitoringEvent, then OnEvent, do the same for these events with
   // checks and conversions that the steady state does not need: both end in
   // Record(). The end-to-end tests compare both backends' tapes with the
   // reference recorder's.
   // A generator's or coroutine's PY_RESUME is a call, as PY_START is, and
   // its PY_YIELD a return, as PY_RETURN is (see OnMonitoringEvent).
+  //
+  // Every way out is a tail call or a return: the steady path makes no
+  // call, so that the handler it is inlined into saves no registers there.
   constexpr bool kCall = kEvent == monitoring::kPyStart || kEvent == monitoring::kPyResume;
   constexpr bool kReturn = kEvent == monitoring::kPyReturn || kEvent == monitoring::kPyYield;
   static_assert(kCall || kReturn || kEvent == monitoring::kLine, "not an event with a fast path");
-  if (disabled_ || nargs < (kReturn ? 3 : 2) || !PyCode_Check(args[0])) return false;
+  auto general = [&] { return OnMonitoringEvent(kEvent, args, nargs); };
+  if (nargs < (kReturn ? 3 : 2) || disabled_) return general();
   auto* code = reinterpret_cast<PyCodeObject*>(args[0]);
-  CodeInfo* ci = Lookup(code);
-  if (ci == nullptr || !ci->recorded || !ci->monitored) return false;
-  PyThreadState* ts = PyThreadState_Get();
-  HookThread* t = SteadyThread(ts);
-  if (t == nullptr) return false;
+  if (code != cached_code_) return FastEventOtherCode<kEvent, kPlainOnly>(args, nargs);
+  CodeInfo* ci = cached_ci_;
+  if (ci == nullptr || !ci->recorded || !ci->monitored) return general();
+  PyThreadState* ts;
+  HookThread* t = SteadyThread(&ts);
+  if (t == nullptr) return general();
   compat::FrameKey key = compat::RunningFrameKey(ts);
-  if (key == nullptr) return false;
+  if (key == nullptr) return general();
   long where = CompactArg(args[1]);
-  if (where < 0) return false;
+  if (where < 0) return general();
   if constexpr (kEvent == monitoring::kLine) {
-    if (t->stack.back().key != key) return false;
-    Record(t, ci, key, EventKind::kLine, static_cast<int>(where), nullptr);
+    if (t->stack.back().key != key) return general();
+    Record<kPlainOnly>(t, ci, key, EventKind::kLine, static_cast<int>(where), nullptr);
   } else if constexpr (kCall) {
     int line = LineAt(code, ci, where);
-    if (line < 0) return false;
+    if (line < 0) return general();
     t->stack.emplace_back(key, ci);
     if constexpr (kEvent == monitoring::kPyResume) t->Resume();
-    Record(t, ci, key, EventKind::kCall, line, nullptr);
+    Record<kPlainOnly>(t, ci, key, EventKind::kCall, line, nullptr);
   } else {
-    if (t->stack.back().key != key) return false;
+    if (t->stack.back().key != key) return general();
     int line = LineAt(code, ci, where);
-    if (line < 0) return false;
-    Record(t, ci, key, EventKind::kReturn, line, args[2], kEvent == monitoring::kPyYield);
+    if (line < 0) return general();
+    Record<kPlainOnly>(t, ci, key, EventKind::kReturn, line, args[2], kEvent == monitoring::kPyYield);
   }
-  return true;
+  Py_RETURN_NONE;
+}
+
+template <monitoring::Event kEvent, bool kPlainOnly>
+PyObject* Recorder::FastEventOtherCode(PyObject* const* args, Py_ssize_t nargs) {
+  auto* code = reinterpret_cast<PyCodeObject*>(args[0]);
+  if (!PyCode_Check(code)) return OnMonitoringEvent(kEvent, args, nargs);
+  Lookup(code);  // now the cached one
+  return FastEvent<kEvent, kPlainOnly>(args, nargs);
 }
 
 bool Recorder::FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
@@ -1861,8 +1918,8 @@ bool Recorder::FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
   PyCodeObject* code = compat::FrameCode(frame);
   CodeInfo* ci = Lookup(code);
   if (ci == nullptr || !ci->recorded) return false;
-  PyThreadState* ts = PyThreadState_Get();
-  HookThread* t = SteadyThread(ts);
+  PyThreadState* ts;
+  HookThread* t = SteadyThread(&ts);
   if (t == nullptr) return false;
   compat::FrameKey key = compat::KeyOf(frame);
   int line = PyFrame_GetLineNumber(frame);
@@ -2084,8 +2141,12 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
   g_owner = std::move(r).value();
   g_recorder = g_owner.get();
   if (g_recorder->uses_monitoring()) {
-    static constexpr auto kHandlers = MonitoringHandlers(std::make_index_sequence<monitoring::kEventCount>());
-    Status s = monitoring::Install(kHandlers, kGlobalEvents, g_recorder->ScopeKey());
+    static constexpr auto kHandlers =
+        MonitoringHandlers<false>(std::make_index_sequence<monitoring::kEventCount>());
+    static constexpr auto kPlainHandlers =
+        MonitoringHandlers<true>(std::make_index_sequence<monitoring::kEventCount>());
+    Status s = monitoring::Install(g_recorder->captures_locals() ? kHandlers : kPlainHandlers, kGlobalEvents,
+                                   g_recorder->ScopeKey());
     if (!s.ok()) {
       g_recorder = nullptr;
       g_owner->Finish(1);

@@ -13,17 +13,15 @@ constexpr const char* kEventNames[kEventCount] = {
 // then DEBUGGER and PROFILER. COVERAGE (1) and OPTIMIZER (5) are left to them.
 constexpr int kToolIds[] = {3, 4, 0, 2};
 
+// A registered callback: its vectorcall is the hook's Handler itself.
 struct Callback {
   PyObject_HEAD
   vectorcallfunc vectorcall;
-  Event event;
-  Handler handler;
 };
 
 PyTypeObject g_callback_type;
 bool g_type_ready = false;
 
-bool g_active = false;  // installed: the callbacks pass events on
 int g_tool = -1;
 PyObject* g_monitoring = nullptr;   // the sys.monitoring module
 PyObject* g_disable = nullptr;      // sys.monitoring.DISABLE
@@ -32,12 +30,6 @@ std::vector<PyObject*> g_codes;     // code objects with local events (strong)
 std::string g_scope;                // the scope of the installed recording
 bool g_disabled = false;            // some location answered DISABLE...
 std::string g_disabled_scope;       // ...under this scope
-
-PyObject* CallbackVectorcall(PyObject* self, PyObject* const* args, size_t nargsf, PyObject*) {
-  if (!g_active) Py_RETURN_NONE;
-  auto* cb = reinterpret_cast<Callback*>(self);
-  return cb->handler(cb->event, args, PyVectorcall_NARGS(nargsf));
-}
 
 bool ReadyType() {
   if (g_type_ready) return true;
@@ -154,7 +146,6 @@ Status Install(const std::array<Handler, kEventCount>& handlers, uint32_t global
     return Status::Unsupported("no sys.monitoring tool id is free (3, 4, 0 and 2 are in use)");
   }
   g_tool = tool;
-  g_active = true;
   g_scope = scope;
   std::string error;
   if (g_disabled && g_disabled_scope != scope) {
@@ -171,9 +162,7 @@ Status Install(const std::array<Handler, kEventCount>& handlers, uint32_t global
       Uninstall();
       return Status::Internal("cannot create a monitoring callback");
     }
-    cb->vectorcall = CallbackVectorcall;
-    cb->event = static_cast<Event>(e);
-    cb->handler = handlers[e];
+    cb->vectorcall = handlers[e];
     bool ok = CallOk("register_callback", Py_BuildValue("(iIN)", tool, g_event_bits[e], cb), &error);
     if (!ok) {
       Uninstall();
@@ -208,7 +197,6 @@ void Uninstall() {
   if (!Installed()) return;
   // Events off first: a callback must not run while we take things apart.
   SilenceAll();
-  g_active = false;
   for (PyObject* code : g_codes) Py_DECREF(code);
   g_codes.clear();
   for (int e = 0; e < kEventCount; ++e) {

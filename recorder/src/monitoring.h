@@ -36,11 +36,14 @@ enum Event : int {
   kEventCount,
 };
 
-// Receives one event: `args` are the callback's arguments as sys.monitoring
-// documents them (code first). Returns a new reference: Py_None, or the
-// DISABLE sentinel (Disable()) to turn this event off at this location.
-// Must not leave a Python exception set.
-using Handler = PyObject* (*)(Event event, PyObject* const* args, Py_ssize_t nargs);
+// Receives one event, as the vectorcall of its callback object (so that
+// the interpreter calls it directly): `args` are the callback's arguments
+// as sys.monitoring documents them (code first), PyVectorcall_NARGS(nargsf)
+// of them. Returns a new reference: Py_None, or the DISABLE sentinel
+// (Disable()) to turn this event off at this location. Must not leave a
+// Python exception set. It may run until Uninstall() returns: it must
+// check that its recording is still on.
+using Handler = vectorcallfunc;
 
 bool Available();  // sys.monitoring exists (3.12+)
 

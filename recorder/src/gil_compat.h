@@ -1,0 +1,22 @@
+// See gil_compat.c.
+#ifndef TRACETAPE_RECORDER_GIL_COMPAT_H_
+#define TRACETAPE_RECORDER_GIL_COMPAT_H_
+
+#include <Python.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// The word where `interp`'s GIL keeps its last holder (3.12+; NULL before).
+// CPython writes it in take_gil(), with the thread state that takes the GIL,
+// and in drop_gil(): while a thread holds the GIL it names the thread state
+// that thread took it with (a PyThreadState_Swap() afterwards deactivates
+// that one). Read-only for us.
+PyThreadState* const volatile* tracetape_gil_holder_slot(PyInterpreterState* interp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif  // TRACETAPE_RECORDER_GIL_COMPAT_H_
