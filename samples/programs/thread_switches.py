@@ -13,7 +13,7 @@ import threading
 import time
 import types
 
-THREADS, RESULTS = 0, 1  # what a box, a cell holding (threads, results), holds
+THREADS, RESULTS, READY = 0, 1, 2  # what a box, a cell holding (threads, results, events), holds
 
 
 def mix(a, b):
@@ -34,6 +34,7 @@ def descend(depth, seed):
 
 
 def worker(index, rounds, box):
+    box.cell_contents[READY][index].set()  # started: threads are numbered by their first event
     acc = index
     for r in range(rounds):
         acc = (acc + descend(4, acc + r)) % 10007
@@ -42,10 +43,11 @@ def worker(index, rounds, box):
 
 def main():
     sys.setswitchinterval(1e-6)
-    box = types.CellType(([], [None] * 4))
-    box.cell_contents[THREADS].extend([threading.Thread(target=worker, args=(i, 6 + i, box))
-                                       for i in range(4)])
-    list(map(threading.Thread.start, box.cell_contents[THREADS]))
+    box = types.CellType(([], [None] * 4, [threading.Event() for _ in range(4)]))
+    for i in range(4):
+        box.cell_contents[THREADS].append(threading.Thread(target=worker, args=(i, 6 + i, box)))
+        box.cell_contents[THREADS][i].start()
+        box.cell_contents[READY][i].wait()
     list(map(threading.Thread.join, box.cell_contents[THREADS]))
     results = list(box.cell_contents[RESULTS])
     print(results)
