@@ -1,5 +1,6 @@
 #include "tracetape/recorder/ring_buffer.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "tracetape/recorder/raw_records.h"
@@ -28,11 +29,32 @@ void RingBuffer::Release(size_t size) {
   tail_.store(tail_.load(std::memory_order_relaxed) + size, std::memory_order_release);
 }
 
+uint8_t* RingBuffer::ReserveSlow(size_t size) {
+  uint64_t head = head_.load(std::memory_order_relaxed);
+  size_t pos = static_cast<size_t>(head & (capacity_ - 1));
+  size_t pad = (pos + size > capacity_) ? capacity_ - pos : 0;
+  size_t need = pad + size;
+  if (capacity_ - (head - cached_tail_) < need) {
+    cached_tail_ = tail_.load(std::memory_order_acquire);
+    if (capacity_ - (head - cached_tail_) < need) return nullptr;
+  }
+  if (pad > 0) {
+    RingPadding h{static_cast<uint32_t>(pad), static_cast<uint8_t>(kPaddingTag), {0, 0, 0}};
+    std::memcpy(buffer_.get() + pos, &h, sizeof(h));
+    pos = 0;
+  }
+  reserved_head_ = head + need;
+  const uint64_t next_wrap = (reserved_head_ & ~uint64_t{capacity_ - 1}) + capacity_;
+  fast_limit_ = std::min(next_wrap, cached_tail_ + capacity_);
+  return buffer_.get() + pos;
+}
+
 void RingBuffer::Reset() {
   head_.store(0, std::memory_order_relaxed);
   tail_.store(0, std::memory_order_relaxed);
   cached_tail_ = 0;
   reserved_head_ = 0;
+  fast_limit_ = 0;
 }
 
 }  // namespace tracetape::recorder

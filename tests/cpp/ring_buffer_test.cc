@@ -261,6 +261,58 @@ TEST(RingBufferTest, ReservedRecordIsInvisibleUntilPublishedAndWrapsLikeTryWrite
   EXPECT_EQ(got.records, written);
 }
 
+// The hook's fast paths try ReserveFast first and fall back to Reserve out
+// of line: ReserveFast must decline (reserving nothing) wherever Reserve
+// would pad before the end or needs a newer look at the consumer's tail,
+// and what it reserves must be what Reserve would have.
+TEST(RingBufferTest, ReserveFastDeclinesWherePaddingOrTheTailIsNeeded) {
+  RingBuffer ring(0);
+  const size_t cap = ring.capacity();
+  const size_t rec = 1024;
+  std::vector<std::string> written;
+  uint32_t seq = 0;
+  auto put = [&](uint8_t* at, size_t size) {
+    written.push_back(MakeRecord(seq++, size));
+    std::memcpy(at, written.back().data(), size);
+    ring.Publish();
+  };
+  // A fresh ring has not looked at its tail yet: the first reservation
+  // takes the slow way, the following ones need not.
+  EXPECT_EQ(ring.ReserveFast(rec), nullptr);
+  EXPECT_EQ(ring.Peek().size, 0u);
+  put(ring.Reserve(rec), rec);
+  size_t fast = 0;
+  while (uint8_t* at = ring.ReserveFast(rec)) {
+    put(at, rec);
+    ++fast;
+  }
+  // Declined at the end of the ring (which is also where the tail, at 0,
+  // stops it): nothing was reserved, and everything before it is whole.
+  EXPECT_EQ((fast + 1) * rec, cap);
+  EXPECT_EQ(ring.Reserve(rec), nullptr) << "the ring is full";
+  Consumed got;
+  DrainAll(&ring, &got);
+  EXPECT_EQ(got.records, written);
+  EXPECT_EQ(got.padding, 0);
+  written.clear();
+  got = Consumed();
+  // The consumer freed everything, but the producer's view of the tail is
+  // old: declined until Reserve looks again.
+  EXPECT_EQ(ring.ReserveFast(rec), nullptr);
+  put(ring.Reserve(rec), rec);
+  // Now 3 KiB short of the end, then a record that does not fit before it:
+  // declined, and Reserve pads.
+  while (written.size() * rec + 3 * rec < cap) put(ring.Reserve(rec), rec);
+  ASSERT_NE(ring.ReserveFast(2048), nullptr);
+  put(ring.Reserve(2048), 2048);  // the same place again: nothing was published in between
+  EXPECT_EQ(ring.ReserveFast(2048), nullptr) << "1 KiB left before the end";
+  DrainAll(&ring, &got);
+  put(ring.Reserve(2048), 2048);
+  DrainAll(&ring, &got);
+  EXPECT_EQ(got.records, written);
+  EXPECT_EQ(got.padding, 1);
+}
+
 TEST(RingBufferTest, ResetForgetsPendingRecords) {
   RingBuffer ring(0);
   for (uint32_t i = 0; i < 10; ++i) {

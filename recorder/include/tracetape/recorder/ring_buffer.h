@@ -35,6 +35,13 @@ class RingBuffer {
   // Publish() then makes what was written there visible to the consumer;
   // nothing else may be reserved or written in between.
   inline uint8_t* Reserve(size_t size);
+  // Reserve's common case only: NULL, having reserved nothing, where
+  // Reserve would need to pad or to look at the tail (the caller then
+  // calls Reserve, out of its own fast path).
+  inline uint8_t* ReserveFast(size_t size);
+  // Reserve when the record may not fit below fast_limit_: pads up to the
+  // wrap point, looks at the consumer's tail again.
+  uint8_t* ReserveSlow(size_t size);
   inline void Publish() { head_.store(reserved_head_, std::memory_order_release); }
 
   // Consumer: the bytes published and not yet released, as one contiguous
@@ -60,6 +67,10 @@ class RingBuffer {
   alignas(64) std::atomic<uint64_t> head_{0};
   uint64_t cached_tail_ = 0;  // producer's last view of tail_
   uint64_t reserved_head_ = 0;  // producer: the head after the reserved record
+  // Producer: a record that ends at or below this position needs neither
+  // padding nor a new look at the tail (the lower of the next wrap point
+  // and cached_tail_ + capacity_). 0 until the first ReserveSlow.
+  uint64_t fast_limit_ = 0;
   alignas(64) std::atomic<uint64_t> tail_{0};
 };
 
@@ -71,24 +82,16 @@ struct RingPadding {
   uint8_t unused[3];
 };
 
-__attribute__((always_inline)) inline uint8_t* RingBuffer::Reserve(size_t size) {
+__attribute__((always_inline)) inline uint8_t* RingBuffer::ReserveFast(size_t size) {
   uint64_t head = head_.load(std::memory_order_relaxed);
-  size_t pos = static_cast<size_t>(head & (capacity_ - 1));
-  size_t pad = (pos + size > capacity_) ? capacity_ - pos : 0;
-  size_t need = pad + size;
-  if (capacity_ - (head - cached_tail_) < need) {
-    cached_tail_ = tail_.load(std::memory_order_acquire);
-    if (capacity_ - (head - cached_tail_) < need) return nullptr;
-  }
-  if (pad > 0) {
-    RingPadding h{static_cast<uint32_t>(pad), static_cast<uint8_t>(kPaddingTag), {0, 0, 0}};
-    std::memcpy(buffer_.get() + pos, &h, sizeof(h));
-    pos = 0;
-  }
-  reserved_head_ = head + need;
-  return buffer_.get() + pos;
+  if (__builtin_expect(head + size > fast_limit_, 0)) return nullptr;
+  reserved_head_ = head + size;
+  return buffer_.get() + static_cast<size_t>(head & (capacity_ - 1));
 }
-
+__attribute__((always_inline)) inline uint8_t* RingBuffer::Reserve(size_t size) {
+  uint8_t* at = ReserveFast(size);
+  return __builtin_expect(at != nullptr, 1) ? at : ReserveSlow(size);
+}
 bool RingBuffer::TryWrite(const void* data, size_t size) {
   uint8_t* at = Reserve(size);
   if (at == nullptr) return false;
