@@ -83,6 +83,23 @@ bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value);
 // The small accessors of the per-event path are inline: public fields and
 // API only, the same in this file's Py_BUILD_CORE translation unit.
 inline uint64_t ThreadStateId(PyThreadState* tstate) { return tstate->id; }
+// A monitoring callback's line or instruction offset (an int below 2**30):
+// one digit or zero, read straight from the 3.12+ layout
+// (cpython/longintrepr.h); -1 for anything else (before 3.12, always).
+inline long SmallIntArg(PyObject* v) {
+#if PY_VERSION_HEX >= 0x030C0000
+  if (!PyLong_CheckExact(v)) return -1;
+  const auto* l = reinterpret_cast<const PyLongObject*>(v);
+  // Bits 0-1: the sign (0 positive, 1 zero); bit 2 is reserved (an
+  // immortality flag from 3.14); the digit count above them.
+  const uintptr_t tag = l->long_value.lv_tag & ~uintptr_t{4};
+  if (tag == (uintptr_t{1} << _PyLong_NON_SIZE_BITS)) return static_cast<long>(l->long_value.ob_digit[0]);
+  if (tag == 1) return 0;
+#else
+  (void)v;
+#endif
+  return -1;
+}
 // The thread state is its OS thread's current one: PyThreadState_Swap()
 // and releasing the GIL deactivate it (3.12+; false before).
 inline bool ThreadStateActive(PyThreadState* tstate) {

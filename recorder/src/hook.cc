@@ -61,7 +61,7 @@ struct CodeInfo {
   bool recorded = false;
   bool function = false;      // fast locals; otherwise a locals mapping
   bool redact_return = false;
-  bool monitored = false;     // sys.monitoring backend: local events are on
+  bool monitored = false;     // sys.monitoring backend: local events are on (only if recorded)
   bool plain = false;         // recorded, nothing to capture: events carry no deltas
   // A generator's, coroutine's or async generator's code: its frames are
   // suspended and resumed (the settrace backend keeps their slot states at
@@ -153,6 +153,8 @@ struct ShadowFrame {
   // Module and class bodies, by name id; made at their first capture (a
   // call pushes a frame: an empty map would cost its construction and move).
   std::unique_ptr<MappingState> mapping;
+  // No slot states: popping or suspending it keeps and releases nothing.
+  bool Bare() const { return slots.empty() && !mapping; }
   uint32_t round = 0;
   // A generator's or coroutine's frame resumed with the slot states it had
   // when it yielded (HookThread::Resume): its call event sends every bound
@@ -224,7 +226,13 @@ class ShadowStack {
   ShadowFrame* begin() { return frames_.data(); }
   ShadowFrame* end() { return frames_.data() + size_; }
   __attribute__((always_inline)) ShadowFrame& emplace_back(compat::FrameKey key, CodeInfo* code) {
-    if (size_ == frames_.size()) frames_.emplace_back(nullptr, nullptr);  // may move them: top_ is set below
+    if (full()) frames_.emplace_back(nullptr, nullptr);  // may move them: top_ is set below
+    return PushOnRoom(key, code);
+  }
+  // No frame above the top is constructed: a push must grow the vector.
+  bool full() const { return size_ == frames_.size(); }
+  // emplace_back where !full() (no allocation, no call).
+  __attribute__((always_inline)) ShadowFrame& PushOnRoom(compat::FrameKey key, CodeInfo* code) {
     ShadowFrame& f = frames_[size_++];
     top_ = &f;
     f.key = key;
@@ -312,7 +320,7 @@ struct HookThread {
   }
   __attribute__((always_inline)) void Pop() {
     ShadowFrame& sf = stack.back();
-    if (!sf.slots.empty() || sf.mapping) {
+    if (!sf.Bare()) {
       sf.Release();
       if (!sf.slots.empty() && spare_slots.size() < kSpareSlotVectors) {
         spare_slots.push_back(std::move(sf.slots));  // cleared by Release
@@ -404,6 +412,12 @@ class Recorder {
   // lookup (a call) kept out of FastEvent's steady path.
   template <monitoring::Event kEvent, bool kPlainOnly>
   __attribute__((noinline)) PyObject* FastEventOtherCode(PyObject* const* args, Py_ssize_t nargs);
+  // FastEvent's RecordGeneral, where Record<true> declined: a tail call
+  // (few arguments, all in registers), so that FastEvent saves no
+  // registers for it.
+  template <monitoring::Event kEvent>
+  __attribute__((noinline)) PyObject* RecordGeneralThenNone(HookThread* t, CodeInfo* ci, compat::FrameKey key,
+                                                            int line, PyObject* const* args);
   // The same for the trace function's call, line and return events.
   bool FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
   // The fast paths' precondition: the running thread is the thread of the
@@ -497,6 +511,12 @@ class Recorder {
     return PyCode_Addr2Line(code, static_cast<int>(offset));
   }
   void BuildLines(PyCodeObject* code, CodeInfo* ci);
+  // LineAt where its table is built and holds `offset`; -1 otherwise (the
+  // caller's general path then calls LineAt).
+  __attribute__((always_inline)) static int LineAtBuilt(const CodeInfo* ci, long offset) {
+    size_t unit = static_cast<size_t>(offset) / kCodeUnitBytes;
+    return ci->lines_built && offset >= 0 && unit < ci->lines.size() ? ci->lines[unit] : -1;
+  }
   uint32_t FileId(const std::string& path);
   uint32_t NameId(const std::string& name);
   HookThread* CurrentThread(PyThreadState* ts = nullptr);
@@ -515,35 +535,58 @@ class Recorder {
   // records, those without deltas, built in place in the ring.
   // `yielded`: a return that suspends a generator or coroutine (PY_YIELD):
   // its frame's slot states are kept for its resume (HookThread::Suspend).
-  // kPlainOnly: only the plain records inline (the rest is RecordGeneral's,
-  // the same records): a recording that captures no locals needs no
-  // more, and its callers, smaller, save fewer registers.
+  // kPlainOnly: only the plain records of bare frames (no slot states),
+  // inline; false, having done nothing, for the rest: the caller then calls
+  // RecordGeneral (the same records) out of its own fast path. A recording
+  // that captures no locals needs no more, and its callers, smaller, save
+  // fewer registers. Otherwise always true.
   template <bool kPlainOnly = false>
-  __attribute__((always_inline)) void Record(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind,
+  __attribute__((always_inline)) bool Record(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind,
                                              int line, PyObject* arg, bool yielded = false) {
     if (kPlainOnly ? ci->plain : ci->plain || (kind != EventKind::kCall && Quiet(t->stack.back(), ci, key))) {
       if (kind == EventKind::kCall || kind == EventKind::kLine) {
         EmitPlain(kind, t->index, line, ci->id, nullptr, 0);
-        return;
+        return true;
       }
       if (kind == EventKind::kReturn && !ci->redact_return) {
+        if (kPlainOnly && !t->stack.back().Bare()) return false;
+        PyObject* v = arg ? arg : Py_None;
         int64_t value;
-        if (Renderer::CompactInt(arg ? arg : Py_None, &value)) {
-          EmitPlainInt(kind, t->index, line, ci->id, value);
-          yielded ? t->Suspend() : t->Pop();
-          return;
+        const char* text;
+        size_t text_size;
+        if (Renderer::CompactInt(v, &value)) {
+          const uint32_t thread = t->index;
+          if (kPlainOnly) {
+            t->stack.pop_back();  // bare: what Pop and Suspend come to
+          } else {
+            yielded ? t->Suspend() : t->Pop();
+          }
+          EmitPlainInt(kind, thread, line, ci->id, value);  // last: nothing live after its slow path
+          return true;
+        }
+        if (Renderer::SingletonText(v, &text, &text_size)) {  // None, True, False
+          const uint32_t thread = t->index;
+          if (kPlainOnly) {
+            t->stack.pop_back();
+          } else {
+            yielded ? t->Suspend() : t->Pop();
+          }
+          EmitPlain(kind, thread, line, ci->id, text, text_size);
+          return true;
         }
       }
     }
-    if (!kPlainOnly && ci->ident_fast) {
+    if (kPlainOnly) return false;
+    if (ci->ident_fast) {
       if (kind == EventKind::kCall
               ? FastCall(t, ci, key, line)
               : kind == EventKind::kLine && (t->stack.back().check & t->stack.back().unflat) == 0 &&
                     FastLine(t, ci, key, line)) {
-        return;
+        return true;
       }
     }
     RecordGeneral(t, ci, key, kind, line, arg, yielded);
+    return true;
   }
   // The header and event of a record of `ndeltas` word deltas at buf.
   __attribute__((always_inline)) static uint8_t* PutWordRecord(uint8_t* buf, size_t size, EventKind kind,
@@ -764,9 +807,9 @@ class Recorder {
     constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
     size_t size = value ? (kFixed + 4 + value_size + 7) & ~size_t{7} : kFixed;
     if (size > kMaxPlainRecord) return false;
-    uint8_t* at = ring_->Reserve(size);
+    uint8_t* at = ring_->ReserveFast(size);
     if (at == nullptr) {
-      EmitPlainAside(kind, thread, line, code, value, value_size, size);  // waits for room
+      EmitPlainSlow(kind, thread, line, code, value, value_size, size);
       return true;
     }
     FillPlain(at, size, kind, thread, line, code, value, value_size);
@@ -788,29 +831,35 @@ class Recorder {
       std::memcpy(buf + kFixed + 4, value, n);
     }
   }
-  void EmitPlainAside(EventKind kind, uint32_t thread, int line, uint32_t code, const char* value,
-                      size_t value_size, size_t size);
+  // EmitPlain where the ring's fast reservation failed (a wrap, a full
+  // ring: waits for room), out of line, so that the callers' fast paths
+  // keep nothing live across a call.
+  __attribute__((noinline)) void EmitPlainSlow(EventKind kind, uint32_t thread, int line, uint32_t code,
+                                               const char* value, size_t value_size, size_t size);
   // A return without deltas whose value is an int that fits a word
   // (Renderer::CompactInt): the word goes into the record, and the writer
   // thread writes its text.
   __attribute__((always_inline)) void EmitPlainInt(EventKind kind, uint32_t thread, int line, uint32_t code,
                                                   int64_t value) {
-    constexpr size_t kSize = sizeof(RawHeader) + sizeof(RawEvent) + sizeof(int64_t);
-    static_assert(kSize % 8 == 0 && kSize <= kMaxPlainRecord, "a plain int record is padded already");
-    alignas(8) uint8_t aside[kSize];
-    uint8_t* at = ring_->Reserve(kSize);
-    uint8_t* buf = at ? at : aside;
-    RawHeader h{static_cast<uint32_t>(kSize), static_cast<uint8_t>(RawTag::kEvent), static_cast<uint8_t>(kind), 0};
+    uint8_t* at = ring_->ReserveFast(kPlainIntSize);
+    if (at == nullptr) return EmitPlainIntSlow(kind, thread, line, code, value);
+    FillPlainInt(at, kind, thread, line, code, value);
+    ring_->Publish();
+  }
+  static constexpr size_t kPlainIntSize = sizeof(RawHeader) + sizeof(RawEvent) + sizeof(int64_t);
+  static_assert(kPlainIntSize % 8 == 0, "a plain int record is padded already");
+  __attribute__((always_inline)) static void FillPlainInt(uint8_t* buf, EventKind kind, uint32_t thread, int line,
+                                                          uint32_t code, int64_t value) {
+    RawHeader h{static_cast<uint32_t>(kPlainIntSize), static_cast<uint8_t>(RawTag::kEvent),
+                static_cast<uint8_t>(kind), 0};
     RawEvent e{thread, line, code, kIntValue};
     std::memcpy(buf, &h, sizeof(h));
     std::memcpy(buf + sizeof(h), &e, sizeof(e));
     std::memcpy(buf + sizeof(h) + sizeof(e), &value, sizeof(value));
-    if (at) {
-      ring_->Publish();
-    } else {
-      Emit(aside, kSize);  // waits for room
-    }
   }
+  // As EmitPlainSlow.
+  __attribute__((noinline)) void EmitPlainIntSlow(EventKind kind, uint32_t thread, int line, uint32_t code,
+                                                  int64_t value);
   static constexpr size_t kMaxPlainRecord = 256;
   // A return event's value into text_.
   void RenderReturn(const CodeInfo* ci, PyObject* value) {
@@ -1576,11 +1625,27 @@ bool Recorder::Emit(const void* record, size_t size) {
   return true;
 }
 
-void Recorder::EmitPlainAside(EventKind kind, uint32_t thread, int line, uint32_t code, const char* value,
-                              size_t value_size, size_t size) {
+void Recorder::EmitPlainSlow(EventKind kind, uint32_t thread, int line, uint32_t code, const char* value,
+                             size_t value_size, size_t size) {
+  if (uint8_t* at = ring_->Reserve(size)) {
+    FillPlain(at, size, kind, thread, line, code, value, value_size);
+    ring_->Publish();
+    return;
+  }
   alignas(8) uint8_t buf[kMaxPlainRecord];
   FillPlain(buf, size, kind, thread, line, code, value, value_size);
-  Emit(buf, size);
+  Emit(buf, size);  // waits for room
+}
+
+void Recorder::EmitPlainIntSlow(EventKind kind, uint32_t thread, int line, uint32_t code, int64_t value) {
+  if (uint8_t* at = ring_->Reserve(kPlainIntSize)) {
+    FillPlainInt(at, kind, thread, line, code, value);
+    ring_->Publish();
+    return;
+  }
+  alignas(8) uint8_t buf[kPlainIntSize];
+  FillPlainInt(buf, kind, thread, line, code, value);
+  Emit(buf, kPlainIntSize);  // waits for room
 }
 
 void Recorder::EmitDef(const std::string& record) {
@@ -1845,18 +1910,6 @@ void Recorder::EnableRunningCode() {
   }
 }
 
-namespace {
-// A compact int argument (line, offset) of a monitoring callback, or -1.
-inline long CompactArg(PyObject* v) {
-#if PY_VERSION_HEX >= 0x030C0000
-  if (PyLong_CheckExact(v) && PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(v))) {
-    return static_cast<long>(PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(v)));
-  }
-#endif
-  (void)v;
-  return -1;
-}
-}  // namespace
 
 template <monitoring::Event kEvent, bool kPlainOnly>
 PyObject* Recorder::FastEvent(PyObject* const* args, Py_ssize_t nargs) {
@@ -1877,29 +1930,42 @@ PyObject* Recorder::FastEvent(PyObject* const* args, Py_ssize_t nargs) {
   auto* code = reinterpret_cast<PyCodeObject*>(args[0]);
   if (code != cached_code_) return FastEventOtherCode<kEvent, kPlainOnly>(args, nargs);
   CodeInfo* ci = cached_ci_;
-  if (ci == nullptr || !ci->recorded || !ci->monitored) return general();
+  if (ci == nullptr || !ci->monitored) return general();  // monitored: recorded, too
   PyThreadState* ts;
   HookThread* t = SteadyThread(&ts);
   if (t == nullptr) return general();
   compat::FrameKey key = compat::RunningFrameKey(ts);
   if (key == nullptr) return general();
-  long where = CompactArg(args[1]);
+  long where = compat::SmallIntArg(args[1]);
   if (where < 0) return general();
+  int line;
   if constexpr (kEvent == monitoring::kLine) {
     if (t->stack.back().key != key) return general();
-    Record<kPlainOnly>(t, ci, key, EventKind::kLine, static_cast<int>(where), nullptr);
-  } else if constexpr (kCall) {
-    int line = LineAt(code, ci, where);
-    if (line < 0) return general();
-    t->stack.emplace_back(key, ci);
-    if constexpr (kEvent == monitoring::kPyResume) t->Resume();
-    Record<kPlainOnly>(t, ci, key, EventKind::kCall, line, nullptr);
+    line = static_cast<int>(where);
   } else {
-    if (t->stack.back().key != key) return general();
-    int line = LineAt(code, ci, where);
-    if (line < 0) return general();
-    Record<kPlainOnly>(t, ci, key, EventKind::kReturn, line, args[2], kEvent == monitoring::kPyYield);
+    if (!kCall && t->stack.back().key != key) return general();
+    line = LineAtBuilt(ci, where);
+    if (line < 0) return general();  // which builds the line table
+    if constexpr (kCall) {
+      if (t->stack.full()) return general();  // which grows it
+      t->stack.PushOnRoom(key, ci);
+      if constexpr (kEvent == monitoring::kPyResume) t->Resume();
+    }
   }
+  constexpr EventKind kKind = kCall ? EventKind::kCall : kReturn ? EventKind::kReturn : EventKind::kLine;
+  if (!Record<kPlainOnly>(t, ci, key, kKind, line, kReturn ? args[2] : nullptr, kEvent == monitoring::kPyYield)) {
+    return RecordGeneralThenNone<kEvent>(t, ci, key, line, args);
+  }
+  Py_RETURN_NONE;
+}
+
+template <monitoring::Event kEvent>
+PyObject* Recorder::RecordGeneralThenNone(HookThread* t, CodeInfo* ci, compat::FrameKey key, int line,
+                                          PyObject* const* args) {
+  constexpr bool kCall = kEvent == monitoring::kPyStart || kEvent == monitoring::kPyResume;
+  constexpr bool kReturn = kEvent == monitoring::kPyReturn || kEvent == monitoring::kPyYield;
+  constexpr EventKind kKind = kCall ? EventKind::kCall : kReturn ? EventKind::kReturn : EventKind::kLine;
+  RecordGeneral(t, ci, key, kKind, line, kReturn ? args[2] : nullptr, kEvent == monitoring::kPyYield);
   Py_RETURN_NONE;
 }
 

@@ -384,7 +384,7 @@ class Renderer {
   // An exact int that fits a word, as that word: true and *out set, or
   // false if v is not such an int (before 3.12: an int of more than one
   // digit). Its text is std::to_chars of *out, the text Render gives it.
-  static bool CompactInt(PyObject* v, int64_t* out) {
+  __attribute__((always_inline)) static bool CompactInt(PyObject* v, int64_t* out) {
 #if PY_VERSION_HEX >= 0x030C0000
     if (PyLong_CheckExact(v) && PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(v))) {
       *out = static_cast<int64_t>(PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(v)));
@@ -401,6 +401,23 @@ class Renderer {
     }
 #endif
     return false;
+  }
+  // The rendering of None, True and False (their repr): *text points to
+  // a static string. False for any other value.
+  __attribute__((always_inline)) static bool SingletonText(PyObject* v, const char** text, size_t* size) {
+    if (v == Py_None) {
+      *text = "None";
+      *size = 4;
+    } else if (v == Py_True) {
+      *text = "True";
+      *size = 4;
+    } else if (v == Py_False) {
+      *text = "False";
+      *size = 5;
+    } else {
+      return false;
+    }
+    return true;
   }
   // The rendering of such an int, written to `buf`; returns its length, or
   // 0 if v is not one. The hook hands such ints to the writer as words, and
