@@ -1,7 +1,8 @@
 // The one place that knows how each CPython version lays out frames and code
-// objects. Every PY_VERSION_HEX branch of the recorder lives in
-// frame_compat.cc, the only file compiled with Py_BUILD_CORE (3.11+ keeps the
-// fast-locals array in the internal _PyInterpreterFrame).
+// objects. Every PY_VERSION_HEX branch of the recorder lives here and in
+// frame_compat.cc, compiled with Py_BUILD_CORE (3.11+ keeps the fast-locals
+// array in the internal _PyInterpreterFrame); gil_compat.c, also compiled
+// with it, finds the GIL.
 #ifndef TRACETAPE_RECORDER_FRAME_COMPAT_H_
 #define TRACETAPE_RECORDER_FRAME_COMPAT_H_
 
