@@ -551,26 +551,25 @@ class Recorder {
       if (kind == EventKind::kReturn && !ci->redact_return) {
         if (kPlainOnly && !t->stack.back().Bare()) return false;
         PyObject* v = arg ? arg : Py_None;
-        int64_t value;
-        const char* text;
-        size_t text_size;
-        if (Renderer::CompactInt(v, &value)) {
-          const uint32_t thread = t->index;
+        const uint32_t thread = t->index;
+        auto pop = [&] {
           if (kPlainOnly) {
             t->stack.pop_back();  // bare: what Pop and Suspend come to
           } else {
             yielded ? t->Suspend() : t->Pop();
           }
-          EmitPlainInt(kind, thread, line, ci->id, value);  // last: nothing live after its slow path
+        };
+        // The record last: nothing is live after its slow path.
+        int64_t value;
+        const char* text;
+        size_t text_size;
+        if (Renderer::CompactInt(v, &value)) {
+          pop();
+          EmitPlainInt(kind, thread, line, ci->id, value);
           return true;
         }
         if (Renderer::SingletonText(v, &text, &text_size)) {  // None, True, False
-          const uint32_t thread = t->index;
-          if (kPlainOnly) {
-            t->stack.pop_back();
-          } else {
-            yielded ? t->Suspend() : t->Pop();
-          }
+          pop();
           EmitPlain(kind, thread, line, ci->id, text, text_size);
           return true;
         }
