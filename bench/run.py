@@ -497,11 +497,18 @@ def summarize(runs, envs, workloads):
             floor_tool = min(floors, key=floors.get) if floors else None
             floor = floors.get(floor_tool)
             base_rss = cells.get("untraced", {}).get("maxrss_mib")
+            # The same from each cell's fastest repetition: on a machine whose speed drifts
+            # (a shared VM), noise only adds time, and the fastest runs are the comparable ones.
+            base_min = cells.get("untraced", {}).get("min")
+            floor_min = min((cells[f]["min"] for f in floors), default=None)
             for tool, cell in cells.items():
                 cell.setdefault("median", None)  # null in the JSON: timed out, broken or failed
                 m = cell.get("median")
                 cell["ratio_untraced"] = m / base if m and base else None
                 cell["ratio_floor"] = m / floor if m and floor else None
+                mn = cell.get("min") if m else None
+                cell["ratio_untraced_min"] = mn / base_min if mn and base_min else None
+                cell["ratio_floor_min"] = mn / floor_min if mn and floor_min else None
                 if cell["status"] == "timeout" and base:
                     cell["ratio_untraced_above"] = cell["timeout"] / base
                 if cell.get("maxrss_mib") is not None and base_rss is not None:
@@ -549,16 +556,22 @@ def fmt_ratio(x):
     return f"{x:.2f}x" if x < 100 else f"{x:.0f}x"
 
 
-def cell_text(cell):
+def cell_text(cell, fastest=False):
+    """A table cell: ratios of the medians, or with `fastest` of the fastest repetitions."""
     st = cell.get("status")
     if st == "timeout":
         above = cell.get("ratio_untraced_above")
         return f">{cell['timeout']:.0f}s" + (f" (>{above:.0f}x)" if above else "")
     if st in ("broken", "error", "not run"):
         return st
-    ru, rf = cell.get("ratio_untraced"), cell.get("ratio_floor")
-    if cell.get("_is_untraced"):
-        return f"{cell['median']:.3f}s"
+    if fastest:
+        ru, rf = cell.get("ratio_untraced_min"), cell.get("ratio_floor_min")
+        if cell.get("_is_untraced"):
+            return f"{cell['min']:.3f}s"
+    else:
+        ru, rf = cell.get("ratio_untraced"), cell.get("ratio_floor")
+        if cell.get("_is_untraced"):
+            return f"{cell['median']:.3f}s"
     return f"{fmt_ratio(ru)} / {fmt_ratio(rf)}"
 
 
@@ -568,28 +581,35 @@ def render(results, targets, envs, workloads, markdown):
     for env in envs:
         v = env["version"]
         per_w = results[v]
-        title = (f"CPython {env['full_version']}: ratio to untraced / ratio to the floor "
-                 f"(median of the timed body)")
         header = ["tool"] + [WORKLOAD_TITLES[n] for n in wnames]
-        rows = []
         def ran(tool):
             return any(per_w[n]["tools"].get(tool, {}).get("status", "not run") != "not run"
                        for n in wnames)
 
-        for tool in tools_for(v):
-            if not ran(tool):  # left out with --tools
-                continue
-            row = [TOOL_TITLES[tool]]
-            for n in wnames:
-                cell = dict(per_w[n]["tools"][tool])
-                if tool == "untraced" and cell.get("median") is not None:
-                    cell["_is_untraced"] = True
-                row.append(cell_text(cell))
-            rows.append(row)
+        def ratio_rows(fastest):
+            rows = []
+            for tool in tools_for(v):
+                if not ran(tool):  # left out with --tools
+                    continue
+                row = [TOOL_TITLES[tool]]
+                for n in wnames:
+                    cell = dict(per_w[n]["tools"][tool])
+                    if tool == "untraced" and cell.get("median") is not None:
+                        cell["_is_untraced"] = True
+                    row.append(cell_text(cell, fastest))
+                rows.append(row)
+            return rows
+
+        rows = ratio_rows(fastest=False)
         floor_row = ["(floor used)"] + [
             (per_w[n]["floor_tool"] or "-").replace("floor-", "") for n in wnames]
         rows.append(floor_row)
-        lines += table(title, header, rows, markdown)
+        lines += table(f"CPython {env['full_version']}: ratio to untraced / ratio to the floor "
+                       f"(median of the timed body)", header, rows, markdown)
+        if any(per_w[n]["tools"].get("untraced", {}).get("ratio_untraced_min") for n in wnames):
+            lines += table(f"CPython {env['full_version']}: the same from the fastest repetition "
+                           f"of each (noise only adds time)", header, ratio_rows(fastest=True),
+                           markdown)
 
         # tracetape's tape and memory
         header2 = ["tracetape"] + [WORKLOAD_TITLES[n] for n in wnames]
@@ -841,7 +861,11 @@ def report_from_json(path, markdown):
     else:
         names = list(doc["meta"]["workloads"])
         workloads = [Workload(n, n, [], []) for n in names]
-        print(render(doc["results"], doc["targets"], envs, workloads, markdown))
+        # From the runs, when the file has them: a report of an older file gets what the
+        # statistics compute now (the fastest repetitions' ratios).
+        results = summarize(doc["runs"], envs, workloads) if doc.get("runs") else doc["results"]
+        targets = check_targets(results) if doc.get("runs") else doc["targets"]
+        print(render(results, targets, envs, workloads, markdown))
     return 0
 
 
