@@ -185,30 +185,42 @@ TEST(RingBufferTest, TryWriteFailsWhenFullAndSucceedsAfterRelease) {
   EXPECT_EQ(got.records, written);
 }
 
-TEST(RingBufferTest, RecordThatMustWrapWaitsForRoomAtTheStart) {
-  RingBuffer ring(0);
-  const size_t cap = ring.capacity();
+// A ring and the records a test wrote into it, in order: the fixture of the
+// tests that fill the ring up to a point and check what comes out.
+class RingBufferFillTest : public ::testing::Test {
+ protected:
+  // Makes the next record (`size` bytes) and counts it as written.
+  const std::string& NextRecord(size_t size) {
+    written_.push_back(MakeRecord(seq_++, size));
+    return written_.back();
+  }
+
+  RingBuffer ring_{0};
+  const size_t cap_ = ring_.capacity();
+  std::vector<std::string> written_;
+  uint32_t seq_ = 0;
+};
+
+TEST_F(RingBufferFillTest, RecordThatMustWrapWaitsForRoomAtTheStart) {
   const size_t small = 1024;
-  std::vector<std::string> written;
-  uint32_t seq = 0;
-  for (size_t used = 0; used + small <= cap - 4096; used += small) {
-    written.push_back(MakeRecord(seq++, small));
-    ASSERT_TRUE(ring.TryWrite(written.back().data(), written.back().size()));
+  for (size_t used = 0; used + small <= cap_ - 4096; used += small) {
+    const std::string& r = NextRecord(small);
+    ASSERT_TRUE(ring_.TryWrite(r.data(), r.size()));
   }
   // Free 5 KiB at the start: the 8 KiB record has room in total bytes (9 KiB
   // free), but not before the end (4 KiB) nor at the start (5 KiB).
-  ring.Release(5 * small);
-  written.erase(written.begin(), written.begin() + 5);
-  std::string big = MakeRecord(seq++, 8192);
-  EXPECT_FALSE(ring.TryWrite(big.data(), big.size()));
+  ring_.Release(5 * small);
+  written_.erase(written_.begin(), written_.begin() + 5);
+  std::string big = MakeRecord(seq_++, 8192);
+  EXPECT_FALSE(ring_.TryWrite(big.data(), big.size()));
   // Once the start has room, it goes in.
-  ring.Release(4 * small);
-  written.erase(written.begin(), written.begin() + 4);
-  EXPECT_TRUE(ring.TryWrite(big.data(), big.size()));
-  written.push_back(big);
+  ring_.Release(4 * small);
+  written_.erase(written_.begin(), written_.begin() + 4);
+  EXPECT_TRUE(ring_.TryWrite(big.data(), big.size()));
+  written_.push_back(big);
   Consumed got;
-  DrainAll(&ring, &got);
-  EXPECT_EQ(got.records, written) << "the refused attempt must not have left anything behind";
+  DrainAll(&ring_, &got);
+  EXPECT_EQ(got.records, written_) << "the refused attempt must not have left anything behind";
   EXPECT_EQ(got.padding, 1);
 }
 
@@ -265,51 +277,47 @@ TEST(RingBufferTest, ReservedRecordIsInvisibleUntilPublishedAndWrapsLikeTryWrite
 // of line: ReserveFast must decline (reserving nothing) wherever Reserve
 // would pad before the end or needs a newer look at the consumer's tail,
 // and what it reserves must be what Reserve would have.
-TEST(RingBufferTest, ReserveFastDeclinesWherePaddingOrTheTailIsNeeded) {
-  RingBuffer ring(0);
-  const size_t cap = ring.capacity();
+TEST_F(RingBufferFillTest, ReserveFastDeclinesWherePaddingOrTheTailIsNeeded) {
   const size_t rec = 1024;
-  std::vector<std::string> written;
-  uint32_t seq = 0;
   auto put = [&](uint8_t* at, size_t size) {
-    written.push_back(MakeRecord(seq++, size));
-    std::memcpy(at, written.back().data(), size);
-    ring.Publish();
+    const std::string& r = NextRecord(size);
+    std::memcpy(at, r.data(), size);
+    ring_.Publish();
   };
   // A fresh ring has not looked at its tail yet: the first reservation
   // takes the slow way, the following ones need not.
-  EXPECT_EQ(ring.ReserveFast(rec), nullptr);
-  EXPECT_EQ(ring.Peek().size, 0u);
-  put(ring.Reserve(rec), rec);
+  EXPECT_EQ(ring_.ReserveFast(rec), nullptr);
+  EXPECT_EQ(ring_.Peek().size, 0u);
+  put(ring_.Reserve(rec), rec);
   size_t fast = 0;
-  while (uint8_t* at = ring.ReserveFast(rec)) {
+  while (uint8_t* at = ring_.ReserveFast(rec)) {
     put(at, rec);
     ++fast;
   }
   // Declined at the end of the ring (which is also where the tail, at 0,
   // stops it): nothing was reserved, and everything before it is whole.
-  EXPECT_EQ((fast + 1) * rec, cap);
-  EXPECT_EQ(ring.Reserve(rec), nullptr) << "the ring is full";
+  EXPECT_EQ((fast + 1) * rec, cap_);
+  EXPECT_EQ(ring_.Reserve(rec), nullptr) << "the ring is full";
   Consumed got;
-  DrainAll(&ring, &got);
-  EXPECT_EQ(got.records, written);
+  DrainAll(&ring_, &got);
+  EXPECT_EQ(got.records, written_);
   EXPECT_EQ(got.padding, 0);
-  written.clear();
+  written_.clear();
   got = Consumed();
   // The consumer freed everything, but the producer's view of the tail is
   // old: declined until Reserve looks again.
-  EXPECT_EQ(ring.ReserveFast(rec), nullptr);
-  put(ring.Reserve(rec), rec);
+  EXPECT_EQ(ring_.ReserveFast(rec), nullptr);
+  put(ring_.Reserve(rec), rec);
   // Now 3 KiB short of the end, then a record that does not fit before it:
   // declined, and Reserve pads.
-  while (written.size() * rec + 3 * rec < cap) put(ring.Reserve(rec), rec);
-  ASSERT_NE(ring.ReserveFast(2048), nullptr);
-  put(ring.Reserve(2048), 2048);  // the same place again: nothing was published in between
-  EXPECT_EQ(ring.ReserveFast(2048), nullptr) << "1 KiB left before the end";
-  DrainAll(&ring, &got);
-  put(ring.Reserve(2048), 2048);
-  DrainAll(&ring, &got);
-  EXPECT_EQ(got.records, written);
+  while (written_.size() * rec + 3 * rec < cap_) put(ring_.Reserve(rec), rec);
+  ASSERT_NE(ring_.ReserveFast(2048), nullptr);
+  put(ring_.Reserve(2048), 2048);  // the same place again: nothing was published in between
+  EXPECT_EQ(ring_.ReserveFast(2048), nullptr) << "1 KiB left before the end";
+  DrainAll(&ring_, &got);
+  put(ring_.Reserve(2048), 2048);
+  DrainAll(&ring_, &got);
+  EXPECT_EQ(got.records, written_);
   EXPECT_EQ(got.padding, 1);
 }
 
