@@ -92,10 +92,13 @@ inline long SmallIntArg(PyObject* v) {
   if (!PyLong_CheckExact(v)) return -1;
   const auto* l = reinterpret_cast<const PyLongObject*>(v);
   // Bits 0-1: the sign (0 positive, 1 zero); bit 2 is reserved (an
-  // immortality flag from 3.14); the digit count above them.
+  // immortality flag from 3.14); the digit count above them. One positive
+  // digit (tag 8) or zero (tag 1, whose digit is 0: _PyLong_New and the
+  // small ints set it) in one compare: tag | 9 == 9 (tags 0 and 9, zero
+  // digits positive and one digit of sign zero, are never made).
+  static_assert(_PyLong_NON_SIZE_BITS == 3, "the lv_tag layout of 3.12 and 3.13");
   const uintptr_t tag = l->long_value.lv_tag & ~uintptr_t{4};
-  if (tag == (uintptr_t{1} << _PyLong_NON_SIZE_BITS)) return static_cast<long>(l->long_value.ob_digit[0]);
-  if (tag == 1) return 0;
+  if (__builtin_expect((tag | 9) == 9, 1)) return static_cast<long>(l->long_value.ob_digit[0]);
 #else
   (void)v;
 #endif

@@ -77,6 +77,10 @@ struct CodeInfo {
   // built the first time an event needs a line from an instruction offset.
   bool lines_built = false;
   std::vector<int32_t> lines;
+  // The same table for the fast paths: lines.data() and lines.size() once
+  // built (0 before: one compare says whether an offset is in the table).
+  const int32_t* line_data = nullptr;
+  size_t line_units = 0;
 };
 
 void FreeCodeInfo(void* p) { delete static_cast<CodeInfo*>(p); }
@@ -226,23 +230,24 @@ class ShadowStack {
   ShadowFrame* begin() { return frames_.data(); }
   ShadowFrame* end() { return frames_.data() + size_; }
   __attribute__((always_inline)) ShadowFrame& emplace_back(compat::FrameKey key, CodeInfo* code) {
-    if (full()) frames_.emplace_back(nullptr, nullptr);  // may move them: top_ is set below
+    if (full()) {
+      frames_.emplace_back(nullptr, nullptr);  // may move them: top_ is set below
+      built_ = frames_.size();
+    }
     return PushOnRoom(key, code);
   }
   // No frame above the top is constructed: a push must grow the vector.
-  bool full() const { return size_ == frames_.size(); }
+  bool full() const { return size_ == built_; }
   // emplace_back where !full() (no allocation, no call).
   __attribute__((always_inline)) ShadowFrame& PushOnRoom(compat::FrameKey key, CodeInfo* code) {
-    ShadowFrame& f = frames_[size_++];
-    top_ = &f;
-    f.key = key;
-    f.code = code;
-    f.round = 0;
-    f.resumed = false;
-    f.ident_valid = false;
-    f.check = 0;
-    f.unflat = 0;
-    return f;
+    top_ = &frames_[size_++];
+    return Begin(top_, key, code);
+  }
+  // PushOnRoom on a stack that is not empty: the new frame is the one
+  // above the top (no multiply by the frame's size).
+  __attribute__((always_inline)) ShadowFrame& PushAboveTop(compat::FrameKey key, CodeInfo* code) {
+    ++size_;
+    return Begin(++top_, key, code);
   }
   // The caller has moved or released what the top frame held.
   __attribute__((always_inline)) void pop_back() {
@@ -257,7 +262,19 @@ class ShadowStack {
   }
 
  private:
+  // A pushed frame's state (what it holds was released at its last pop).
+  __attribute__((always_inline)) static ShadowFrame& Begin(ShadowFrame* f, compat::FrameKey key, CodeInfo* code) {
+    f->key = key;
+    f->code = code;
+    f->round = 0;
+    f->resumed = false;
+    f->ident_valid = false;
+    f->check = 0;
+    f->unflat = 0;
+    return *f;
+  }
   std::vector<ShadowFrame> frames_;
+  size_t built_ = 0;  // frames_.size(), without its division
   size_t size_ = 0;
   ShadowFrame* top_ = nullptr;  // &frames_[size_ - 1], or null
 };
@@ -377,6 +394,17 @@ constexpr uint32_t kMaxThreads = 0xffff;
 // Bytes per bytecode unit: sys.monitoring offsets and co_lines() count bytes.
 constexpr long kCodeUnitBytes = 2;
 
+// A text value's bytes after RawEvent as little-endian words: the u32
+// length, then the text, zero-padded to a multiple of 8 (the layout of
+// Recorder::FillPlain), for the return values None, True and False.
+constexpr uint64_t TextWord(uint32_t n, const char (&s)[5]) {
+  return n | uint64_t{static_cast<uint8_t>(s[0])} << 32 | uint64_t{static_cast<uint8_t>(s[1])} << 40 |
+         uint64_t{static_cast<uint8_t>(s[2])} << 48 | uint64_t{static_cast<uint8_t>(s[3])} << 56;
+}
+constexpr uint64_t kNoneTail[1] = {TextWord(4, "None")};
+constexpr uint64_t kTrueTail[1] = {TextWord(4, "True")};
+constexpr uint64_t kFalseTail[2] = {TextWord(5, "Fals"), uint64_t{'e'}};
+
 class Recorder {
  public:
   static StatusOr<std::unique_ptr<Recorder>> Create(RecordOptions options, PyObject* thread_registry);
@@ -405,49 +433,59 @@ class Recorder {
   // to adopt or resync, a pending exception...).
   // One function per event (see MonitoringHandler). kPlainOnly: the
   // recording captures no locals (--locals none), so that every code is
-  // CodeInfo::plain; only the plain records are inlined (see Record).
-  template <monitoring::Event kEvent, bool kPlainOnly>
+  // CodeInfo::plain; only the plain records are inlined (RecordPlain).
+  // kFromGil: the running thread state is the GIL's last holder
+  // (GilHolderIfLast); where it is not that, FastEvent<..., false> asks
+  // PyThreadState_Get() (a call, kept out of this steady path).
+  template <monitoring::Event kEvent, bool kPlainOnly, bool kFromGil = true>
   PyObject* FastEvent(PyObject* const* args, Py_ssize_t nargs);
-  // FastEvent for an event of another code than the last one's: the
+  // FastEvent for an event of another code than the last fast one's: the
   // lookup (a call) kept out of FastEvent's steady path.
   template <monitoring::Event kEvent, bool kPlainOnly>
   __attribute__((noinline)) PyObject* FastEventOtherCode(PyObject* const* args, Py_ssize_t nargs);
-  // FastEvent's RecordGeneral, where Record<true> declined: a tail call
-  // (few arguments, all in registers), so that FastEvent saves no
-  // registers for it.
+  // FastEvent where the GIL's last holder is not the last event's thread:
+  // FastEvent<..., kFromGil = false>, out of line (it calls).
+  template <monitoring::Event kEvent, bool kPlainOnly>
+  __attribute__((noinline)) PyObject* FastEventOtherThread(PyObject* const* args, Py_ssize_t nargs) {
+    return FastEvent<kEvent, kPlainOnly, false>(args, nargs);
+  }
+  // FastEvent's RecordGeneral of a return, where RecordPlain declined: a
+  // tail call of few arguments (the frame is t's top one, its code the
+  // cached one), so that FastEvent keeps fewer values live for it.
   template <monitoring::Event kEvent>
-  __attribute__((noinline)) PyObject* RecordGeneralThenNone(HookThread* t, CodeInfo* ci, compat::FrameKey key,
-                                                            int line, PyObject* const* args);
+  __attribute__((noinline)) PyObject* RecordGeneralThenNone(HookThread* t, int line, PyObject* const* args);
+  // RecordPlain's return of a value that is not a compact int: None, True
+  // and False have their plain record; anything else RecordGeneral's.
+  template <monitoring::Event kEvent>
+  __attribute__((noinline)) PyObject* ReturnOtherThenNone(HookThread* t, int line, PyObject* const* args);
   // The same for the trace function's call, line and return events.
   bool FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
-  // The fast paths' precondition: the running thread is the thread of the
-  // last event, no exception is pending, the writer is healthy, and the
+  // The fast paths' precondition, given the running thread state `ts`: it
+  // is the last event's (CurrentThread), no exception is pending, and the
   // thread's shadow stack is not empty (its first frame's callers may need
-  // adopting). Its HookThread then, and its thread state in *ts; else NULL.
-  //
+  // adopting). Its HookThread then; else NULL. A thread that needs a
+  // resync is never the last event's (last_tstate_ stays NULL for it), and
+  // a stopped recording or a failed writer is caught by halted_, checked
+  // by the callers first.
+  __attribute__((always_inline)) HookThread* SteadyThread(PyThreadState* ts) {
+#ifdef TRACETAPE_CHECK_GIL_HOLDER
+    if (ts != PyThreadState_Get()) Py_FatalError("tracetape: the GIL's holder is not the running thread");
+#endif
+    if (ts != last_tstate_ || compat::ThreadStateId(ts) != last_tstate_id_) return nullptr;
+    HookThread* t = last_thread_;  // set with last_tstate_
+    if (t->stack.empty() || compat::ErrorPending(ts)) return nullptr;
+    return t;
+  }
   // Which thread runs, without PyThreadState_Get() (a call, and a TLS
   // lookup through __tls_get_addr on 3.12+: about 20 instructions of each
   // event): the GIL's last holder is the thread state the running thread
   // took the GIL with; if that is the last event's, and still active (not
-  // swapped out since), it is the running one. Otherwise, and where the GIL
-  // cannot be read, PyThreadState_Get() decides.
-  __attribute__((always_inline)) HookThread* SteadyThread(PyThreadState** ts_out) {
-    HookThread* t = last_thread_;
-    // Our own state first: a thread with frames on its stack is alive, so
-    // its thread state can be read.
-    if (t == nullptr || t->stack.empty() || t->resync) return nullptr;
+  // swapped out since), it is the running one. NULL otherwise, and where
+  // the GIL cannot be read: then PyThreadState_Get() decides.
+  __attribute__((always_inline)) PyThreadState* GilHolderIfLast() {
     PyThreadState* ts = *gil_holder_;
-    if (ts != last_tstate_ || !compat::ThreadStateActive(ts)) {
-      ts = PyThreadState_Get();
-      if (ts != last_tstate_) return nullptr;
-    }
-#ifdef TRACETAPE_CHECK_GIL_HOLDER
-    if (ts != PyThreadState_Get()) Py_FatalError("tracetape: the GIL's holder is not the running thread");
-#endif
-    if (compat::ThreadStateId(ts) != last_tstate_id_) return nullptr;
-    if (compat::ErrorPending(ts) || writer_->failed()) return nullptr;
-    *ts_out = ts;
-    return t;
+    // kNoHolder is never last_tstate_: it is not read further.
+    return ts == last_tstate_ && compat::ThreadStateActive(ts) ? ts : nullptr;
   }
   // sys.monitoring: switch on the local events of the recorded code objects
   // that are running now, on every thread (the legacy hook sees them too).
@@ -478,7 +516,10 @@ class Recorder {
   // it (TraceHandle).
   void NoteGap() {
     HookThread* t = CurrentThread(nullptr);
-    if (t != nullptr) t->resync = true;
+    if (t != nullptr) {
+      t->resync = true;
+      last_tstate_ = nullptr;  // no fast path until it is done (CurrentThread)
+    }
   }
   // Code that is not recorded (decided once per code object): its events
   // need nothing.
@@ -498,7 +539,15 @@ class Recorder {
     Py_INCREF(code);
     Py_XSETREF(cached_code_, code);
     cached_ci_ = ci;
+    SetFastCode();
     return ci;
+  }
+  // fast_code_: the cached code if FastEvent may take it (its local events
+  // are on, and its records are plain if FastEvent<..., kPlainOnly> is the
+  // handler: --locals none, where every code is plain); else NULL.
+  void SetFastCode() {
+    const CodeInfo* ci = cached_ci_;
+    fast_code_ = ci != nullptr && ci->monitored && (ci->plain || captures_locals()) ? cached_code_ : nullptr;
   }
   CodeInfo* LookupSlow(PyCodeObject* code);
   // The line of the instruction at byte `offset`, as PyCode_Addr2Line gives
@@ -514,8 +563,9 @@ class Recorder {
   // LineAt where its table is built and holds `offset`; -1 otherwise (the
   // caller's general path then calls LineAt).
   __attribute__((always_inline)) static int LineAtBuilt(const CodeInfo* ci, long offset) {
+    // A negative offset is a unit beyond any table.
     size_t unit = static_cast<size_t>(offset) / kCodeUnitBytes;
-    return ci->lines_built && offset >= 0 && unit < ci->lines.size() ? ci->lines[unit] : -1;
+    return unit < ci->line_units ? ci->line_data[unit] : -1;
   }
   uint32_t FileId(const std::string& path);
   uint32_t NameId(const std::string& name);
@@ -535,57 +585,73 @@ class Recorder {
   // records, those without deltas, built in place in the ring.
   // `yielded`: a return that suspends a generator or coroutine (PY_YIELD):
   // its frame's slot states are kept for its resume (HookThread::Suspend).
-  // kPlainOnly: only the plain records of bare frames (no slot states),
-  // inline; false, having done nothing, for the rest: the caller then calls
-  // RecordGeneral (the same records) out of its own fast path. A recording
-  // that captures no locals needs no more, and its callers, smaller, save
-  // fewer registers. Otherwise always true.
-  template <bool kPlainOnly = false>
-  __attribute__((always_inline)) bool Record(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind,
+  __attribute__((always_inline)) void Record(HookThread* t, CodeInfo* ci, compat::FrameKey key, EventKind kind,
                                              int line, PyObject* arg, bool yielded = false) {
-    if (kPlainOnly ? ci->plain : ci->plain || (kind != EventKind::kCall && Quiet(t->stack.back(), ci, key))) {
+    if (ci->plain || (kind != EventKind::kCall && Quiet(t->stack.back(), ci, key))) {
       if (kind == EventKind::kCall || kind == EventKind::kLine) {
         EmitPlain(kind, t->index, line, ci->id, nullptr, 0);
-        return true;
+        return;
       }
       if (kind == EventKind::kReturn && !ci->redact_return) {
-        if (kPlainOnly && !t->stack.back().Bare()) return false;
         PyObject* v = arg ? arg : Py_None;
         const uint32_t thread = t->index;
-        auto pop = [&] {
-          if (kPlainOnly) {
-            t->stack.pop_back();  // bare: what Pop and Suspend come to
-          } else {
-            yielded ? t->Suspend() : t->Pop();
-          }
-        };
         // The record last: nothing is live after its slow path.
         int64_t value;
         const char* text;
         size_t text_size;
         if (Renderer::CompactInt(v, &value)) {
-          pop();
+          yielded ? t->Suspend() : t->Pop();
           EmitPlainInt(kind, thread, line, ci->id, value);
-          return true;
+          return;
         }
         if (Renderer::SingletonText(v, &text, &text_size)) {  // None, True, False
-          pop();
+          yielded ? t->Suspend() : t->Pop();
           EmitPlain(kind, thread, line, ci->id, text, text_size);
-          return true;
+          return;
         }
       }
     }
-    if (kPlainOnly) return false;
     if (ci->ident_fast) {
       if (kind == EventKind::kCall
               ? FastCall(t, ci, key, line)
               : kind == EventKind::kLine && (t->stack.back().check & t->stack.back().unflat) == 0 &&
                     FastLine(t, ci, key, line)) {
-        return true;
+        return;
       }
     }
     RecordGeneral(t, ci, key, kind, line, arg, yielded);
-    return true;
+  }
+  // FastEvent's records for a recording that captures no locals (every
+  // code is plain: --locals none), the event's answer returned: the plain
+  // records, built in place in the ring, as Record writes them; the rest
+  // (a redacted or other return value, a frame with slot states) by
+  // RecordGeneralThenNone. Every way out is a return or a tail call: the
+  // handler keeps nothing in callee-saved registers.
+  template <monitoring::Event kEvent>
+  __attribute__((always_inline)) PyObject* RecordPlain(HookThread* t, CodeInfo* ci, compat::FrameKey key, int line,
+                                                       PyObject* const* args) {
+    constexpr bool kReturn = kEvent == monitoring::kPyReturn || kEvent == monitoring::kPyYield;
+    constexpr EventKind kKind = kReturn ? EventKind::kReturn
+                                : kEvent == monitoring::kLine ? EventKind::kLine
+                                                              : EventKind::kCall;
+    const uint32_t thread = t->index;
+    (void)key;  // t's top frame's
+    if constexpr (!kReturn) {
+      return EmitPlainThenNone(kKind, thread, line, ci->id);
+    } else {
+      // Out of line: the checks above leave many values live, and the
+      // return's own work, inline, made the handler save four registers.
+      return ReturnPlainThenNone<kEvent>(t, line, args);
+    }
+  }
+  template <monitoring::Event kEvent>
+  __attribute__((noinline)) PyObject* ReturnPlainThenNone(HookThread* t, int line, PyObject* const* args) {
+    const CodeInfo* ci = cached_ci_;
+    if (ci->redact_return || !t->stack.back().Bare()) return RecordGeneralThenNone<kEvent>(t, line, args);
+    int64_t value;
+    if (!Renderer::CompactInt(args[2], &value)) return ReturnOtherThenNone<kEvent>(t, line, args);
+    t->stack.pop_back();  // bare: what Pop and Suspend come to
+    return EmitPlainIntThenNone(EventKind::kReturn, t->index, line, ci->id, value);
   }
   // The header and event of a record of `ndeltas` word deltas at buf.
   __attribute__((always_inline)) static uint8_t* PutWordRecord(uint8_t* buf, size_t size, EventKind kind,
@@ -806,13 +872,15 @@ class Recorder {
     constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
     size_t size = value ? (kFixed + 4 + value_size + 7) & ~size_t{7} : kFixed;
     if (size > kMaxPlainRecord) return false;
-    uint8_t* at = ring_->ReserveFast(size);
-    if (at == nullptr) {
+    RingBuffer* ring = ring_.get();  // in a register across the record's stores
+    uint8_t* at;
+    uint64_t end;
+    if (!ring->ReserveFast(size, &at, &end)) {
       EmitPlainSlow(kind, thread, line, code, value, value_size, size);
       return true;
     }
     FillPlain(at, size, kind, thread, line, code, value, value_size);
-    ring_->Publish();
+    ring->PublishFast(end);
     return true;
   }
   // Writes the `size` bytes of a plain record at `buf`.
@@ -840,10 +908,12 @@ class Recorder {
   // thread writes its text.
   __attribute__((always_inline)) void EmitPlainInt(EventKind kind, uint32_t thread, int line, uint32_t code,
                                                   int64_t value) {
-    uint8_t* at = ring_->ReserveFast(kPlainIntSize);
-    if (at == nullptr) return EmitPlainIntSlow(kind, thread, line, code, value);
+    RingBuffer* ring = ring_.get();
+    uint8_t* at;
+    uint64_t end;
+    if (!ring->ReserveFast(kPlainIntSize, &at, &end)) return EmitPlainIntSlow(kind, thread, line, code, value);
     FillPlainInt(at, kind, thread, line, code, value);
-    ring_->Publish();
+    ring->PublishFast(end);
   }
   static constexpr size_t kPlainIntSize = sizeof(RawHeader) + sizeof(RawEvent) + sizeof(int64_t);
   static_assert(kPlainIntSize % 8 == 0, "a plain int record is padded already");
@@ -859,6 +929,73 @@ class Recorder {
   // As EmitPlainSlow.
   __attribute__((noinline)) void EmitPlainIntSlow(EventKind kind, uint32_t thread, int line, uint32_t code,
                                                   int64_t value);
+  // RecordPlain's emitters: EmitPlain without a value, EmitPlainInt, and
+  // EmitPlain of a return value that is None, True or False, each
+  // returning the event's answer (Py_None). Their slow paths are tail
+  // calls of at most six register arguments.
+  __attribute__((always_inline)) PyObject* EmitPlainThenNone(EventKind kind, uint32_t thread, int line,
+                                                             uint32_t code) {
+    constexpr size_t kSize = sizeof(RawHeader) + sizeof(RawEvent);
+    RingBuffer* ring = ring_.get();
+    uint8_t* at;
+    uint64_t end;
+    if (!ring->ReserveFast(kSize, &at, &end)) return EmitPlainSlowThenNone(kind, thread, line, code);
+    FillPlain(at, kSize, kind, thread, line, code, nullptr, 0);
+    ring->PublishFast(end);
+    Py_RETURN_NONE;
+  }
+  __attribute__((noinline)) PyObject* EmitPlainSlowThenNone(EventKind kind, uint32_t thread, int line,
+                                                            uint32_t code) {
+    EmitPlainSlow(kind, thread, line, code, nullptr, 0, sizeof(RawHeader) + sizeof(RawEvent));
+    Py_RETURN_NONE;
+  }
+  __attribute__((always_inline)) PyObject* EmitPlainIntThenNone(EventKind kind, uint32_t thread, int line,
+                                                                uint32_t code, int64_t value) {
+    RingBuffer* ring = ring_.get();
+    uint8_t* at;
+    uint64_t end;
+    if (!ring->ReserveFast(kPlainIntSize, &at, &end)) return EmitPlainIntSlowThenNone(kind, thread, line, code, value);
+    FillPlainInt(at, kind, thread, line, code, value);
+    ring->PublishFast(end);
+    Py_RETURN_NONE;
+  }
+  __attribute__((noinline)) PyObject* EmitPlainIntSlowThenNone(EventKind kind, uint32_t thread, int line,
+                                                               uint32_t code, int64_t value) {
+    EmitPlainIntSlow(kind, thread, line, code, value);
+    Py_RETURN_NONE;
+  }
+  // The record of a None, True or False value (Renderer::SingletonText),
+  // whose text is at most 8 bytes: what follows RawEvent (the text's
+  // length, the text, zero padding) is one word, or two for "False",
+  // stored whole instead of copied byte by byte.
+  __attribute__((always_inline)) PyObject* EmitSingletonThenNone(EventKind kind, uint32_t thread, int line,
+                                                                 uint32_t code, PyObject* v) {
+    constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
+    const bool is_false = v == Py_False;
+    const uint64_t* tail = is_false ? kFalseTail : v == Py_True ? kTrueTail : kNoneTail;
+    const size_t size = is_false ? kFixed + 16 : kFixed + 8;
+    RingBuffer* ring = ring_.get();
+    uint8_t* at;
+    uint64_t end;
+    if (!ring->ReserveFast(size, &at, &end)) return EmitSingletonSlowThenNone(kind, thread, line, code, v);
+    RawHeader h{static_cast<uint32_t>(size), static_cast<uint8_t>(RawTag::kEvent), static_cast<uint8_t>(kind), 0};
+    RawEvent e{thread, line, code, kTextValue};
+    std::memcpy(at, &h, sizeof(h));
+    std::memcpy(at + sizeof(h), &e, sizeof(e));
+    std::memcpy(at + kFixed, &tail[0], 8);
+    if (is_false) std::memcpy(at + kFixed + 8, &tail[1], 8);
+    ring->PublishFast(end);
+    Py_RETURN_NONE;
+  }
+  __attribute__((noinline)) PyObject* EmitSingletonSlowThenNone(EventKind kind, uint32_t thread, int line,
+                                                                uint32_t code, PyObject* v) {
+    const char* text;
+    size_t text_size;
+    Renderer::SingletonText(v, &text, &text_size);
+    constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
+    EmitPlainSlow(kind, thread, line, code, text, text_size, (kFixed + 4 + text_size + 7) & ~size_t{7});
+    Py_RETURN_NONE;
+  }
   static constexpr size_t kMaxPlainRecord = 256;
   // A return event's value into text_.
   void RenderReturn(const CodeInfo* ci, PyObject* value) {
@@ -904,7 +1041,9 @@ class Recorder {
   std::unordered_map<uint64_t, HookThread> threads_;
   // The GIL's last holder (gil_compat.h), or kNoHolder where it cannot be
   // read (before 3.12) or does not name the running thread (checked once).
-  static constexpr PyThreadState* kNoHolder = nullptr;
+  // kNoHolder holds an address that is no thread state, so never
+  // last_tstate_ (not NULL, which last_tstate_ is between threads).
+  static PyThreadState* const kNoHolder;
   PyThreadState* const volatile* gil_holder_ = &kNoHolder;
   PyThreadState* last_tstate_ = nullptr;
   uint64_t last_tstate_id_ = 0;
@@ -913,6 +1052,11 @@ class Recorder {
 
   PyCodeObject* cached_code_ = nullptr;  // strong
   CodeInfo* cached_ci_ = nullptr;
+  PyCodeObject* fast_code_ = nullptr;  // cached_code_ or NULL: SetFastCode
+  // Set when the recording stops taking events (Disable) and by the writer
+  // thread when it fails (TapeWriter::Start): the fast paths check only
+  // this (the general path then finds out which).
+  std::atomic<bool> halted_{false};
   RawBuffer record_;  // the record being built
   BasicRawWriter<RawBuffer> w_{&record_};
   uint16_t ndeltas_ = 0;
@@ -928,6 +1072,7 @@ class Recorder {
 };
 
 Recorder* g_recorder = nullptr;
+PyThreadState* const Recorder::kNoHolder = reinterpret_cast<PyThreadState*>(const_cast<PyThreadState**>(&kNoHolder));
 Py_ssize_t g_extra_index = -1;
 uint64_t g_session = 0;
 
@@ -1029,7 +1174,7 @@ StatusOr<std::unique_ptr<Recorder>> Recorder::Create(RecordOptions options, PyOb
   if (!redactor.ok()) return redactor.status();
   std::unique_ptr<Recorder> r(new Recorder(std::move(options), std::move(redactor).value(), thread_registry));
   r->ring_ = std::make_unique<RingBuffer>(r->options_.ring_bytes);
-  auto writer = TapeWriter::Start(r->options_, r->ring_.get());
+  auto writer = TapeWriter::Start(r->options_, r->ring_.get(), &r->halted_);
   if (!writer.ok()) return writer.status();
   r->writer_ = std::move(writer).value();
   return r;
@@ -1181,6 +1326,8 @@ void Recorder::BuildLines(PyCodeObject* code, CodeInfo* ci) {
   Py_XDECREF(iter);
   Py_XDECREF(it);
   if (!ok) ci->lines.clear();
+  ci->line_data = ci->lines.data();
+  ci->line_units = ci->lines.size();
   PyErr_Clear();
   PyErr_Restore(type, value, tb);
 }
@@ -1222,7 +1369,9 @@ HookThread* Recorder::CurrentThread(PyThreadState* ts) {
     it = threads_.emplace(id, std::move(t)).first;
     DefineThread(it->second);
   }
-  last_tstate_ = ts;
+  // A thread that needs a resync is looked up again at each event, and
+  // the fast paths (SteadyThread) do not take it, until Resync is done.
+  last_tstate_ = it->second.resync ? nullptr : ts;
   last_tstate_id_ = id;
   last_thread_ = &it->second;
   return last_thread_;
@@ -1664,6 +1813,7 @@ void Recorder::Disable(const std::string& why) {
   if (disabled_) return;
   disabled_ = true;
   disabled_why_ = why;
+  halted_.store(true, std::memory_order_relaxed);
   // Events stop here; the program goes on untouched.
   if (monitoring_) {
     monitoring::SilenceAll();
@@ -1888,6 +2038,7 @@ constexpr uint32_t kLocalEvents = Bit(monitoring::kPyReturn) | Bit(monitoring::k
 
 void Recorder::EnableLocalEvents(PyCodeObject* code, CodeInfo* ci) {
   ci->monitored = true;
+  if (ci == cached_ci_) SetFastCode();
   Status s = monitoring::EnableCode(code, kLocalEvents);
   if (!s.ok()) Disable("cannot switch on events for " + Utf8(code->co_name) + ": " + s.message());
 }
@@ -1910,7 +2061,7 @@ void Recorder::EnableRunningCode() {
 }
 
 
-template <monitoring::Event kEvent, bool kPlainOnly>
+template <monitoring::Event kEvent, bool kPlainOnly, bool kFromGil>
 PyObject* Recorder::FastEvent(PyObject* const* args, Py_ssize_t nargs) {
   // OnMonitoringEvent, then OnEvent, do the same for these events with
   // checks and conversions that the steady state does not need: both end in
@@ -1925,16 +2076,24 @@ PyObject* Recorder::FastEvent(PyObject* const* args, Py_ssize_t nargs) {
   constexpr bool kReturn = kEvent == monitoring::kPyReturn || kEvent == monitoring::kPyYield;
   static_assert(kCall || kReturn || kEvent == monitoring::kLine, "not an event with a fast path");
   auto general = [&] { return OnMonitoringEvent(kEvent, args, nargs); };
-  if (nargs < (kReturn ? 3 : 2) || disabled_) return general();
+  if (nargs < (kReturn ? 3 : 2) || halted_.load(std::memory_order_relaxed)) return general();
+  // fast_code_: recorded, its local events on, and plain if kPlainOnly.
   auto* code = reinterpret_cast<PyCodeObject*>(args[0]);
-  if (code != cached_code_) return FastEventOtherCode<kEvent, kPlainOnly>(args, nargs);
+  if (code != fast_code_) return FastEventOtherCode<kEvent, kPlainOnly>(args, nargs);
   CodeInfo* ci = cached_ci_;
-  if (ci == nullptr || !ci->monitored) return general();  // monitored: recorded, too
   PyThreadState* ts;
-  HookThread* t = SteadyThread(&ts);
+  if constexpr (kFromGil) {
+    ts = GilHolderIfLast();
+    if (ts == nullptr) return FastEventOtherThread<kEvent, kPlainOnly>(args, nargs);
+  } else {
+    ts = PyThreadState_Get();
+  }
+  HookThread* t = SteadyThread(ts);
   if (t == nullptr) return general();
   compat::FrameKey key = compat::RunningFrameKey(ts);
-  if (key == nullptr) return general();
+  // A shadow frame's key is never NULL: where it is compared, that covers
+  // a NULL one.
+  if (kCall && key == nullptr) return general();
   long where = compat::SmallIntArg(args[1]);
   if (where < 0) return general();
   int line;
@@ -1947,44 +2106,54 @@ PyObject* Recorder::FastEvent(PyObject* const* args, Py_ssize_t nargs) {
     if (line < 0) return general();  // which builds the line table
     if constexpr (kCall) {
       if (t->stack.full()) return general();  // which grows it
-      t->stack.PushOnRoom(key, ci);
+      t->stack.PushAboveTop(key, ci);  // not empty: SteadyThread
       if constexpr (kEvent == monitoring::kPyResume) t->Resume();
     }
   }
-  constexpr EventKind kKind = kCall ? EventKind::kCall : kReturn ? EventKind::kReturn : EventKind::kLine;
-  if (!Record<kPlainOnly>(t, ci, key, kKind, line, kReturn ? args[2] : nullptr, kEvent == monitoring::kPyYield)) {
-    return RecordGeneralThenNone<kEvent>(t, ci, key, line, args);
+  if constexpr (kPlainOnly) {
+    return RecordPlain<kEvent>(t, ci, key, line, args);
+  } else {
+    constexpr EventKind kKind = kCall ? EventKind::kCall : kReturn ? EventKind::kReturn : EventKind::kLine;
+    Record(t, ci, key, kKind, line, kReturn ? args[2] : nullptr, kEvent == monitoring::kPyYield);
+    Py_RETURN_NONE;
   }
+}
+
+template <monitoring::Event kEvent>
+PyObject* Recorder::RecordGeneralThenNone(HookThread* t, int line, PyObject* const* args) {
+  static_assert(kEvent == monitoring::kPyReturn || kEvent == monitoring::kPyYield, "a return");
+  RecordGeneral(t, cached_ci_, t->stack.back().key, EventKind::kReturn, line, args[2],
+                kEvent == monitoring::kPyYield);
   Py_RETURN_NONE;
 }
 
 template <monitoring::Event kEvent>
-PyObject* Recorder::RecordGeneralThenNone(HookThread* t, CodeInfo* ci, compat::FrameKey key, int line,
-                                          PyObject* const* args) {
-  constexpr bool kCall = kEvent == monitoring::kPyStart || kEvent == monitoring::kPyResume;
-  constexpr bool kReturn = kEvent == monitoring::kPyReturn || kEvent == monitoring::kPyYield;
-  constexpr EventKind kKind = kCall ? EventKind::kCall : kReturn ? EventKind::kReturn : EventKind::kLine;
-  RecordGeneral(t, ci, key, kKind, line, kReturn ? args[2] : nullptr, kEvent == monitoring::kPyYield);
-  Py_RETURN_NONE;
+PyObject* Recorder::ReturnOtherThenNone(HookThread* t, int line, PyObject* const* args) {
+  PyObject* v = args[2];
+  if (v != Py_None && v != Py_True && v != Py_False) return RecordGeneralThenNone<kEvent>(t, line, args);
+  t->stack.pop_back();  // bare, as RecordPlain checked
+  return EmitSingletonThenNone(EventKind::kReturn, t->index, line, cached_ci_->id, v);
 }
 
 template <monitoring::Event kEvent, bool kPlainOnly>
 PyObject* Recorder::FastEventOtherCode(PyObject* const* args, Py_ssize_t nargs) {
   auto* code = reinterpret_cast<PyCodeObject*>(args[0]);
-  if (!PyCode_Check(code)) return OnMonitoringEvent(kEvent, args, nargs);
+  if (code == cached_code_ || !PyCode_Check(code)) return OnMonitoringEvent(kEvent, args, nargs);
   Lookup(code);  // now the cached one
+  if (code != fast_code_) return OnMonitoringEvent(kEvent, args, nargs);
   return FastEvent<kEvent, kPlainOnly>(args, nargs);
 }
 
 bool Recorder::FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
   // As FastEvent, for OnEvent's settrace callers.
   if (what != PyTrace_LINE && what != PyTrace_CALL && what != PyTrace_RETURN) return false;
-  if (disabled_) return false;
+  if (halted_.load(std::memory_order_relaxed)) return false;
   PyCodeObject* code = compat::FrameCode(frame);
   CodeInfo* ci = Lookup(code);
   if (ci == nullptr || !ci->recorded) return false;
-  PyThreadState* ts;
-  HookThread* t = SteadyThread(&ts);
+  PyThreadState* ts = GilHolderIfLast();
+  if (ts == nullptr) ts = PyThreadState_Get();
+  HookThread* t = SteadyThread(ts);
   if (t == nullptr) return false;
   compat::FrameKey key = compat::KeyOf(frame);
   int line = PyFrame_GetLineNumber(frame);
@@ -2101,6 +2270,7 @@ Status Recorder::Finish(int exit_status) {
   renderer_.ReleaseCaches();
   ReleaseMappingNames();
   cached_ci_ = nullptr;
+  fast_code_ = nullptr;
   for (auto& [id, t] : threads_) {
     t.ReleaseAll();
     t.stack.clear();
@@ -2141,7 +2311,8 @@ void Recorder::AfterFork() {
   options_.metadata.start_time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
                                         .count();
-  auto writer = TapeWriter::Start(options_, ring_.get());
+  halted_.store(disabled_, std::memory_order_relaxed);  // the parent's writer is not this one
+  auto writer = TapeWriter::Start(options_, ring_.get(), &halted_);
   if (!writer.ok()) {
     Disable("cannot record the forked child: " + writer.status().message());
     return;

@@ -46,6 +46,7 @@ uint8_t* RingBuffer::ReserveSlow(size_t size) {
   reserved_head_ = head + need;
   const uint64_t next_wrap = (reserved_head_ & ~uint64_t{capacity_ - 1}) + capacity_;
   fast_limit_ = std::min(next_wrap, cached_tail_ + capacity_);
+  fast_base_ = reinterpret_cast<uintptr_t>(buffer_.get()) - static_cast<uintptr_t>(next_wrap - capacity_);
   return buffer_.get() + pos;
 }
 
@@ -55,6 +56,7 @@ void RingBuffer::Reset() {
   cached_tail_ = 0;
   reserved_head_ = 0;
   fast_limit_ = 0;
+  fast_base_ = 0;
 }
 
 }  // namespace tracetape::recorder

@@ -71,10 +71,12 @@ StatusOr<int> CreateTapeFile(const std::string& path) {
   return fd;
 }
 
-StatusOr<std::unique_ptr<TapeWriter>> TapeWriter::Start(const RecordOptions& options, RingBuffer* ring) {
+StatusOr<std::unique_ptr<TapeWriter>> TapeWriter::Start(const RecordOptions& options, RingBuffer* ring,
+                                                        std::atomic<bool>* also_failed) {
   auto fd = CreateTapeFile(options.path);
   if (!fd.ok()) return fd.status();
   std::unique_ptr<TapeWriter> w(new TapeWriter(options, ring, *fd));
+  w->also_failed_ = also_failed;
   uint64_t offset;
   TRACETAPE_RETURN_IF_ERROR(w->Append(format::EncodePreamble(), &offset));
   auto header = format::EncodeRecord(format::RecordType::kHeader, EncodeHeader(options), options.zstd_level);
@@ -131,6 +133,7 @@ void TapeWriter::Fail(const Status& s) {
   }
   discard_ = true;
   failed_.store(true, std::memory_order_release);
+  if (also_failed_ != nullptr) also_failed_->store(true, std::memory_order_relaxed);
 }
 
 Status TapeWriter::Append(const std::string& bytes, uint64_t* offset) {

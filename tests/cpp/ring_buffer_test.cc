@@ -39,26 +39,32 @@ struct Consumed {
   int padding = 0;
 };
 
-// Drains everything pending, checking that each span holds whole records.
-void DrainAll(RingBuffer* ring, Consumed* out) {
-  while (true) {
-    RingBuffer::Span span = ring->Peek();
-    if (span.size == 0) return;
-    size_t used = 0;
-    while (used < span.size) {
-      ASSERT_GE(span.size - used, sizeof(RawHeader)) << "a span ends inside a record header";
-      RawHeader h;
-      std::memcpy(&h, span.data + used, sizeof(h));
-      ASSERT_GE(h.size, sizeof(RawHeader));
-      ASSERT_LE(h.size, span.size - used) << "a record crosses the end of the span";
-      if (h.tag == RingBuffer::kPaddingTag) {
-        ++out->padding;
-      } else {
-        out->records.emplace_back(reinterpret_cast<const char*>(span.data + used), h.size);
-      }
-      used += h.size;
+// Consumes the whole records of the first pending span that end within
+// `limit` bytes of its start, checking that each is whole; the bytes freed.
+size_t DrainSpan(RingBuffer* ring, Consumed* out, size_t limit) {
+  RingBuffer::Span span = ring->Peek();
+  size_t used = 0;
+  while (used < span.size) {
+    EXPECT_GE(span.size - used, sizeof(RawHeader)) << "a span ends inside a record header";
+    RawHeader h;
+    std::memcpy(&h, span.data + used, sizeof(h));
+    EXPECT_GE(h.size, sizeof(RawHeader));
+    EXPECT_LE(h.size, span.size - used) << "a record crosses the end of the span";
+    if (h.size < sizeof(RawHeader) || h.size > span.size - used || used + h.size > limit) break;
+    if (h.tag == RingBuffer::kPaddingTag) {
+      ++out->padding;
+    } else {
+      out->records.emplace_back(reinterpret_cast<const char*>(span.data + used), h.size);
     }
-    ring->Release(used);
+    used += h.size;
+  }
+  ring->Release(used);
+  return used;
+}
+
+// Drains everything pending.
+void DrainAll(RingBuffer* ring, Consumed* out) {
+  while (DrainSpan(ring, out, SIZE_MAX) > 0) {
   }
 }
 
@@ -284,19 +290,30 @@ TEST_F(RingBufferFillTest, ReserveFastDeclinesWherePaddingOrTheTailIsNeeded) {
     std::memcpy(at, r.data(), size);
     ring_.Publish();
   };
+  // ReserveFast's place, or NULL where it declines.
+  auto fast = [&](size_t size) -> uint8_t* {
+    uint8_t* at = nullptr;
+    uint64_t end = 0;
+    return ring_.ReserveFast(size, &at, &end) ? at : nullptr;
+  };
   // A fresh ring has not looked at its tail yet: the first reservation
   // takes the slow way, the following ones need not.
-  EXPECT_EQ(ring_.ReserveFast(rec), nullptr);
+  EXPECT_EQ(fast(rec), nullptr);
   EXPECT_EQ(ring_.Peek().size, 0u);
   put(ring_.Reserve(rec), rec);
-  size_t fast = 0;
-  while (uint8_t* at = ring_.ReserveFast(rec)) {
-    put(at, rec);
-    ++fast;
+  size_t fast_count = 0;
+  while (true) {
+    uint8_t* at;
+    uint64_t end;
+    if (!ring_.ReserveFast(rec, &at, &end)) break;
+    const std::string& r = NextRecord(rec);
+    std::memcpy(at, r.data(), rec);
+    ring_.PublishFast(end);
+    ++fast_count;
   }
   // Declined at the end of the ring (which is also where the tail, at 0,
   // stops it): nothing was reserved, and everything before it is whole.
-  EXPECT_EQ((fast + 1) * rec, cap_);
+  EXPECT_EQ((fast_count + 1) * rec, cap_);
   EXPECT_EQ(ring_.Reserve(rec), nullptr) << "the ring is full";
   Consumed got;
   DrainAll(&ring_, &got);
@@ -306,19 +323,57 @@ TEST_F(RingBufferFillTest, ReserveFastDeclinesWherePaddingOrTheTailIsNeeded) {
   got = Consumed();
   // The consumer freed everything, but the producer's view of the tail is
   // old: declined until Reserve looks again.
-  EXPECT_EQ(ring_.ReserveFast(rec), nullptr);
+  EXPECT_EQ(fast(rec), nullptr);
   put(ring_.Reserve(rec), rec);
   // Now 3 KiB short of the end, then a record that does not fit before it:
   // declined, and Reserve pads.
   while (written_.size() * rec + 3 * rec < cap_) put(ring_.Reserve(rec), rec);
-  ASSERT_NE(ring_.ReserveFast(2048), nullptr);
-  put(ring_.Reserve(2048), 2048);  // the same place again: nothing was published in between
-  EXPECT_EQ(ring_.ReserveFast(2048), nullptr) << "1 KiB left before the end";
+  uint8_t* at = fast(2048);
+  ASSERT_NE(at, nullptr);
+  EXPECT_EQ(ring_.Reserve(2048), at) << "the same place: nothing was published in between";
+  put(at, 2048);
+  EXPECT_EQ(fast(2048), nullptr) << "1 KiB left before the end";
   DrainAll(&ring_, &got);
   put(ring_.Reserve(2048), 2048);
   DrainAll(&ring_, &got);
   EXPECT_EQ(got.records, written_);
   EXPECT_EQ(got.padding, 1);
+}
+
+// The hook's way, over many laps: ReserveFast and PublishFast where they
+// can, Reserve and Publish where not, with a consumer that drains in
+// uneven steps. Every record arrives whole and in order, and most take
+// the fast way.
+TEST_F(RingBufferFillTest, FastAndSlowReservationsAgreeOverManyLaps) {
+  Consumed got;
+  size_t fast = 0, slow = 0, total_bytes = 0;
+  for (uint32_t i = 0; total_bytes < 6 * cap_; ++i) {
+    const size_t size = 16 + 8 * ((i * 37) % 97);  // 16 to 784 bytes
+    const std::string& r = NextRecord(size);
+    total_bytes += size;
+    uint8_t* at;
+    uint64_t end;
+    if (ring_.ReserveFast(size, &at, &end)) {
+      std::memcpy(at, r.data(), size);
+      ring_.PublishFast(end);
+      ++fast;
+    } else {
+      at = ring_.Reserve(size);
+      if (at == nullptr) {  // full: drain, then it must fit
+        DrainAll(&ring_, &got);
+        at = ring_.Reserve(size);
+        ASSERT_NE(at, nullptr);
+      }
+      std::memcpy(at, r.data(), size);
+      ring_.Publish();
+      ++slow;
+    }
+    if (i % 53 == 0) DrainSpan(&ring_, &got, ring_.Peek().size / 2);  // a partial drain
+  }
+  DrainAll(&ring_, &got);
+  EXPECT_EQ(got.records, written_);
+  EXPECT_GT(got.padding, 3) << "it wrapped more than once";
+  EXPECT_GT(fast, 10 * slow);
 }
 
 TEST(RingBufferTest, ResetForgetsPendingRecords) {

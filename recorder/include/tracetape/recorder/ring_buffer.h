@@ -35,10 +35,14 @@ class RingBuffer {
   // Publish() then makes what was written there visible to the consumer;
   // nothing else may be reserved or written in between.
   inline uint8_t* Reserve(size_t size);
-  // Reserve's common case only: NULL, having reserved nothing, where
-  // Reserve would need to pad or to look at the tail (the caller then
-  // calls Reserve, out of its own fast path).
-  inline uint8_t* ReserveFast(size_t size);
+  // Reserve's common case only, for the hook's fast paths: the place of
+  // `size` bytes in *at and the head after them in *end, for
+  // PublishFast(*end); false, having reserved nothing, where Reserve would
+  // need to pad or to look at the tail (the caller then calls Reserve, out
+  // of its own fast path). Its values stay in the caller's registers: a
+  // load, an add and a compare, then one store to publish.
+  inline bool ReserveFast(size_t size, uint8_t** at, uint64_t* end);
+  inline void PublishFast(uint64_t end) { head_.store(end, std::memory_order_release); }
   // Reserve when the record may not fit below fast_limit_: pads up to the
   // wrap point, looks at the consumer's tail again.
   uint8_t* ReserveSlow(size_t size);
@@ -71,6 +75,10 @@ class RingBuffer {
   // padding nor a new look at the tail (the lower of the next wrap point
   // and cached_tail_ + capacity_). 0 until the first ReserveSlow.
   uint64_t fast_limit_ = 0;
+  // Producer: buffer_ minus the position where the lap of fast_limit_
+  // starts (modulo 2^64): below fast_limit_, a position's place is
+  // fast_base_ + position.
+  uintptr_t fast_base_ = 0;
   alignas(64) std::atomic<uint64_t> tail_{0};
 };
 
@@ -82,15 +90,17 @@ struct RingPadding {
   uint8_t unused[3];
 };
 
-__attribute__((always_inline)) inline uint8_t* RingBuffer::ReserveFast(size_t size) {
-  uint64_t head = head_.load(std::memory_order_relaxed);
-  if (__builtin_expect(head + size > fast_limit_, 0)) return nullptr;
-  reserved_head_ = head + size;
-  return buffer_.get() + static_cast<size_t>(head & (capacity_ - 1));
+__attribute__((always_inline)) inline bool RingBuffer::ReserveFast(size_t size, uint8_t** at, uint64_t* end) {
+  const uint64_t head = head_.load(std::memory_order_relaxed);
+  if (__builtin_expect(head + size > fast_limit_, 0)) return false;
+  *end = head + size;
+  *at = reinterpret_cast<uint8_t*>(fast_base_ + static_cast<uintptr_t>(head));
+  return true;
 }
 __attribute__((always_inline)) inline uint8_t* RingBuffer::Reserve(size_t size) {
-  uint8_t* at = ReserveFast(size);
-  return __builtin_expect(at != nullptr, 1) ? at : ReserveSlow(size);
+  uint8_t* at;
+  if (__builtin_expect(ReserveFast(size, &at, &reserved_head_), 1)) return at;
+  return ReserveSlow(size);
 }
 bool RingBuffer::TryWrite(const void* data, size_t size) {
   uint8_t* at = Reserve(size);

@@ -29,7 +29,10 @@ StatusOr<int> CreateTapeFile(const std::string& path);
 class TapeWriter {
  public:
   // Opens the file, writes the preamble and header, starts the thread.
-  static StatusOr<std::unique_ptr<TapeWriter>> Start(const RecordOptions& options, RingBuffer* ring);
+  // `also_failed`, if given, is set (relaxed) with failed(): one flag the
+  // hook's fast paths can check among their own.
+  static StatusOr<std::unique_ptr<TapeWriter>> Start(const RecordOptions& options, RingBuffer* ring,
+                                                     std::atomic<bool>* also_failed = nullptr);
   ~TapeWriter();
 
   // Asks the thread to drain the ring, write the footer and exit; then waits.
@@ -82,6 +85,7 @@ class TapeWriter {
   std::atomic<bool> stop_{false};
   std::atomic<bool> pause_{false};
   std::atomic<bool> failed_{false};
+  std::atomic<bool>* also_failed_ = nullptr;
   int exit_status_ = 0;
   mutable std::mutex error_mu_;
   std::string error_;
