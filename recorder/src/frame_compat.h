@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace tracetape::recorder::compat {
@@ -79,6 +80,19 @@ PyObject* CodeQualname(PyCodeObject* code);  // borrowed
 // co_extra storage for the per-code decision cache.
 Py_ssize_t RequestCodeExtraIndex(freefunc free);
 void* GetCodeExtra(PyCodeObject* code, Py_ssize_t index);
+// GetCodeExtra read in place, without the call: co_extra points to the
+// interpreter's _PyCodeObjectExtra (internal/pycore_code.h, the same from
+// 3.6 to 3.13: the slot count, then the slots), or is NULL.
+inline void* PeekCodeExtra(PyCodeObject* code, Py_ssize_t index) {
+  const auto* extra = static_cast<const char*>(code->co_extra);
+  if (extra == nullptr) return nullptr;
+  Py_ssize_t size;
+  std::memcpy(&size, extra, sizeof(size));
+  if (index < 0 || index >= size) return nullptr;
+  void* slot;
+  std::memcpy(&slot, extra + sizeof(Py_ssize_t) + static_cast<size_t>(index) * sizeof(void*), sizeof(slot));
+  return slot;
+}
 bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value);
 
 // The small accessors of the per-event path are inline: public fields and

@@ -83,7 +83,21 @@ struct CodeInfo {
   size_t line_units = 0;
 };
 
-void FreeCodeInfo(void* p) { delete static_cast<CodeInfo*>(p); }
+// The code-object extra slot of the CodeInfo (RequestCodeExtraIndex).
+Py_ssize_t g_extra_index = -1;
+// compat::PeekCodeExtra reads what GetCodeExtra gives (checked at each
+// new code: Recorder::LookupSlow); else only GetCodeExtra is used.
+bool g_peek_extra = true;
+
+// The code object that holds it is freed: the recording's cache of the
+// last code must forget it (Recorder::Lookup), before the address can be
+// another code's.
+void ForgetCodeInfo(CodeInfo* ci);
+void FreeCodeInfo(void* p) {
+  auto* ci = static_cast<CodeInfo*>(p);
+  ForgetCodeInfo(ci);
+  delete ci;
+}
 
 // What the writer last received for one local.
 struct SlotState {
@@ -528,6 +542,13 @@ class Recorder {
     return ci != nullptr && !ci->recorded;
   }
   const std::string& path() const { return options_.path; }
+  // `ci` is being freed with its code object.
+  void Forget(const CodeInfo* ci) {
+    if (ci != cached_ci_) return;
+    cached_code_ = nullptr;
+    cached_ci_ = nullptr;
+    fast_code_ = nullptr;
+  }
 
  private:
   Recorder(RecordOptions options, Redactor redactor, PyObject* thread_registry);
@@ -535,9 +556,13 @@ class Recorder {
   // reference, so its address cannot be reused while it is).
   CodeInfo* Lookup(PyCodeObject* code) {
     if (code == cached_code_) return cached_ci_;
-    CodeInfo* ci = LookupSlow(code);
-    Py_INCREF(code);
-    Py_XSETREF(cached_code_, code);
+    // The code's own CodeInfo, read in place; LookupSlow for a code not
+    // seen yet by this recording.
+    auto* ci = g_peek_extra ? static_cast<CodeInfo*>(compat::PeekCodeExtra(code, g_extra_index)) : nullptr;
+    if (ci == nullptr || ci->session != session_) ci = LookupSlow(code);
+    // Borrowed: the code's CodeInfo is freed with it, and FreeCodeInfo
+    // makes the cache forget it first (Forget). Not cached without one.
+    cached_code_ = ci != nullptr ? code : nullptr;
     cached_ci_ = ci;
     SetFastCode();
     return ci;
@@ -1050,7 +1075,7 @@ class Recorder {
   HookThread* last_thread_ = nullptr;
   uint32_t next_thread_index_ = 0;
 
-  PyCodeObject* cached_code_ = nullptr;  // strong
+  PyCodeObject* cached_code_ = nullptr;  // borrowed: see Lookup
   CodeInfo* cached_ci_ = nullptr;
   PyCodeObject* fast_code_ = nullptr;  // cached_code_ or NULL: SetFastCode
   // Set when the recording stops taking events (Disable) and by the writer
@@ -1073,7 +1098,6 @@ class Recorder {
 
 Recorder* g_recorder = nullptr;
 PyThreadState* const Recorder::kNoHolder = reinterpret_cast<PyThreadState*>(const_cast<PyThreadState**>(&kNoHolder));
-Py_ssize_t g_extra_index = -1;
 uint64_t g_session = 0;
 
 // The handler of one sys.monitoring event: compiled once per event, so that
@@ -1198,7 +1222,7 @@ Recorder::Recorder(RecordOptions options, Redactor redactor, PyObject* thread_re
 }
 
 Recorder::~Recorder() {
-  Py_CLEAR(cached_code_);
+  cached_code_ = nullptr;
   renderer_.ReleaseCaches();
   ReleaseMappingNames();
   for (auto& [id, t] : threads_) t.ReleaseAll();
@@ -1248,6 +1272,7 @@ CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
       return nullptr;
     }
   }
+  if (compat::PeekCodeExtra(code, g_extra_index) != ci) g_peek_extra = false;  // not the layout we know
   *ci = CodeInfo();
   ci->session = session_;
   std::string filename = Utf8(code->co_filename);
@@ -2266,7 +2291,7 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
 }
 
 Status Recorder::Finish(int exit_status) {
-  Py_CLEAR(cached_code_);
+  cached_code_ = nullptr;
   renderer_.ReleaseCaches();
   ReleaseMappingNames();
   cached_ci_ = nullptr;
@@ -2353,6 +2378,10 @@ void Recorder::AfterFork() {
 }
 
 std::unique_ptr<Recorder> g_owner;
+
+void ForgetCodeInfo(CodeInfo* ci) {
+  if (g_owner != nullptr) g_owner->Forget(ci);
+}
 
 }  // namespace
 
