@@ -271,6 +271,11 @@ class ShadowStack {
     --size_;
     top_ = size_ > 0 ? top_ - 1 : nullptr;
   }
+  // pop_back of a frame that holds nothing (ShadowFrame::Bare).
+  __attribute__((always_inline)) void PopBare() {
+    --size_;
+    top_ = size_ > 0 ? top_ - 1 : nullptr;
+  }
   void clear() {
     while (size_ > 0) pop_back();
   }
@@ -478,9 +483,9 @@ class Recorder {
   // is the last event's (CurrentThread), no exception is pending, and the
   // thread's shadow stack is not empty (its first frame's callers may need
   // adopting). Its HookThread then; else NULL. A thread that needs a
-  // resync is never the last event's (last_tstate_ stays NULL for it), and
-  // a stopped recording or a failed writer is caught by halted_, checked
-  // by the callers first.
+  // resync is never the last event's (last_tstate_ stays NULL for it); a
+  // stopped recording has no fast code (fast_code_), and a failed writer is
+  // caught where the fast paths leave (halted_).
   __attribute__((always_inline)) HookThread* SteadyThread(PyThreadState* ts) {
 #ifdef TRACETAPE_CHECK_GIL_HOLDER
     if (ts != PyThreadState_Get()) Py_FatalError("tracetape: the GIL's holder is not the running thread");
@@ -572,7 +577,10 @@ class Recorder {
   // handler: --locals none, where every code is plain); else NULL.
   void SetFastCode() {
     const CodeInfo* ci = cached_ci_;
-    fast_code_ = ci != nullptr && ci->monitored && (ci->plain || captures_locals()) ? cached_code_ : nullptr;
+    fast_code_ = ci != nullptr && ci->monitored && (ci->plain || captures_locals()) &&
+                         !halted_.load(std::memory_order_relaxed)
+                     ? cached_code_
+                     : nullptr;
   }
   CodeInfo* LookupSlow(PyCodeObject* code);
   // The line of the instruction at byte `offset`, as PyCode_Addr2Line gives
@@ -672,10 +680,16 @@ class Recorder {
   template <monitoring::Event kEvent>
   __attribute__((noinline)) PyObject* ReturnPlainThenNone(HookThread* t, int line, PyObject* const* args) {
     const CodeInfo* ci = cached_ci_;
-    if (ci->redact_return || !t->stack.back().Bare()) return RecordGeneralThenNone<kEvent>(t, line, args);
+    // A recording that captures no locals never gives a frame slot states
+    // or a mapping (Capture: NothingToCapture): its frames are bare, and
+    // PopBare is what Pop and Suspend come to.
+    if (ci->redact_return) return RecordGeneralThenNone<kEvent>(t, line, args);
     int64_t value;
     if (!Renderer::CompactInt(args[2], &value)) return ReturnOtherThenNone<kEvent>(t, line, args);
-    t->stack.pop_back();  // bare: what Pop and Suspend come to
+#ifndef NDEBUG
+    if (!t->stack.back().Bare()) Py_FatalError("tracetape: a frame of a --locals none recording holds slot states");
+#endif
+    t->stack.PopBare();
     return EmitPlainIntThenNone(EventKind::kReturn, t->index, line, ci->id, value);
   }
   // The header and event of a record of `ndeltas` word deltas at buf.
@@ -1031,6 +1045,13 @@ class Recorder {
     }
   }
   bool Emit(const void* record, size_t size);
+  // The fast paths' slow emitters: true, having disabled the recording if
+  // the writer failed, when events are no longer taken (halted_).
+  bool Halted() {
+    if (!halted_.load(std::memory_order_relaxed)) return false;
+    if (!disabled_ && writer_->failed()) Disable("the tape writer failed: " + writer_->error());
+    return true;
+  }
   void EmitDef(const std::string& record);
   void Lose(uint64_t events);
   void Disable(const std::string& why);
@@ -1079,8 +1100,12 @@ class Recorder {
   CodeInfo* cached_ci_ = nullptr;
   PyCodeObject* fast_code_ = nullptr;  // cached_code_ or NULL: SetFastCode
   // Set when the recording stops taking events (Disable) and by the writer
-  // thread when it fails (TapeWriter::Start): the fast paths check only
-  // this (the general path then finds out which).
+  // thread when it fails (TapeWriter::Start). FastEvent does not read it
+  // at every event: where it leaves its steady path (another code, a ring
+  // reservation that wraps or waits: once per lap of the ring at least),
+  // and SetFastCode, do; the general path then finds out which (OnEvent).
+  // Until then, events go on to the ring, which a failed writer drains
+  // and drops.
   std::atomic<bool> halted_{false};
   RawBuffer record_;  // the record being built
   BasicRawWriter<RawBuffer> w_{&record_};
@@ -1800,6 +1825,7 @@ bool Recorder::Emit(const void* record, size_t size) {
 
 void Recorder::EmitPlainSlow(EventKind kind, uint32_t thread, int line, uint32_t code, const char* value,
                              size_t value_size, size_t size) {
+  if (Halted()) return;
   if (uint8_t* at = ring_->Reserve(size)) {
     FillPlain(at, size, kind, thread, line, code, value, value_size);
     ring_->Publish();
@@ -1811,6 +1837,7 @@ void Recorder::EmitPlainSlow(EventKind kind, uint32_t thread, int line, uint32_t
 }
 
 void Recorder::EmitPlainIntSlow(EventKind kind, uint32_t thread, int line, uint32_t code, int64_t value) {
+  if (Halted()) return;
   if (uint8_t* at = ring_->Reserve(kPlainIntSize)) {
     FillPlainInt(at, kind, thread, line, code, value);
     ring_->Publish();
@@ -1839,6 +1866,7 @@ void Recorder::Disable(const std::string& why) {
   disabled_ = true;
   disabled_why_ = why;
   halted_.store(true, std::memory_order_relaxed);
+  fast_code_ = nullptr;
   // Events stop here; the program goes on untouched.
   if (monitoring_) {
     monitoring::SilenceAll();
@@ -2101,7 +2129,7 @@ PyObject* Recorder::FastEvent(PyObject* const* args, Py_ssize_t nargs) {
   constexpr bool kReturn = kEvent == monitoring::kPyReturn || kEvent == monitoring::kPyYield;
   static_assert(kCall || kReturn || kEvent == monitoring::kLine, "not an event with a fast path");
   auto general = [&] { return OnMonitoringEvent(kEvent, args, nargs); };
-  if (nargs < (kReturn ? 3 : 2) || halted_.load(std::memory_order_relaxed)) return general();
+  if (nargs < (kReturn ? 3 : 2)) return general();
   // fast_code_: recorded, its local events on, and plain if kPlainOnly.
   auto* code = reinterpret_cast<PyCodeObject*>(args[0]);
   if (code != fast_code_) return FastEventOtherCode<kEvent, kPlainOnly>(args, nargs);
@@ -2156,14 +2184,16 @@ template <monitoring::Event kEvent>
 PyObject* Recorder::ReturnOtherThenNone(HookThread* t, int line, PyObject* const* args) {
   PyObject* v = args[2];
   if (v != Py_None && v != Py_True && v != Py_False) return RecordGeneralThenNone<kEvent>(t, line, args);
-  t->stack.pop_back();  // bare, as RecordPlain checked
+  t->stack.PopBare();  // see ReturnPlainThenNone
   return EmitSingletonThenNone(EventKind::kReturn, t->index, line, cached_ci_->id, v);
 }
 
 template <monitoring::Event kEvent, bool kPlainOnly>
 PyObject* Recorder::FastEventOtherCode(PyObject* const* args, Py_ssize_t nargs) {
   auto* code = reinterpret_cast<PyCodeObject*>(args[0]);
-  if (code == cached_code_ || !PyCode_Check(code)) return OnMonitoringEvent(kEvent, args, nargs);
+  if (code == cached_code_ || halted_.load(std::memory_order_relaxed) || !PyCode_Check(code)) {
+    return OnMonitoringEvent(kEvent, args, nargs);
+  }
   Lookup(code);  // now the cached one
   if (code != fast_code_) return OnMonitoringEvent(kEvent, args, nargs);
   return FastEvent<kEvent, kPlainOnly>(args, nargs);
