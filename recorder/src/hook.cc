@@ -486,13 +486,20 @@ class Recorder {
   // resync is never the last event's (last_tstate_ stays NULL for it); a
   // stopped recording has no fast code (fast_code_), and a failed writer is
   // caught where the fast paths leave (halted_).
+  //
+  // kCheckError false: the caller makes no Python API call on its steady
+  // path (FastEvent<..., kPlainOnly = true>: records only), and checks for
+  // a pending exception where it leaves it (RecordGeneralThenNone).
+  // CPython calls PY_START, PY_RESUME, LINE, PY_RETURN and PY_YIELD
+  // between instructions, with none pending.
+  template <bool kCheckError = true>
   __attribute__((always_inline)) HookThread* SteadyThread(PyThreadState* ts) {
 #ifdef TRACETAPE_CHECK_GIL_HOLDER
     if (ts != PyThreadState_Get()) Py_FatalError("tracetape: the GIL's holder is not the running thread");
 #endif
     if (ts != last_tstate_ || compat::ThreadStateId(ts) != last_tstate_id_) return nullptr;
     HookThread* t = last_thread_;  // set with last_tstate_
-    if (t->stack.empty() || compat::ErrorPending(ts)) return nullptr;
+    if (t->stack.empty() || (kCheckError && compat::ErrorPending(ts))) return nullptr;
     return t;
   }
   // Which thread runs, without PyThreadState_Get() (a call, and a TLS
@@ -1049,7 +1056,12 @@ class Recorder {
   // the writer failed, when events are no longer taken (halted_).
   bool Halted() {
     if (!halted_.load(std::memory_order_relaxed)) return false;
-    if (!disabled_ && writer_->failed()) Disable("the tape writer failed: " + writer_->error());
+    if (!disabled_ && writer_->failed()) {
+      PyObject *type, *value, *tb;  // see SteadyThread<false>
+      PyErr_Fetch(&type, &value, &tb);
+      Disable("the tape writer failed: " + writer_->error());
+      PyErr_Restore(type, value, tb);
+    }
     return true;
   }
   void EmitDef(const std::string& record);
@@ -2141,7 +2153,7 @@ PyObject* Recorder::FastEvent(PyObject* const* args, Py_ssize_t nargs) {
   } else {
     ts = PyThreadState_Get();
   }
-  HookThread* t = SteadyThread(ts);
+  HookThread* t = SteadyThread<!kPlainOnly>(ts);
   if (t == nullptr) return general();
   compat::FrameKey key = compat::RunningFrameKey(ts);
   // A shadow frame's key is never NULL: where it is compared, that covers
@@ -2175,6 +2187,8 @@ PyObject* Recorder::FastEvent(PyObject* const* args, Py_ssize_t nargs) {
 template <monitoring::Event kEvent>
 PyObject* Recorder::RecordGeneralThenNone(HookThread* t, int line, PyObject* const* args) {
   static_assert(kEvent == monitoring::kPyReturn || kEvent == monitoring::kPyYield, "a return");
+  // SteadyThread<false> left this to here (rendering the value runs code).
+  if (compat::ErrorPending(PyThreadState_Get())) return OnMonitoringEvent(kEvent, args, 3);
   RecordGeneral(t, cached_ci_, t->stack.back().key, EventKind::kReturn, line, args[2],
                 kEvent == monitoring::kPyYield);
   Py_RETURN_NONE;
