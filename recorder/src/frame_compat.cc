@@ -29,23 +29,15 @@ constexpr unsigned char kFastFree = 0x80;
 }  // namespace
 #endif
 
-PyCodeObject* FrameCode(PyFrameObject* frame) {
-#if PY_VERSION_HEX >= 0x030D0000
-  return reinterpret_cast<PyCodeObject*>(frame->f_frame->f_executable);
-#elif PY_VERSION_HEX >= 0x030B0000
-  return frame->f_frame->f_code;
-#else
-  return frame->f_code;
-#endif
-}
-
-FrameKey KeyOf(PyFrameObject* frame) {
 #if PY_VERSION_HEX >= 0x030B0000
-  return frame->f_frame;
+static_assert(offsetof(PyFrameObject, f_frame) == kFrameKeyOffset, "see KeyOf");
+static_assert(offsetof(PyFrameObject, f_lineno) == kFrameLinenoOffset, "see FrameLine");
+#if PY_VERSION_HEX >= 0x030D0000
+static_assert(offsetof(_PyInterpreterFrame, f_executable) == kKeyCodeOffset, "see FrameCode");
 #else
-  return frame;
+static_assert(offsetof(_PyInterpreterFrame, f_code) == kKeyCodeOffset, "see FrameCode");
 #endif
-}
+#endif
 
 Py_ssize_t SplitEntries(PyObject* dict, PyObject** keys, PyObject** values, Py_ssize_t max) {
 #if PY_VERSION_HEX >= 0x030D0000

@@ -28,7 +28,37 @@ struct LocalSlot {
 // state, so the sys.monitoring hook needs no frame object), on 3.10 the frame
 // object. Compared, and read through the functions below while it runs.
 using FrameKey = const void*;
-FrameKey KeyOf(PyFrameObject* frame);
+// A frame object's key and code, and its line, read inline for the trace
+// function's per-event path: on 3.11+ through the internal structs, at
+// offsets checked against them in frame_compat.cc (PyFrameObject: the
+// object header, f_back, f_frame, f_trace, f_lineno; _PyInterpreterFrame:
+// f_code after four pointers on 3.11, f_code or f_executable first after).
+#if PY_VERSION_HEX >= 0x030B0000
+constexpr size_t kFrameKeyOffset = sizeof(PyObject) + sizeof(void*);
+constexpr size_t kFrameLinenoOffset = sizeof(PyObject) + 3 * sizeof(void*);
+constexpr size_t kKeyCodeOffset = PY_VERSION_HEX >= 0x030C0000 ? 0 : 4 * sizeof(void*);
+inline FrameKey KeyOf(PyFrameObject* frame) {
+  FrameKey key;
+  std::memcpy(&key, reinterpret_cast<const char*>(frame) + kFrameKeyOffset, sizeof(key));
+  return key;
+}
+inline PyCodeObject* FrameCode(PyFrameObject* frame) {
+  PyCodeObject* code;
+  std::memcpy(&code, static_cast<const char*>(KeyOf(frame)) + kKeyCodeOffset, sizeof(code));
+  return code;
+}
+// PyFrame_GetLineNumber(frame), whose first test is f_lineno > 0 (set by
+// CPython around each trace function call) on 3.11 to 3.13.
+inline int FrameLine(PyFrameObject* frame) {
+  int line;
+  std::memcpy(&line, reinterpret_cast<const char*>(frame) + kFrameLinenoOffset, sizeof(line));
+  return line > 0 ? line : PyFrame_GetLineNumber(frame);
+}
+#else
+inline FrameKey KeyOf(PyFrameObject* frame) { return frame; }
+inline PyCodeObject* FrameCode(PyFrameObject* frame) { return frame->f_code; }
+inline int FrameLine(PyFrameObject* frame) { return PyFrame_GetLineNumber(frame); }
+#endif
 // The frame running on `tstate`, as PyThreadState_GetFrame would find it,
 // without creating a frame object (3.12+; NULL before, and if none).
 FrameKey CurrentFrameKey(PyThreadState* tstate);
@@ -64,8 +94,6 @@ inline PyObject** KeyFastLocals(FrameKey key) {
 PyObject* KeyLocalsMapping(FrameKey key);  // borrowed, or NULL
 int KeyLine(FrameKey key);                 // the line it is at
 
-// Borrowed references; never NULL for a live frame.
-PyCodeObject* FrameCode(PyFrameObject* frame);
 // The fast-locals array (locals, then cells, then free variables).
 PyObject** FrameFastLocals(PyFrameObject* frame);
 // The locals mapping of a module or class body (borrowed), or NULL.
@@ -119,13 +147,15 @@ inline long SmallIntArg(PyObject* v) {
   return -1;
 }
 // The thread state is its OS thread's current one: PyThreadState_Swap()
-// and releasing the GIL deactivate it (3.12+; false before).
+// and releasing the GIL deactivate it (3.12+). Before 3.12, true: the
+// only thread state it is asked about is the runtime's current one
+// (tracetape_gil_holder_slot).
 inline bool ThreadStateActive(PyThreadState* tstate) {
 #if PY_VERSION_HEX >= 0x030C0000
   return tstate->_status.active;
 #else
   (void)tstate;
-  return false;
+  return true;
 #endif
 }
 // A dict's version tag (PEP 509): changes at every change of the dict, and a

@@ -8,11 +8,14 @@
 extern "C" {
 #endif
 
-// The word where `interp`'s GIL keeps its last holder (3.12+; NULL before).
-// CPython writes it in take_gil(), with the thread state that takes the GIL,
-// and in drop_gil(): while a thread holds the GIL it names the thread state
-// that thread took it with (a PyThreadState_Swap() afterwards deactivates
-// that one). Read-only for us.
+// The word that names the running thread state, read-only for us. 3.12+:
+// where `interp`'s GIL keeps its last holder. CPython writes it in
+// take_gil(), with the thread state that takes the GIL, and in drop_gil():
+// while a thread holds the GIL it names the thread state that thread took
+// it with (a PyThreadState_Swap() afterwards deactivates that one: see
+// compat::ThreadStateActive). 3.10 and 3.11: the runtime's current thread
+// state (_PyRuntime.gilstate.tstate_current), what PyThreadState_Get()
+// reads. NULL where neither is known.
 PyThreadState* const volatile* tracetape_gil_holder_slot(PyInterpreterState* interp);
 
 #ifdef __cplusplus

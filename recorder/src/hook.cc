@@ -478,7 +478,8 @@ class Recorder {
   template <monitoring::Event kEvent>
   __attribute__((noinline)) PyObject* ReturnOtherThenNone(HookThread* t, int line, PyObject* const* args);
   // The same for the trace function's call, line and return events.
-  bool FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
+  // `code` is the frame's, `ci` its CodeInfo (recorded).
+  bool FastTraceEvent(PyFrameObject* frame, PyCodeObject* code, CodeInfo* ci, int what, PyObject* arg);
   // The fast paths' precondition, given the running thread state `ts`: it
   // is the last event's (CurrentThread), no exception is pending, and the
   // thread's shadow stack is not empty (its first frame's callers may need
@@ -506,8 +507,9 @@ class Recorder {
   // lookup through __tls_get_addr on 3.12+: about 20 instructions of each
   // event): the GIL's last holder is the thread state the running thread
   // took the GIL with; if that is the last event's, and still active (not
-  // swapped out since), it is the running one. NULL otherwise, and where
-  // the GIL cannot be read: then PyThreadState_Get() decides.
+  // swapped out since), it is the running one. (3.10 and 3.11: the
+  // runtime's current thread state, read in place.) NULL otherwise, and
+  // where it cannot be read: then PyThreadState_Get() decides.
   __attribute__((always_inline)) PyThreadState* GilHolderIfLast() {
     PyThreadState* ts = *gil_holder_;
     // kNoHolder is never last_tstate_: it is not read further.
@@ -547,12 +549,9 @@ class Recorder {
       last_tstate_ = nullptr;  // no fast path until it is done (CurrentThread)
     }
   }
-  // Code that is not recorded (decided once per code object): its events
-  // need nothing.
-  bool Excluded(PyCodeObject* code) {
-    CodeInfo* ci = Lookup(code);
-    return ci != nullptr && !ci->recorded;
-  }
+  // The trace function's event: TraceFunction's work after its own checks.
+  // Code that is not recorded (decided once per code object) needs nothing.
+  void OnTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
   const std::string& path() const { return options_.path; }
   // `ci` is being freed with its code object.
   void Forget(const CodeInfo* ci) {
@@ -566,8 +565,10 @@ class Recorder {
   Recorder(RecordOptions options, Redactor redactor, PyObject* thread_registry);
   // The code object's cached decision; the last one is remembered (with a
   // reference, so its address cannot be reused while it is).
-  CodeInfo* Lookup(PyCodeObject* code) {
-    if (code == cached_code_) return cached_ci_;
+  __attribute__((always_inline)) CodeInfo* Lookup(PyCodeObject* code) {
+    return code == cached_code_ ? cached_ci_ : LookupMiss(code);
+  }
+  __attribute__((noinline)) CodeInfo* LookupMiss(PyCodeObject* code) {
     // The code's own CodeInfo, read in place; LookupSlow for a code not
     // seen yet by this recording.
     auto* ci = g_peek_extra ? static_cast<CodeInfo*>(compat::PeekCodeExtra(code, g_extra_index)) : nullptr;
@@ -1097,8 +1098,10 @@ class Recorder {
   uint32_t next_code_id_ = 0;
   std::vector<std::string> defs_;  // every file/code/name definition, for a forked child
   std::unordered_map<uint64_t, HookThread> threads_;
-  // The GIL's last holder (gil_compat.h), or kNoHolder where it cannot be
-  // read (before 3.12) or does not name the running thread (checked once).
+  // The word that names the running thread (gil_compat.h: the GIL's last
+  // holder on 3.12+, the runtime's current thread state before), or
+  // kNoHolder where it cannot be read or does not name the running thread
+  // (checked once).
   // kNoHolder holds an address that is no thread state, so never
   // last_tstate_ (not NULL, which last_tstate_ is between threads).
   static PyThreadState* const kNoHolder;
@@ -1166,16 +1169,22 @@ int TraceFunction(PyObject*, PyFrameObject* frame, int what, PyObject* arg) {
     return 0;
   }
   if (what > PyTrace_RETURN) return 0;  // C calls and opcodes: not settrace events
-  if (r->Excluded(compat::FrameCode(frame))) return 0;
-  if (r->FastTraceEvent(frame, what, arg)) return 0;
+  r->OnTraceEvent(frame, what, arg);
+  return 0;
+}
+
+void Recorder::OnTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
+  PyCodeObject* code = compat::FrameCode(frame);
+  CodeInfo* ci = Lookup(code);  // once, for both paths
+  if (ci != nullptr && !ci->recorded) return;
+  if (ci != nullptr && FastTraceEvent(frame, code, ci, what, arg)) return;
   PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
   bool pending = PyErr_Occurred() != nullptr;
   if (pending) PyErr_Fetch(&type, &value, &tb);
-  r->OnEvent(compat::FrameCode(frame), compat::KeyOf(frame), frame, what, arg);
-  if (what == PyTrace_CALL && g_recorder == r) r->KeepFrameTrace(frame);
+  OnEvent(code, compat::KeyOf(frame), frame, what, arg);
+  if (what == PyTrace_CALL && g_recorder == this) KeepFrameTrace(frame);
   if (PyErr_Occurred()) PyErr_Clear();
   if (pending) PyErr_Restore(type, value, tb);
-  return 0;
 }
 
 // The trace handle called as a Python trace function: (frame, event, arg).
@@ -2213,19 +2222,17 @@ PyObject* Recorder::FastEventOtherCode(PyObject* const* args, Py_ssize_t nargs) 
   return FastEvent<kEvent, kPlainOnly>(args, nargs);
 }
 
-bool Recorder::FastTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
+bool Recorder::FastTraceEvent(PyFrameObject* frame, PyCodeObject* code, CodeInfo* ci, int what, PyObject* arg) {
   // As FastEvent, for OnEvent's settrace callers.
+  (void)code;
   if (what != PyTrace_LINE && what != PyTrace_CALL && what != PyTrace_RETURN) return false;
   if (halted_.load(std::memory_order_relaxed)) return false;
-  PyCodeObject* code = compat::FrameCode(frame);
-  CodeInfo* ci = Lookup(code);
-  if (ci == nullptr || !ci->recorded) return false;
   PyThreadState* ts = GilHolderIfLast();
   if (ts == nullptr) ts = PyThreadState_Get();
   HookThread* t = SteadyThread(ts);
   if (t == nullptr) return false;
   compat::FrameKey key = compat::KeyOf(frame);
-  int line = PyFrame_GetLineNumber(frame);
+  int line = compat::FrameLine(frame);
   if (what == PyTrace_CALL) {
     compat::SetFrameTrace(frame, g_trace_handle);
     t->stack.emplace_back(key, ci);
