@@ -563,12 +563,14 @@ class Recorder {
 
  private:
   Recorder(RecordOptions options, Redactor redactor, PyObject* thread_registry);
-  // The code object's cached decision; the last one is remembered (with a
-  // reference, so its address cannot be reused while it is).
+  // The code object's cached decision; the last one is remembered
+  // (borrowed: see LookupMissInline).
   __attribute__((always_inline)) CodeInfo* Lookup(PyCodeObject* code) {
     return code == cached_code_ ? cached_ci_ : LookupMiss(code);
   }
-  __attribute__((noinline)) CodeInfo* LookupMiss(PyCodeObject* code) {
+  __attribute__((noinline)) CodeInfo* LookupMiss(PyCodeObject* code) { return LookupMissInline(code); }
+  // LookupMiss inline, for FastEventOtherCode (which knows the code missed).
+  __attribute__((always_inline)) CodeInfo* LookupMissInline(PyCodeObject* code) {
     // The code's own CodeInfo, read in place; LookupSlow for a code not
     // seen yet by this recording.
     auto* ci = g_peek_extra ? static_cast<CodeInfo*>(compat::PeekCodeExtra(code, g_extra_index)) : nullptr;
@@ -919,13 +921,19 @@ class Recorder {
     constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
     size_t size = value ? (kFixed + 4 + value_size + 7) & ~size_t{7} : kFixed;
     if (size > kMaxPlainRecord) return false;
+    if (!TryEmitPlain(kind, thread, line, code, value, value_size, size)) {
+      EmitPlainSlow(kind, thread, line, code, value, value_size, size);
+    }
+    return true;
+  }
+  // EmitPlain's record of `size` bytes where the ring's fast reservation
+  // takes it; false, having written nothing, where it does not.
+  __attribute__((always_inline)) bool TryEmitPlain(EventKind kind, uint32_t thread, int line, uint32_t code,
+                                                  const char* value, size_t value_size, size_t size) {
     RingBuffer* ring = ring_.get();  // in a register across the record's stores
     uint8_t* at;
     uint64_t end;
-    if (!ring->ReserveFast(size, &at, &end)) {
-      EmitPlainSlow(kind, thread, line, code, value, value_size, size);
-      return true;
-    }
+    if (!ring->ReserveFast(size, &at, &end)) return false;
     FillPlain(at, size, kind, thread, line, code, value, value_size);
     ring->PublishFast(end);
     return true;
@@ -955,12 +963,18 @@ class Recorder {
   // thread writes its text.
   __attribute__((always_inline)) void EmitPlainInt(EventKind kind, uint32_t thread, int line, uint32_t code,
                                                   int64_t value) {
+    if (!TryEmitPlainInt(kind, thread, line, code, value)) EmitPlainIntSlow(kind, thread, line, code, value);
+  }
+  // As TryEmitPlain.
+  __attribute__((always_inline)) bool TryEmitPlainInt(EventKind kind, uint32_t thread, int line, uint32_t code,
+                                                     int64_t value) {
     RingBuffer* ring = ring_.get();
     uint8_t* at;
     uint64_t end;
-    if (!ring->ReserveFast(kPlainIntSize, &at, &end)) return EmitPlainIntSlow(kind, thread, line, code, value);
+    if (!ring->ReserveFast(kPlainIntSize, &at, &end)) return false;
     FillPlainInt(at, kind, thread, line, code, value);
     ring->PublishFast(end);
+    return true;
   }
   static constexpr size_t kPlainIntSize = sizeof(RawHeader) + sizeof(RawEvent) + sizeof(int64_t);
   static_assert(kPlainIntSize % 8 == 0, "a plain int record is padded already");
@@ -983,12 +997,9 @@ class Recorder {
   __attribute__((always_inline)) PyObject* EmitPlainThenNone(EventKind kind, uint32_t thread, int line,
                                                              uint32_t code) {
     constexpr size_t kSize = sizeof(RawHeader) + sizeof(RawEvent);
-    RingBuffer* ring = ring_.get();
-    uint8_t* at;
-    uint64_t end;
-    if (!ring->ReserveFast(kSize, &at, &end)) return EmitPlainSlowThenNone(kind, thread, line, code);
-    FillPlain(at, kSize, kind, thread, line, code, nullptr, 0);
-    ring->PublishFast(end);
+    if (!TryEmitPlain(kind, thread, line, code, nullptr, 0, kSize)) {
+      return EmitPlainSlowThenNone(kind, thread, line, code);
+    }
     Py_RETURN_NONE;
   }
   __attribute__((noinline)) PyObject* EmitPlainSlowThenNone(EventKind kind, uint32_t thread, int line,
@@ -998,12 +1009,9 @@ class Recorder {
   }
   __attribute__((always_inline)) PyObject* EmitPlainIntThenNone(EventKind kind, uint32_t thread, int line,
                                                                 uint32_t code, int64_t value) {
-    RingBuffer* ring = ring_.get();
-    uint8_t* at;
-    uint64_t end;
-    if (!ring->ReserveFast(kPlainIntSize, &at, &end)) return EmitPlainIntSlowThenNone(kind, thread, line, code, value);
-    FillPlainInt(at, kind, thread, line, code, value);
-    ring->PublishFast(end);
+    if (!TryEmitPlainInt(kind, thread, line, code, value)) {
+      return EmitPlainIntSlowThenNone(kind, thread, line, code, value);
+    }
     Py_RETURN_NONE;
   }
   __attribute__((noinline)) PyObject* EmitPlainIntSlowThenNone(EventKind kind, uint32_t thread, int line,
@@ -2217,7 +2225,7 @@ PyObject* Recorder::FastEventOtherCode(PyObject* const* args, Py_ssize_t nargs) 
   if (code == cached_code_ || halted_.load(std::memory_order_relaxed) || !PyCode_Check(code)) {
     return OnMonitoringEvent(kEvent, args, nargs);
   }
-  Lookup(code);  // now the cached one
+  LookupMissInline(code);  // now the cached one (it was not)
   if (code != fast_code_) return OnMonitoringEvent(kEvent, args, nargs);
   return FastEvent<kEvent, kPlainOnly>(args, nargs);
 }
