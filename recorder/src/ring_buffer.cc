@@ -1,18 +1,40 @@
 #include "tracetape/recorder/ring_buffer.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
+
+#include <sys/mman.h>
 
 #include "tracetape/recorder/raw_records.h"
 
 namespace tracetape::recorder {
 
+namespace {
+constexpr size_t kHugePage = size_t{2} << 20;
+}  // namespace
+
+// Both sides stream through the whole ring, a lap after another: in 4 KiB
+// pages the default 32 MiB is 8,192 TLB entries, more than the second-level
+// TLB holds, and each page of a lap costs a page walk on each side. Aligned
+// to 2 MiB and advised (MADV_HUGEPAGE: Linux's transparent huge pages in
+// their "madvise" mode, Debian's default), it is 16 entries. Where the
+// kernel does not give huge pages, the advice does nothing.
 RingBuffer::RingBuffer(size_t capacity) {
   size_t c = 64 * 1024;
   while (c < capacity) c <<= 1;
   capacity_ = c;
-  buffer_.reset(new uint8_t[c]);
+  const size_t align = c >= kHugePage ? kHugePage : alignof(std::max_align_t);
+  void* p = nullptr;
+  if (posix_memalign(&p, align, c) != 0) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  if (c >= kHugePage) madvise(p, c, MADV_HUGEPAGE);
+#endif
+  buffer_.reset(static_cast<uint8_t*>(p));
 }
+
+void RingBuffer::FreeBuffer::operator()(uint8_t* p) const { std::free(p); }
 
 static_assert(sizeof(RingPadding) == sizeof(RawHeader), "padding must parse as a RawHeader");
 

@@ -67,7 +67,12 @@ class RingBuffer {
 
  private:
   size_t capacity_;
-  std::unique_ptr<uint8_t[]> buffer_;
+  struct FreeBuffer {
+    void operator()(uint8_t* p) const;
+  };
+  // Aligned to, and on Linux backed by, 2 MiB pages where it is that large
+  // (see the constructor).
+  std::unique_ptr<uint8_t[], FreeBuffer> buffer_;
   alignas(64) std::atomic<uint64_t> head_{0};
   uint64_t cached_tail_ = 0;  // producer's last view of tail_
   uint64_t reserved_head_ = 0;  // producer: the head after the reserved record
