@@ -32,6 +32,7 @@ constexpr unsigned char kFastFree = 0x80;
 #if PY_VERSION_HEX >= 0x030B0000
 static_assert(offsetof(PyFrameObject, f_frame) == kFrameKeyOffset, "see KeyOf");
 static_assert(offsetof(PyFrameObject, f_lineno) == kFrameLinenoOffset, "see FrameLine");
+static_assert(offsetof(PyFrameObject, f_trace) == kFrameTraceOffset, "see SetUnsetFrameTrace");
 #if PY_VERSION_HEX >= 0x030D0000
 static_assert(offsetof(_PyInterpreterFrame, f_executable) == kKeyCodeOffset, "see FrameCode");
 #else

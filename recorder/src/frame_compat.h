@@ -54,10 +54,19 @@ inline int FrameLine(PyFrameObject* frame) {
   std::memcpy(&line, reinterpret_cast<const char*>(frame) + kFrameLinenoOffset, sizeof(line));
   return line > 0 ? line : PyFrame_GetLineNumber(frame);
 }
+// FrameLine where CPython set f_lineno, without a call: 0 where it did not.
+inline int TracedFrameLine(PyFrameObject* frame) {
+  int line;
+  std::memcpy(&line, reinterpret_cast<const char*>(frame) + kFrameLinenoOffset, sizeof(line));
+  return line > 0 ? line : 0;
+}
 #else
 inline FrameKey KeyOf(PyFrameObject* frame) { return frame; }
 inline PyCodeObject* FrameCode(PyFrameObject* frame) { return frame->f_code; }
 inline int FrameLine(PyFrameObject* frame) { return PyFrame_GetLineNumber(frame); }
+// 3.10's call_trace sets f_lineno before every trace function call (what
+// PyFrame_GetLineNumber returns once f_trace is set).
+inline int TracedFrameLine(PyFrameObject* frame) { return frame->f_lineno > 0 ? frame->f_lineno : 0; }
 #endif
 // The frame running on `tstate`, as PyThreadState_GetFrame would find it,
 // without creating a frame object (3.12+; NULL before, and if none).
@@ -282,6 +291,30 @@ inline Py_tracefunc TraceFunc(PyThreadState* tstate) { return tstate->c_tracefun
 // trace function never needs it; it lets `obj` hear of the frame again after
 // a Python-level sys.settrace(obj).
 void SetFrameTrace(PyFrameObject* frame, PyObject* obj);
+// SetFrameTrace(frame, obj) where frame.f_trace is NULL (a new frame's) or
+// obj already (a resumed generator's), inline, without a call: false,
+// having done nothing, where it is another.
+#if PY_VERSION_HEX >= 0x030B0000
+constexpr size_t kFrameTraceOffset = sizeof(PyObject) + 2 * sizeof(void*);
+inline bool SetUnsetFrameTrace(PyFrameObject* frame, PyObject* obj) {
+  char* field = reinterpret_cast<char*>(frame) + kFrameTraceOffset;
+  PyObject* old;
+  std::memcpy(&old, field, sizeof(old));
+  if (old == obj) return true;
+  if (old != nullptr) return false;
+  Py_INCREF(obj);
+  std::memcpy(field, &obj, sizeof(obj));
+  return true;
+}
+#else
+inline bool SetUnsetFrameTrace(PyFrameObject* frame, PyObject* obj) {
+  if (frame->f_trace == obj) return true;
+  if (frame->f_trace != nullptr) return false;
+  Py_INCREF(obj);
+  frame->f_trace = obj;
+  return true;
+}
+#endif
 bool CanTraceAllThreads();
 
 }  // namespace tracetape::recorder::compat

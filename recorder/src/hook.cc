@@ -424,6 +424,17 @@ constexpr uint64_t kNoneTail[1] = {TextWord(4, "None")};
 constexpr uint64_t kTrueTail[1] = {TextWord(4, "True")};
 constexpr uint64_t kFalseTail[2] = {TextWord(5, "Fals"), uint64_t{'e'}};
 
+// What a fast path's record answers CPython: a sys.monitoring callback
+// returns a new reference to None, a trace function 0.
+struct MonitoringAnswer {
+  using Type = PyObject*;
+  static PyObject* Ok() { Py_RETURN_NONE; }
+};
+struct TraceAnswer {
+  using Type = int;
+  static int Ok() { return 0; }
+};
+
 class Recorder {
  public:
   static StatusOr<std::unique_ptr<Recorder>> Create(RecordOptions options, PyObject* thread_registry);
@@ -552,6 +563,23 @@ class Recorder {
   // The trace function's event: TraceFunction's work after its own checks.
   // Code that is not recorded (decided once per code object) needs nothing.
   void OnTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
+  // TraceFunction<true>'s event: the trace function of a recording that
+  // captures no locals (--locals none: every code is plain), as
+  // FastEvent<..., true> is the sys.monitoring handlers'. The plain records
+  // of call, line and return in the steady state; every way out is a
+  // return or a tail call (nothing kept in callee-saved registers); the
+  // rest goes to OnTraceEvent (TraceGeneral), having done nothing.
+  __attribute__((always_inline)) inline int PlainTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
+  // PlainTraceEvent for a frame of another code than the fast one: the
+  // lookup kept out of its steady path.
+  __attribute__((noinline)) int PlainTraceOtherCode(PyFrameObject* frame, int what, PyObject* arg);
+  // PlainTraceEvent's return, out of line (as ReturnPlainThenNone): `t`'s
+  // top frame is `frame`'s, its code the fast one.
+  __attribute__((noinline)) int PlainTraceReturn(PyFrameObject* frame, HookThread* t, int line, PyObject* arg);
+  __attribute__((noinline)) int TraceGeneral(PyFrameObject* frame, int what, PyObject* arg) {
+    OnTraceEvent(frame, what, arg);
+    return 0;
+  }
   const std::string& path() const { return options_.path; }
   // `ci` is being freed with its code object.
   void Forget(const CodeInfo* ci) {
@@ -582,12 +610,13 @@ class Recorder {
     SetFastCode();
     return ci;
   }
-  // fast_code_: the cached code if FastEvent may take it (its local events
-  // are on, and its records are plain if FastEvent<..., kPlainOnly> is the
-  // handler: --locals none, where every code is plain); else NULL.
+  // fast_code_: the cached code if FastEvent or PlainTraceEvent may take it
+  // (recorded, its local events on with sys.monitoring, and its records
+  // plain if FastEvent<..., kPlainOnly> or PlainTraceEvent is the handler:
+  // --locals none, where every code is plain); else NULL.
   void SetFastCode() {
     const CodeInfo* ci = cached_ci_;
-    fast_code_ = ci != nullptr && ci->monitored && (ci->plain || captures_locals()) &&
+    fast_code_ = ci != nullptr && (monitoring_ ? ci->monitored : ci->recorded) && (ci->plain || captures_locals()) &&
                          !halted_.load(std::memory_order_relaxed)
                      ? cached_code_
                      : nullptr;
@@ -680,7 +709,7 @@ class Recorder {
     const uint32_t thread = t->index;
     (void)key;  // t's top frame's
     if constexpr (!kReturn) {
-      return EmitPlainThenNone(kKind, thread, line, ci->id);
+      return EmitPlainThen<MonitoringAnswer>(kKind, thread, line, ci->id);
     } else {
       // Out of line: the checks above leave many values live, and the
       // return's own work, inline, made the handler save four registers.
@@ -700,7 +729,7 @@ class Recorder {
     if (!t->stack.back().Bare()) Py_FatalError("tracetape: a frame of a --locals none recording holds slot states");
 #endif
     t->stack.PopBare();
-    return EmitPlainIntThenNone(EventKind::kReturn, t->index, line, ci->id, value);
+    return EmitPlainIntThen<MonitoringAnswer>(EventKind::kReturn, t->index, line, ci->id, value);
   }
   // The header and event of a record of `ndeltas` word deltas at buf.
   __attribute__((always_inline)) static uint8_t* PutWordRecord(uint8_t* buf, size_t size, EventKind kind,
@@ -990,40 +1019,46 @@ class Recorder {
   // As EmitPlainSlow.
   __attribute__((noinline)) void EmitPlainIntSlow(EventKind kind, uint32_t thread, int line, uint32_t code,
                                                   int64_t value);
-  // RecordPlain's emitters: EmitPlain without a value, EmitPlainInt, and
-  // EmitPlain of a return value that is None, True or False, each
-  // returning the event's answer (Py_None). Their slow paths are tail
-  // calls of at most six register arguments.
-  __attribute__((always_inline)) PyObject* EmitPlainThenNone(EventKind kind, uint32_t thread, int line,
+  // The plain records' emitters: EmitPlain without a value, EmitPlainInt,
+  // and EmitPlain of a return value that is None, True or False, each
+  // returning the event's answer A::Ok() (RecordPlain's to sys.monitoring,
+  // PlainTraceEvent's to the trace function's caller). Their slow paths
+  // are tail calls of at most six register arguments.
+  template <class A>
+  __attribute__((always_inline)) typename A::Type EmitPlainThen(EventKind kind, uint32_t thread, int line,
                                                              uint32_t code) {
     constexpr size_t kSize = sizeof(RawHeader) + sizeof(RawEvent);
     if (!TryEmitPlain(kind, thread, line, code, nullptr, 0, kSize)) {
-      return EmitPlainSlowThenNone(kind, thread, line, code);
+      return EmitPlainSlowThen<A>(kind, thread, line, code);
     }
-    Py_RETURN_NONE;
+    return A::Ok();
   }
-  __attribute__((noinline)) PyObject* EmitPlainSlowThenNone(EventKind kind, uint32_t thread, int line,
+  template <class A>
+  __attribute__((noinline)) typename A::Type EmitPlainSlowThen(EventKind kind, uint32_t thread, int line,
                                                             uint32_t code) {
     EmitPlainSlow(kind, thread, line, code, nullptr, 0, sizeof(RawHeader) + sizeof(RawEvent));
-    Py_RETURN_NONE;
+    return A::Ok();
   }
-  __attribute__((always_inline)) PyObject* EmitPlainIntThenNone(EventKind kind, uint32_t thread, int line,
+  template <class A>
+  __attribute__((always_inline)) typename A::Type EmitPlainIntThen(EventKind kind, uint32_t thread, int line,
                                                                 uint32_t code, int64_t value) {
     if (!TryEmitPlainInt(kind, thread, line, code, value)) {
-      return EmitPlainIntSlowThenNone(kind, thread, line, code, value);
+      return EmitPlainIntSlowThen<A>(kind, thread, line, code, value);
     }
-    Py_RETURN_NONE;
+    return A::Ok();
   }
-  __attribute__((noinline)) PyObject* EmitPlainIntSlowThenNone(EventKind kind, uint32_t thread, int line,
+  template <class A>
+  __attribute__((noinline)) typename A::Type EmitPlainIntSlowThen(EventKind kind, uint32_t thread, int line,
                                                                uint32_t code, int64_t value) {
     EmitPlainIntSlow(kind, thread, line, code, value);
-    Py_RETURN_NONE;
+    return A::Ok();
   }
   // The record of a None, True or False value (Renderer::SingletonText),
   // whose text is at most 8 bytes: what follows RawEvent (the text's
   // length, the text, zero padding) is one word, or two for "False",
   // stored whole instead of copied byte by byte.
-  __attribute__((always_inline)) PyObject* EmitSingletonThenNone(EventKind kind, uint32_t thread, int line,
+  template <class A>
+  __attribute__((always_inline)) typename A::Type EmitSingletonThen(EventKind kind, uint32_t thread, int line,
                                                                  uint32_t code, PyObject* v) {
     constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
     const bool is_false = v == Py_False;
@@ -1032,7 +1067,7 @@ class Recorder {
     RingBuffer* ring = ring_.get();
     uint8_t* at;
     uint64_t end;
-    if (!ring->ReserveFast(size, &at, &end)) return EmitSingletonSlowThenNone(kind, thread, line, code, v);
+    if (!ring->ReserveFast(size, &at, &end)) return EmitSingletonSlowThen<A>(kind, thread, line, code, v);
     RawHeader h{static_cast<uint32_t>(size), static_cast<uint8_t>(RawTag::kEvent), static_cast<uint8_t>(kind), 0};
     RawEvent e{thread, line, code, kTextValue};
     std::memcpy(at, &h, sizeof(h));
@@ -1040,16 +1075,17 @@ class Recorder {
     std::memcpy(at + kFixed, &tail[0], 8);
     if (is_false) std::memcpy(at + kFixed + 8, &tail[1], 8);
     ring->PublishFast(end);
-    Py_RETURN_NONE;
+    return A::Ok();
   }
-  __attribute__((noinline)) PyObject* EmitSingletonSlowThenNone(EventKind kind, uint32_t thread, int line,
+  template <class A>
+  __attribute__((noinline)) typename A::Type EmitSingletonSlowThen(EventKind kind, uint32_t thread, int line,
                                                                 uint32_t code, PyObject* v) {
     const char* text;
     size_t text_size;
     Renderer::SingletonText(v, &text, &text_size);
     constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
     EmitPlainSlow(kind, thread, line, code, text, text_size, (kFixed + 4 + text_size + 7) & ~size_t{7});
-    Py_RETURN_NONE;
+    return A::Ok();
   }
   static constexpr size_t kMaxPlainRecord = 256;
   // A return event's value into text_.
@@ -1169,16 +1205,30 @@ constexpr std::array<monitoring::Handler, monitoring::kEventCount> MonitoringHan
   return {MonitoringHandler<static_cast<monitoring::Event>(kEvents), kPlainOnly>...};
 }
 
+// A thread that still carries the hook after the recording stopped: off.
+__attribute__((noinline)) int TraceOff() {
+  PyEval_SetTrace(nullptr, nullptr);
+  return 0;
+}
+
+// The settrace backend's C trace function; kPlainOnly for a recording that
+// captures no locals (see PlainTraceEvent).
+template <bool kPlainOnly>
 int TraceFunction(PyObject*, PyFrameObject* frame, int what, PyObject* arg) {
   Recorder* r = g_recorder;
-  if (r == nullptr) {
-    // A thread that still carries the hook after the recording stopped.
-    PyEval_SetTrace(nullptr, nullptr);
+  if (r == nullptr) return TraceOff();
+  if (what > PyTrace_RETURN) return 0;  // C calls and opcodes: not settrace events
+  if constexpr (kPlainOnly) {
+    return r->PlainTraceEvent(frame, what, arg);
+  } else {
+    r->OnTraceEvent(frame, what, arg);
     return 0;
   }
-  if (what > PyTrace_RETURN) return 0;  // C calls and opcodes: not settrace events
-  r->OnTraceEvent(frame, what, arg);
-  return 0;
+}
+
+// The trace function that `r` records with.
+Py_tracefunc TraceFunctionOf(const Recorder* r) {
+  return r->captures_locals() ? TraceFunction<false> : TraceFunction<true>;
 }
 
 void Recorder::OnTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
@@ -1231,15 +1281,15 @@ PyObject* TraceHandle(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     // (Frames above it may have ended unseen: the shadow stack is checked.)
     if (what != PyTrace_CALL) {
       r->NoteGap();
-      TraceFunction(g_trace_handle, reinterpret_cast<PyFrameObject*>(args[0]), what, args[2]);
+      TraceFunctionOf(r)(g_trace_handle, reinterpret_cast<PyFrameObject*>(args[0]), what, args[2]);
     }
     Py_RETURN_NONE;
   }
-  if (compat::TraceFunc(ts) != TraceFunction) {
-    PyEval_SetTrace(TraceFunction, g_trace_handle);
+  if (compat::TraceFunc(ts) != TraceFunctionOf(r)) {
+    PyEval_SetTrace(TraceFunctionOf(r), g_trace_handle);
     r->NoteGap();
   }
-  TraceFunction(g_trace_handle, reinterpret_cast<PyFrameObject*>(args[0]), what, args[2]);
+  TraceFunctionOf(r)(g_trace_handle, reinterpret_cast<PyFrameObject*>(args[0]), what, args[2]);
   Py_RETURN_NONE;
 }
 
@@ -2216,7 +2266,7 @@ PyObject* Recorder::ReturnOtherThenNone(HookThread* t, int line, PyObject* const
   PyObject* v = args[2];
   if (v != Py_None && v != Py_True && v != Py_False) return RecordGeneralThenNone<kEvent>(t, line, args);
   t->stack.PopBare();  // see ReturnPlainThenNone
-  return EmitSingletonThenNone(EventKind::kReturn, t->index, line, cached_ci_->id, v);
+  return EmitSingletonThen<MonitoringAnswer>(EventKind::kReturn, t->index, line, cached_ci_->id, v);
 }
 
 template <monitoring::Event kEvent, bool kPlainOnly>
@@ -2255,6 +2305,71 @@ bool Recorder::FastTraceEvent(PyFrameObject* frame, PyCodeObject* code, CodeInfo
     Record(t, ci, key, EventKind::kReturn, line, arg, ci->generator);
   }
   return true;
+}
+
+int Recorder::PlainTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
+  // As FastEvent<..., kPlainOnly = true>, for the trace function; what
+  // OnTraceEvent does for these events (FastTraceEvent's Record, whose
+  // records for plain code these are) without its general checks.
+  // fast_code_: recorded, and not halted when it was set (a failed writer
+  // is noticed where the fast path leaves: PlainTraceOtherCode, the slow
+  // emitters' Halted()).
+  if (compat::FrameCode(frame) != fast_code_) return PlainTraceOtherCode(frame, what, arg);
+  PyThreadState* ts = GilHolderIfLast();
+  if (ts == nullptr) return TraceGeneral(frame, what, arg);
+  // No exception is pending: CPython calls the trace function for call and
+  // return with it saved aside, and for line between instructions.
+  HookThread* t = SteadyThread<false>(ts);
+  if (t == nullptr) return TraceGeneral(frame, what, arg);
+  const compat::FrameKey key = compat::KeyOf(frame);
+  const int line = compat::TracedFrameLine(frame);
+  if (line == 0) return TraceGeneral(frame, what, arg);  // FrameLine calls
+  if (what == PyTrace_LINE) {
+    if (t->stack.back().key != key) return TraceGeneral(frame, what, arg);
+    return EmitPlainThen<TraceAnswer>(EventKind::kLine, t->index, line, cached_ci_->id);
+  }
+  if (what == PyTrace_CALL) {
+    // A frame's f_trace is the handle (KeepFrameTrace).
+    if (t->stack.full() || !compat::SetUnsetFrameTrace(frame, g_trace_handle)) {
+      return TraceGeneral(frame, what, arg);
+    }
+    // No HookThread::Resume for a generator's: a recording without locals
+    // suspends no slot states (its frames are bare: Suspend pops them).
+    t->stack.PushAboveTop(key, cached_ci_);
+    return EmitPlainThen<TraceAnswer>(EventKind::kCall, t->index, line, cached_ci_->id);
+  }
+  if (what == PyTrace_RETURN && t->stack.back().key == key) {
+    return PlainTraceReturn(frame, t, line, arg);
+  }
+  return TraceGeneral(frame, what, arg);  // an exception, a frame to resync
+}
+
+int Recorder::PlainTraceReturn(PyFrameObject* frame, HookThread* t, int line, PyObject* arg) {
+  const CodeInfo* ci = cached_ci_;
+  // A generator's return may be a yield: Suspend, for a bare frame, is
+  // this pop too (see ReturnPlainThenNone).
+#ifndef NDEBUG
+  if (!t->stack.back().Bare()) Py_FatalError("tracetape: a frame of a --locals none recording holds slot states");
+#endif
+  if (ci->redact_return) return TraceGeneral(frame, PyTrace_RETURN, arg);
+  PyObject* v = arg != nullptr ? arg : Py_None;  // an exception's return has none
+  int64_t value;
+  if (Renderer::CompactInt(v, &value)) {
+    t->stack.PopBare();
+    return EmitPlainIntThen<TraceAnswer>(EventKind::kReturn, t->index, line, ci->id, value);
+  }
+  if (v != Py_None && v != Py_True && v != Py_False) return TraceGeneral(frame, PyTrace_RETURN, arg);
+  t->stack.PopBare();
+  return EmitSingletonThen<TraceAnswer>(EventKind::kReturn, t->index, line, ci->id, v);
+}
+
+int Recorder::PlainTraceOtherCode(PyFrameObject* frame, int what, PyObject* arg) {
+  PyCodeObject* code = compat::FrameCode(frame);
+  CodeInfo* ci = Lookup(code);
+  if (ci != nullptr && !ci->recorded) return 0;  // as OnTraceEvent
+  // (SetFastCode leaves a halted recording without a fast code.)
+  if (code != fast_code_) return TraceGeneral(frame, what, arg);
+  return PlainTraceEvent(frame, what, arg);
 }
 
 PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs) {
@@ -2479,7 +2594,7 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
     }
     g_recorder->EnableRunningCode();
   } else {
-    compat::SetTrace(TraceFunction, g_trace_handle, compat::CanTraceAllThreads());
+    compat::SetTrace(TraceFunctionOf(g_recorder), g_trace_handle, compat::CanTraceAllThreads());
   }
   return Status::Ok();
 }
@@ -2524,7 +2639,9 @@ bool IsRecording() { return g_recorder != nullptr; }
 std::string RecordingPath() { return g_recorder ? g_recorder->path() : std::string(); }
 
 void InstallOnCurrentThread() {
-  if (g_recorder != nullptr && !g_recorder->uses_monitoring()) PyEval_SetTrace(TraceFunction, g_trace_handle);
+  if (g_recorder != nullptr && !g_recorder->uses_monitoring()) {
+    PyEval_SetTrace(TraceFunctionOf(g_recorder), g_trace_handle);
+  }
 }
 
 PyObject* TraceHandleObject() { return g_trace_handle; }

@@ -97,21 +97,25 @@ def test_redaction_canaries_never_reach_the_dump(prog):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_ring_that_fills_loses_nothing(backend, monkeypatch):
+@pytest.mark.parametrize("mode", ["all", "none"])
+def test_a_ring_that_fills_loses_nothing(mode, backend, monkeypatch):
     # A 1 MB ring and a writer thread slowed on purpose (a 50 us pause after each
     # 4 KiB it takes, TRACETAPE_TEST_WRITER_PAUSE_US): the hook finds the ring full
     # again and again, and builds each such record aside (the plain, word-delta and
-    # general records alike) and waits. The tape is still the reference's, event by
-    # event.
+    # general records alike; with --locals none, the emitters of each backend's
+    # plain-only path) and waits. The tape is still the reference's, event by event.
     monkeypatch.setenv("TRACETAPE_TEST_WRITER_PAUSE_US", "50")
     prog = program("int_calls")
-    reference = run_reference(prog.path, "20000")
-    recorded = run_record(prog.path, "20000", options=("--ring", "1"), backend=backend)
+    locals_option = ("--locals", mode)
+    reference = run_reference(prog.path, "20000", options=locals_option)
+    recorded = run_record(prog.path, "20000", options=("--ring", "1") + locals_option,
+                          backend=backend)
     assert len(reference.events) > 150_000
     full = re.search(r"tracetape: test: (\d+) records found the ring full", recorded.stderr)
     assert full, recorded.stderr
     assert int(full.group(1)) > 100, recorded.stderr
-    assert_same_run(prog, recorded, reference, "int_calls, --ring 1 (%s hook)" % backend)
+    assert_same_run(prog, recorded, reference,
+                    "int_calls, --ring 1 --locals %s (%s hook)" % (mode, backend))
 
 
 def test_include_glob_matches_reference_include_dir(reference_runs):
