@@ -490,7 +490,8 @@ class Recorder {
   __attribute__((noinline)) PyObject* ReturnOtherThenNone(HookThread* t, int line, PyObject* const* args);
   // The same for the trace function's call, line and return events.
   // `code` is the frame's, `ci` its CodeInfo (recorded).
-  bool FastTraceEvent(PyFrameObject* frame, PyCodeObject* code, CodeInfo* ci, int what, PyObject* arg);
+  __attribute__((always_inline)) inline bool FastTraceEvent(PyFrameObject* frame, PyCodeObject* code, CodeInfo* ci,
+                                                            int what, PyObject* arg);
   // The fast paths' precondition, given the running thread state `ts`: it
   // is the last event's (CurrentThread), no exception is pending, and the
   // thread's shadow stack is not empty (its first frame's callers may need
@@ -562,7 +563,7 @@ class Recorder {
   }
   // The trace function's event: TraceFunction's work after its own checks.
   // Code that is not recorded (decided once per code object) needs nothing.
-  void OnTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
+  __attribute__((always_inline)) inline void OnTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
   // TraceFunction<true>'s event: the trace function of a recording that
   // captures no locals (--locals none: every code is plain), as
   // FastEvent<..., true> is the sys.monitoring handlers'. The plain records
