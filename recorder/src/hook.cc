@@ -2366,7 +2366,9 @@ int Recorder::PlainTraceReturn(PyFrameObject* frame, HookThread* t, int line, Py
 
 int Recorder::PlainTraceOtherCode(PyFrameObject* frame, int what, PyObject* arg) {
   PyCodeObject* code = compat::FrameCode(frame);
-  CodeInfo* ci = Lookup(code);
+  // The lookup inline (a miss unless the code is the cached one that is
+  // not fast: not recorded, or the recording halted).
+  CodeInfo* ci = code == cached_code_ ? cached_ci_ : LookupMissInline(code);
   if (ci != nullptr && !ci->recorded) return 0;  // as OnTraceEvent
   // (SetFastCode leaves a halted recording without a fast code.)
   if (code != fast_code_) return TraceGeneral(frame, what, arg);
