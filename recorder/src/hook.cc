@@ -1027,7 +1027,7 @@ class Recorder {
   // are tail calls of at most six register arguments.
   template <class A>
   __attribute__((always_inline)) typename A::Type EmitPlainThen(EventKind kind, uint32_t thread, int line,
-                                                             uint32_t code) {
+                                                                uint32_t code) {
     constexpr size_t kSize = sizeof(RawHeader) + sizeof(RawEvent);
     if (!TryEmitPlain(kind, thread, line, code, nullptr, 0, kSize)) {
       return EmitPlainSlowThen<A>(kind, thread, line, code);
@@ -1036,13 +1036,13 @@ class Recorder {
   }
   template <class A>
   __attribute__((noinline)) typename A::Type EmitPlainSlowThen(EventKind kind, uint32_t thread, int line,
-                                                            uint32_t code) {
+                                                               uint32_t code) {
     EmitPlainSlow(kind, thread, line, code, nullptr, 0, sizeof(RawHeader) + sizeof(RawEvent));
     return A::Ok();
   }
   template <class A>
   __attribute__((always_inline)) typename A::Type EmitPlainIntThen(EventKind kind, uint32_t thread, int line,
-                                                                uint32_t code, int64_t value) {
+                                                                   uint32_t code, int64_t value) {
     if (!TryEmitPlainInt(kind, thread, line, code, value)) {
       return EmitPlainIntSlowThen<A>(kind, thread, line, code, value);
     }
@@ -1050,7 +1050,7 @@ class Recorder {
   }
   template <class A>
   __attribute__((noinline)) typename A::Type EmitPlainIntSlowThen(EventKind kind, uint32_t thread, int line,
-                                                               uint32_t code, int64_t value) {
+                                                                  uint32_t code, int64_t value) {
     EmitPlainIntSlow(kind, thread, line, code, value);
     return A::Ok();
   }
@@ -1060,7 +1060,7 @@ class Recorder {
   // stored whole instead of copied byte by byte.
   template <class A>
   __attribute__((always_inline)) typename A::Type EmitSingletonThen(EventKind kind, uint32_t thread, int line,
-                                                                 uint32_t code, PyObject* v) {
+                                                                    uint32_t code, PyObject* v) {
     constexpr size_t kFixed = sizeof(RawHeader) + sizeof(RawEvent);
     const bool is_false = v == Py_False;
     const uint64_t* tail = is_false ? kFalseTail : v == Py_True ? kTrueTail : kNoneTail;
@@ -1080,7 +1080,7 @@ class Recorder {
   }
   template <class A>
   __attribute__((noinline)) typename A::Type EmitSingletonSlowThen(EventKind kind, uint32_t thread, int line,
-                                                                uint32_t code, PyObject* v) {
+                                                                   uint32_t code, PyObject* v) {
     const char* text;
     size_t text_size;
     Renderer::SingletonText(v, &text, &text_size);
