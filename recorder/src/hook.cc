@@ -611,16 +611,18 @@ class Recorder {
     SetFastCode();
     return ci;
   }
-  // fast_code_: the cached code if FastEvent or PlainTraceEvent may take it
-  // (recorded, its local events on with sys.monitoring, and its records
-  // plain if FastEvent<..., kPlainOnly> or PlainTraceEvent is the handler:
-  // --locals none, where every code is plain); else NULL.
+  // fast_code_: the cached code if FastEvent or PlainTraceEvent may take it,
+  // else NULL. sys.monitoring: its local events on, and its records plain
+  // if FastEvent<..., kPlainOnly> is the handler (--locals none, where
+  // every code is plain). settrace: recorded, and only for a recording
+  // that captures no locals, PlainTraceEvent's: a thread may still call a
+  // TraceFunction<true> that an earlier recording left it (see
+  // PlainTraceOtherCode), and TraceFunction<false> does not read it.
   void SetFastCode() {
     const CodeInfo* ci = cached_ci_;
-    fast_code_ = ci != nullptr && (monitoring_ ? ci->monitored : ci->recorded) && (ci->plain || captures_locals()) &&
-                         !halted_.load(std::memory_order_relaxed)
-                     ? cached_code_
-                     : nullptr;
+    const bool fast = ci != nullptr && (monitoring_ ? ci->monitored && (ci->plain || captures_locals())
+                                                    : ci->recorded && !captures_locals());
+    fast_code_ = fast && !halted_.load(std::memory_order_relaxed) ? cached_code_ : nullptr;
   }
   CodeInfo* LookupSlow(PyCodeObject* code);
   // The line of the instruction at byte `offset`, as PyCode_Addr2Line gives
@@ -2370,6 +2372,16 @@ int Recorder::PlainTraceOtherCode(PyFrameObject* frame, int what, PyObject* arg)
   // not fast: not recorded, or the recording halted).
   CodeInfo* ci = code == cached_code_ ? cached_ci_ : LookupMissInline(code);
   if (ci != nullptr && !ci->recorded) return 0;  // as OnTraceEvent
+  if (captures_locals()) {
+    // A thread whose trace function an earlier recording, without locals,
+    // installed, and which ran no Python code (no event) from that
+    // recording's end to this one's start: on 3.10 and 3.11 a new
+    // recording sets only its own thread's. Its events go to the general
+    // path (this recording never has a fast code here: SetFastCode), and
+    // the thread gets this recording's trace function.
+    PyEval_SetTrace(TraceFunctionOf(this), g_trace_handle);
+    return TraceGeneral(frame, what, arg);
+  }
   // (SetFastCode leaves a halted recording without a fast code.)
   if (code != fast_code_) return TraceGeneral(frame, what, arg);
   return PlainTraceEvent(frame, what, arg);

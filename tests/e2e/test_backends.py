@@ -174,6 +174,62 @@ def test_each_recording_of_a_process_applies_its_own_scope(tmp_path, backend):
     assert second[-1]["value"] == "8"
 
 
+# A thread that runs no Python code from the end of a recording without locals to the
+# start of the next, with locals: on 3.10 and 3.11 (settrace) it still carries the first
+# recording's trace function, and the second recording's events from it must carry
+# their locals all the same.
+STALE_HOOK = textwrap.dedent('''\
+    import sys, threading
+    import tracetape
+
+    go = threading.Event()
+    ready = threading.Event()
+    done = threading.Event()
+
+    def step(x):
+        y = x + 1
+        return y
+
+    def worker():
+        x = step(0)
+        ready.set()
+        go.wait()
+        for _ in range(3):
+            x = step(x)
+        done.set()
+
+    tracetape.start(sys.argv[1], locals="none")
+    t = threading.Thread(target=worker)
+    t.start()
+    ready.wait()
+    tracetape.stop()
+    tracetape.start(sys.argv[2], locals="all")
+    go.set()
+    done.wait()
+    tracetape.stop()
+    t.join()
+''')
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_thread_keeps_no_earlier_recordings_locals_mode(tmp_path, backend):
+    script = tmp_path / "stale.py"
+    script.write_text(STALE_HOOK)
+    status, _, err = run([sys.executable, str(script), "none.tape", "all.tape"], tmp_path, backend)
+    assert status == 0, err
+    first = [e for e in dump(tmp_path / "none.tape", tmp_path) if e["func"] == "step"]
+    assert first and all(e["locals"] == {} for e in first)
+    second = [(e["kind"], e["line"], e["locals"], e.get("value"))
+              for e in dump(tmp_path / "all.tape", tmp_path) if e["func"] == "step"]
+    expected = []
+    for x in (1, 2, 3):
+        args = {"x": str(x)}
+        both = {"x": str(x), "y": str(x + 1)}
+        expected += [("call", 8, args, None), ("line", 9, args, None), ("line", 10, both, None),
+                     ("return", 10, both, str(x + 1))]
+    assert second == expected
+
+
 # A program's own trace function, which counts the events of work(): the start of the
 # scripts of the tests that record next to it.
 OWN_TRACER = textwrap.dedent('''\
