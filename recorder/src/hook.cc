@@ -570,7 +570,15 @@ class Recorder {
   // of call, line and return in the steady state; every way out is a
   // return or a tail call (nothing kept in callee-saved registers); the
   // rest goes to OnTraceEvent (TraceGeneral), having done nothing.
+  // kAnyLine: the frame's line is asked of CPython where f_lineno is not
+  // set (3.12+ sets it for line events only), a call.
+  template <bool kAnyLine = false>
   __attribute__((always_inline)) inline int PlainTraceEvent(PyFrameObject* frame, int what, PyObject* arg);
+  // PlainTraceEvent<true>, out of line: the event of a frame whose f_lineno
+  // CPython did not set.
+  __attribute__((noinline)) int PlainTraceAnyLine(PyFrameObject* frame, int what, PyObject* arg) {
+    return PlainTraceEvent<true>(frame, what, arg);
+  }
   // PlainTraceEvent for a frame of another code than the fast one: the
   // lookup kept out of its steady path.
   __attribute__((noinline)) int PlainTraceOtherCode(PyFrameObject* frame, int what, PyObject* arg);
@@ -2310,6 +2318,7 @@ bool Recorder::FastTraceEvent(PyFrameObject* frame, PyCodeObject* code, CodeInfo
   return true;
 }
 
+template <bool kAnyLine>
 int Recorder::PlainTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
   // As FastEvent<..., kPlainOnly = true>, for the trace function; what
   // OnTraceEvent does for these events (FastTraceEvent's Record, whose
@@ -2325,8 +2334,14 @@ int Recorder::PlainTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
   HookThread* t = SteadyThread<false>(ts);
   if (t == nullptr) return TraceGeneral(frame, what, arg);
   const compat::FrameKey key = compat::KeyOf(frame);
-  const int line = compat::TracedFrameLine(frame);
-  if (line == 0) return TraceGeneral(frame, what, arg);  // FrameLine calls
+  int line;
+  if constexpr (kAnyLine) {
+    line = compat::FrameLine(frame);  // as FastTraceEvent
+    if (line <= 0) return TraceGeneral(frame, what, arg);
+  } else {
+    line = compat::TracedFrameLine(frame);
+    if (line == 0) return PlainTraceAnyLine(frame, what, arg);  // FrameLine calls
+  }
   if (what == PyTrace_LINE) {
     if (t->stack.back().key != key) return TraceGeneral(frame, what, arg);
     return EmitPlainThen<TraceAnswer>(EventKind::kLine, t->index, line, cached_ci_->id);
