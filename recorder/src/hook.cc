@@ -73,6 +73,9 @@ struct CodeInfo {
   bool ident_fast = false;
   uint32_t id = 0;
   std::vector<SlotInfo> slots;
+  // slots.size(), kept for the fast paths (a SlotInfo is 12 bytes: the
+  // vector's size is a subtraction and a multiplication).
+  uint32_t nslots = 0;
   // sys.monitoring: the line of each code unit, from co_lines() (-1: none),
   // built the first time an event needs a line from an instruction offset.
   bool lines_built = false;
@@ -774,7 +777,7 @@ class Recorder {
   // (a slot unbound, another kind of value, a sequence that changed...).
   __attribute__((noinline)) bool FastLine(HookThread* t, CodeInfo* ci, compat::FrameKey key, int line) {
     ShadowFrame& sf = t->stack.back();
-    const size_t n = ci->slots.size();  // at most kIdentSlots
+    const size_t n = ci->nslots;  // at most kIdentSlots
     if (!sf.ident_valid || sf.slots.size() != n) return false;
     PyObject** fast = compat::KeyFastLocals(key);
     SlotState* states = sf.slots.data();
@@ -844,7 +847,7 @@ class Recorder {
   __attribute__((noinline)) bool FastCall(HookThread* t, CodeInfo* ci, compat::FrameKey key, int line) {
     ShadowFrame& sf = t->stack.back();
     if (sf.resumed || !sf.slots.empty()) return false;
-    const size_t n = ci->slots.size();  // at most kIdentSlots
+    const size_t n = ci->nslots;  // at most kIdentSlots
     PyObject** fast = compat::KeyFastLocals(key);
     int64_t words[kIdentSlots];
     size_t bound = 0;
@@ -893,7 +896,7 @@ class Recorder {
   // deltas: the same bytes as a plain one. Only checks that cost a few
   // instructions; anything else is left to Capture.
   __attribute__((always_inline)) static bool Quiet(const ShadowFrame& sf, const CodeInfo* ci, compat::FrameKey key) {
-    const size_t n = ci->slots.size();
+    const size_t n = ci->nslots;
     if (!ci->function || sf.slots.size() != n) return false;
     PyObject** fast = compat::KeyFastLocals(key);
     const SlotInfo* infos = ci->slots.data();
@@ -1412,6 +1415,7 @@ CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
       ci->slots.push_back(SlotInfo{slot.index, NameId(n), slot.cell, redactor_.ShouldRedact(n)});
     }
   }
+  ci->nslots = static_cast<uint32_t>(ci->slots.size());
   ci->plain = NothingToCapture(ci);
   ci->ident_fast = ci->function && !ci->slots.empty() && ci->slots.size() <= kIdentSlots;
   for (size_t i = 0; i < ci->slots.size() && ci->ident_fast; ++i) {

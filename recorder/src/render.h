@@ -343,9 +343,12 @@ class Renderer {
   // changed; -1 if fp is of another shape (ask Unchanged). The same answer
   // as the walk's.
   static int FlatSame(PyObject* v, const Fingerprint& fp) {
-    if (!fp.valid() || fp.cut_ != std::string::npos) return -1;
+    // objs_ parallels entries_: its size without a division (an Entry is
+    // 72 bytes).
+    const size_t count = fp.objs_.size();
+    if (count == 0 || !fp.valid_ || fp.cut_ != std::string::npos) return -1;
     const Fingerprint::Entry& e = fp.entries_[0];
-    if (!e.scalar_items || fp.entries_.size() != size_t{e.children} + 1) return -1;
+    if (!e.scalar_items || count != size_t{e.children} + 1) return -1;
     PyTypeObject* t = Py_TYPE(v);
     if (e.obj != v || t != e.type) return 0;
     Py_ssize_t n;
