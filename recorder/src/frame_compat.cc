@@ -4,8 +4,10 @@
 #if PY_VERSION_HEX >= 0x030B0000
 #include <internal/pycore_frame.h>
 #endif
-#if PY_VERSION_HEX >= 0x030D0000
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 || PY_VERSION_HEX >= 0x030D0000
 #include <internal/pycore_dict.h>
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
 #include <internal/pycore_setobject.h>
 #endif
 
@@ -63,11 +65,49 @@ Py_ssize_t SplitEntries(PyObject* dict, PyObject** keys, PyObject** values, Py_s
 #endif
 }
 
-#if PY_VERSION_HEX >= 0x030D0000
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+// 3.12's internal/pycore_dict.h includes its runtime's state, whose C11
+// atomics C++ cannot compile: the layouts read here, from that header.
+// CheckInlineAttrs compares what they read with a __dict__ at start-up.
 namespace {
+struct _dictvalues {
+  PyObject* values[1];
+};
+typedef struct _dictvalues PyDictValues;
+struct PyDictKeysObject {
+  Py_ssize_t dk_refcnt;
+  uint8_t dk_log2_size;
+  uint8_t dk_log2_index_bytes;
+  uint8_t dk_kind;
+  uint32_t dk_version;
+  Py_ssize_t dk_usable;
+  Py_ssize_t dk_nentries;
+  char dk_indices[8];
+};
+struct PyDictUnicodeEntry {
+  PyObject* me_key;
+  PyObject* me_value;
+};
+constexpr uint8_t DICT_KEYS_GENERAL = 0;
+inline bool DK_IS_UNICODE(const PyDictKeysObject* dk) { return dk->dk_kind != DICT_KEYS_GENERAL; }
+inline PyDictUnicodeEntry* DK_UNICODE_ENTRIES(PyDictKeysObject* dk) {
+  return reinterpret_cast<PyDictUnicodeEntry*>(dk->dk_indices + (size_t{1} << dk->dk_log2_index_bytes));
+}
+}  // namespace
+#endif
+
+#if PY_VERSION_HEX >= 0x030B0000
+namespace {
+// Whether inline values are read in place: CheckInlineAttrs found them read
+// as the interpreter's own __dict__ gives them (1), or not (0), or has not
+// run yet (-1). Until 1, InlineValues gives nothing: an instance's __dict__
+// is asked for, as before 3.13 it always was.
+int g_inline_state = -1;
 // v's inline values, if its attributes are kept there (no __dict__ made),
 // and the shared keys they index (its class's); else null.
+#if PY_VERSION_HEX >= 0x030D0000
 PyDictValues* InlineValues(PyObject* v, PyDictKeysObject** keys) {
+  if (g_inline_state != 1) return nullptr;
   PyTypeObject* t = Py_TYPE(v);
   if (!(t->tp_flags & Py_TPFLAGS_INLINE_VALUES) || !(t->tp_flags & Py_TPFLAGS_MANAGED_DICT) ||
       !(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
@@ -79,12 +119,17 @@ PyDictValues* InlineValues(PyObject* v, PyDictKeysObject** keys) {
   *keys = reinterpret_cast<PyHeapTypeObject*>(t)->ht_cached_keys;
   return *keys != nullptr ? values : nullptr;
 }
+// How many attributes, and the index in the keys of the i-th (insertion
+// order): a count byte in the values' header, the order bytes after them.
+inline Py_ssize_t InlineCount(PyDictValues* values) { return values->size; }
+inline uint8_t InlineOrder(PyDictValues* values, Py_ssize_t i) { return get_insertion_order_array(values)[i]; }
+inline bool InlineCountFits(PyDictValues* values, Py_ssize_t count) { return count <= values->capacity; }
 // The words that hold the count and the order of `count` attributes, and
 // the validity flag, all within the values' space in the object: a header
 // word (capacity, count, embedded, valid) before the values, and the order
 // bytes after them, in whole words (_PyInlineValuesSize). Bytes past the
 // count are compared too: they change only when an attribute is added or
-// deleted, which changes the count as well.
+// deleted, which changes the count as well. 0: unreadable (never here).
 inline size_t HeadWords(PyDictValues* values, Py_ssize_t count, uint64_t* out) {
   size_t n = 0;
   std::memcpy(&out[n++], values, sizeof(uint64_t));
@@ -92,23 +137,75 @@ inline size_t HeadWords(PyDictValues* values, Py_ssize_t count, uint64_t* out) {
   for (Py_ssize_t at = 0; at < count; at += 8) std::memcpy(&out[n++], order + at, sizeof(uint64_t));
   return n;
 }
+#else
+// 3.11 and 3.12: the values are an array of their own, which the object
+// points to (3.11: the word 4 before it, next to the managed dict's; 3.12:
+// a tagged pointer, 3 words before, that is the dict's once one is made).
+PyDictValues* InlineValues(PyObject* v, PyDictKeysObject** keys) {
+  if (g_inline_state != 1) return nullptr;
+  PyTypeObject* t = Py_TYPE(v);
+  if (!(t->tp_flags & Py_TPFLAGS_MANAGED_DICT) || !(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) return nullptr;
+  // (internal/pycore_object.h, which C++ cannot include: its atomics are
+  // C11's.)
+#if PY_VERSION_HEX >= 0x030C0000
+  // _PyObject_DictOrValuesPointer: the values' address less one (odd), or
+  // the dict's (even, or null).
+  char* dorv = reinterpret_cast<char**>(v)[-3];
+  if ((reinterpret_cast<uintptr_t>(dorv) & 1) == 0) return nullptr;  // a __dict__ made (or none): it answers
+  auto* values = reinterpret_cast<PyDictValues*>(dorv + 1);
+#else
+  // _PyObject_ValuesPointer and _PyObject_ManagedDictPointer.
+  PyDictValues* values = reinterpret_cast<PyDictValues**>(v)[-4];
+  if (values == nullptr || reinterpret_cast<PyObject**>(v)[-3] != nullptr) return nullptr;
+#endif
+  auto* dk = reinterpret_cast<PyDictKeysObject*>(reinterpret_cast<PyHeapTypeObject*>(t)->ht_cached_keys);
+  if (values == nullptr || dk == nullptr || !DK_IS_UNICODE(dk)) return nullptr;
+  *keys = dk;
+  return values;
+}
+// Before the values, from the last byte down: the prefix's size in bytes,
+// the count, then the order, one byte per attribute
+// (_PyDictValues_AddToInsertionOrder).
+inline Py_ssize_t InlineCount(PyDictValues* values) { return reinterpret_cast<const uint8_t*>(values)[-2]; }
+inline uint8_t InlineOrder(PyDictValues* values, Py_ssize_t i) {
+  return reinterpret_cast<const uint8_t*>(values)[-3 - i];
+}
+// Whether the prefix holds the order of `count` attributes.
+inline bool InlineCountFits(PyDictValues* values, Py_ssize_t count) {
+  return static_cast<size_t>(count) + 2 <= reinterpret_cast<const uint8_t*>(values)[-1];
+}
+// The words of that prefix (the capacity of the class's keys, at most 30,
+// plus 2, rounded up to a word: at most 4): the count and the order of
+// every attribute. Bytes past the count are compared too: they change only
+// when an attribute is added or deleted, which changes the count as well.
+// 0 if the prefix is not so laid out.
+inline size_t HeadWords(PyDictValues* values, Py_ssize_t count, uint64_t* out) {
+  const uint8_t* end = reinterpret_cast<const uint8_t*>(values);
+  const size_t prefix = end[-1];
+  if (prefix % sizeof(uint64_t) != 0 || prefix > 4 * sizeof(uint64_t) ||
+      static_cast<size_t>(count) + 2 > prefix) {
+    return 0;
+  }
+  std::memcpy(out, end - prefix, prefix);
+  return prefix / sizeof(uint64_t);
+}
+#endif
 }  // namespace
 #endif
 
 Py_ssize_t InlineAttrs(PyObject* v, PyObject** keys, PyObject** values, Py_ssize_t max, InlineShape* shape) {
-#if PY_VERSION_HEX >= 0x030D0000
+#if PY_VERSION_HEX >= 0x030B0000
   PyDictKeysObject* dk = nullptr;
   PyDictValues* iv = InlineValues(v, &dk);
   if (iv == nullptr) return -1;
-  const Py_ssize_t n = iv->size;
-  const uint8_t* order = get_insertion_order_array(iv);
+  const Py_ssize_t n = InlineCount(iv);
   constexpr Py_ssize_t kShapeMax = sizeof(InlineShape::values) / sizeof(PyObject*);
   static_assert(sizeof(InlineShape::head) / sizeof(uint64_t) >= 1 + (kShapeMax + 7) / 8, "head words");
-  if (n > max || (shape != nullptr && n > kShapeMax)) return -1;
+  if (n > max || (shape != nullptr && n > kShapeMax) || !InlineCountFits(iv, n)) return -1;
   if (shape != nullptr) shape->slots = 0;
   PyDictUnicodeEntry* entries = DK_UNICODE_ENTRIES(dk);
   for (Py_ssize_t i = 0; i < n; ++i) {
-    const Py_ssize_t ix = order[i];
+    const Py_ssize_t ix = InlineOrder(iv, i);
     if (ix >= dk->dk_nentries || entries[ix].me_key == nullptr || iv->values[ix] == nullptr) return -1;
     if (keys != nullptr) {
       keys[i] = entries[ix].me_key;
@@ -122,6 +219,7 @@ Py_ssize_t InlineAttrs(PyObject* v, PyObject** keys, PyObject** values, Py_ssize
   if (shape != nullptr) {
     shape->keys = dk;
     shape->head_words = static_cast<uint8_t>(HeadWords(iv, n, shape->head));
+    if (shape->head_words == 0) return -1;
     std::memcpy(shape->values, iv->values, shape->slots * sizeof(PyObject*));
   }
   return n;
@@ -131,7 +229,7 @@ Py_ssize_t InlineAttrs(PyObject* v, PyObject** keys, PyObject** values, Py_ssize
 #endif
 }
 
-#if PY_VERSION_HEX >= 0x030D0000
+#if PY_VERSION_HEX >= 0x030B0000
 bool HasInlineAttrs(PyObject* v) {
   PyDictKeysObject* dk = nullptr;
   return InlineValues(v, &dk) != nullptr;
@@ -139,14 +237,14 @@ bool HasInlineAttrs(PyObject* v) {
 #endif
 
 bool InlineAttrsAre(PyObject* v, const InlineShape& shape) {
-#if PY_VERSION_HEX >= 0x030D0000
+#if PY_VERSION_HEX >= 0x030B0000
   PyDictKeysObject* dk = nullptr;
   PyDictValues* iv = InlineValues(v, &dk);
   // The same keys: the same capacity, within which both reads stay.
   if (iv == nullptr || dk != shape.keys) return false;
   uint64_t head[5];
-  const size_t words = HeadWords(iv, iv->size, head);
-  if (words != shape.head_words) return false;
+  const size_t words = HeadWords(iv, InlineCount(iv), head);
+  if (words == 0 || words != shape.head_words) return false;
   for (size_t i = 0; i < words; ++i) {
     if (head[i] != shape.head[i]) return false;
   }
@@ -158,6 +256,76 @@ bool InlineAttrsAre(PyObject* v, const InlineShape& shape) {
 #else
   (void)v, (void)shape;
   return false;
+#endif
+}
+
+namespace {
+#if PY_VERSION_HEX >= 0x030B0000
+// The probe of CheckInlineAttrs: attributes added, one deleted, one
+// rebound, read in place and compared with the __dict__ that asking for it
+// then makes.
+bool InlineAttrsReadRight() {
+  PyObject* ns = PyDict_New();
+  PyObject* cls = ns ? PyObject_CallFunction(reinterpret_cast<PyObject*>(&PyType_Type), "s(O)O",
+                                             "_tracetape_layout_probe", &PyBaseObject_Type, ns)
+                     : nullptr;
+  Py_XDECREF(ns);
+  PyObject* obj = cls ? PyObject_CallNoArgs(cls) : nullptr;
+  Py_XDECREF(cls);
+  if (obj == nullptr) return false;
+  bool ok = true;
+  const char* const names[] = {"a", "b", "c", "d", "e"};
+  for (int i = 0; i < 5 && ok; ++i) {
+    PyObject* value = PyLong_FromLong(1000 + i);
+    ok = value != nullptr && PyObject_SetAttrString(obj, names[i], value) == 0;
+    Py_XDECREF(value);
+  }
+  ok = ok && PyObject_SetAttrString(obj, "b", nullptr) == 0 && PyObject_SetAttrString(obj, "d", Py_None) == 0;
+  PyObject* keys[8];
+  PyObject* values[8];
+  InlineShape shape;
+  const Py_ssize_t n = ok ? InlineAttrs(obj, keys, values, 8, &shape) : -1;
+  ok = n == 4 && HasInlineAttrs(obj) && InlineAttrsAre(obj, shape);
+  if (ok) {
+    // A rebinding is seen; the same binding again is not a change.
+    PyObject* before = values[0];
+    Py_INCREF(before);
+    PyObject* other = PyLong_FromLong(2000);
+    ok = other != nullptr && PyObject_SetAttrString(obj, "a", other) == 0 && !InlineAttrsAre(obj, shape) &&
+         PyObject_SetAttrString(obj, "a", before) == 0 && InlineAttrsAre(obj, shape);
+    Py_XDECREF(other);
+    Py_DECREF(before);
+  }
+  PyObject* dict = ok ? PyObject_GenericGetDict(obj, nullptr) : nullptr;  // makes it
+  if (dict != nullptr) {
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *k, *v;
+    ok = PyDict_Size(dict) == n;
+    while (ok && PyDict_Next(dict, &pos, &k, &v)) {
+      ok = i < n && k == keys[i] && v == values[i];
+      ++i;
+    }
+    // From now on its __dict__ answers.
+    ok = ok && i == n && !HasInlineAttrs(obj);
+    Py_DECREF(dict);
+  } else {
+    ok = false;
+  }
+  Py_DECREF(obj);
+  return ok;
+}
+#endif
+}  // namespace
+
+void CheckInlineAttrs() {
+#if PY_VERSION_HEX >= 0x030B0000
+  if (g_inline_state >= 0) return;
+  PyObject *type, *value, *traceback;
+  PyErr_Fetch(&type, &value, &traceback);
+  g_inline_state = 1;  // for the probe's reads
+  g_inline_state = InlineAttrsReadRight() ? 1 : 0;
+  PyErr_Clear();
+  PyErr_Restore(type, value, traceback);
 #endif
 }
 

@@ -201,22 +201,21 @@ Py_ssize_t SplitEntries(PyObject* dict, PyObject** keys, PyObject** values, Py_s
 // Whether SplitEntries would give exactly these n keys and values (false
 // where it declines), read in place.
 bool SplitEntriesAre(PyObject* dict, PyObject* const* keys, PyObject* const* values, Py_ssize_t n);
-// 3.13+: the attributes of an instance kept in its inline values (a class
+// 3.11+: the attributes of an instance kept in its inline values (a class
 // with a managed dict, whose __dict__ nothing has asked for yet), as
 // PyDict_Next would give them from the __dict__ that asking would make:
 // keys[i] and values[i] for i < the count returned, read in place. Asking
 // for the __dict__ (_PyObject_GetDictPtr) makes one for good, after which
-// the program's attribute stores on it take a slower path (the object-heavy
-// bench body runs 1.3x slower untraced) and the dict, sharing the values,
-// has no usable version anyway; reading them here leaves the instance as
-// it is. -1 if v's attributes are not there (another kind of object, a
-// __dict__ made, more than `max`). Always -1 before 3.13: there, a __dict__
-// made from inline values is a dict of its own whose version changes at
-// every store, which makes a change found in one compare instead of one
-// per attribute, and a recording faster (measured: object-heavy 7% on 3.12,
-// 12% on 3.11, where the settrace backend keeps the program's attribute
-// accesses on their slow path anyway). With `shape`: what InlineAttrsAre
-// compares.
+// the program's attribute accesses on it take a slower path (the
+// object-heavy bench body runs 1.3x slower untraced on 3.13) and, on 3.13,
+// the dict, sharing the values, has no usable version anyway; reading them
+// here leaves the instance as it is. -1 if v's attributes are not there
+// (another kind of object, a __dict__ made, more than `max`), before 3.11,
+// and until CheckInlineAttrs has found the layout read right. (On 3.11 and
+// 3.12 a __dict__ made from inline values is a dict of its own whose
+// version changes at every store: where renderings are compared, the
+// renderer asks for it instead; see Renderer's constructor.) With `shape`:
+// what InlineAttrsAre compares.
 struct InlineShape {
   const void* keys = nullptr;  // the class's shared keys, which the values follow
   // The words holding the count and the insertion order (as many as cover
@@ -229,9 +228,15 @@ struct InlineShape {
 };
 Py_ssize_t InlineAttrs(PyObject* v, PyObject** keys, PyObject** values, Py_ssize_t max,
                        InlineShape* shape = nullptr);
+// 3.11+: decides, once (with the GIL), whether inline values are read in
+// place: they are if a probe instance's read the same as the __dict__ the
+// interpreter makes from them (the layouts of 3.11 and 3.12 are read here
+// without the headers that define them). Until then, and if not, InlineAttrs
+// and HasInlineAttrs find none. Renderer calls it.
+void CheckInlineAttrs();
 // Whether InlineAttrs would read v's attributes in place (not whether each
 // entry is well formed: InlineAttrs checks those).
-#if PY_VERSION_HEX >= 0x030D0000
+#if PY_VERSION_HEX >= 0x030B0000
 bool HasInlineAttrs(PyObject* v);
 #else
 inline bool HasInlineAttrs(PyObject*) { return false; }

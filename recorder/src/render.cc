@@ -163,14 +163,15 @@ bool InstanceRoute(PyTypeObject* t) {
 // or null; *unfilled if its dict slot holds none yet. A missing dict is not
 // made: a C class may behave differently once it has one (functools.partial
 // stops flattening a partial of a partial). An instance whose attributes are
-// inline values (3.13+, compat::InlineAttrs) is returned itself (a new
-// reference) and read in place by Items: asking for its __dict__ would make
-// one from them for good, and the program's own attribute stores on it
-// would take a slower path from then on. (On 3.11 and 3.12 a managed dict
-// is made from the inline values, which changes no behaviour.)
+// inline values (compat::InlineAttrs), where Renderer::read_inline(), is
+// returned itself (a new reference) and read in place by Items: asking for
+// its __dict__ would make one from them for good, and the program's own
+// attribute stores on it would take a slower path from then on. (Else, on
+// 3.11 and 3.12, a managed dict is made from the inline values, which
+// changes no behaviour: see the Renderer's constructor.)
 PyObject* InstanceDict(PyObject* v, bool* unfilled) {
   *unfilled = false;
-  if (compat::HasInlineAttrs(v)) {
+  if (Renderer::read_inline() && compat::HasInlineAttrs(v)) {
     Py_INCREF(v);
     return v;
   }
@@ -229,7 +230,7 @@ struct Ref {
 // end (a rendering step in between may allocate).
 class Items {
  public:
-#if PY_VERSION_HEX >= 0x030D0000
+#if PY_VERSION_HEX >= 0x030B0000
   Items(PyObject* owner, PyObject* dict, bool hold = false) : dict_(dict), hold_(hold) {
     if (dict == owner && !PyDict_Check(dict)) {
       n_ = compat::InlineAttrs(owner, keys_, values_, kMax);
@@ -238,7 +239,9 @@ class Items {
         n_ = 0;
       }
     } else {
+#if PY_VERSION_HEX >= 0x030D0000
       n_ = compat::SplitEntries(dict, keys_, values_, kMax);
+#endif
     }
     if (hold_) {
       for (Py_ssize_t i = 0; i < n_; ++i) {
@@ -598,7 +601,7 @@ class Walk {
   bool Complete() const { return done_ || idx_ == count_; }
   // v (the object s was rendered from) still renders to s's text: compared
   // once per event, then remembered.
-  static bool SharedSame(SharedRendering* s, PyObject* v) {
+  __attribute__((always_inline)) static bool SharedSame(SharedRendering* s, PyObject* v) {
     if (s->epoch == Renderer::epoch()) return s->same;
     if (s->watch_worth) return WatchedSharedSame(s, v);
     bool same;
@@ -957,7 +960,7 @@ bool Walk::GuardsHold(const SharedRendering& s) {
     // An instance: Same's kInstance branch, at a version. The same object
     // of the same class keeps its dict where it did.
     if (HeapName(t) != g.name) return false;
-#if PY_VERSION_HEX >= 0x030D0000
+#if PY_VERSION_HEX >= 0x030B0000
     if (g.slot == nullptr) {
       // Inline values, still without a __dict__: the same keys bound to the
       // same objects, in order.

@@ -482,6 +482,55 @@ def test_recording_makes_no_dict_for_instances_it_renders(tmp_path, backend):
     assert shown[-1] == "Account(balance=12, note='closed')", shown
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="inline values exist from CPython 3.11")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_recording_without_locals_makes_no_dict_for_the_values_it_returns(tmp_path, backend):
+    # With --locals none only return values (and exceptions) are rendered, each
+    # once: on every version with inline values (3.11+) they are read where they
+    # are, and the instances are left as they were. (A recording of locals
+    # makes their __dict__ on 3.11 and 3.12, to compare them from event to
+    # event at a version: see Renderer::SetComparing.) On 3.11 a list
+    # comprehension is a function of its own, whose return value is the list.
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent('''\
+        import ctypes
+
+        def has_dict(obj):
+            # The word three before the object: the managed __dict__'s address
+            # (null until one is made); on 3.12 while there is none, the inline
+            # values' address less one (odd).
+            word = ctypes.c_void_p.from_address(id(obj) - 3 * ctypes.sizeof(ctypes.c_void_p)).value
+            return bool(word) and not word & 1
+
+        class Account:
+            def __init__(self, owner):
+                self.owner = owner
+                self.balance = 0
+
+        def opened(owner, amount):
+            a = Account(owner)
+            a.balance += amount
+            return a
+
+        accounts = [opened("acct%d" % i, 10 * i) for i in range(3)]
+        single = opened("ann", 5)
+        probe = Account("bob")
+        print(*[has_dict(a) for a in accounts], has_dict(single), has_dict(probe))
+        vars(probe)
+        print(has_dict(probe), single.balance)
+    '''))
+    status, out, err = run(tracetape_cmd("record", "-o", "t.tape", "--locals", "none", str(script)),
+                           tmp_path, backend)
+    assert status == 0, err
+    assert out.split() == ["False"] * 5 + ["True", "5"], (out, err)
+    returned = [e["value"] for e in dump(tmp_path / "t.tape", tmp_path)
+                if e["kind"] == "return" and e["func"] in ("opened", "<listcomp>")]
+    assert "Account(owner='ann', balance=5)" in returned, returned
+    if sys.version_info < (3, 12):
+        assert ("[Account(owner='acct0', balance=0), Account(owner='acct1', balance=10), "
+                "Account(owner='acct2', balance=20)]") in returned, returned
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_large_string_in_a_suspended_generator_is_not_kept_alive(tmp_path, backend):
     # tracetape keeps a generator's slot states from its yield to its resume,
