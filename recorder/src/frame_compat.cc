@@ -129,8 +129,11 @@ inline bool InlineCountFits(PyDictValues* values, Py_ssize_t count) { return cou
 // word (capacity, count, embedded, valid) before the values, and the order
 // bytes after them, in whole words (_PyInlineValuesSize). Bytes past the
 // count are compared too: they change only when an attribute is added or
-// deleted, which changes the count as well. 0: unreadable (never here).
+// deleted, which changes the count as well. 0 if they are more than
+// InlineShape::head holds (at most 32 attributes: inline values hold 30).
 inline size_t HeadWords(PyDictValues* values, Py_ssize_t count, uint64_t* out) {
+  constexpr Py_ssize_t kOrderWords = sizeof(InlineShape::head) / sizeof(uint64_t) - 1;
+  if (count < 0 || count > 8 * kOrderWords) return 0;
   size_t n = 0;
   std::memcpy(&out[n++], values, sizeof(uint64_t));
   const uint8_t* order = get_insertion_order_array(values);
@@ -242,7 +245,7 @@ bool InlineAttrsAre(PyObject* v, const InlineShape& shape) {
   PyDictValues* iv = InlineValues(v, &dk);
   // The same keys: the same capacity, within which both reads stay.
   if (iv == nullptr || dk != shape.keys) return false;
-  uint64_t head[5];
+  uint64_t head[sizeof(InlineShape::head) / sizeof(uint64_t)];
   const size_t words = HeadWords(iv, InlineCount(iv), head);
   if (words == 0 || words != shape.head_words) return false;
   for (size_t i = 0; i < words; ++i) {
