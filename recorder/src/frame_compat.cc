@@ -239,7 +239,11 @@ Py_ssize_t InlineAttrs(PyObject* v, PyObject** keys, PyObject** values, Py_ssize
     if (words == 0) return -1;
     shape->head_words = static_cast<uint8_t>(words);
     for (size_t i = 0; i < words; ++i) shape->head[i] = HeadWord(iv, i);
-    std::memcpy(shape->values, iv->values, shape->slots * sizeof(PyObject*));
+    // (Not a memcpy of slots words: GCC makes that `rep movsq`.)
+    for (size_t i = 0; i < shape->slots; i += 2) {
+      shape->values[i] = iv->values[i];
+      if (i + 1 < shape->slots) shape->values[i + 1] = iv->values[i + 1];
+    }
   }
   return n;
 #else

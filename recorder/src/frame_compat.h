@@ -217,6 +217,10 @@ bool SplitEntriesAre(PyObject* dict, PyObject* const* keys, PyObject* const* val
 // renderer asks for it instead; see Renderer's constructor.) With `shape`:
 // what InlineAttrsAre compares.
 struct InlineShape {
+  // User-provided: made in place (BuildGuards' emplace_back), the arrays
+  // are not zeroed first, as value-initialization would (a `rep stos` of
+  // 300 bytes); InlineAttrs fills what InlineAttrsAre reads.
+  InlineShape() {}
   const void* keys = nullptr;  // the class's shared keys, which the values follow
   // The words holding the count and the insertion order (as many as cover
   // them), then the values array up to the last index used. (Inline values

@@ -1044,14 +1044,14 @@ void BuildGuards(SharedRendering* s) {
         // that no __dict__ was made since).
         PyObject* keys[SharedRendering::kMaxSplit];
         PyObject* values[SharedRendering::kMaxSplit];
-        compat::InlineShape shape;
-        Py_ssize_t n = inline_attrs ? compat::InlineAttrs(e.obj, keys, values, SharedRendering::kMaxSplit, &shape)
-                                    : compat::SplitEntries(e.dict, keys, values, SharedRendering::kMaxSplit);
+        // The shape is made where it is kept (a copy of its 300 bytes was
+        // a `rep movsq`).
+        if (inline_attrs) s->shapes.emplace_back();
+        Py_ssize_t n = inline_attrs
+                           ? compat::InlineAttrs(e.obj, keys, values, SharedRendering::kMaxSplit, &s->shapes.back())
+                           : compat::SplitEntries(e.dict, keys, values, SharedRendering::kMaxSplit);
         if (n < 0) return unguarded();
-        if (inline_attrs) {
-          g.shape = static_cast<int32_t>(s->shapes.size());
-          s->shapes.push_back(shape);
-        }
+        if (inline_attrs) g.shape = static_cast<int32_t>(s->shapes.size() - 1);
         g.split = n;
         g.split_at = s->split_keys.size();
         for (Py_ssize_t i = 0; i < n; ++i) {
