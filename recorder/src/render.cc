@@ -684,6 +684,35 @@ class Walk {
     if (run < children) done_ = true;  // the rest is past the cut
     return true;
   }
+  // e (just consumed) is a list or tuple whose visited items are each one
+  // shared rendering (a list of instances): the same container, of the
+  // same length, holding the same objects up to the cut, each of which
+  // still renders as its shared rendering. The walk's answer without a
+  // call per item.
+  __attribute__((always_inline)) bool SharedItems(PyObject* v, const Fingerprint::Entry& e) {
+    if (Py_TYPE(v) != e.type) return false;
+    const bool list = PyList_Check(v);
+    const Py_ssize_t n = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
+    const uint32_t children = e.children;
+    if (n != e.size || static_cast<Py_ssize_t>(children) > n) return false;
+    PyObject* const* items =
+        list ? reinterpret_cast<PyListObject*>(v)->ob_item : reinterpret_cast<PyTupleObject*>(v)->ob_item;
+    const size_t k = idx_;
+    const size_t run = std::min<size_t>(children, end_ > k ? end_ - k : 0);
+    if (run < children && !cut_) return false;
+    PyObject* const* held = f_.objs().data() + k;
+    for (size_t i = 0; i < run; ++i) {
+      if (items[i] != held[i]) return false;
+    }
+    // Each item is alive (the list holds it) and the object its rendering
+    // was made from: its check reads it.
+    for (size_t i = 0; i < run; ++i) {
+      if (!SharedSame(entries_[k + i].shared, items[i])) return false;
+    }
+    idx_ = k + run;
+    if (run < children) done_ = true;  // the rest is past the cut
+    return true;
+  }
   // At the end of what is compared (idx_ >= end_): the cut, where the rest
   // is the same (done), or the last entry, where a walk wanting more has
   // found a change.
@@ -733,6 +762,7 @@ bool Walk::Same(PyObject* v) {
   if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) return true;
   // The most frequent container (a dict of lists, a list of tuples...).
   if (e.scalar_items) return FlatItems(v, e);
+  if (e.shared_items) return SharedItems(v, e);
   PyTypeObject* t = Py_TYPE(v);
   switch (e.size) {
     case Fingerprint::kOpaque:
@@ -1021,7 +1051,17 @@ void BuildGuards(SharedRendering* s) {
     SharedRendering::Guard g{e.obj};
     if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) continue;
     if (e.size == Fingerprint::kShared) {
-      g.shared = e.shared;
+      const SharedRendering* nested = e.shared;
+      if (nested->guarded && nested->guards.size() == 1 && nested->guards[0].shared == nullptr &&
+          nested->guards[0].split < 0) {
+        // A shared rendering checked by one guard of its own (a dict, or an
+        // instance of versioned __dict__: tags={...} on an instance): that
+        // guard, copied, in its place (its entries follow none of ours).
+        // Checked after what holds it (pre-order), it reads a live object.
+        g = nested->guards[0];
+      } else {
+        g.shared = e.shared;
+      }
     } else if (e.size == Fingerprint::kInstance) {
       if (e.dict == nullptr) return unguarded();
       g.type = e.type;
@@ -1469,6 +1509,11 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
       flat = fp_->entries_[j].size == Fingerprint::kScalar;
     }
     e.scalar_items = flat;
+    bool shared = !flat && visited > 0 && fp_->entries_.size() == fp_index + 1 + visited;
+    for (size_t j = fp_index + 1; shared && j < fp_->entries_.size(); ++j) {
+      shared = fp_->entries_[j].size == Fingerprint::kShared;
+    }
+    e.shared_items = shared;
   }
   if (!is_list && n == 1) out->append(",");
   out->append(close);

@@ -179,6 +179,11 @@ class Fingerprint {
     // A list or tuple whose visited items are all held scalars: compared at
     // once, as the contiguous run of objs() after it.
     bool scalar_items = false;
+    // A list or tuple whose visited items are each one shared rendering
+    // (a list of instances): compared at once, the items by identity
+    // against the run of objs() after it, then each shared rendering's
+    // own check (Walk::SharedItems).
+    bool shared_items = false;
     SharedRendering* shared = nullptr;  // kShared: a counted reference
   };
   const std::vector<Entry>& entries() const { return entries_; }

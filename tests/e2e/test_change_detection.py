@@ -297,3 +297,58 @@ def test_random_values_and_changes_never_keep_a_stale_text():
         # Nothing changed: every such value is recognised.
         assert probe(value)[1], probe(value)[0][:300]
     assert found_unchanged > 50 and found_changed > 300, (found_unchanged, found_changed)
+
+
+class Account:
+    def __init__(self, owner, balance):
+        self.owner = owner
+        self.balance = balance
+        self.tags = {"kind": "checking", "limit": 50}
+
+
+def swap(accounts, i, j):
+    accounts[i], accounts[j] = accounts[j], accounts[i]
+
+
+ACCOUNT_CHANGES = {
+    # name: (change to a list of accounts, whether the text changes)
+    "an attribute of one": (lambda a: setattr(a[3], "balance", 7), True),
+    "an item of a dict one holds": (lambda a: a[2].tags.__setitem__("limit", 51), True),
+    "that item bound again to the same object": (lambda a: a[2].tags.__setitem__("limit", a[2].tags["limit"]), False),
+    "that dict replaced by an equal one": (lambda a: setattr(a[2], "tags", dict(a[2].tags)), False),
+    "that dict replaced": (lambda a: setattr(a[2], "tags", {"kind": "savings"}), True),
+    "that dict's class renamed": (lambda a: setattr(a[2], "tags", collections.OrderedDict(a[2].tags)), True),
+    "an item replaced by another account": (lambda a: a.__setitem__(1, Account("other", 0)), True),
+    "an item replaced by an equal account": (lambda a: a.__setitem__(1, Account(a[1].owner, a[1].balance)), False),
+    "two items swapped": (lambda a: swap(a, 0, 1), True),
+    "an item appended": (lambda a: a.append(Account("new", 1)), True),
+    "an item removed": (lambda a: a.pop(0), True),
+    "one's class changed": (lambda a: setattr(a[0], "__class__", type("Checking", (Account,), {})), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACCOUNT_CHANGES))
+def test_every_change_to_a_list_of_instances_is_found(name):
+    # A list or tuple of instances is compared item by item against the
+    # instances' shared renderings, and an instance's dict attribute by a
+    # copy of that dict's own check: whatever changes, in the list, in an
+    # instance or in a dict it holds, the text follows.
+    change, changes_text = ACCOUNT_CHANGES[name]
+    for size, wrap in ((4, lambda a: a), (4, lambda a: Node("holder", [a])), (4, lambda a: {"all": a, "first": a[0]}),
+                       (40, lambda a: a)):  # past the length budget: cut after a dozen accounts
+        accounts = [Account(f"acct{i}", 100 + i) for i in range(size)]
+        value = wrap(accounts)
+        before = probe(value)[0]
+        before, unchanged, after = assert_consistent(value, lambda: change(accounts))
+        if size > 4:
+            assert len(before) > 1000
+        elif changes_text:
+            assert not unchanged and after != before, (name, before, after)
+        else:
+            assert after == before, (name, before, after)
+        assert probe(value)[1], (name, after)
+    # And a tuple, which the program cannot change, of instances it can.
+    accounts = [Account(f"acct{i}", 100 + i) for i in range(4)]
+    frozen = tuple(accounts)
+    before, unchanged, after = assert_consistent(frozen, lambda: change(accounts))
+    assert probe(frozen)[1]
