@@ -1818,12 +1818,20 @@ void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t
   // the fingerprint then holds in their place, as does the slot.
   SharedRendering* s = NewShared();
   Fingerprint& own = s->fp;
-  own.entries_.assign(fp_->entries_.begin() + static_cast<std::ptrdiff_t>(fp_index), fp_->entries_.end());
-  own.objs_.assign(fp_->objs_.begin() + static_cast<std::ptrdiff_t>(fp_index), fp_->objs_.end());
+  if (fp_index == 0) {
+    // The whole value is v (a local bound to it): its entries move without
+    // a copy, and the fingerprint keeps the shared rendering's empty room (a
+    // new or spare one's entries are cleared).
+    own.entries_.swap(fp_->entries_);
+    own.objs_.swap(fp_->objs_);
+  } else {
+    own.entries_.assign(fp_->entries_.begin() + static_cast<std::ptrdiff_t>(fp_index), fp_->entries_.end());
+    own.objs_.assign(fp_->objs_.begin() + static_cast<std::ptrdiff_t>(fp_index), fp_->objs_.end());
+    fp_->entries_.resize(fp_index);
+    fp_->objs_.resize(fp_index);
+  }
   own.valid_ = true;
   own.cut_ = std::string::npos;
-  fp_->entries_.resize(fp_index);
-  fp_->objs_.resize(fp_index);
   BuildGuards(s);
   Rendered(&s->fp, s->guarded ? s->guards.size() : 0);
   s->watch_worth = s->fp.watch_ && s->fp.watch_->worth;
@@ -1837,7 +1845,12 @@ void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t
   slot->obj = v;
   slot->reach = reach;
   s->text.assign(out, text_start, std::string::npos);
-  if (attrs_base < attr_scratch_.size()) {
+  if (attrs_base == 0 && fp_index == 0 && text_start == 0) {
+    // v's attributes are all there is, their positions v's own already:
+    // they move, with the references to their keys that DropAttrs would
+    // have dropped (the scratch keeps the shared rendering's empty room).
+    s->attrs.swap(attr_scratch_);
+  } else if (attrs_base < attr_scratch_.size()) {
     // Positions from v's own: its first entry and first byte.
     s->attrs.assign(attr_scratch_.begin() + static_cast<std::ptrdiff_t>(attrs_base), attr_scratch_.end());
     for (SharedRendering::Attr& a : s->attrs) {
