@@ -1239,6 +1239,13 @@ void Renderer::UnwatchDicts() {
 
 bool Renderer::UnchangedWalk(PyObject* v, const Fingerprint& fp) {
   if (!fp.valid()) return false;
+  if (fp.objs_.size() == 1 && fp.cut_ == std::string::npos && fp.entries_[0].size == Fingerprint::kShared) {
+    // A local bound to an instance or dict kept by a shared rendering (the
+    // most frequent non-scalar local): the walk's one step, without it.
+    // (Its own Watch is never worth it: the shared rendering's check tries
+    // one first.)
+    return fp.objs_[0] == v && Walk::SharedSame(fp.entries_[0].shared, v);
+  }
   const Fingerprint::Watch* w = fp.watch_.get();
   const bool worth = w != nullptr && w->worth;
   if (worth && WatchedSame(fp, v)) return true;
