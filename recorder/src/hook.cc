@@ -1622,7 +1622,7 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
     renderer_.Render(v, &text_);  // held below: no fingerprint needed
     st->fp.Clear();
   } else {
-    renderer_.Render(v, &text_, &fp_scratch_);
+    if (!renderer_.RenderCached(v, &text_, &fp_scratch_)) renderer_.Render(v, &text_, &fp_scratch_);
     st->fp.Swap(fp_scratch_);
     fp_scratch_.Clear();
   }

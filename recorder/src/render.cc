@@ -1237,6 +1237,29 @@ void Renderer::UnwatchDicts() {
 #endif
 }
 
+bool Renderer::RenderCached(PyObject* v, std::string* out, Fingerprint* fp) {
+  if (render_cache_.empty()) return false;
+  // Where Value sends it: Dict, or Instance with a dict slot (at depth 0,
+  // never past the depth limit, nor in a cycle), each of which looks it up
+  // in the cache first (ReuseCached), as here.
+  PyTypeObject* t = Py_TYPE(v);
+  if (t != &PyDict_Type && (t->tp_dictoffset == 0 || !PlainInstanceType(t))) return false;
+  CachedRendering* ways = &render_cache_[2 * ((reinterpret_cast<uintptr_t>(v) >> 4) % (kRenderCacheSize / 2))];
+  const int way = ways[1].obj == v ? 1 : ways[0].obj == v ? 0 : -1;
+  if (way < 0) return false;
+  CachedRendering* slot = &ways[way];
+  if (slot->shared == nullptr || slot->reach > limits_.max_depth || !Walk::SharedSame(slot->shared, v)) {
+    return false;
+  }
+  ways[0].recent = static_cast<uint8_t>(way);
+  out->assign(slot->shared->text);  // within the length budget (StoreCached)
+  fp->Clear();
+  fp_ = fp;
+  PushShared(v, slot->shared);
+  fp_ = nullptr;
+  return true;
+}
+
 bool Renderer::UnchangedWalk(PyObject* v, const Fingerprint& fp) {
   if (!fp.valid()) return false;
   if (fp.objs_.size() == 1 && fp.cut_ == std::string::npos && fp.entries_[0].size == Fingerprint::kShared) {

@@ -321,6 +321,13 @@ class Renderer {
   // Same, also filling *fp (invalid if the value holds anything but exact
   // lists, tuples, dicts and immutable scalars).
   void Render(PyObject* v, std::string* out, Fingerprint* fp);
+  // That Render where v is an exact dict or an instance rendered from its
+  // attributes whose rendering the cache keeps and still holds (another
+  // frame's local, or the same object rendered at an earlier event): its
+  // text and a fingerprint of that one shared rendering, which is what
+  // Render would give, without the way there. False, having changed
+  // nothing, for any other value.
+  bool RenderCached(PyObject* v, std::string* out, Fingerprint* fp);
   // True if v is structurally the value fp was taken from: then its
   // rendering is the same, and need not be computed.
   static bool Unchanged(PyObject* v, const Fingerprint& fp) {
