@@ -378,7 +378,7 @@ class Renderer {
   // scalars (its fingerprint: it, then them). 1 if v is it, unchanged; 0 if
   // changed; -1 if fp is of another shape (ask Unchanged). The same answer
   // as the walk's.
-  static int FlatSame(PyObject* v, const Fingerprint& fp) {
+  __attribute__((always_inline)) static int FlatSame(PyObject* v, const Fingerprint& fp) {
     // objs_ parallels entries_: its size without a division (an Entry is
     // 72 bytes).
     const size_t count = fp.objs_.size();
