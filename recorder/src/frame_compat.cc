@@ -131,7 +131,7 @@ inline bool InlineCountFits(PyDictValues* values, Py_ssize_t count) { return cou
 // count are compared too: they change only when an attribute is added or
 // deleted, which changes the count as well. HeadWordCount: how many (0 if
 // more than InlineShape::head holds: inline values hold at most 30
-// attributes); HeadWord: the i-th. Read one word at a time, never copied
+// attributes); HeadWordAt: where the i-th is. Read one word at a time, never copied
 // as a block: GCC made a variable-length copy of them `rep movsq`, whose
 // start-up cost (which callgrind counts as one instruction) made full
 // recording of object-heavy 22% slower on 3.13, where every instance
@@ -141,12 +141,8 @@ inline size_t HeadWordCount(PyDictValues*, Py_ssize_t count) {
   if (count < 0 || count > 8 * kOrderWords) return 0;
   return 1 + static_cast<size_t>(count + 7) / 8;
 }
-inline uint64_t HeadWord(PyDictValues* values, size_t i) {
-  const uint8_t* at = i == 0 ? reinterpret_cast<const uint8_t*>(values)
-                             : get_insertion_order_array(values) + 8 * (i - 1);
-  uint64_t word;
-  std::memcpy(&word, at, sizeof(word));
-  return word;
+inline const uint8_t* HeadWordAt(PyDictValues* values, size_t i) {
+  return i == 0 ? reinterpret_cast<const uint8_t*>(values) : get_insertion_order_array(values) + 8 * (i - 1);
 }
 #else
 // 3.11 and 3.12: the values are an array of their own, which the object
@@ -189,7 +185,7 @@ inline bool InlineCountFits(PyDictValues* values, Py_ssize_t count) {
 // plus 2, rounded up to a word: at most 4): the count and the order of
 // every attribute. Bytes past the count are compared too: they change only
 // when an attribute is added or deleted, which changes the count as well.
-// HeadWordCount: how many (0 if the prefix is not so laid out); HeadWord:
+// HeadWordCount: how many (0 if the prefix is not so laid out); HeadWordAt:
 // the i-th, read as the 3.13 ones are.
 inline size_t HeadWordCount(PyDictValues* values, Py_ssize_t count) {
   const size_t prefix = reinterpret_cast<const uint8_t*>(values)[-1];
@@ -199,12 +195,10 @@ inline size_t HeadWordCount(PyDictValues* values, Py_ssize_t count) {
   }
   return prefix / sizeof(uint64_t);
 }
-inline uint64_t HeadWord(PyDictValues* values, size_t i) {
+inline const uint8_t* HeadWordAt(PyDictValues* values, size_t i) {
   const uint8_t* end = reinterpret_cast<const uint8_t*>(values);
   const size_t prefix = end[-1];
-  uint64_t word;
-  std::memcpy(&word, end - prefix + 8 * i, sizeof(word));
-  return word;
+  return end - prefix + 8 * i;
 }
 #endif
 }  // namespace
@@ -238,7 +232,12 @@ Py_ssize_t InlineAttrs(PyObject* v, PyObject** keys, PyObject** values, Py_ssize
     const size_t words = HeadWordCount(iv, n);
     if (words == 0) return -1;
     shape->head_words = static_cast<uint8_t>(words);
-    for (size_t i = 0; i < words; ++i) shape->head[i] = HeadWord(iv, i);
+    for (size_t i = 0; i < words; ++i) {
+      shape->head_at[i] = HeadWordAt(iv, i);
+      std::memcpy(&shape->head[i], shape->head_at[i], sizeof(uint64_t));
+    }
+    for (int i = 0; i < kInlineWords; ++i) shape->words[i] = InlineWord(v, i);
+    shape->values_at = iv->values;
     // (Not a memcpy of slots words: GCC makes that `rep movsq`.)
     for (size_t i = 0; i < shape->slots; i += 2) {
       shape->values[i] = iv->values[i];
@@ -258,28 +257,6 @@ bool HasInlineAttrs(PyObject* v) {
   return InlineValues(v, &dk) != nullptr;
 }
 #endif
-
-bool InlineAttrsAre(PyObject* v, const InlineShape& shape) {
-#if PY_VERSION_HEX >= 0x030B0000
-  PyDictKeysObject* dk = nullptr;
-  PyDictValues* iv = InlineValues(v, &dk);
-  // The same keys: the same capacity, within which both reads stay.
-  if (iv == nullptr || dk != shape.keys) return false;
-  const size_t words = HeadWordCount(iv, InlineCount(iv));
-  if (words == 0 || words != shape.head_words) return false;
-  for (size_t i = 0; i < words; ++i) {
-    if (HeadWord(iv, i) != shape.head[i]) return false;
-  }
-  PyObject* const* values = iv->values;
-  for (size_t i = 0; i < shape.slots; ++i) {
-    if (values[i] != shape.values[i]) return false;
-  }
-  return true;
-#else
-  (void)v, (void)shape;
-  return false;
-#endif
-}
 
 namespace {
 #if PY_VERSION_HEX >= 0x030B0000
@@ -318,6 +295,13 @@ bool InlineAttrsReadRight() {
     Py_XDECREF(other);
     Py_DECREF(before);
   }
+  if (ok) {
+    // An attribute added is seen (the count). (Deleted again, the order
+    // byte it left past the count may differ from the one the shape read:
+    // a change seen where there is none, which costs a rendering only.)
+    ok = PyObject_SetAttrString(obj, "f", Py_None) == 0 && !InlineAttrsAre(obj, shape) &&
+         PyObject_SetAttrString(obj, "f", nullptr) == 0;
+  }
   PyObject* dict = ok ? PyObject_GenericGetDict(obj, nullptr) : nullptr;  // makes it
   if (dict != nullptr) {
     Py_ssize_t pos = 0, i = 0;
@@ -327,8 +311,8 @@ bool InlineAttrsReadRight() {
       ok = i < n && k == keys[i] && v == values[i];
       ++i;
     }
-    // From now on its __dict__ answers.
-    ok = ok && i == n && !HasInlineAttrs(obj);
+    // From now on its __dict__ answers: the shape no longer holds.
+    ok = ok && i == n && !HasInlineAttrs(obj) && !InlineAttrsAre(obj, shape);
     Py_DECREF(dict);
   } else {
     ok = false;

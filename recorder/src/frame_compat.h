@@ -212,10 +212,12 @@ bool SplitEntriesAre(PyObject* dict, PyObject* const* keys, PyObject* const* val
 // here leaves the instance as it is. -1 if v's attributes are not there
 // (another kind of object, a __dict__ made, more than `max`), before 3.11,
 // and until CheckInlineAttrs has found the layout read right. (On 3.11 and
-// 3.12 a __dict__ made from inline values is a dict of its own whose
-// version changes at every store: where renderings are compared, the
-// renderer asks for it instead; see Renderer's constructor.) With `shape`:
-// what InlineAttrsAre compares.
+// 3.12 a __dict__ made from inline values has a version that changes at
+// every store, cheaper to compare than the values: the renderer used to ask
+// for it where renderings are compared, until it measured the price the
+// program paid for it, every access to that instance's attributes left
+// unspecialized; see InstanceDict.) With `shape`: what InlineAttrsAre
+// compares.
 struct InlineShape {
   // User-provided: made in place (BuildGuards' emplace_back), the arrays
   // are not zeroed first, as value-initialization would (a `rep stos` of
@@ -229,6 +231,13 @@ struct InlineShape {
   uint8_t slots = 0;
   uint64_t head[5];
   PyObject* values[32];
+  // Where InlineAttrs read them, so that InlineAttrsAre compares them in
+  // place without decoding the layout again: the object's words that say
+  // its attributes are still in those values (InlineWord), each head
+  // word's address, and the values'.
+  uintptr_t words[2];
+  const uint8_t* head_at[5];
+  PyObject* const* values_at;
 };
 Py_ssize_t InlineAttrs(PyObject* v, PyObject** keys, PyObject** values, Py_ssize_t max,
                        InlineShape* shape = nullptr);
@@ -245,11 +254,49 @@ bool HasInlineAttrs(PyObject* v);
 #else
 inline bool HasInlineAttrs(PyObject*) { return false; }
 #endif
-// Whether v's attributes are still the inline values `shape` was taken
-// from, unchanged: the same class keys, the same order of indices in them
-// (so the same names: a class's shared keys only grow) and the same value
-// objects; false where InlineAttrs would decline. A few words compared.
-bool InlineAttrsAre(PyObject* v, const InlineShape& shape);
+// The words of an instance (3.11+, a class with inline values) that say
+// whether its attributes are still in the inline values InlineAttrs read:
+// 3.11, the values' address and the managed dict's (null until one is
+// made), four and three words before the object; 3.12, the values'
+// address less one (odd), three before, which becomes the dict's once one
+// is made; 3.13, the managed dict's (null), three before (the values are
+// in the object, their validity in a head word). CheckInlineAttrs confirms
+// them on a probe instance.
+#if PY_VERSION_HEX >= 0x030C0000
+inline constexpr int kInlineWords = 1;
+#else
+inline constexpr int kInlineWords = 2;
+#endif
+inline uintptr_t InlineWord(PyObject* v, int i) { return reinterpret_cast<const uintptr_t*>(v)[-3 - i]; }
+// Whether v, of the class `shape` was taken from (its guard compared it
+// first), still has the inline values InlineAttrs read into `shape`,
+// unchanged: the same class keys, the same words saying no __dict__ was
+// made (so the values are where they were, and alive), the same head words
+// (the count and the order of indices in the keys: the same names, as a
+// class's shared keys only grow) and the same value objects. False where
+// InlineAttrs would decline. Compared where they were read: no layout is
+// decoded, no call made (an instance guard runs at every event that shows
+// the instance).
+__attribute__((always_inline)) inline bool InlineAttrsAre(PyObject* v, const InlineShape& shape) {
+#if PY_VERSION_HEX >= 0x030B0000
+  if (reinterpret_cast<PyHeapTypeObject*>(Py_TYPE(v))->ht_cached_keys != shape.keys) return false;
+  for (int i = 0; i < kInlineWords; ++i) {
+    if (InlineWord(v, i) != shape.words[i]) return false;
+  }
+  for (size_t i = 0; i < shape.head_words; ++i) {
+    uint64_t word;
+    std::memcpy(&word, shape.head_at[i], sizeof(word));
+    if (word != shape.head[i]) return false;
+  }
+  for (size_t i = 0; i < shape.slots; ++i) {
+    if (shape.values_at[i] != shape.values[i]) return false;
+  }
+  return true;
+#else
+  (void)v, (void)shape;
+  return false;
+#endif
+}
 // The next item of a set or frozenset (of any subclass), in its iterator's
 // order, from *pos (0 to start): the set's table read in place, with no
 // iterator object made and no call per item, as _PySet_NextEntry reads it

@@ -1332,7 +1332,6 @@ Recorder::Recorder(RecordOptions options, Redactor redactor, PyObject* thread_re
       monitoring_(options_.metadata.hook_backend == "monitoring") {
   Py_XINCREF(thread_registry_);
   Renderer::Prepare();
-  Renderer::SetComparing(captures_locals());
   // This thread holds the GIL now: the slot must name it, or it is not
   // what gil_compat.h says it is (another build of the interpreter).
   PyThreadState* ts = PyThreadState_Get();
@@ -1343,7 +1342,6 @@ Recorder::Recorder(RecordOptions options, Redactor redactor, PyObject* thread_re
 Recorder::~Recorder() {
   cached_code_ = nullptr;
   renderer_.ReleaseCaches();
-  Renderer::SetComparing(true);
   ReleaseMappingNames();
   for (auto& [id, t] : threads_) t.ReleaseAll();
   Py_XDECREF(thread_registry_);

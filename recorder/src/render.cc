@@ -163,15 +163,16 @@ bool InstanceRoute(PyTypeObject* t) {
 // or null; *unfilled if its dict slot holds none yet. A missing dict is not
 // made: a C class may behave differently once it has one (functools.partial
 // stops flattening a partial of a partial). An instance whose attributes are
-// inline values (compat::InlineAttrs), where Renderer::read_inline(), is
-// returned itself (a new reference) and read in place by Items: asking for
-// its __dict__ would make one from them for good, and the program's own
-// attribute stores on it would take a slower path from then on. (Else, on
-// 3.11 and 3.12, a managed dict is made from the inline values, which
-// changes no behaviour: see the Renderer's constructor.)
+// inline values (compat::InlineAttrs, 3.11+) is returned itself (a new
+// reference) and read in place by Items: asking for its __dict__ would make
+// one from them for good, a split table, on which CPython specializes no
+// attribute access (SPEC_FAIL_ATTR_SPLIT_DICT): every later load and store
+// of that instance's attributes, recorded code or not, would take the
+// generic path for the rest of the run (3.12: a loop of them in excluded
+// code ran 3.3x slower once a recorded function had shown the instance).
 PyObject* InstanceDict(PyObject* v, bool* unfilled) {
   *unfilled = false;
-  if (Renderer::read_inline() && compat::HasInlineAttrs(v)) {
+  if (compat::HasInlineAttrs(v)) {
     Py_INCREF(v);
     return v;
   }
@@ -1082,22 +1083,26 @@ void BuildGuards(SharedRendering* s) {
         // entries as they are now, when it was just rendered (no program
         // code ran since). Inline values: no slot (InlineAttrsAre checks
         // that no __dict__ was made since).
-        PyObject* keys[SharedRendering::kMaxSplit];
-        PyObject* values[SharedRendering::kMaxSplit];
-        // The shape is made where it is kept (a copy of its 300 bytes was
-        // a `rep movsq`).
-        if (inline_attrs) s->shapes.emplace_back();
-        Py_ssize_t n = inline_attrs
-                           ? compat::InlineAttrs(e.obj, keys, values, SharedRendering::kMaxSplit, &s->shapes.back())
-                           : compat::SplitEntries(e.dict, keys, values, SharedRendering::kMaxSplit);
-        if (n < 0) return unguarded();
-        if (inline_attrs) g.shape = static_cast<int32_t>(s->shapes.size() - 1);
-        g.split = n;
-        g.split_at = s->split_keys.size();
-        for (Py_ssize_t i = 0; i < n; ++i) {
-          Py_INCREF(keys[i]);
-          s->split_keys.push_back(keys[i]);
-          s->split_values.push_back(values[i]);
+        if (inline_attrs) {
+          // Its shape alone (compat::InlineAttrsAre), made where it is
+          // kept (a copy of its 300 bytes was a `rep movsq`).
+          s->shapes.emplace_back();
+          Py_ssize_t n = compat::InlineAttrs(e.obj, nullptr, nullptr, SharedRendering::kMaxSplit, &s->shapes.back());
+          if (n < 0) return unguarded();
+          g.shape = static_cast<int32_t>(s->shapes.size() - 1);
+          g.split = n;  // (no version; its keys and values are the shape's)
+        } else {
+          PyObject* keys[SharedRendering::kMaxSplit];
+          PyObject* values[SharedRendering::kMaxSplit];
+          Py_ssize_t n = compat::SplitEntries(e.dict, keys, values, SharedRendering::kMaxSplit);
+          if (n < 0) return unguarded();
+          g.split = n;
+          g.split_at = s->split_keys.size();
+          for (Py_ssize_t i = 0; i < n; ++i) {
+            Py_INCREF(keys[i]);
+            s->split_keys.push_back(keys[i]);
+            s->split_values.push_back(values[i]);
+          }
         }
       }
     } else if (e.size >= 0 && e.type != nullptr && PyType_IsSubtype(e.type, &PyDict_Type)) {

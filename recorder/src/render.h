@@ -229,13 +229,14 @@ struct SharedRendering {
     Py_ssize_t size = 0;                 // a dict's length
     SharedRendering* shared = nullptr;   // else: this one's own check
     // An instance whose attributes are inline values, or whose __dict__ is
-    // a split table sharing them (3.13), has no version: its `split`
-    // entries from `split_at` on, the keys and values as
-    // compat::InlineAttrs or SplitEntries gave them, compared by identity
-    // instead. -1: the version is compared.
+    // a split table sharing them (3.13), has no version: how many
+    // attributes it has, compared instead of a version (-1: the version is
+    // compared). A split table's are its `split` entries from `split_at`
+    // on, the keys and values as SplitEntries gave them, compared by
+    // identity; inline values', their shape (an index into `shapes`,
+    // else -1), compared in place (compat::InlineAttrsAre).
     Py_ssize_t split = -1;
     size_t split_at = 0;
-    // Inline values: their shape (an index into `shapes`), else -1.
     int32_t shape = -1;
   };
   std::vector<Guard> guards;
@@ -287,27 +288,6 @@ class Renderer {
     compat::CheckInlineAttrs();
     WatchDicts();
   }
-  // `compares`: the recording that starts compares renderings from event
-  // to event (it captures locals); false for one that does not (--locals
-  // none), until it ends (SetComparing(true) again: the default). Where it
-  // compares, on 3.11 and 3.12, an instance whose attributes are inline
-  // values is rendered from its __dict__, which asking for it makes: that
-  // dict's version changes at every store and a dict watcher sees it, so
-  // that its change is found in a compare or two rather than one per
-  // attribute (measured on object-heavy, instructions per event of the
-  // whole recording thread, the program's slower attribute accesses
-  // included: 4,125 against 4,436 on 3.12, 4,465 against 5,012 on 3.11).
-  // Otherwise (a recording without locals, whose return values are each
-  // rendered once; and on 3.13+, where the __dict__ made shares the values
-  // and has no usable version) they are read in place and the instance
-  // stays as it was: a __dict__ made for a rendering slowed the program's
-  // every later access to that instance's attributes (3.11 object-heavy
-  // --locals none, whose first return value is the list of all accounts:
-  // 1,263 instructions per event against 1,219). One recording at a time.
-  static void SetComparing(bool compares) { read_inline_ = PY_VERSION_HEX >= 0x030D0000 || !compares; }
-  // Whether inline values are read in place (see SetComparing), for
-  // InstanceDict.
-  static bool read_inline() { return read_inline_; }
   ~Renderer() { UnwatchDicts(); }
   Renderer(const Renderer&) = delete;
   Renderer& operator=(const Renderer&) = delete;
@@ -624,7 +604,6 @@ class Renderer {
   static inline int dict_watcher_ = -1;
   static inline int dict_watchers_users_ = 0;
   static inline uint64_t dict_mods_ = 0;
-  static inline bool read_inline_ = PY_VERSION_HEX >= 0x030D0000;
 #if PY_VERSION_HEX >= 0x030C0000
   static int OnDictChange(PyDict_WatchEvent event, PyObject* dict, PyObject* key, PyObject* value);
 #endif

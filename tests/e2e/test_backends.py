@@ -437,19 +437,25 @@ def test_a_deep_stack_of_long_locals_is_not_repeated_at_every_event(tmp_path, ba
     assert status == 0 and "complete" in out, (out, err)
 
 
-@pytest.mark.skipif(sys.version_info < (3, 13), reason="read in place from CPython 3.13 (see frame_compat.h)")
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="inline values exist from CPython 3.11")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_recording_makes_no_dict_for_instances_it_renders(tmp_path, backend):
     # CPython keeps a plain instance's attributes in inline values until
-    # something asks for its __dict__; asking makes one for good, and the
-    # program's attribute stores on that instance take a slower path for the
-    # rest of the run. The recorder reads them where they are.
+    # something asks for its __dict__; asking makes one for good (a split
+    # table, on which no attribute access is specialized), and the program's
+    # attribute loads and stores on that instance take the generic path for
+    # the rest of the run, in recorded code or not. The recorder reads them
+    # where they are.
     script = tmp_path / "prog.py"
     script.write_text(textwrap.dedent('''\
         import ctypes
 
-        def has_dict(obj):  # the managed dict pointer, three words before the object
-            return bool(ctypes.c_void_p.from_address(id(obj) - 3 * ctypes.sizeof(ctypes.c_void_p)).value)
+        def has_dict(obj):
+            # The word three before the object: the managed __dict__'s address
+            # (null until one is made); on 3.12 while there is none, the inline
+            # values' address less one (odd).
+            word = ctypes.c_void_p.from_address(id(obj) - 3 * ctypes.sizeof(ctypes.c_void_p)).value
+            return bool(word) and not word & 1
 
         class Account:
             def __init__(self, owner):
@@ -487,9 +493,8 @@ def test_recording_makes_no_dict_for_instances_it_renders(tmp_path, backend):
 def test_a_recording_without_locals_makes_no_dict_for_the_values_it_returns(tmp_path, backend):
     # With --locals none only return values (and exceptions) are rendered, each
     # once: on every version with inline values (3.11+) they are read where they
-    # are, and the instances are left as they were. (A recording of locals
-    # makes their __dict__ on 3.11 and 3.12, to compare them from event to
-    # event at a version: see Renderer::SetComparing.) On 3.11 a list
+    # are, and the instances are left as they were (as with locals: see
+    # test_recording_makes_no_dict_for_instances_it_renders). On 3.11 a list
     # comprehension is a function of its own, whose return value is the list.
     script = tmp_path / "prog.py"
     script.write_text(textwrap.dedent('''\

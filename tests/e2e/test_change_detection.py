@@ -151,15 +151,17 @@ def test_subclass_values_changed_in_place_are_found():
     assert not unchanged and after.startswith("Heap(")
 
 
-needs_inline_values = pytest.mark.skipif(sys.version_info < (3, 13),
-                                         reason="the recorder reads inline values in place from CPython 3.13")
+needs_inline_values = pytest.mark.skipif(sys.version_info < (3, 11),
+                                         reason="inline values exist from CPython 3.11")
 
 
 def has_dict_object(obj):
-    """Whether CPython made a __dict__ object for obj (3.13, a class with a managed
-    dict): the word three before the object (MANAGED_DICT_OFFSET) is null until one
-    is made."""
-    return bool(ctypes.c_void_p.from_address(id(obj) - 3 * ctypes.sizeof(ctypes.c_void_p)).value)
+    """Whether CPython made a __dict__ object for obj (3.11+, a class with a managed
+    dict): the word three before the object is the dict's address, null until one
+    is made (3.11, 3.13), or on 3.12 while there is none the inline values' address
+    less one (odd)."""
+    word = ctypes.c_void_p.from_address(id(obj) - 3 * ctypes.sizeof(ctypes.c_void_p)).value
+    return bool(word) and not word & 1
 
 
 class Renamed(Node):
@@ -190,10 +192,10 @@ INLINE_CHANGES = {
 
 @pytest.mark.parametrize("name", sorted(INLINE_CHANGES))
 def test_every_change_to_an_instance_s_attributes_is_found(name):
-    # Wherever CPython keeps them: in a dict (3.10), in a dict made from the
-    # inline values (3.11, 3.12) or in the inline values themselves, read in
-    # place (3.13+: then rendering makes no __dict__, which would slow the
-    # program's own attribute stores down for good). At any depth.
+    # Wherever CPython keeps them: in a dict (3.10, or once the program asked
+    # for one) or in the inline values themselves, read in place (3.11+: then
+    # rendering makes no __dict__, which would slow the program's own
+    # attribute accesses down for good). At any depth.
     change, changes_text = INLINE_CHANGES[name]
     # Wrapped in dicts only, on 3.12+ the value is known unchanged from its
     # identities while no watched dict changes: these changes change none.
@@ -202,7 +204,7 @@ def test_every_change_to_an_instance_s_attributes_is_found(name):
         node = Node("n", [0])
         value = wrap(node)
         before = probe(value)[0]
-        if sys.version_info >= (3, 13):
+        if sys.version_info >= (3, 11):
             assert not has_dict_object(node), "rendering made a __dict__"
         before, unchanged, after = assert_consistent(value, lambda: change(node))
         if changes_text:
