@@ -658,21 +658,30 @@ class Walk {
     }
     return true;
   }
-  // e (just consumed) is a list or tuple whose visited items are all held
-  // scalars: the same container, of the same length, holding the same
-  // objects up to the cut. The walk's answer without its dispatch: a short
-  // one (a pair, a row) is compared in a loop, not a call.
-  __attribute__((always_inline)) bool FlatItems(PyObject* v, const Fingerprint::Entry& e) {
+  // e (just consumed) is a list or tuple whose visited items each made one
+  // entry: whether v is still such a container of the same length, and
+  // then its items and how many of them lie before the cut (*run; the rest
+  // are past it only if it was cut).
+  __attribute__((always_inline)) bool ItemRun(PyObject* v, const Fingerprint::Entry& e, PyObject* const** items,
+                                              size_t* run) const {
     if (Py_TYPE(v) != e.type) return false;
     const bool list = PyList_Check(v);
     const Py_ssize_t n = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
     const uint32_t children = e.children;
     if (n != e.size || static_cast<Py_ssize_t>(children) > n) return false;
-    PyObject* const* items =
-        list ? reinterpret_cast<PyListObject*>(v)->ob_item : reinterpret_cast<PyTupleObject*>(v)->ob_item;
+    *items = list ? reinterpret_cast<PyListObject*>(v)->ob_item : reinterpret_cast<PyTupleObject*>(v)->ob_item;
+    *run = std::min<size_t>(children, end_ > idx_ ? end_ - idx_ : 0);
+    return *run == children || cut_;
+  }
+  // e (just consumed) is a list or tuple whose visited items are all held
+  // scalars: the same container, of the same length, holding the same
+  // objects up to the cut. The walk's answer without its dispatch: a short
+  // one (a pair, a row) is compared in a loop, not a call.
+  __attribute__((always_inline)) bool FlatItems(PyObject* v, const Fingerprint::Entry& e) {
+    PyObject* const* items;
+    size_t run;
+    if (!ItemRun(v, e, &items, &run)) return false;
     const size_t k = idx_;
-    const size_t run = std::min<size_t>(children, end_ > k ? end_ - k : 0);
-    if (run < children && !cut_) return false;
     PyObject* const* held = f_.objs().data() + k;
     if (run <= 8) {
       for (size_t i = 0; i < run; ++i) {
@@ -682,7 +691,7 @@ class Walk {
       return false;
     }
     idx_ = k + run;
-    if (run < children) done_ = true;  // the rest is past the cut
+    if (run < e.children) done_ = true;  // the rest is past the cut
     return true;
   }
   // e (just consumed) is a list or tuple whose visited items are each one
@@ -691,16 +700,10 @@ class Walk {
   // still renders as its shared rendering. The walk's answer without a
   // call per item.
   __attribute__((always_inline)) bool SharedItems(PyObject* v, const Fingerprint::Entry& e) {
-    if (Py_TYPE(v) != e.type) return false;
-    const bool list = PyList_Check(v);
-    const Py_ssize_t n = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
-    const uint32_t children = e.children;
-    if (n != e.size || static_cast<Py_ssize_t>(children) > n) return false;
-    PyObject* const* items =
-        list ? reinterpret_cast<PyListObject*>(v)->ob_item : reinterpret_cast<PyTupleObject*>(v)->ob_item;
+    PyObject* const* items;
+    size_t run;
+    if (!ItemRun(v, e, &items, &run)) return false;
     const size_t k = idx_;
-    const size_t run = std::min<size_t>(children, end_ > k ? end_ - k : 0);
-    if (run < children && !cut_) return false;
     PyObject* const* held = f_.objs().data() + k;
     for (size_t i = 0; i < run; ++i) {
       if (items[i] != held[i]) return false;
@@ -711,7 +714,7 @@ class Walk {
       if (!SharedSame(entries_[k + i].shared, items[i])) return false;
     }
     idx_ = k + run;
-    if (run < children) done_ = true;  // the rest is past the cut
+    if (run < e.children) done_ = true;  // the rest is past the cut
     return true;
   }
   // At the end of what is compared (idx_ >= end_): the cut, where the rest
