@@ -659,64 +659,45 @@ class Walk {
     return true;
   }
   // e (just consumed) is a list or tuple whose visited items each made one
-  // entry: whether v is still such a container of the same length, and
-  // then its items and how many of them lie before the cut (*run; the rest
-  // are past it only if it was cut).
-  __attribute__((always_inline)) bool ItemRun(PyObject* v, const Fingerprint::Entry& e, PyObject* const** items,
-                                              size_t* run) const {
+  // entry, all held scalars (FlatItems) or all shared renderings
+  // (SharedItems: a list of instances): the same container, of the same
+  // length, holding the same objects up to the cut (the rest is past it
+  // only if it was cut), and for shared renderings, each still rendering as
+  // its own. The walk's answer without its dispatch or a call per item: a
+  // short run (a pair, a row) is compared in a loop, a long one by memcmp.
+  template <bool kShared>
+  __attribute__((always_inline)) bool ItemsSameAt(PyObject* v, const Fingerprint::Entry& e) {
     if (Py_TYPE(v) != e.type) return false;
     const bool list = PyList_Check(v);
     const Py_ssize_t n = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
     const uint32_t children = e.children;
     if (n != e.size || static_cast<Py_ssize_t>(children) > n) return false;
-    *items = list ? reinterpret_cast<PyListObject*>(v)->ob_item : reinterpret_cast<PyTupleObject*>(v)->ob_item;
-    *run = std::min<size_t>(children, end_ > idx_ ? end_ - idx_ : 0);
-    return *run == children || cut_;
-  }
-  // e (just consumed) is a list or tuple whose visited items are all held
-  // scalars: the same container, of the same length, holding the same
-  // objects up to the cut. The walk's answer without its dispatch: a short
-  // one (a pair, a row) is compared in a loop, not a call.
-  __attribute__((always_inline)) bool FlatItems(PyObject* v, const Fingerprint::Entry& e) {
-    PyObject* const* items;
-    size_t run;
-    if (!ItemRun(v, e, &items, &run)) return false;
+    PyObject* const* items =
+        list ? reinterpret_cast<PyListObject*>(v)->ob_item : reinterpret_cast<PyTupleObject*>(v)->ob_item;
     const size_t k = idx_;
+    const size_t run = std::min<size_t>(children, end_ > k ? end_ - k : 0);
+    if (run < children && !cut_) return false;
     PyObject* const* held = f_.objs().data() + k;
-    if (run <= 8) {
+    if (kShared || run <= 8) {
       for (size_t i = 0; i < run; ++i) {
         if (items[i] != held[i]) return false;
       }
     } else if (std::memcmp(items, held, run * sizeof(PyObject*)) != 0) {
       return false;
     }
-    idx_ = k + run;
-    if (run < e.children) done_ = true;  // the rest is past the cut
-    return true;
-  }
-  // e (just consumed) is a list or tuple whose visited items are each one
-  // shared rendering (a list of instances): the same container, of the
-  // same length, holding the same objects up to the cut, each of which
-  // still renders as its shared rendering. The walk's answer without a
-  // call per item.
-  __attribute__((always_inline)) bool SharedItems(PyObject* v, const Fingerprint::Entry& e) {
-    PyObject* const* items;
-    size_t run;
-    if (!ItemRun(v, e, &items, &run)) return false;
-    const size_t k = idx_;
-    PyObject* const* held = f_.objs().data() + k;
-    for (size_t i = 0; i < run; ++i) {
-      if (items[i] != held[i]) return false;
-    }
-    // Each item is alive (the list holds it) and the object its rendering
-    // was made from: its check reads it.
-    for (size_t i = 0; i < run; ++i) {
-      if (!SharedSame(entries_[k + i].shared, items[i])) return false;
+    if constexpr (kShared) {
+      // Each item is alive (the list holds it) and the object its rendering
+      // was made from: its check reads it.
+      for (size_t i = 0; i < run; ++i) {
+        if (!SharedSame(entries_[k + i].shared, items[i])) return false;
+      }
     }
     idx_ = k + run;
-    if (run < e.children) done_ = true;  // the rest is past the cut
+    if (run < children) done_ = true;  // the rest is past the cut
     return true;
   }
+  bool FlatItems(PyObject* v, const Fingerprint::Entry& e) { return ItemsSameAt<false>(v, e); }
+  bool SharedItems(PyObject* v, const Fingerprint::Entry& e) { return ItemsSameAt<true>(v, e); }
   // At the end of what is compared (idx_ >= end_): the cut, where the rest
   // is the same (done), or the last entry, where a walk wanting more has
   // found a change.

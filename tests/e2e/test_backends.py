@@ -437,6 +437,26 @@ def test_a_deep_stack_of_long_locals_is_not_repeated_at_every_event(tmp_path, ba
     assert status == 0 and "complete" in out, (out, err)
 
 
+# The start of the programs that check whether an instance got a __dict__:
+# has_dict reads the word three before the object, the managed __dict__'s
+# address (null until one is made; on 3.12, while there is none, the inline
+# values' address less one: odd), and a plain class whose instances keep
+# their attributes in inline values (3.11+). The programs add to the class.
+INLINE_VALUES_PRELUDE = textwrap.dedent('''\
+    import ctypes
+
+    def has_dict(obj):
+        word = ctypes.c_void_p.from_address(id(obj) - 3 * ctypes.sizeof(ctypes.c_void_p)).value
+        return bool(word) and not word & 1
+
+    class Account:
+        def __init__(self, owner):
+            self.owner = owner
+            self.balance = 0
+
+''')
+
+
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="inline values exist from CPython 3.11")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_recording_makes_no_dict_for_instances_it_renders(tmp_path, backend):
@@ -447,21 +467,7 @@ def test_recording_makes_no_dict_for_instances_it_renders(tmp_path, backend):
     # the rest of the run, in recorded code or not. The recorder reads them
     # where they are.
     script = tmp_path / "prog.py"
-    script.write_text(textwrap.dedent('''\
-        import ctypes
-
-        def has_dict(obj):
-            # The word three before the object: the managed __dict__'s address
-            # (null until one is made); on 3.12 while there is none, the inline
-            # values' address less one (odd).
-            word = ctypes.c_void_p.from_address(id(obj) - 3 * ctypes.sizeof(ctypes.c_void_p)).value
-            return bool(word) and not word & 1
-
-        class Account:
-            def __init__(self, owner):
-                self.owner = owner
-                self.balance = 0
-
+    script.write_text(INLINE_VALUES_PRELUDE + textwrap.dedent('''\
             def deposit(self, amount):
                 self.balance += amount
                 return self.balance
@@ -497,21 +503,7 @@ def test_a_recording_without_locals_makes_no_dict_for_the_values_it_returns(tmp_
     # test_recording_makes_no_dict_for_instances_it_renders). On 3.11 a list
     # comprehension is a function of its own, whose return value is the list.
     script = tmp_path / "prog.py"
-    script.write_text(textwrap.dedent('''\
-        import ctypes
-
-        def has_dict(obj):
-            # The word three before the object: the managed __dict__'s address
-            # (null until one is made); on 3.12 while there is none, the inline
-            # values' address less one (odd).
-            word = ctypes.c_void_p.from_address(id(obj) - 3 * ctypes.sizeof(ctypes.c_void_p)).value
-            return bool(word) and not word & 1
-
-        class Account:
-            def __init__(self, owner):
-                self.owner = owner
-                self.balance = 0
-
+    script.write_text(INLINE_VALUES_PRELUDE + textwrap.dedent('''\
         def opened(owner, amount):
             a = Account(owner)
             a.balance += amount
