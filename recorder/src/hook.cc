@@ -588,6 +588,36 @@ class Recorder {
   // PlainTraceEvent's return, out of line (as ReturnPlainThenNone): `t`'s
   // top frame is `frame`'s, its code the fast one.
   __attribute__((noinline)) int PlainTraceReturn(PyFrameObject* frame, HookThread* t, int line, PyObject* arg);
+  // TraceFunction<false>'s line event: what OnTraceEvent does for it, for
+  // a frame of line_code_ in the steady state, with every way out a return
+  // or a tail call, as PlainTraceEvent's: the record of a frame whose
+  // locals are unchanged (Quiet) built in place; LineChanged for the rest.
+  // Out of line, as TraceGeneral: TraceFunction<false> only chooses
+  // between them, saving no register.
+  __attribute__((noinline)) int FullTraceLine(PyFrameObject* frame, PyObject* arg);
+  // The line event of a frame whose locals changed (Quiet found it not),
+  // for FullTraceLine and FastEvent<kLine, false>: Record's last steps, as
+  // tail calls (FastLineThen, else LineGeneralThen). `t`'s top frame is
+  // `key`'s, its code the cached one.
+  template <class A>
+  __attribute__((always_inline)) typename A::Type LineChanged(HookThread* t, CodeInfo* ci, compat::FrameKey key,
+                                                              int line) {
+    const ShadowFrame& sf = t->stack.back();
+    if (ci->ident_fast && (sf.check & sf.unflat) == 0) return FastLineThen<A>(t, ci, key, line);
+    return LineGeneralThen<A>(t, ci, key, line);
+  }
+  template <class A>
+  __attribute__((noinline)) typename A::Type FastLineThen(HookThread* t, CodeInfo* ci, compat::FrameKey key,
+                                                          int line) {
+    if (!FastLineInline(t, ci, key, line)) RecordGeneral(t, ci, key, EventKind::kLine, line, nullptr, false);
+    return A::Ok();
+  }
+  template <class A>
+  __attribute__((noinline)) typename A::Type LineGeneralThen(HookThread* t, CodeInfo* ci, compat::FrameKey key,
+                                                               int line) {
+    RecordGeneral(t, ci, key, EventKind::kLine, line, nullptr, false);
+    return A::Ok();
+  }
   __attribute__((noinline)) int TraceGeneral(PyFrameObject* frame, int what, PyObject* arg) {
     OnTraceEvent(frame, what, arg);
     return 0;
@@ -599,6 +629,7 @@ class Recorder {
     cached_code_ = nullptr;
     cached_ci_ = nullptr;
     fast_code_ = nullptr;
+    line_code_ = nullptr;
   }
 
  private:
@@ -633,7 +664,11 @@ class Recorder {
     const CodeInfo* ci = cached_ci_;
     const bool fast = ci != nullptr && (monitoring_ ? ci->monitored && (ci->plain || captures_locals())
                                                     : ci->recorded && !captures_locals());
-    fast_code_ = fast && !halted_.load(std::memory_order_relaxed) ? cached_code_ : nullptr;
+    const bool halted = halted_.load(std::memory_order_relaxed);
+    fast_code_ = fast && !halted ? cached_code_ : nullptr;
+    // line_code_: the cached code if FullTraceLine may take its line
+    // events: settrace, a recording that captures locals, recorded.
+    line_code_ = ci != nullptr && !monitoring_ && captures_locals() && ci->recorded && !halted ? cached_code_ : nullptr;
   }
   CodeInfo* LookupSlow(PyCodeObject* code);
   // The line of the instruction at byte `offset`, as PyCode_Addr2Line gives
@@ -775,7 +810,11 @@ class Recorder {
   // and the slot states and ident follow, as RecordGeneral and
   // CaptureIdent would. False, having changed nothing, for anything else
   // (a slot unbound, another kind of value, a sequence that changed...).
+  // (FastLineInline: the same, inline, for FastLineThen.)
   __attribute__((noinline)) bool FastLine(HookThread* t, CodeInfo* ci, compat::FrameKey key, int line) {
+    return FastLineInline(t, ci, key, line);
+  }
+  __attribute__((always_inline)) bool FastLineInline(HookThread* t, CodeInfo* ci, compat::FrameKey key, int line) {
     ShadowFrame& sf = t->stack.back();
     const size_t n = ci->nslots;  // at most kIdentSlots
     if (!sf.ident_valid || sf.slots.size() != n) return false;
@@ -1172,6 +1211,7 @@ class Recorder {
   PyCodeObject* cached_code_ = nullptr;  // borrowed: see Lookup
   CodeInfo* cached_ci_ = nullptr;
   PyCodeObject* fast_code_ = nullptr;  // cached_code_ or NULL: SetFastCode
+  PyCodeObject* line_code_ = nullptr;  // cached_code_ or NULL: SetFastCode
   // Set when the recording stops taking events (Disable) and by the writer
   // thread when it fails (TapeWriter::Start). FastEvent does not read it
   // at every event: where it leaves its steady path (another code, a ring
@@ -1235,8 +1275,8 @@ int TraceFunction(PyObject*, PyFrameObject* frame, int what, PyObject* arg) {
   if constexpr (kPlainOnly) {
     return r->PlainTraceEvent(frame, what, arg);
   } else {
-    r->OnTraceEvent(frame, what, arg);
-    return 0;
+    if (what == PyTrace_LINE) return r->FullTraceLine(frame, arg);
+    return r->TraceGeneral(frame, what, arg);
   }
 }
 
@@ -1961,6 +2001,7 @@ void Recorder::Disable(const std::string& why) {
   disabled_why_ = why;
   halted_.store(true, std::memory_order_relaxed);
   fast_code_ = nullptr;
+  line_code_ = nullptr;
   // Events stop here; the program goes on untouched.
   if (monitoring_) {
     monitoring::SilenceAll();
@@ -2259,6 +2300,12 @@ PyObject* Recorder::FastEvent(PyObject* const* args, Py_ssize_t nargs) {
   }
   if constexpr (kPlainOnly) {
     return RecordPlain<kEvent>(t, ci, key, line, args);
+  } else if constexpr (kEvent == monitoring::kLine) {
+    // Record's line event, every way out a return or a tail call.
+    if (ci->plain || Quiet(t->stack.back(), ci, key)) {
+      return EmitPlainThen<MonitoringAnswer>(EventKind::kLine, t->index, line, ci->id);
+    }
+    return LineChanged<MonitoringAnswer>(t, ci, key, line);
   } else {
     constexpr EventKind kKind = kCall ? EventKind::kCall : kReturn ? EventKind::kReturn : EventKind::kLine;
     Record(t, ci, key, kKind, line, kReturn ? args[2] : nullptr, kEvent == monitoring::kPyYield);
@@ -2364,6 +2411,26 @@ int Recorder::PlainTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
     return PlainTraceReturn(frame, t, line, arg);
   }
   return TraceGeneral(frame, what, arg);  // an exception, a frame to resync
+}
+
+int Recorder::FullTraceLine(PyFrameObject* frame, PyObject* arg) {
+  // OnTraceEvent's path for a line event (Lookup, FastTraceEvent, Record),
+  // its checks in the same order. line_code_: recorded, this recording
+  // captures locals, and it was not halted when it was set.
+  if (compat::FrameCode(frame) != line_code_) return TraceGeneral(frame, PyTrace_LINE, arg);
+  PyThreadState* ts = GilHolderIfLast();
+  if (ts == nullptr) return TraceGeneral(frame, PyTrace_LINE, arg);
+  // No exception is pending between instructions (see PlainTraceEvent).
+  HookThread* t = SteadyThread<false>(ts);
+  if (t == nullptr) return TraceGeneral(frame, PyTrace_LINE, arg);
+  const compat::FrameKey key = compat::KeyOf(frame);
+  const int line = compat::TracedFrameLine(frame);
+  if (line == 0 || t->stack.back().key != key) return TraceGeneral(frame, PyTrace_LINE, arg);
+  CodeInfo* ci = cached_ci_;
+  if (ci->plain || Quiet(t->stack.back(), ci, key)) {
+    return EmitPlainThen<TraceAnswer>(EventKind::kLine, t->index, line, ci->id);
+  }
+  return LineChanged<TraceAnswer>(t, ci, key, line);
 }
 
 int Recorder::PlainTraceReturn(PyFrameObject* frame, HookThread* t, int line, PyObject* arg) {
@@ -2504,6 +2571,7 @@ Status Recorder::Finish(int exit_status) {
   ReleaseMappingNames();
   cached_ci_ = nullptr;
   fast_code_ = nullptr;
+  line_code_ = nullptr;
   for (auto& [id, t] : threads_) {
     t.ReleaseAll();
     t.stack.clear();
