@@ -110,6 +110,7 @@ constexpr const char* kHelp =
     "  r(eturn) / rr, bfinish to this frame's return / back to the line that called it\n"
     "  c(ontinue) / rc, bc    to the next / previous breakpoint or watch hit\n"
     "  goto N|start|end|exception\n"
+    "  (gdb's and rr's reverse-step, reverse-next, reverse-finish, reverse-continue too)\n"
     "Breakpoints:\n"
     "  b(reak) [FILE:LINE | LINE | FUNCTION][, CONDITION]   list or set\n"
     "  tbreak ...             one-shot breakpoint\n"
@@ -350,20 +351,20 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
     Help(arg, out);
   } else if (is({"s", "step"})) {
     if (no_arg()) Move(engine_->Step(true), out);
-  } else if (is({"rs", "bs", "back-step"})) {
+  } else if (is({"rs", "bs", "back-step", "reverse-step"})) {
     if (no_arg()) Move(engine_->Step(false), out);
   } else if (is({"n", "next"})) {
     if (no_arg()) Move(engine_->Next(true), out);
-  } else if (is({"rn", "bn"})) {
+  } else if (is({"rn", "bn", "reverse-next"})) {
     if (no_arg()) Move(engine_->Next(false), out);
   } else if (is({"r", "return", "finish"})) {
     if (no_arg()) Move(engine_->Finish(true), out);
-  } else if (is({"rr", "bfinish"})) {
+  } else if (is({"rr", "bfinish", "reverse-finish"})) {
     if (no_arg()) Move(engine_->Finish(false), out);
-  } else if (is({"c", "cont", "continue", "rc", "bc"})) {
+  } else if (is({"c", "cont", "continue", "rc", "bc", "reverse-continue"})) {
     if (!no_arg()) return true;
     std::string why;
-    Status s = engine_->Continue(!is({"rc", "bc"}), &why);
+    Status s = engine_->Continue(!is({"rc", "bc", "reverse-continue"}), &why);
     if (!s.ok()) {
       Error(out, s.message(), false);
     } else {
@@ -661,6 +662,9 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
         << ", displays: " << displays_.size() << "\n";
   } else if (is({"j", "jump", "interact", "restart", "run", "debug", "commands", "alias", "source"})) {
     Error(out, "the tape is read-only: '" + cmd + "' would change the past");
+  } else if (cmd.rfind("back", 0, 4) == 0 || cmd.rfind("rev", 0, 3) == 0) {
+    // A word for going backwards that is not one of ours.
+    Error(out, "Unknown command '" + cmd + "': backwards, rs (step), rn (next), rr (finish), rc (continue)");
   } else {
     Error(out, "Unknown command '" + cmd + "' (type 'help')");
   }

@@ -595,6 +595,31 @@ def test_finish_retval_and_reverse_finish(tapes):
     assert s.output(10) == "6" and rec.events[s[9].after]["depth"] == depth - 3
 
 
+@pytest.mark.parametrize("alias,short", [("reverse-step", "rs"), ("reverse-next", "rn"),
+                                         ("reverse-finish", "rr"), ("reverse-continue", "rc")])
+def test_gdb_reverse_commands_move_as_their_short_forms(tapes, alias, short):
+    # gdb's and rr's names for the reverse moves, typed by their users.
+    rec = tapes("recursion")
+    path = SAMPLES_DIR / "recursion.py"
+    line = line_of(path, "return n * factorial(n - 1)")
+    start = line_hits(rec.events, "recursion.py", line)[-1]
+    setup = ["b recursion.py:%d" % line, "goto %d" % start]
+    a = replay(rec.tape, setup + [alias, alias, "q"])
+    b = replay(rec.tape, setup + [short, short, "q"])
+    assert a.status == 0, a.transcript()
+    assert a[1].after == start
+    assert a[2].after < start and a[3].after < a[2].after
+    assert [(a[k].after, a.output(k)) for k in (2, 3)] == [(b[k].after, b.output(k)) for k in (2, 3)]
+
+
+def test_an_unknown_backward_word_names_the_reverse_commands(tapes):
+    rec = tapes("recursion")
+    s = replay(rec.tape, ["goto end", "back", "reverse", "q"])
+    for k in (1, 2):
+        assert s[k].after == s[0].after
+        assert "rs (step), rn (next), rr (finish), rc (continue)" in s.output(k), s.transcript()
+
+
 def test_goto(tapes):
     rec = tapes("uncaught")
     path = SAMPLES_DIR / "uncaught.py"
