@@ -46,7 +46,37 @@ def _print_exception(exc: BaseException) -> None:
     try:
         sys.excepthook(type(exc), exc.with_traceback(tb), tb)
     except BaseException:
-        traceback.print_exception(type(exc), exc, tb)
+        try:
+            traceback.print_exception(type(exc), exc, tb)
+        except Exception:
+            pass  # no stderr left to print to (the program closed it)
+
+
+def _usable(stream) -> bool:
+    return stream is not None and not getattr(stream, "closed", False)
+
+
+def _flush(stream) -> None:
+    """Flushes a standard stream as the interpreter does at exit: one that the
+    program closed (or set to None) is left alone, a failing one ignored."""
+    try:
+        if _usable(stream):
+            stream.flush()
+    except Exception:
+        pass
+
+
+def _say(message: str) -> None:
+    """tracetape's own line, on the program's sys.stderr, else (closed,
+    failing) on the process's."""
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            if _usable(stream):
+                print(message, file=stream)
+                stream.flush()
+                return
+        except Exception:
+            continue
 
 
 def record_program(opts, target, prog_args) -> int:
@@ -126,11 +156,11 @@ def record_program(opts, target, prog_args) -> int:
             err = None
         except OSError as e:
             written, err = path, e
-    sys.stdout.flush()
+    _flush(sys.stdout)
     if pending is not None:
         _print_exception(pending)
     if err is not None:
-        print(f"tracetape: error: the tape {written} is incomplete: {err}", file=sys.stderr)
+        _say(f"tracetape: error: the tape {written} is incomplete: {err}")
     else:
-        print(f"tracetape: recorded to {written}; replay it with: {replay_hint(written)}", file=sys.stderr)
+        _say(f"tracetape: recorded to {written}; replay it with: {replay_hint(written)}")
     return status

@@ -144,6 +144,33 @@ def test_symlinked_script_runs_like_python(tmp_path):
     assert_same_run(prog, recorded, reference, "uses_helpers through a symlink")
 
 
+@pytest.mark.parametrize("closes", ["sys.stdout", "sys.stderr", "sys.stdout, sys.stderr"])
+def test_a_program_that_closes_its_standard_streams_exits_as_under_python(tmp_path, closes):
+    # json.tool closes sys.stdout when it is done (`with outfile:`); python then
+    # exits 0. The recording must too, with the program's output and its tape.
+    script = tmp_path / "closes.py"
+    script.write_text(textwrap.dedent("""\
+        import sys
+
+        def done(value):
+            print("value", value)
+            print("to stderr", file=sys.stderr)
+            for stream in (%s,):
+                stream.close()
+            return value
+
+        done(7)
+        """ % closes))
+    plain = run_plain(script, cwd=tmp_path)
+    recorded = run_record(script, cwd=tmp_path)
+    assert plain.status == 0, plain.stderr
+    assert (recorded.status, recorded.stdout, program_stderr(recorded.stderr)) == (
+        plain.status, plain.stdout, plain.stderr), recorded.stderr
+    assert "Traceback" not in recorded.stderr
+    returns = [e for e in recorded.events if e["kind"] == "return" and e["func"] == "done"]
+    assert [e["value"] for e in returns] == ["7"]
+
+
 def test_program_excepthook_reports_its_uncaught_exception(tmp_path):
     # An uncaught exception goes to sys.excepthook as the program left it.
     script = tmp_path / "hooked.py"
