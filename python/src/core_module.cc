@@ -198,6 +198,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("stop", &Stop, py::arg("exit_status") = 0,
         "Stop recording, finish the tape, return its path. Raises OSError if writing failed.");
   m.def("is_recording", &rec::IsRecording);
+  m.def("last_event_count", &rec::LastRecordingEvents, "The events the tape of the last stop() holds.");
   m.def("recording_path", &rec::RecordingPath);
   m.def(
       "_thread_trace",

@@ -191,6 +191,19 @@ def is_recording() -> bool:
     return _core.is_recording()
 
 
+def last_event_count() -> int:
+    """The events the tape of the last :func:`stop` holds."""
+    return _core.last_event_count()
+
+
+def out_of_scope_note(include: Sequence[str] = ()) -> str:
+    """Why a tape can hold no events, and what to do about it."""
+    if include:
+        return "no code that ran matched --include"
+    return ("all the code that ran is out of the default scope (the standard library, "
+            "site-packages and tracetape are left out); --include GLOB records it")
+
+
 class record:
     """Context manager: ``with tracetape.record("out.tape", include=[...]):``.
 

@@ -163,4 +163,6 @@ def record_program(opts, target, prog_args) -> int:
         _say(f"tracetape: error: the tape {written} is incomplete: {err}")
     else:
         _say(f"tracetape: recorded to {written}; replay it with: {replay_hint(written)}")
+        if _recording.last_event_count() == 0:
+            _say(f"tracetape: warning: the tape holds no events: {_recording.out_of_scope_note(opts['include'])}")
     return status

@@ -110,6 +110,26 @@ class _TapePlugin:
         self.exclude = [os.path.dirname(_pytest.__file__) + "/*", os.path.dirname(pytest.__file__) + "/*",
                         os.path.dirname(pluggy.__file__) + "/*",
                         os.path.dirname(os.path.abspath(__file__)) + "/*"]
+        self.left_out = [d.rstrip("/") + "/" for d in _recording._default_exclude_dirs()]
+        # Kept tapes that hold no events (not known under pytest-xdist).
+        self.empty: set = set()
+
+    def include_for(self, item) -> List[str]:
+        """The recording's scope for one test: the default (empty), except for
+        a test whose file lies where the default leaves code out (an installed
+        package's tests, `pytest --pyargs pkg`, the standard library's): then
+        its top-level package, whose tape would otherwise hold no events."""
+        where = getattr(item, "path", None) or getattr(item, "fspath", None)
+        if where is None:
+            return []
+        path = os.path.abspath(str(where))
+        if not any(p.startswith(d) for p in {path, os.path.realpath(path)} for d in self.left_out):
+            return []
+        root = os.path.dirname(path)
+        while os.path.exists(os.path.join(root, "__init__.py")) and \
+                os.path.exists(os.path.join(os.path.dirname(root), "__init__.py")):
+            root = os.path.dirname(root)
+        return sorted({root + "/*", os.path.realpath(root) + "/*"})
 
     def _path(self, item) -> str:
         return os.path.join(self.dir, tape_name(item.nodeid))
@@ -127,8 +147,8 @@ class _TapePlugin:
                 path = self._path(item)
                 os.makedirs(self.dir, exist_ok=True)
                 item.stash[_KEY] = {"path": path, "failed": False}
-                _recording.start(path, exclude=self.exclude, argv=["pytest", item.nodeid],
-                                 metadata={"pytest_nodeid": item.nodeid})
+                _recording.start(path, include=self.include_for(item), exclude=self.exclude,
+                                 argv=["pytest", item.nodeid], metadata={"pytest_nodeid": item.nodeid})
         try:
             yield
         finally:
@@ -141,6 +161,8 @@ class _TapePlugin:
                         os.unlink(path)
                     except OSError:
                         pass
+                elif _recording.last_event_count() == 0:
+                    self.empty.add(path)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -179,6 +201,12 @@ class _TapePlugin:
             status = "FAILED" if failed else "passed"
             terminalreporter.write_line(f"{status} {nodeid}")
             terminalreporter.write_line(f"    {self.replay(path)}")
+        empty = [path for _, path, _ in self.kept if path in self.empty]
+        if empty:
+            terminalreporter.write_line(
+                f"tracetape: {len(empty)} of these tapes hold no events: none of the code their tests ran is "
+                "in the recording's scope (the standard library, site-packages, pytest and tracetape are left "
+                "out, and a doctest's examples)")
 
     def display(self, path: str) -> str:
         rel = os.path.relpath(path, self.base)

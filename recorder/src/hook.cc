@@ -2701,6 +2701,8 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
   return Status::Ok();
 }
 
+uint64_t g_last_events = 0;  // see LastRecordingEvents
+
 Status StopRecording(int exit_status, std::string* path) {
   if (g_recorder == nullptr) return Status::Ok();
   Recorder* r = g_recorder;
@@ -2732,9 +2734,12 @@ Status StopRecording(int exit_status, std::string* path) {
   }
   if (path) *path = r->path();
   Status s = r->Finish(exit_status);
+  g_last_events = r->writer() != nullptr ? r->writer()->events() : 0;
   g_owner.reset();
   return s;
 }
+
+uint64_t LastRecordingEvents() { return g_last_events; }
 
 bool IsRecording() { return g_recorder != nullptr; }
 

@@ -493,6 +493,55 @@ def test_tape_on_keeps_every_test(pytester):
     assert [e["func"] for e in events if e["kind"] == "call"] == ["counter", "test_pass", "counter"]
 
 
+def test_an_installed_package_s_tests_are_recorded(pytester, monkeypatch):
+    """`pytest --pyargs pkg --tape` on a package installed where the default scope leaves
+    code out (here the user site-packages): its tests and its code are recorded, not
+    an empty tape."""
+    userbase = pytester.path / "userbase"
+    monkeypatch.setenv("PYTHONUSERBASE", str(userbase))
+    site_dir = Path(subprocess.run([sys.executable, "-c", "import site; print(site.getusersitepackages())"],
+                                   env=dict(os.environ), stdout=subprocess.PIPE, check=True,
+                                   universal_newlines=True).stdout.strip())
+    assert str(site_dir).startswith(str(userbase)), site_dir
+    pkg = site_dir / "instpkg"
+    (pkg / "tests").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "core.py").write_text("def double(x):\n    twice = x * 2\n    return twice + 1\n")
+    (pkg / "tests" / "__init__.py").write_text("")
+    (pkg / "tests" / "test_inst.py").write_text(
+        "from instpkg.core import double\n\n\ndef test_double():\n    got = double(4)\n    assert got == 8\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(site_dir)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    pytester.makeini("[pytest]\n")
+    result = run(pytester, "--tape", "--pyargs", "instpkg.tests")
+    assert result.ret == 1, show(result)
+    nodeid = "instpkg/tests/test_inst.py::test_double"
+    tapes = all_tapes(pytester.path / DEFAULT_DIR)
+    assert len(tapes) == 1, show(result)
+    events = dump(pytester.path, tapes[0])
+    calls = [(os.path.basename(e["file"]), e["func"]) for e in events if e["kind"] == "call"]
+    assert calls == [("test_inst.py", "test_double"), ("core.py", "double")], calls
+    assert any(e["locals"].get("twice") == "8" for e in events if e["func"] == "double"), events
+    assert nodeid.split("::")[-1] in "\n".join(summary_block(result) or []), show(result)
+    assert "hold no events" not in result.stdout.str()
+
+
+def test_the_summary_tells_of_tapes_that_hold_no_events(pytester):
+    """A text file's doctest runs only its own examples, out of the recording's scope:
+    its tape holds no events, and the summary says so (a test file's tape does not)."""
+    pytester.makeini("[pytest]\n")
+    pytester.makefile(".txt", notes=">>> 1 + 1\n2\n")
+    pytester.makepyfile(test_small="def test_small():\n    x = 1\n    assert x == 1\n")
+    result = run(pytester, "--tape=on", "--doctest-glob=*.txt")
+    assert result.ret == 0, show(result)
+    result.assert_outcomes(passed=2)
+    summary = summary_block(result)
+    assert summary is not None, show(result)
+    assert "tracetape: 1 of these tapes hold no events" in "\n".join(summary), show(result)
+    events = dump(pytester.path, Path(DEFAULT_DIR) / tape_name("test_small.py::test_small"))
+    assert [e["func"] for e in events if e["kind"] == "call"] == ["test_small"]
+
+
 @pytest.mark.parametrize("how", ["no-option", "--tape=off", "ini-on-but-cli-off", "ini-off"])
 def test_off_records_nothing(pytester, how):
     write_mixed(pytester)

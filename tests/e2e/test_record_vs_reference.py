@@ -171,6 +171,24 @@ def test_a_program_that_closes_its_standard_streams_exits_as_under_python(tmp_pa
     assert [e["value"] for e in returns] == ["7"]
 
 
+def test_a_recording_that_holds_no_events_says_why(tmp_path):
+    # The standard library is out of the default scope: recording one of its modules
+    # alone gives an empty tape, and the user is told why and what to do.
+    data = tmp_path / "x.json"
+    data.write_text('{"a": 1}')
+    recorded = run_record("-m", "json.tool", str(data), cwd=tmp_path)
+    assert recorded.status == 0, recorded.stderr
+    assert recorded.events == []
+    assert ("tracetape: warning: the tape holds no events: all the code that ran is out of the "
+            "default scope") in recorded.stderr and "--include GLOB" in recorded.stderr
+    unmatched = run_record(program("uses_helpers").path, options=("--include", str(tmp_path / "none*")),
+                           cwd=tmp_path)
+    assert unmatched.events == []
+    assert "the tape holds no events: no code that ran matched --include" in unmatched.stderr
+    recorded = run_record(program("uses_helpers").path, cwd=tmp_path)
+    assert recorded.events and "holds no events" not in recorded.stderr
+
+
 def test_program_excepthook_reports_its_uncaught_exception(tmp_path):
     # An uncaught exception goes to sys.excepthook as the program left it.
     script = tmp_path / "hooked.py"

@@ -20,6 +20,9 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry);
 // any; *path receives the tape's path. No-op (Ok) when not recording.
 Status StopRecording(int exit_status, std::string* path);
 
+// The events the tape of the last StopRecording holds (0 before any).
+uint64_t LastRecordingEvents();
+
 bool IsRecording();
 std::string RecordingPath();
 

@@ -49,6 +49,9 @@ class TapeWriter {
   // without touching the parent's file.
   void AbandonAfterFork();
 
+  // After Finish: the events the tape holds.
+  uint64_t events() const { return assembler_.total_events(); }
+
   // Set once the writer failed (disk full...): the hook stops recording.
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   std::string error() const;
