@@ -518,6 +518,13 @@ class Recorder {
     if (t->stack.empty() || (kCheckError && compat::ErrorPending(ts))) return nullptr;
     return t;
   }
+  // The trace function's steady thread, its GIL holder's (GilHolderIfLast),
+  // or NULL. No exception is pending: CPython calls the trace function for
+  // call and return with it saved aside, and for line between instructions.
+  __attribute__((always_inline)) HookThread* SteadyTraceThread() {
+    PyThreadState* ts = GilHolderIfLast();
+    return ts != nullptr ? SteadyThread<false>(ts) : nullptr;
+  }
   // Which thread runs, without PyThreadState_Get() (a call, and a TLS
   // lookup through __tls_get_addr on 3.12+: about 20 instructions of each
   // event): the GIL's last holder is the thread state the running thread
@@ -2378,11 +2385,7 @@ int Recorder::PlainTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
   // is noticed where the fast path leaves: PlainTraceOtherCode, the slow
   // emitters' Halted()).
   if (compat::FrameCode(frame) != fast_code_) return PlainTraceOtherCode(frame, what, arg);
-  PyThreadState* ts = GilHolderIfLast();
-  if (ts == nullptr) return TraceGeneral(frame, what, arg);
-  // No exception is pending: CPython calls the trace function for call and
-  // return with it saved aside, and for line between instructions.
-  HookThread* t = SteadyThread<false>(ts);
+  HookThread* t = SteadyTraceThread();
   if (t == nullptr) return TraceGeneral(frame, what, arg);
   const compat::FrameKey key = compat::KeyOf(frame);
   int line;
@@ -2418,10 +2421,7 @@ int Recorder::FullTraceLine(PyFrameObject* frame, PyObject* arg) {
   // its checks in the same order. line_code_: recorded, this recording
   // captures locals, and it was not halted when it was set.
   if (compat::FrameCode(frame) != line_code_) return TraceGeneral(frame, PyTrace_LINE, arg);
-  PyThreadState* ts = GilHolderIfLast();
-  if (ts == nullptr) return TraceGeneral(frame, PyTrace_LINE, arg);
-  // No exception is pending between instructions (see PlainTraceEvent).
-  HookThread* t = SteadyThread<false>(ts);
+  HookThread* t = SteadyTraceThread();
   if (t == nullptr) return TraceGeneral(frame, PyTrace_LINE, arg);
   const compat::FrameKey key = compat::KeyOf(frame);
   const int line = compat::TracedFrameLine(frame);
