@@ -261,7 +261,9 @@ int Info(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   out << "dropped:   " << dropped << " events\n";
   out << "threads:   " << threads.size() << "\n";
   for (const auto& [i, t] : threads) out << "  " << i << "  " << Printable(t.name) << " (ident " << t.ident << ")\n";
-  out << "files:     " << files.size() << " recorded, " << tape.sources().size() << " with embedded source\n";
+  size_t embedded = 0;  // a source record that says why it holds none is not one
+  for (const auto& [f, source] : tape.sources()) embedded += source.omitted_reason.empty() ? 1 : 0;
+  out << "files:     " << files.size() << " recorded, " << embedded << " with embedded source\n";
   for (const auto& [f, unused] : files) {
     auto it = tape.sources().find(f);
     out << "  " << Printable(f);

@@ -199,6 +199,9 @@ PYBIND11_MODULE(_core, m) {
         "Stop recording, finish the tape, return its path. Raises OSError if writing failed.");
   m.def("is_recording", &rec::IsRecording);
   m.def("last_event_count", &rec::LastRecordingEvents, "The events the tape of the last stop() holds.");
+  m.def(
+      "set_source_finder", [](py::object finder) { rec::SetSourceFinder(finder.is_none() ? nullptr : finder.ptr()); },
+      py::arg("finder"), "finder(path) -> str or None: the source of a recorded file not readable from disk.");
   m.def("recording_path", &rec::RecordingPath);
   m.def(
       "_thread_trace",

@@ -17,6 +17,33 @@ from tracetape import _core
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _GLOB_CHARS = set("*?[")
+
+
+def _loader_source(path: str) -> Optional[str]:
+    """The source of a recorded file that is not on disk as such: a module
+    imported from a zip archive (a zipapp, an egg), whose text its
+    zipimporter holds. The recorder calls this once per such file (see
+    _core.set_source_finder). Only the standard library's zipimporter is
+    asked, and modules are read without attribute lookups: no program code
+    runs."""
+    import types
+    import zipimport
+
+    for module in list(sys.modules.values()):
+        if not isinstance(module, types.ModuleType):
+            continue
+        attrs = object.__getattribute__(module, "__dict__")
+        loader = attrs.get("__loader__")
+        if attrs.get("__file__") == path and type(loader) is zipimport.zipimporter:
+            try:
+                text = loader.get_source(attrs.get("__name__"))
+            except Exception:
+                return None
+            return text if isinstance(text, str) else None
+    return None
+
+
+_core.set_source_finder(_loader_source)
 _fork_hook_installed = False
 _saved = {}
 _BACKENDS = ("auto", "settrace", "monitoring")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import builtins
+import importlib.machinery
 import os
 import runpy
 import sys
 import threading
 import traceback
 import types
+import zipfile
 
 from tracetape import _recording
 from tracetape.cli import replay_hint
@@ -79,11 +81,43 @@ def _say(message: str) -> None:
             continue
 
 
+def _main_of(where: str):
+    """The code and module attributes of `python DIR_OR_ZIP`'s __main__.py
+    (a zipapp, a directory): found through the path hooks, as the interpreter
+    finds it with DIR_OR_ZIP as sys.path[0]; None if there is none."""
+    spec = importlib.machinery.PathFinder.find_spec("__main__", [where])
+    if spec is None or spec.loader is None:
+        return None
+    code = spec.loader.get_code("__main__")
+    return code, {"__file__": spec.origin, "__cached__": spec.cached, "__loader__": spec.loader,
+                  "__package__": "", "__spec__": spec}
+
+
 def record_program(opts, target, prog_args) -> int:
     kind, what = target
     pseudo = []
-    if kind == "script":
+    main_attrs = {}
+    if kind == "script" and (os.path.isdir(what) or zipfile.is_zipfile(what)):
+        # A directory or zip archive with a __main__.py (a zipapp), run as
+        # python runs it: itself as sys.path[0], its __main__ as the program.
+        path0 = os.path.abspath(what)
+        try:
+            found = _main_of(path0)
+        except (SyntaxError, ValueError) as e:
+            traceback.print_exception(type(e), e, None)
+            return 1
+        except (ImportError, OSError) as e:
+            print(f"tracetape record: error: cannot read {what!r}: {e}", file=sys.stderr)
+            return 2
+        if found is None:
+            print(f"tracetape record: error: can't find '__main__' module in {what!r}", file=sys.stderr)
+            return 1
+        code, main_attrs = found
+        argv = [what] + prog_args
+        stem = os.path.splitext(os.path.basename(path0))[0]
+    elif kind == "script":
         script = os.path.abspath(what)
+        main_attrs = {"__file__": script, "__cached__": None}
         try:
             with open(script, "rb") as f:
                 source = f.read()
@@ -138,9 +172,7 @@ def record_program(opts, target, prog_args) -> int:
         else:
             main = types.ModuleType("__main__")
             main.__dict__["__builtins__"] = builtins
-            if kind == "script":
-                main.__dict__["__file__"] = script
-                main.__dict__["__cached__"] = None
+            main.__dict__.update(main_attrs)
             sys.modules["__main__"] = main
             exec(code, main.__dict__)
         _join_threads()

@@ -1408,6 +1408,26 @@ uint32_t Recorder::NameId(const std::string& name) {
   return id;
 }
 
+PyObject* g_source_finder = nullptr;  // see SetSourceFinder
+
+// g_source_finder's text for `path`, or "" (none, or it failed: the writer
+// then says why the file cannot be read). Leaves any pending exception as
+// it was.
+std::string FinderSource(const std::string& path) {
+  if (g_source_finder == nullptr) return std::string();
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  std::string text;
+  PyObject* name = PyUnicode_FromStringAndSize(path.data(), static_cast<Py_ssize_t>(path.size()));
+  PyObject* found = name != nullptr ? PyObject_CallOneArg(g_source_finder, name) : nullptr;
+  if (found != nullptr && PyUnicode_Check(found)) text = Utf8(found);
+  Py_XDECREF(found);
+  Py_XDECREF(name);
+  PyErr_Clear();
+  PyErr_Restore(type, value, tb);
+  return text;
+}
+
 uint32_t Recorder::FileId(const std::string& path) {
   auto it = file_ids_.find(path);
   if (it != file_ids_.end()) return it->second;
@@ -1417,6 +1437,9 @@ uint32_t Recorder::FileId(const std::string& path) {
   for (const auto& [name, text] : options_.pseudo_files) {
     if (name == path) source = text;
   }
+  // A file that is not on disk as such (a zipapp's, an egg's modules): its
+  // loader may have its text. The writer reads every other file itself.
+  if (source.empty() && options_.embed_source && ::access(path.c_str(), R_OK) != 0) source = FinderSource(path);
   std::string rec;
   RawWriter w(&rec);
   w.Begin(RawTag::kFileDef);
@@ -2740,6 +2763,11 @@ Status StopRecording(int exit_status, std::string* path) {
 }
 
 uint64_t LastRecordingEvents() { return g_last_events; }
+
+void SetSourceFinder(PyObject* finder) {
+  Py_XINCREF(finder);
+  Py_XSETREF(g_source_finder, finder);
+}
 
 bool IsRecording() { return g_recorder != nullptr; }
 

@@ -189,6 +189,86 @@ def test_a_recording_that_holds_no_events_says_why(tmp_path):
     assert recorded.events and "holds no events" not in recorded.stderr
 
 
+ZIPAPP_MAIN = """\
+import sys
+import helper
+
+print(sys.argv, sys.path[0], __file__, __name__, type(__loader__).__name__)
+print(helper.work(4))
+"""
+ZIPAPP_HELPER = """\
+def work(n):
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+"""
+
+
+def _tracetape(cwd, *args, stdin=""):
+    proc = subprocess.run(tracetape_cmd(*args), cwd=str(cwd), env=child_env(), input=stdin,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("packed", ["zipapp", "directory"])
+def test_a_zipapp_or_a_directory_runs_as_under_python_with_its_sources(tmp_path, packed):
+    # `python app.pyz ARGS` and `python DIR ARGS` run the archive's or directory's
+    # __main__.py with it as sys.path[0]; so does the recording, which embeds the
+    # sources it read from the archive (no file on disk to read them from).
+    import zipapp
+
+    src = tmp_path / "app"
+    src.mkdir()
+    (src / "__main__.py").write_text(ZIPAPP_MAIN)
+    (src / "helper.py").write_text(ZIPAPP_HELPER)
+    if packed == "zipapp":
+        zipapp.create_archive(str(src), str(tmp_path / "app.pyz"))
+        target = "app.pyz"
+    else:
+        target = "app"
+    plain = run_plain(target, "x", "--flag", cwd=tmp_path)
+    assert plain.status == 0 and "14" in plain.stdout, plain.stderr
+    recorded = run_record(target, "x", "--flag", cwd=tmp_path)
+    assert (recorded.status, recorded.stdout, program_stderr(recorded.stderr)) == (
+        plain.status, plain.stdout, plain.stderr)
+    calls = [(os.path.basename(e["file"]), e["func"]) for e in recorded.events if e["kind"] == "call"]
+    assert calls[:3] == [("__main__.py", "<module>"), ("helper.py", "<module>"), ("helper.py", "work")], calls
+    status, info = _tracetape(tmp_path, "info", "run.tape")
+    assert status == 0 and "2 recorded, 2 with embedded source" in info, info
+    assert "omitted" not in info, info
+    status, out = _tracetape(tmp_path, "replay", "run.tape", "--batch",
+                             stdin="b helper.py:4\nc\nl\nq\n")
+    assert "4 B->         total += i * i" in out, out
+
+
+def test_a_directory_without_main_is_refused_as_by_python(tmp_path):
+    (tmp_path / "nomain").mkdir()
+    plain = run_plain("nomain", cwd=tmp_path)
+    proc = subprocess.run(tracetape_cmd("record", "-o", "t.tape", "nomain"), cwd=str(tmp_path),
+                          env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+    assert (proc.returncode, plain.status) == (1, 1)
+    assert "can't find '__main__' module in 'nomain'" in proc.stderr, proc.stderr
+
+
+def test_info_counts_only_the_sources_it_embedded(tmp_path):
+    # Code compiled under the name of a file that does not exist: recorded, its
+    # source omitted, and info does not count it as embedded.
+    script = tmp_path / "fake_file.py"
+    script.write_text(textwrap.dedent("""\
+        ns = {}
+        exec(compile("def f(a):\\n    return a + 1\\n", %r, "exec"), ns)
+        ns["f"](1)
+        """ % str(tmp_path / "not_there.py")))
+    recorded = run_record(script, options=("--include", str(tmp_path)), cwd=tmp_path)
+    assert [e["func"] for e in recorded.events if e["kind"] == "call"] == ["<module>", "<module>", "f"]
+    status, info = _tracetape(tmp_path, "info", "run.tape")
+    assert "3 recorded" not in info
+    assert "files:     2 recorded, 1 with embedded source" in info, info
+    assert "not_there.py  (source omitted: cannot read" in info, info
+
+
 def test_program_excepthook_reports_its_uncaught_exception(tmp_path):
     # An uncaught exception goes to sys.excepthook as the program left it.
     script = tmp_path / "hooked.py"

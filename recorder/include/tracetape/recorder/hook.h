@@ -20,6 +20,12 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry);
 // any; *path receives the tape's path. No-op (Ok) when not recording.
 Status StopRecording(int exit_status, std::string* path);
 
+// The callable that gives the source of a recorded file that cannot be read
+// from disk (a module imported from a zip archive): called once per such
+// file with its path, with the GIL, it returns the text or None. Kept (a
+// strong reference) for every later recording; NULL: none.
+void SetSourceFinder(PyObject* finder);
+
 // The events the tape of the last StopRecording holds (0 before any).
 uint64_t LastRecordingEvents();
 
