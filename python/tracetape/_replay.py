@@ -86,6 +86,9 @@ class Tape:
             if event is None:
                 raise LookupError("no exception was recorded")
             where = event
+        elif isinstance(where, str) or not 0 <= int(where) < len(self):
+            raise ValueError(f"goto wants an event number from 0 to {len(self) - 1}, 'start', 'end' or "
+                             f"'exception', not {where!r}")
         self._engine.goto(int(where))
 
     def step(self) -> bool:

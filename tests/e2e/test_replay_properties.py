@@ -547,6 +547,17 @@ def test_goto_exception_without_any_exception(recorded):
     assert tape.position == 5
 
 
+@pytest.mark.parametrize("where", [-1, "len", 10 ** 12, "middle", "3"])
+def test_goto_out_of_the_tape_is_a_clear_error_and_does_not_move(recorded, where):
+    rec = recorded("recursion")
+    tape = tracetape.open(rec.tape)
+    tape.goto(5)
+    target = len(rec.events) if where == "len" else where
+    with pytest.raises(ValueError, match=r"goto wants an event number from 0 to %d" % (len(rec.events) - 1)):
+        tape.goto(target)
+    assert tape.position == 5
+
+
 def test_moves_stop_at_the_ends(recorded):
     rec = recorded("recursion")
     tape = tracetape.open(rec.tape)
