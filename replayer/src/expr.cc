@@ -192,6 +192,15 @@ class Evaluator {
     }
   }
 
+  // A value's text for a message: at most 60 bytes, never inside a character.
+  static std::string Shortened(const std::string& text) {
+    constexpr size_t kMax = 60;
+    if (text.size() <= kMax) return text;
+    size_t n = kMax;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xc0) == 0x80) --n;
+    return text.substr(0, n) + "...";
+  }
+
   static bool Numeric(const Value& v) { return v.kind == K::kInt || v.kind == K::kFloat || v.kind == K::kBool; }
   static double AsDouble(const Value& v) {
     if (v.kind == K::kBool) return v.boolean ? 1 : 0;
@@ -379,6 +388,10 @@ class Evaluator {
           a = Value::None();
           continue;
         }
+        if (a->kind == K::kOpaque) {
+          return Status::InvalidArgument("AttributeError: no captured attribute '" + name + "': the value was recorded as " +
+                                         Shortened(a->text));
+        }
         if (a->kind != K::kObject) {
           return Status::InvalidArgument("AttributeError: '" + KindName(*a) + "' value has no captured attribute '" +
                                          name + "'");
@@ -390,6 +403,10 @@ class Evaluator {
             found = true;
             break;
           }
+        }
+        if (!found && a->cut) {
+          return Status::InvalidArgument("AttributeError: '" + a->str + "' object's attribute '" + name +
+                                         "' was past the recorder's bounds (its rendering was cut, not captured)");
         }
         if (!found) {
           return Status::InvalidArgument("AttributeError: '" + a->str + "' object has no captured attribute '" +

@@ -112,7 +112,12 @@ void AppendUtf8(uint32_t cp, std::string* out) {
 
 class Parser {
  public:
-  explicit Parser(const std::string& s) : s_(s) {}
+  // `cut`: s is a rendering cut at max_total, its "..." removed
+  // (docs/RENDERING.md). Then what the cut left open is closed where s ends,
+  // marked as cut (a list's, tuple's or set's items end with an ellipsis, a
+  // dict or an instance is `truncated`), and what it cut inside (a scalar, a
+  // name, a string) is left out: only what was complete before it is read.
+  explicit Parser(const std::string& s, bool cut = false) : s_(s), cut_(cut) {}
 
   bool ParseTop(Value* out) {
     if (!ParseValue(out, 0)) return false;
@@ -122,6 +127,28 @@ class Parser {
 
  private:
   static constexpr int kMaxDepth = 64;
+
+  // In a cut text: the cut is here (nothing follows).
+  bool AtCut() const { return cut_ && p_ >= s_.size(); }
+  // In a cut text, an item that failed to parse or that reaches the cut is
+  // where the cut is: the rest of the text is consumed. A container or
+  // instance the cut closed is kept (it is marked cut), anything else that
+  // reached it dropped (a number or name may have been cut short).
+  bool CutHere(Value* item, bool parsed) {
+    p_ = s_.size();
+    return parsed && item->cut;
+  }
+  void MarkCut(Value* v) {
+    v->cut = true;
+    if (v->kind == Value::Kind::kList || v->kind == Value::Kind::kTuple || v->kind == Value::Kind::kSet) {
+      Value e;
+      e.kind = Value::Kind::kEllipsis;
+      e.text = "...";
+      v->items.push_back(std::move(e));
+    } else {
+      v->truncated = true;
+    }
+  }
 
   void Skip() {
     while (p_ < s_.size() && s_[p_] == ' ') ++p_;
@@ -225,13 +252,20 @@ class Parser {
   }
 
   // Items up to `close`, each a value or the ellipsis.
-  bool ParseItems(char close, std::vector<Value>* items, int depth, bool* saw_comma) {
+  // In a cut text, false with *cut set where the cut closed them.
+  bool ParseItems(char close, std::vector<Value>* items, int depth, bool* saw_comma, bool* cut = nullptr) {
     Skip();
     while (!Peek(close)) {
       Value item;
-      if (!ParseValue(&item, depth + 1)) return false;
+      bool parsed = !AtCut() && ParseValue(&item, depth + 1);
+      if (parsed) Skip();
+      if (cut_ && (!parsed || AtCut())) {
+        if (CutHere(&item, parsed)) items->push_back(std::move(item));
+        if (cut) *cut = true;
+        return cut != nullptr;
+      }
+      if (!parsed) return false;
       items->push_back(std::move(item));
-      Skip();
       if (Eat(",")) {
         if (saw_comma) *saw_comma = true;
         Skip();
@@ -259,14 +293,12 @@ class Parser {
       ok = ParseString(v, true);
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       ok = ParseNumber(v);
-    } else if (c == '[') {
+    } else if (c == '[' || c == '(') {
       ++p_;
-      v->kind = Value::Kind::kList;
-      ok = ParseItems(']', &v->items, depth, nullptr);
-    } else if (c == '(') {
-      ++p_;
-      v->kind = Value::Kind::kTuple;
-      ok = ParseItems(')', &v->items, depth, nullptr);
+      v->kind = c == '[' ? Value::Kind::kList : Value::Kind::kTuple;
+      bool cut = false;
+      ok = ParseItems(c == '[' ? ']' : ')', &v->items, depth, nullptr, &cut);
+      if (cut) MarkCut(v);
     } else if (c == '{') {
       ++p_;
       ok = ParseBraces(v, depth);
@@ -300,10 +332,15 @@ class Parser {
         ++p_;
         Skip();
         v->kind = Value::Kind::kSet;
+        bool cut = false;
         if (Eat("{")) {
-          ok = ParseItems('}', &v->items, depth, nullptr);
+          ok = ParseItems('}', &v->items, depth, nullptr, &cut);
         }
-        ok = ok && Eat(")");
+        if (cut || AtCut()) {
+          MarkCut(v);
+        } else {
+          ok = ok && Eat(")");
+        }
       } else if (Peek('(')) {
         ++p_;
         ok = ParseCall(v, word, depth);
@@ -315,6 +352,7 @@ class Parser {
     }
     if (!ok) return false;
     v->text = s_.substr(start, p_ - start);
+    if (v->cut) v->text += "...";
     return true;
   }
 
@@ -325,8 +363,16 @@ class Parser {
       return true;
     }
     Value first;
-    if (!ParseValue(&first, depth + 1)) return false;
-    Skip();
+    bool parsed = !AtCut() && ParseValue(&first, depth + 1);
+    if (parsed) Skip();
+    if (cut_ && (!parsed || AtCut())) {
+      // Cut before the first item is known to be a key: a dict or a set.
+      v->kind = Value::Kind::kDict;
+      CutHere(&first, parsed);
+      MarkCut(v);
+      return true;
+    }
+    if (!parsed) return false;
     if (first.kind == Value::Kind::kEllipsis && Eat("}")) {
       v->kind = Value::Kind::kDict;  // a cut-off container: {...}
       v->items.push_back(std::move(first));
@@ -334,25 +380,45 @@ class Parser {
     }
     if (Eat(":")) {
       v->kind = Value::Kind::kDict;
-      Value val;
-      if (!ParseValue(&val, depth + 1)) return false;
-      v->entries.emplace_back(std::move(first), std::move(val));
+      Value key = std::move(first);
       while (true) {
+        // The value of `key` (its ':' eaten). In a cut text, a value cut
+        // inside leaves its entry out; a dict or instance the cut closed
+        // is kept.
         Skip();
-        if (Eat("}")) return true;
-        if (!Eat(",")) return false;
-        Skip();
-        Value k;
-        if (!ParseValue(&k, depth + 1)) return false;
-        Skip();
-        if (k.kind == Value::Kind::kEllipsis) {
-          v->truncated = true;
-          continue;
+        Value val;
+        bool parsed = !AtCut() && ParseValue(&val, depth + 1);
+        if (parsed) Skip();
+        if (cut_ && (!parsed || AtCut())) {
+          if (CutHere(&val, parsed)) v->entries.emplace_back(std::move(key), std::move(val));
+          MarkCut(v);
+          return true;
         }
-        if (!Eat(":")) return false;
-        Value val2;
-        if (!ParseValue(&val2, depth + 1)) return false;
-        v->entries.emplace_back(std::move(k), std::move(val2));
+        if (!parsed) return false;
+        v->entries.emplace_back(std::move(key), std::move(val));
+        // Then '}', or ',' and the next key (an ellipsis: the recorder's
+        // bound, then '}' again).
+        while (true) {
+          if (Eat("}")) return true;
+          if (!Eat(",")) return false;
+          Skip();
+          Value k;
+          bool key_parsed = !AtCut() && ParseValue(&k, depth + 1);
+          if (key_parsed) Skip();
+          if (cut_ && (!key_parsed || AtCut())) {
+            p_ = s_.size();
+            MarkCut(v);
+            return true;
+          }
+          if (!key_parsed) return false;
+          if (k.kind == Value::Kind::kEllipsis) {
+            v->truncated = true;
+            continue;
+          }
+          if (!Eat(":")) return false;
+          key = std::move(k);
+          break;
+        }
       }
     }
     v->kind = Value::Kind::kSet;
@@ -360,7 +426,10 @@ class Parser {
     Skip();
     if (Eat("}")) return true;
     if (!Eat(",")) return false;
-    return ParseItems('}', &v->items, depth, nullptr);
+    bool cut = false;
+    bool ok = ParseItems('}', &v->items, depth, nullptr, &cut);
+    if (cut) MarkCut(v);
+    return ok || cut;
   }
 
   // Name(...): an instance (k=v, ...), a subclass of a builtin Name(base) or
@@ -373,19 +442,35 @@ class Parser {
       size_t save = p_;
       size_t n = p_;
       while (n < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[n])) || s_[n] == '_')) ++n;
+      std::string key;
       if (n > p_ && n < s_.size() && s_[n] == '=' && (n + 1 >= s_.size() || s_[n + 1] != '=')) {
-        std::string key = s_.substr(p_, n - p_);
+        key = s_.substr(p_, n - p_);
         p_ = n + 1;
-        Value val;
-        if (!ParseValue(&val, depth + 1)) return false;
-        v->attrs.emplace_back(std::move(key), std::move(val));
       } else {
         p_ = save;
-        Value item;
-        if (!ParseValue(&item, depth + 1)) return false;
-        v->items.push_back(std::move(item));
       }
-      Skip();
+      // In a cut text, an attribute or argument cut inside is left out; an
+      // instance or container the cut closed is kept.
+      Value val;
+      bool parsed = !AtCut() && ParseValue(&val, depth + 1);
+      if (parsed) Skip();
+      if (cut_ && (!parsed || AtCut())) {
+        if (CutHere(&val, parsed)) {
+          if (key.empty()) {
+            v->items.push_back(std::move(val));
+          } else {
+            v->attrs.emplace_back(std::move(key), std::move(val));
+          }
+        }
+        MarkCut(v);
+        return true;
+      }
+      if (!parsed) return false;
+      if (key.empty()) {
+        v->items.push_back(std::move(val));
+      } else {
+        v->attrs.emplace_back(std::move(key), std::move(val));
+      }
       if (Eat(",")) {
         Skip();
         continue;
@@ -397,6 +482,7 @@ class Parser {
   }
 
   const std::string& s_;
+  const bool cut_;
   size_t p_ = 0;
 };
 
@@ -433,9 +519,24 @@ std::string QuoteStr(const std::string& s, bool bytes) {
 Value ParseRendered(const std::string& text) {
   Value v;
   Parser p(text);
-  if (!p.ParseTop(&v)) return Value::Opaque(text);
-  v.text = text;
-  return v;
+  if (p.ParseTop(&v)) {
+    v.text = text;
+    return v;
+  }
+  // A rendering longer than max_total is cut there and "..." appended: what
+  // was complete before the cut is read (a container or instance, marked
+  // cut); anything else stays opaque.
+  constexpr size_t kEllipsis = 3;
+  if (text.size() > kEllipsis && text.compare(text.size() - kEllipsis, kEllipsis, "...") == 0) {
+    const std::string prefix = text.substr(0, text.size() - kEllipsis);
+    Value c;
+    Parser q(prefix, /*cut=*/true);
+    if (q.ParseTop(&c) && c.cut) {
+      c.text = text;
+      return c;
+    }
+  }
+  return Value::Opaque(text);
 }
 
 std::string Repr(const Value& v) {

@@ -312,7 +312,7 @@ TEST(ParseRenderedTest, AngleBracketFormsAreOpaqueWithTheirText) {
 }
 
 TEST(ParseRenderedTest, MalformedTextIsOpaqueWithItsText) {
-  for (std::string text : std::vector<std::string>{"", "[1, 2", "[1, 2, 3...", "[1,, 2]", "{'a' 1}", "{'a': }", "{'a': 1", "Foo(", "Foo(x=)", "Foo(x=1",
+  for (std::string text : std::vector<std::string>{"", "[1, 2", "[1,, 2]", "{'a' 1}", "{'a': }", "{'a': 1", "Foo(", "Foo(x=)", "Foo(x=1",
         "<function f", "'abc", "'abc\\", "b'abc", "'\\x4", "1 2", "[1] x", "()))", "-", "--1", "Truee", "None None",
         "{1: 2, 3}", "{1, 2: 3}", ",", ":", "...x", "frozenset(", "set(", std::string(1, '\0'), "\xff\xfe",
         "x = 1", "1_000", "0x10", "1j", "[1, 2]]"}) {
@@ -320,6 +320,76 @@ TEST(ParseRenderedTest, MalformedTextIsOpaqueWithItsText) {
     EXPECT_EQ(v.kind, K::kOpaque) << "'" << text << "'";
     EXPECT_EQ(v.text, text);
   }
+}
+
+// A rendering longer than max_total is cut there and "..." appended
+// (docs/RENDERING.md): what was complete before the cut is read back, every
+// container and instance the cut left open is marked cut, and whatever the
+// cut fell inside (a number, a name, a string) is left out.
+TEST(ParseRenderedTest, TextCutAtTheTotalBoundReadsWhatWasComplete) {
+  Value list = ParseRendered("[1, 2, 3...");
+  ASSERT_EQ(list.kind, K::kList);
+  EXPECT_TRUE(list.cut);
+  ASSERT_EQ(list.items.size(), 3u);  // 3 may have been 345: left out
+  EXPECT_EQ(list.items[1].integer, 2);
+  EXPECT_EQ(list.items[2].kind, K::kEllipsis);
+  EXPECT_EQ(list.text, "[1, 2, 3...");
+
+  Value t = ParseRendered(
+      "TestCalc(_testMethodName='test_add', _outcome=_Outcome(expecting_failure=False, "
+      "result=Item(keywords={'a': 1, 'b': [1, 2, 'x'], 'c': {'k': (5, 6...");
+  ASSERT_EQ(t.kind, K::kObject);
+  EXPECT_EQ(t.str, "TestCalc");
+  EXPECT_TRUE(t.cut && t.truncated);
+  ASSERT_EQ(t.attrs.size(), 2u);
+  EXPECT_EQ(t.attrs[0].first, "_testMethodName");
+  EXPECT_EQ(t.attrs[0].second.str, "test_add");
+  const Value& outcome = t.attrs[1].second;
+  ASSERT_EQ(outcome.kind, K::kObject);
+  EXPECT_TRUE(outcome.cut);
+  ASSERT_EQ(outcome.attrs.size(), 2u);
+  EXPECT_FALSE(outcome.attrs[0].second.boolean);
+  const Value& keywords = outcome.attrs[1].second.attrs.at(0).second;
+  ASSERT_EQ(keywords.kind, K::kDict);
+  EXPECT_TRUE(keywords.cut);
+  ASSERT_EQ(keywords.entries.size(), 3u);
+  EXPECT_FALSE(keywords.entries[1].second.cut);  // closed before the cut: whole
+  EXPECT_EQ(keywords.entries[1].second.items.size(), 3u);
+  const Value& inner = keywords.entries[2].second;
+  ASSERT_EQ(inner.kind, K::kDict);
+  ASSERT_EQ(inner.entries.size(), 1u);
+  const Value& tuple = inner.entries[0].second;
+  ASSERT_EQ(tuple.kind, K::kTuple);
+  ASSERT_EQ(tuple.items.size(), 2u);  // 5, then the cut (6 left out)
+  EXPECT_EQ(tuple.items[0].integer, 5);
+  EXPECT_EQ(tuple.items[1].kind, K::kEllipsis);
+  EXPECT_EQ(tuple.text, "(5, 6...");
+
+  Value a = ParseRendered("Foo(a=1, b='xy...");
+  ASSERT_EQ(a.kind, K::kObject);
+  ASSERT_EQ(a.attrs.size(), 1u);  // b's string was cut inside: left out
+  EXPECT_EQ(a.attrs[0].first, "a");
+  Value n = ParseRendered("Foo(a=12...");
+  ASSERT_EQ(n.kind, K::kObject);
+  EXPECT_TRUE(n.attrs.empty() && n.cut);
+  Value k = ParseRendered("{'a': 1, 'bc...");
+  ASSERT_EQ(k.kind, K::kDict);
+  ASSERT_EQ(k.entries.size(), 1u);
+  EXPECT_TRUE(k.truncated);
+  Value fs = ParseRendered("frozenset({1, 2...");
+  ASSERT_EQ(fs.kind, K::kSet);
+  EXPECT_EQ(fs.items.back().kind, K::kEllipsis);
+  // Not a cut of a structure: opaque, as before.
+  for (std::string text : {"abc...", "12...", "'abc...", "<function f...", "[1, 2]..."}) {
+    Value v = ParseRendered(text);
+    EXPECT_EQ(v.kind, K::kOpaque) << text;
+    EXPECT_EQ(v.text, text);
+  }
+  // A complete rendering that ends with a cut string is not a cut rendering.
+  Value s = ParseRendered("Foo(a='abc'...)");
+  ASSERT_EQ(s.kind, K::kObject);
+  EXPECT_FALSE(s.cut);
+  EXPECT_TRUE(s.attrs[0].second.truncated);
 }
 
 TEST(ParseRenderedTest, MalformedNumbersAreOpaque) {
@@ -418,6 +488,8 @@ class EvaluateTest : public ::testing::Test {
         {"cut_list", "[0, 1, ...]"},
         {"cut_dict", "{'a': 1, ...}"},
         {"cut_str", "'abc'..."},
+        {"cut_obj", "Case(name='t', calc=Calc(total=5), outcome=Outcome(result=[1, 2, 3..."},
+        {"opaque", "<Foo object>"},
         {"big", "123456789012345678901234567890"},
         {"none", "None"},
         {"flag", "True"},
@@ -488,6 +560,21 @@ TEST_F(EvaluateTest, FloatLiterals) {
   EXPECT_EQ(R("1e+16"), "1e+16");
   EXPECT_EQ(R("f < 1e-05"), "False");
   EXPECT_EQ(ErrorType("1.2.3"), "SyntaxError");
+}
+
+TEST_F(EvaluateTest, AttributesOfAValueCutAtTheTotalBound) {
+  // What the cut left whole reads as usual; what it cut off says so.
+  EXPECT_EQ(R("cut_obj.name"), "'t'");
+  EXPECT_EQ(R("cut_obj.calc.total"), "5");
+  EXPECT_EQ(R("cut_obj.outcome.result[1]"), "2");
+  EXPECT_EQ(ErrorType("cut_obj.outcome.result[2]"), "IndexError");
+  EXPECT_NE(R("cut_obj.outcome.result[2]").find("past the recorder's bounds"), std::string::npos);
+  EXPECT_EQ(ErrorType("len(cut_obj.outcome.result)"), "ValueError");
+  EXPECT_EQ(R("cut_obj.later"),
+            "error: AttributeError: 'Case' object's attribute 'later' was past the recorder's bounds (its "
+            "rendering was cut, not captured)");
+  EXPECT_EQ(R("acct.nosuch"), "error: AttributeError: 'Account' object has no captured attribute 'nosuch'");
+  EXPECT_EQ(R("opaque.x"), "error: AttributeError: no captured attribute 'x': the value was recorded as <Foo object>");
 }
 
 TEST_F(EvaluateTest, ItemAccessThroughParsedValues) {

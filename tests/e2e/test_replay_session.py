@@ -620,6 +620,36 @@ def test_an_unknown_backward_word_names_the_reverse_commands(tapes):
         assert "rs (step), rn (next), rr (finish), rc (continue)" in s.output(k), s.transcript()
 
 
+def test_a_value_cut_at_the_total_bound_shows_what_was_captured(tmp_path):
+    # A unittest-style object: a huge attribute first fills the 1000-byte bound
+    # (docs/RENDERING.md), the one the user wants comes after it.
+    script = tmp_path / "cut.py"
+    script.write_text(
+        "class Holder:\n"
+        "    def __init__(self):\n"
+        "        self.name = 'first'\n"
+        "        self.outcome = {'log': ['x' * 150 + str(i) for i in range(20)]}\n"
+        "        self.calc = 5\n"
+        "\n"
+        "def check(h):\n"
+        "    seen = h.calc\n"
+        "    return seen\n"
+        "\n"
+        "check(Holder())\n")
+    tape = tmp_path / "cut.tape"
+    proc = subprocess.run(tracetape_cmd("record", "-o", str(tape), str(script)), cwd=str(tmp_path),
+                          env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=SUBPROCESS_TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    s = replay(tape, ["b check", "c", "p h.name", "p h.outcome['log'][1][-1]", "p h.calc",
+                      "p len(h.outcome['log'])", "q"])
+    assert s.output(2) == "'first'", s.transcript()
+    assert s.output(3) == "'1'"
+    assert s.output(4) == ("*** AttributeError: 'Holder' object's attribute 'calc' was past the recorder's "
+                           "bounds (its rendering was cut, not captured)")
+    assert s.output(5).startswith("*** ValueError:") and "cut" in s.output(5)
+
+
 def test_goto(tapes):
     rec = tapes("uncaught")
     path = SAMPLES_DIR / "uncaught.py"

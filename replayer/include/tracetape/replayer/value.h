@@ -21,7 +21,8 @@ struct Value {
   bool big_int = false;  // did not fit in 64 bits: only text is meaningful
   double real = 0;
   std::string str;       // decoded content of str/bytes; type name of kObject
-  bool truncated = false;  // a str/bytes cut by the recorder's bounds
+  bool truncated = false;  // a str/bytes cut by the recorder's bounds; a dict or instance cut (see cut)
+  bool cut = false;        // a container or instance whose rendering was cut at max_total, closed there
   std::vector<Value> items;                          // list, tuple, set; positional args of kObject
   std::vector<std::pair<Value, Value>> entries;      // dict
   std::vector<std::pair<std::string, Value>> attrs;  // kObject keyword attributes
