@@ -487,7 +487,8 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
       if (!changes.ok()) {
         Error(out, changes.status().message());
       } else if (changes->empty()) {
-        out << Safe(arg) << " never changes in this frame\n";
+        // Its first binding is a change too: none means it never had a value here.
+        out << Safe(arg) << " is not bound at any event of this frame\n";
       } else {
         for (const auto& [e, v] : *changes) {
           auto st = engine_->StateAt(e);

@@ -414,7 +414,7 @@ def test_when_lists_the_changes_of_a_frame(tapes):
                     for e, v in frame_changes(rec.events, here, name)]
         assert s.output(k).splitlines() == expected
         assert s[k].after == here  # `when` does not move the cursor
-    assert s.output(3) == "nosuch never changes in this frame"
+    assert s.output(3) == "nosuch is not bound at any event of this frame"
     assert s.output(4) == "5"
 
 
