@@ -573,7 +573,6 @@ TEST_F(EvaluateTest, AttributesOfAValueCutAtTheTotalBound) {
   EXPECT_EQ(R("cut_obj.later"),
             "error: AttributeError: 'Case' object's attribute 'later' was past the recorder's bounds (its "
             "rendering was cut, not captured)");
-  EXPECT_EQ(R("acct.nosuch"), "error: AttributeError: 'Account' object has no captured attribute 'nosuch'");
   EXPECT_EQ(R("opaque.x"), "error: AttributeError: no captured attribute 'x': the value was recorded as <Foo object>");
 }
 
@@ -640,8 +639,7 @@ TEST_F(EvaluateTest, AttributeAccess) {
   EXPECT_EQ(R("acct.balance"), "70");
   EXPECT_EQ(R("acct.owner"), "'ann'");
   EXPECT_EQ(R("acct.balance + 5"), "75");
-  EXPECT_EQ(ErrorType("acct.nope"), "AttributeError");
-  EXPECT_NE(R("acct.nope").find("nope"), std::string::npos);
+  EXPECT_EQ(R("acct.nope"), "error: AttributeError: 'Account' object has no captured attribute 'nope'");
   EXPECT_EQ(ErrorType("n.real"), "AttributeError");
   EXPECT_EQ(ErrorType("lst.append"), "AttributeError");
   EXPECT_EQ(ErrorType("acct."), "SyntaxError");
