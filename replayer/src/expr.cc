@@ -1,8 +1,12 @@
 #include "tracetape/replayer/expr.h"
 
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <vector>
 
 namespace tracetape::replayer {
@@ -44,7 +48,7 @@ class Lexer {
         while (p_ < s_.size() && name_char(static_cast<unsigned char>(s_[p_]))) ++p_;
         out->push_back(Token{Token::kName, s_.substr(start, p_ - start)});
       } else if (std::isdigit(static_cast<unsigned char>(c))) {
-        while (p_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[p_])) || s_[p_] == '.' ||
+        while (p_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[p_])) || s_[p_] == '.' || s_[p_] == '_' ||
                                   ((s_[p_] == '+' || s_[p_] == '-') && (s_[p_ - 1] == 'e' || s_[p_ - 1] == 'E') &&
                                    !(s_.size() > 1 && s_[start] == '0' && (s_[start + 1] == 'x' || s_[start + 1] == 'X'))))) {
           ++p_;
@@ -60,8 +64,8 @@ class Lexer {
         ++p_;
         out->push_back(Token{Token::kString, s_.substr(start, p_ - start)});
       } else {
-        static const char* kOps[] = {"==", "!=", "<=", ">=", "//", "<", ">", "+", "-", "*", "/", "%",
-                                     "(", ")", "[", "]", ".", ","};
+        static const char* kOps[] = {"==", "!=", "<=", ">=", "//", "**", "<", ">", "+", "-", "*", "/", "%",
+                                     "(", ")", "[", "]", ".", ",", ":", "="};
         bool found = false;
         for (const char* op : kOps) {
           size_t n = std::char_traits<char>::length(op);
@@ -87,8 +91,16 @@ class Evaluator {
   Evaluator(std::vector<Token> tokens, const NameLookup* lookup) : t_(std::move(tokens)), lookup_(lookup) {}
 
   StatusOr<Value> Top() {
-    auto v = Or();
+    auto v = Conditional();
     if (!v.ok()) return v;
+    if (IsOp(",")) {  // `p a, b`: a tuple, as pdb prints it
+      Value t;
+      t.kind = K::kTuple;
+      t.items.push_back(*v);
+      Status rest = DisplayItems(nullptr, &t.items);
+      if (!rest.ok()) return rest;
+      v = t;
+    }
     if (t_[i_].type != Token::kEnd) return Syntax("unexpected '" + t_[i_].text + "'");
     return v;
   }
@@ -114,6 +126,58 @@ class Evaluator {
     return Value::None();
   }
   bool IsWord(const char* w) const { return t_[i_].type == Token::kName && t_[i_].text == w; }
+
+  // `A if C else B`: C first, then only the branch taken is evaluated (the
+  // other is parsed for its syntax only, as Python compiles it).
+  StatusOr<Value> Conditional() {
+    Nest nest(&depth_);
+    if (depth_ > kMaxNesting) return Syntax("too many nested parentheses");
+    const size_t body = i_;
+    ++skip_;
+    auto a = Or();
+    --skip_;
+    if (!a.ok()) return a;
+    if (!IsWord("if")) {
+      i_ = body;
+      return Or();
+    }
+    ++i_;
+    auto cond = Or();
+    if (!cond.ok()) return cond;
+    if (!IsWord("else")) return Syntax("expected 'else'");
+    ++i_;
+    if (skip_ || !Truthy(*cond)) return Conditional();
+    ++skip_;
+    auto rest = Conditional();
+    --skip_;
+    if (!rest.ok()) return rest;
+    const size_t end = i_;
+    i_ = body;
+    auto v = Or();
+    i_ = end;
+    return v;
+  }
+  // The items after a display's first one (the cursor on its comma), up to
+  // `close` (nullptr: the end of a bare tuple); a trailing comma is allowed.
+  Status DisplayItems(const char* close, std::vector<Value>* items) {
+    while (IsOp(",")) {
+      ++i_;
+      if ((close && IsOp(close)) || (!close && t_[i_].type == Token::kEnd)) break;
+      auto v = Conditional();
+      if (!v.ok()) return v.status();
+      items->push_back(*v);
+    }
+    return Status::Ok();
+  }
+  // A value the recorder redacted cannot be compared or computed with: its
+  // text says nothing of what it was.
+  static Status IfRedacted(const Value& v) {
+    if (v.kind == K::kOpaque && v.text == "<redacted>") {
+      return Status::InvalidArgument("ValueError: the value was redacted when it was recorded: it cannot be compared "
+                                     "or computed with");
+    }
+    return Status::Ok();
+  }
 
   StatusOr<Value> Or() {
     auto a = And();
@@ -154,14 +218,19 @@ class Evaluator {
   }
 
   StatusOr<bool> Contains(const Value& container, const Value& item) {
+    TRACETAPE_RETURN_IF_ERROR(IfRedacted(item));
     switch (container.kind) {
       case K::kList:
       case K::kTuple:
-      case K::kSet:
+      case K::kSet: {
+        bool redacted = false;
         for (const auto& x : container.items) {
           if (ValuesEqual(x, item)) return true;
+          redacted |= !IfRedacted(x).ok();
         }
+        if (redacted) return IfRedacted(Value::Opaque("<redacted>"));  // it may be the one
         return false;
+      }
       case K::kDict:
         for (const auto& [k, v] : container.entries) {
           if (ValuesEqual(k, item)) return true;
@@ -199,6 +268,25 @@ class Evaluator {
     size_t n = kMax;
     while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xc0) == 0x80) --n;
     return text.substr(0, n) + "...";
+  }
+
+  // Exact order of two ints, either past 64 bits (known by its digits).
+  static int CompareInts(const Value& a, const Value& b) {
+    auto digits = [](const Value& v) {
+      if (!v.big_int) return std::to_string(v.integer);
+      size_t s = v.text.find_first_not_of(" ");
+      size_t e = v.text.find_last_not_of(" ");
+      return s == std::string::npos ? std::string("0") : v.text.substr(s, e - s + 1);
+    };
+    std::string x = digits(a), y = digits(b);
+    const bool nx = !x.empty() && x[0] == '-', ny = !y.empty() && y[0] == '-';
+    if (nx != ny) return nx ? -1 : 1;
+    if (nx) {
+      x.erase(0, 1);
+      y.erase(0, 1);
+    }
+    int c = x.size() != y.size() ? (x.size() < y.size() ? -1 : 1) : x.compare(y) < 0 ? -1 : x.compare(y) > 0 ? 1 : 0;
+    return nx ? -c : c;
   }
 
   static bool Numeric(const Value& v) { return v.kind == K::kInt || v.kind == K::kFloat || v.kind == K::kBool; }
@@ -245,6 +333,8 @@ class Evaluator {
         chained = true;
         continue;
       }
+      TRACETAPE_RETURN_IF_ERROR(IfRedacted(left));
+      TRACETAPE_RETURN_IF_ERROR(IfRedacted(*b));
       bool r;
       if (op == "==" || op == "!=") {
         r = ValuesEqual(left, *b) == (op == "==");
@@ -252,6 +342,9 @@ class Evaluator {
         auto c = Contains(*b, left);
         if (!c.ok()) return c.status();
         r = *c == (op == "in");
+      } else if (left.kind == K::kInt && b->kind == K::kInt && (left.big_int || b->big_int)) {
+        int c = CompareInts(left, *b);
+        r = op == "<" ? c < 0 : op == "<=" ? c <= 0 : op == ">" ? c > 0 : c >= 0;
       } else if (Numeric(left) && Numeric(*b)) {
         double x = AsDouble(left), y = AsDouble(*b);
         r = op == "<" ? x < y : op == "<=" ? x <= y : op == ">" ? x > y : x >= y;
@@ -269,12 +362,93 @@ class Evaluator {
     return chained ? result : *a;
   }
 
+  // Sequences: concatenation and repetition of str, bytes, lists and tuples.
+  StatusOr<std::optional<Value>> SequenceArith(const std::string& op, const Value& a, const Value& b) {
+    auto sequence = [](const Value& v) {
+      return v.kind == K::kStr || v.kind == K::kBytes || v.kind == K::kList || v.kind == K::kTuple;
+    };
+    auto cut = [](const Value& v) {
+      return v.truncated || v.cut || (!v.items.empty() && v.items.back().kind == K::kEllipsis);
+    };
+    const Status was_cut = Status::InvalidArgument("ValueError: the value was cut by the recorder's bounds: the "
+                                                   "result is not known");
+    constexpr size_t kMaxResult = 1 << 20;
+    if (op == "+" && sequence(a) && a.kind == b.kind) {
+      if (cut(a) || cut(b)) return was_cut;
+      Value r = a;
+      r.text.clear();
+      r.str += b.str;
+      r.items.insert(r.items.end(), b.items.begin(), b.items.end());
+      return std::optional<Value>(r);
+    }
+    if (op == "*" && (sequence(a) || sequence(b))) {
+      const Value& seq = sequence(a) ? a : b;
+      const Value& count = sequence(a) ? b : a;
+      if ((count.kind != K::kInt && count.kind != K::kBool) || count.big_int) return std::optional<Value>();
+      if (cut(seq)) return was_cut;
+      int64_t n = count.kind == K::kBool ? count.boolean : count.integer;
+      if (n < 0) n = 0;
+      size_t unit = seq.str.size() + seq.items.size();
+      if (unit != 0 && static_cast<uint64_t>(n) > kMaxResult / unit) {
+        return Status::InvalidArgument("MemoryError: the result would be over a million items or bytes");
+      }
+      Value r = seq;
+      r.text.clear();
+      r.str.clear();
+      r.items.clear();
+      for (int64_t k = 0; k < n; ++k) {
+        r.str += seq.str;
+        r.items.insert(r.items.end(), seq.items.begin(), seq.items.end());
+      }
+      return std::optional<Value>(r);
+    }
+    return std::optional<Value>();
+  }
+
+  StatusOr<Value> Power(const Value& a, const Value& b) {
+    if (a.kind == K::kFloat || b.kind == K::kFloat || (b.kind == K::kInt && b.integer < 0)) {
+      double x = AsDouble(a), y = AsDouble(b);
+      if (x == 0 && y < 0) return Status::InvalidArgument("ZeroDivisionError: zero to a negative power");
+      if (x < 0 && y != std::floor(y)) return Status::InvalidArgument("ValueError: the result is a complex number, "
+                                                                      "which replay does not compute");
+      double r = std::pow(x, y);
+      if (std::isinf(r) && !std::isinf(x)) return Status::InvalidArgument("OverflowError: numerical result out of range");
+      return Value::Real(r);
+    }
+    int64_t x = a.kind == K::kBool ? a.boolean : a.integer;
+    int64_t y = b.kind == K::kBool ? b.boolean : b.integer;
+    int64_t r = 1;
+    for (int64_t k = 0; k < y; ++k) {
+      if (__builtin_mul_overflow(r, x, &r)) {
+        return Status::InvalidArgument("OverflowError: the result does not fit in 64 bits (replay computes with 64-bit "
+                                       "integers)");
+      }
+      if (r == 0 || r == 1) break;  // stays there
+      if (r == -1 && x == -1) {
+        r = (y - k - 1) % 2 == 0 ? -1 : 1;
+        break;
+      }
+    }
+    return Value::Int(r);
+  }
+
   StatusOr<Value> Arith(const std::string& op, const Value& a, const Value& b) {
     if (skip_) return Value::None();
-    if (op == "+" && a.kind == K::kStr && b.kind == K::kStr) return Value::Str(a.str + b.str);
+    TRACETAPE_RETURN_IF_ERROR(IfRedacted(a));
+    TRACETAPE_RETURN_IF_ERROR(IfRedacted(b));
+    auto seq = SequenceArith(op, a, b);
+    if (!seq.ok()) return seq.status();
+    if (*seq) return **seq;
     if (!Numeric(a) || !Numeric(b)) {
       return Status(Type("unsupported operand type(s) for " + op + ": '" + KindName(a) + "' and '" + KindName(b) + "'"));
     }
+    // An int past 64 bits is known by its digits only: with another int the
+    // result would be inexact (with a float, Python converts it too).
+    if ((a.big_int || b.big_int) && a.kind != K::kFloat && b.kind != K::kFloat) {
+      return Status::InvalidArgument("OverflowError: an int past 64 bits: replay computes with 64-bit integers "
+                                     "(compare it, or print it, instead)");
+    }
+    if (op == "**") return Power(a, b);
     bool ints = a.kind != K::kFloat && b.kind != K::kFloat && !a.big_int && !b.big_int;
     if (ints && op != "/") {
       int64_t x = a.kind == K::kBool ? a.boolean : a.integer;
@@ -329,13 +503,88 @@ class Evaluator {
   StatusOr<Value> Unary() {
     Nest nest(&depth_);
     if (depth_ > kMaxNesting) return Syntax("too many nested parentheses");
-    if (IsOp("-")) {
+    if (IsOp("-") || IsOp("+")) {
+      const bool minus = IsOp("-");
       ++i_;
       auto a = Unary();
       if (!a.ok()) return a;
+      if (!minus) return Numeric(*a) || skip_ ? *a : StatusOr<Value>(Type("bad operand type for unary +: '" + KindName(*a) + "'"));
+      if (a->kind == K::kInt && a->big_int && !skip_) {
+        Value r = *a;
+        r.text = a->text.rfind('-', 0) == 0 ? a->text.substr(1) : "-" + a->text;
+        r.real = -a->real;
+        return r;
+      }
       return Arith("-", Value::Int(0), *a);
     }
-    return Postfix();
+    // `**` binds tighter than a unary minus on its left, looser on its right.
+    auto a = Postfix();
+    if (a.ok() && IsOp("**")) {
+      ++i_;
+      auto b = Unary();
+      if (!b.ok()) return b;
+      return Arith("**", *a, *b);
+    }
+    return a;
+  }
+
+  // Python's slice of a sequence. A container or string cut by the
+  // recorder's bounds is sliced only where what was captured decides it.
+  StatusOr<Value> Slice(const Value& v, const std::optional<Value>& start_v, const std::optional<Value>& stop_v,
+                        const std::optional<Value>& step_v) {
+    if (skip_) return Value::None();
+    if (v.kind != K::kList && v.kind != K::kTuple && v.kind != K::kStr && v.kind != K::kBytes) {
+      return Status(Type("'" + KindName(v) + "' object is not subscriptable"));
+    }
+    auto index = [](const std::optional<Value>& x, int64_t* out) {
+      if (!x || x->kind == K::kNone) return true;
+      if ((x->kind != K::kInt && x->kind != K::kBool) || x->big_int) return false;
+      *out = x->kind == K::kBool ? x->boolean : x->integer;
+      return true;
+    };
+    int64_t step = 1;
+    if (!index(step_v, &step)) return Status(Type("slice indices must be integers or None"));
+    if (step == 0) return Status::InvalidArgument("ValueError: slice step cannot be zero");
+    std::vector<size_t> starts;
+    if (v.kind == K::kStr) starts = CodePointStarts(v.str);
+    const bool cut = v.truncated || (!v.items.empty() && v.items.back().kind == K::kEllipsis);
+    const int64_t n = v.kind == K::kStr     ? static_cast<int64_t>(starts.size())
+                      : v.kind == K::kBytes ? static_cast<int64_t>(v.str.size())
+                                            : static_cast<int64_t>(v.items.size()) - (cut ? 1 : 0);
+    int64_t start = step > 0 ? 0 : n - 1, stop = step > 0 ? n : -1;
+    bool has_start = start_v && start_v->kind != K::kNone, has_stop = stop_v && stop_v->kind != K::kNone;
+    if (!index(start_v, &start) || !index(stop_v, &stop)) return Status(Type("slice indices must be integers or None"));
+    if (cut && (step < 0 || !has_stop || stop < 0 || stop > n || (has_start && start < 0))) {
+      return Status::InvalidArgument("IndexError: the value was cut by the recorder's bounds: only " +
+                                     std::to_string(n) + " items from the start were captured");
+    }
+    // PySlice_AdjustIndices.
+    auto adjust = [&](int64_t x, bool given, int64_t dflt) {
+      if (!given) return dflt;
+      if (x < 0) {
+        x += n;
+        if (x < 0) x = step < 0 ? -1 : 0;
+      } else if (x >= n) {
+        x = step < 0 ? n - 1 : n;
+      }
+      return x;
+    };
+    start = adjust(start, has_start, step > 0 ? 0 : n - 1);
+    stop = adjust(stop, has_stop, step > 0 ? n : -1);
+    Value r;
+    r.kind = v.kind;
+    for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step) {
+      if (v.kind == K::kStr) {
+        size_t b = starts[static_cast<size_t>(k)];
+        size_t e = static_cast<size_t>(k) + 1 < starts.size() ? starts[static_cast<size_t>(k) + 1] : v.str.size();
+        r.str += v.str.substr(b, e - b);
+      } else if (v.kind == K::kBytes) {
+        r.str += v.str[static_cast<size_t>(k)];
+      } else {
+        r.items.push_back(v.items[static_cast<size_t>(k)]);
+      }
+    }
+    return r;
   }
 
   StatusOr<Value> Index(const Value& v, const Value& key) {
@@ -384,6 +633,7 @@ class Evaluator {
         ++i_;
         if (t_[i_].type != Token::kName) return Syntax("expected an attribute name after '.'");
         std::string name = t_[i_++].text;
+        if (IsOp("(")) return Status::InvalidArgument("calls are not available in replay: the program is not running");
         if (skip_) {
           a = Value::None();
           continue;
@@ -414,11 +664,26 @@ class Evaluator {
         }
       } else if (IsOp("[")) {
         ++i_;
-        auto key = Or();
-        if (!key.ok()) return key;
+        std::optional<Value> parts[3];
+        size_t colons = 0;
+        for (size_t k = 0; k < 3; ++k) {
+          if (!IsOp(":") && !IsOp("]")) {
+            auto part = Conditional();
+            if (!part.ok()) return part;
+            parts[k] = *part;
+          }
+          if (k == 2 || !IsOp(":")) break;
+          ++i_;
+          ++colons;
+        }
         if (!IsOp("]")) return Syntax("expected ']'");
         ++i_;
-        a = Index(*a, *key);
+        if (colons > 0) {
+          a = Slice(*a, parts[0], parts[1], parts[2]);
+        } else {
+          if (!parts[0]) return Syntax("expected an index");
+          a = Index(*a, *parts[0]);
+        }
       } else {
         break;
       }
@@ -430,7 +695,24 @@ class Evaluator {
     const Token& t = t_[i_];
     if (t.type == Token::kNumber) {
       ++i_;
-      Value v = ParseRendered(t.text);
+      std::string digits;
+      for (char c : t.text) {
+        if (c != '_') digits += c;
+      }
+      if (digits.size() > 2 && digits[0] == '0' && std::strchr("xXoObB", digits[1]) != nullptr) {
+        const int base = digits[1] == 'x' || digits[1] == 'X' ? 16 : digits[1] == 'o' || digits[1] == 'O' ? 8 : 2;
+        errno = 0;
+        char* end = nullptr;
+        unsigned long long u = std::strtoull(digits.c_str() + 2, &end, base);
+        if (end != digits.c_str() + digits.size() || digits[2] == '-' || digits[2] == '+') {
+          return Syntax("invalid number '" + t.text + "'");
+        }
+        if (errno == ERANGE || u > static_cast<unsigned long long>(INT64_MAX)) {
+          return Status::InvalidArgument("OverflowError: '" + t.text + "' does not fit in 64 bits");
+        }
+        return Value::Int(static_cast<int64_t>(u));
+      }
+      Value v = ParseRendered(digits);
       if (v.kind != K::kInt && v.kind != K::kFloat) return Syntax("invalid number '" + t.text + "'");
       // Printed as Python would print the value, not as typed (2.5e3 -> 2500.0).
       if (v.kind == K::kFloat) v.text = FloatRepr(v.real);
@@ -445,13 +727,28 @@ class Evaluator {
       v.text = Repr(v);
       return v;
     }
-    if (IsOp("(")) {
+    if (IsOp("(") || IsOp("[")) {
+      const bool list = IsOp("[");
+      const char* close = list ? "]" : ")";
       ++i_;
-      auto v = Or();
+      Value display;
+      display.kind = list ? K::kList : K::kTuple;
+      if (IsOp(close)) {  // () or []
+        ++i_;
+        return display;
+      }
+      auto v = Conditional();
       if (!v.ok()) return v;
-      if (!IsOp(")")) return Syntax("expected ')'");
+      if (!list && !IsOp(",")) {  // parentheses around one value
+        if (!IsOp(")")) return Syntax("expected ')'");
+        ++i_;
+        return v;
+      }
+      display.items.push_back(*v);
+      TRACETAPE_RETURN_IF_ERROR(DisplayItems(close, &display.items));
+      if (!IsOp(close)) return Syntax(std::string("expected '") + close + "'");
       ++i_;
-      return v;
+      return display;
     }
     if (t.type == Token::kName) {
       std::string name = t.text;
@@ -468,7 +765,7 @@ class Evaluator {
       if (name == "False") return Value::Bool(false);
       if (name == "len" && IsOp("(")) {
         ++i_;
-        auto v = Or();
+        auto v = Conditional();
         if (!v.ok()) return v;
         if (!IsOp(")")) return Syntax("expected ')'");
         ++i_;
@@ -490,9 +787,33 @@ class Evaluator {
               return Status::InvalidArgument("ValueError: the dict was cut by the recorder's bounds");
             }
             return Value::Int(static_cast<int64_t>(v->entries.size()));
+          case K::kObject:
+            // deque([...]): its items' length; range(START, STOP[, STEP]) computed.
+            if (v->str == "deque" && !v->items.empty() && v->items[0].kind == K::kList) {
+              const Value& items = v->items[0];
+              if (!items.items.empty() && items.items.back().kind == K::kEllipsis) {
+                return Status::InvalidArgument("ValueError: the container was cut by the recorder's bounds");
+              }
+              return Value::Int(static_cast<int64_t>(items.items.size()));
+            }
+            if (v->str == "range" && (v->items.size() == 2 || v->items.size() == 3) && v->attrs.empty()) {
+              int64_t b[3] = {0, 0, 1};
+              for (size_t k = 0; k < v->items.size(); ++k) {
+                if (v->items[k].kind != K::kInt || v->items[k].big_int) {
+                  return Status::InvalidArgument("OverflowError: a range past 64 bits");
+                }
+                b[k] = v->items[k].integer;
+              }
+              if (b[2] == 0) break;
+              __int128 span = b[2] > 0 ? static_cast<__int128>(b[1]) - b[0] : static_cast<__int128>(b[0]) - b[1];
+              __int128 step = b[2] > 0 ? b[2] : -static_cast<__int128>(b[2]);
+              return Value::Int(span <= 0 ? 0 : static_cast<int64_t>((span + step - 1) / step));
+            }
+            break;
           default:
-            return Status(Type("object of type '" + KindName(*v) + "' has no len()"));
+            break;
         }
+        return Status(Type("object of type '" + KindName(*v) + "' has no len() that replay can compute"));
       }
       if (IsOp("(")) return Status::InvalidArgument("calls are not available in replay: the program is not running");
       if (skip_) return Value::None();
@@ -513,6 +834,9 @@ class Evaluator {
 }  // namespace
 
 StatusOr<Value> Evaluate(const std::string& expression, const NameLookup& lookup) {
+  // The whole expression's syntax first, as Python compiles before it runs:
+  // `a = 1` is a SyntaxError, not a NameError for `a`.
+  TRACETAPE_RETURN_IF_ERROR(CheckSyntax(expression));
   std::vector<Token> tokens;
   TRACETAPE_RETURN_IF_ERROR(Lexer(expression).Run(&tokens));
   return Evaluator(std::move(tokens), &lookup).Top();

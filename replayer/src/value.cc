@@ -548,6 +548,17 @@ std::string Repr(const Value& v) {
     case Value::Kind::kFloat: return FloatRepr(v.real);
     case Value::Kind::kStr: return QuoteStr(v.str, false);
     case Value::Kind::kBytes: return QuoteStr(v.str, true);
+    case Value::Kind::kList:
+    case Value::Kind::kTuple: {  // built by evaluation: a display, a slice, a concatenation
+      const bool list = v.kind == Value::Kind::kList;
+      std::string out = list ? "[" : "(";
+      for (size_t i = 0; i < v.items.size(); ++i) {
+        if (i > 0) out += ", ";
+        out += v.items[i].kind == Value::Kind::kEllipsis ? "..." : Repr(v.items[i]);
+      }
+      if (!list && v.items.size() == 1) out += ",";
+      return out + (list ? "]" : ")");
+    }
     default: return "<value>";
   }
 }
@@ -572,7 +583,15 @@ bool ValuesEqual(const Value& a, const Value& b) {
   using K = Value::Kind;
   auto numeric = [](const Value& v) { return v.kind == K::kInt || v.kind == K::kFloat || v.kind == K::kBool; };
   if (numeric(a) && numeric(b)) {
-    if (a.kind == K::kInt && b.kind == K::kInt && !a.big_int && !b.big_int) return a.integer == b.integer;
+    if (a.kind == K::kInt && b.kind == K::kInt) {
+      if (!a.big_int && !b.big_int) return a.integer == b.integer;
+      if (a.big_int != b.big_int) return false;  // one fits in 64 bits, the other does not
+      auto digits = [](const std::string& t) {
+        size_t s = t.find_first_not_of(' '), e = t.find_last_not_of(' ');
+        return s == std::string::npos ? std::string() : t.substr(s, e - s + 1);
+      };
+      return digits(a.text) == digits(b.text);  // exact: the same decimal digits
+    }
     auto as_double = [](const Value& v) {
       return v.kind == K::kFloat || v.big_int ? v.real : v.kind == K::kBool ? (v.boolean ? 1.0 : 0.0) : double(v.integer);
     };

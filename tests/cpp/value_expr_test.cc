@@ -491,6 +491,11 @@ class EvaluateTest : public ::testing::Test {
         {"cut_obj", "Case(name='t', calc=Calc(total=5), outcome=Outcome(result=[1, 2, 3..."},
         {"opaque", "<Foo object>"},
         {"big", "123456789012345678901234567890"},
+        {"big2", "123456789012345678901234567891"},
+        {"redacted", "<redacted>"},
+        {"cfg", "{'api_key': <redacted>, 'port': 80}"},
+        {"dq", "deque([1, 2, 3])"},
+        {"rng", "range(2, 11, 3)"},
         {"none", "None"},
         {"flag", "True"},
         {"fn", "<function f>"},
@@ -539,6 +544,102 @@ TEST_F(EvaluateTest, NamesAndLiterals) {
   EXPECT_EQ(R("  n  "), "7");
   EXPECT_EQ(ErrorType("nosuch"), "NameError");
   EXPECT_NE(R("nosuch").find("nosuch"), std::string::npos);
+}
+
+TEST_F(EvaluateTest, IntsPast64BitsAreComparedExactlyAndNotComputedWith) {
+  // Known by their digits only: never through a double, which would make
+  // big == big2 true and big + 1 a float.
+  EXPECT_EQ(R("big == big2"), "False");
+  EXPECT_EQ(R("big == big"), "True");
+  EXPECT_EQ(R("big < big2"), "True");
+  EXPECT_EQ(R("-big < big"), "True");
+  EXPECT_EQ(R("-big2 < -big"), "True");
+  EXPECT_EQ(R("big > 7"), "True");
+  EXPECT_EQ(R("-big"), "-123456789012345678901234567890");
+  EXPECT_EQ(ErrorType("big + 1"), "OverflowError");
+  EXPECT_EQ(ErrorType("big * 2"), "OverflowError");
+  EXPECT_EQ(ErrorType("big - big"), "OverflowError");
+  EXPECT_EQ(R("big + 0.5"), "1.2345678901234568e+29");  // Python converts an int to float here too
+}
+
+TEST_F(EvaluateTest, ARedactedValueIsNeitherComparedNorComputedWith) {
+  for (const char* expr : {"redacted == 'zzz'", "redacted != 'zzz'", "cfg['api_key'] == 'x'", "'x' in [redacted]",
+                           "redacted in ['x']", "redacted + 'x'", "redacted < 3"}) {
+    EXPECT_NE(R(expr).find("redacted when it was recorded"), std::string::npos) << expr << ": " << R(expr);
+  }
+  EXPECT_EQ(R("cfg['port'] == 80"), "True");
+  EXPECT_EQ(R("redacted"), "<redacted>");
+}
+
+TEST_F(EvaluateTest, SlicesAsPython) {
+  EXPECT_EQ(R("lst[0:2]"), "[1, 2]");
+  EXPECT_EQ(R("lst[1:]"), "[2, 3]");
+  EXPECT_EQ(R("lst[:-1]"), "[1, 2]");
+  EXPECT_EQ(R("lst[::-1]"), "[3, 2, 1]");
+  EXPECT_EQ(R("lst[::2]"), "[1, 3]");
+  EXPECT_EQ(R("lst[5:9]"), "[]");
+  EXPECT_EQ(R("lst[-10:1]"), "[1]");
+  EXPECT_EQ(R("tup[:1]"), "(4,)");
+  EXPECT_EQ(R("s[1:3]"), "'af'");
+  EXPECT_EQ(R("s[::-1]"), "'\xc3\xa9" "fac'");
+  EXPECT_EQ(R("d['b'][1:]"), "[3]");
+  EXPECT_EQ(ErrorType("lst[::0]"), "ValueError");
+  EXPECT_EQ(ErrorType("lst['a':]"), "TypeError");
+  EXPECT_EQ(ErrorType("n[1:2]"), "TypeError");
+  // A cut value is sliced only where what was captured decides it.
+  EXPECT_EQ(R("cut_list[0:2]"), "[0, 1]");
+  EXPECT_EQ(R("cut_str[0:2]"), "'ab'");
+  EXPECT_EQ(ErrorType("cut_list[1:]"), "IndexError");
+  EXPECT_EQ(ErrorType("cut_list[-1:]"), "IndexError");
+  EXPECT_EQ(ErrorType("cut_list[0:5]"), "IndexError");
+  EXPECT_EQ(ErrorType("cut_str[::-1]"), "IndexError");
+}
+
+TEST_F(EvaluateTest, DisplaysPowersConditionalsAndNumberBases) {
+  EXPECT_EQ(R("(n, name)"), "(7, 'ann')");
+  EXPECT_EQ(R("n, name"), "(7, 'ann')");
+  EXPECT_EQ(R("(n,)"), "(7,)");
+  EXPECT_EQ(R("()"), "()");
+  EXPECT_EQ(R("[n, [1]]"), "[7, [1]]");
+  EXPECT_EQ(R("[]"), "[]");
+  EXPECT_EQ(R("lst == [1, 2, 3]"), "True");
+  EXPECT_EQ(R("tup == (4, 5)"), "True");
+  EXPECT_EQ(R("lst == (1, 2, 3)"), "False");
+  EXPECT_EQ(R("d[3] if n > 5 else nosuch"), "'three'");  // the branch not taken is not evaluated
+  EXPECT_EQ(R("nosuch if n < 5 else 'no'"), "'no'");
+  EXPECT_EQ(ErrorType("n if else 1"), "SyntaxError");
+  EXPECT_EQ(ErrorType("n if n"), "SyntaxError");
+  EXPECT_EQ(R("2 ** 10"), "1024");
+  EXPECT_EQ(R("-2 ** 2"), "-4");
+  EXPECT_EQ(R("2 ** -1"), "0.5");
+  EXPECT_EQ(R("2 ** 3 ** 2"), "512");
+  EXPECT_EQ(R("(-1) ** 7"), "-1");
+  EXPECT_EQ(R("f ** 2"), "6.25");
+  EXPECT_EQ(ErrorType("2 ** 64"), "OverflowError");
+  EXPECT_EQ(ErrorType("0 ** -1"), "ZeroDivisionError");
+  EXPECT_EQ(R("0x10 + 0o10 + 0b10"), "26");
+  EXPECT_EQ(R("1_000"), "1000");
+  EXPECT_EQ(ErrorType("0x"), "SyntaxError");
+  EXPECT_EQ(ErrorType("0xfffffffffffffffff"), "OverflowError");
+  EXPECT_EQ(R("+n"), "7");
+}
+
+TEST_F(EvaluateTest, SequencesConcatenateAndRepeat) {
+  EXPECT_EQ(R("'ab' * 3"), "'ababab'");
+  EXPECT_EQ(R("2 * 'ab'"), "'abab'");
+  EXPECT_EQ(R("'ab' * -1"), "''");
+  EXPECT_EQ(R("lst + [4]"), "[1, 2, 3, 4]");
+  EXPECT_EQ(R("tup * 2"), "(4, 5, 4, 5)");
+  EXPECT_EQ(ErrorType("lst + tup"), "TypeError");
+  EXPECT_EQ(ErrorType("cut_list + [1]"), "ValueError");
+  EXPECT_EQ(ErrorType("'a' * 10000000"), "MemoryError");
+}
+
+TEST_F(EvaluateTest, LenOfDequesAndRangesAndMethodCallsSayCallsAreUnavailable) {
+  EXPECT_EQ(R("len(dq)"), "3");
+  EXPECT_EQ(R("len(rng)"), "3");
+  EXPECT_EQ(ErrorType("len(acct)"), "TypeError");
+  EXPECT_EQ(R("d.keys()").rfind("error: calls are not available", 0), 0u) << R("d.keys()");
 }
 
 TEST(EvaluateWithoutNamesTest, AnEmptyLookupGivesNameErrors) {
@@ -881,10 +982,11 @@ TEST_F(EvaluateTest, TenThousandRandomExpressionsNeverCrash) {
       "n", "neg", "f", "s", "name", "lst", "tup", "d", "st", "acct", "bank", "cut_list", "cut_dict", "cut_str", "big",
       "none", "flag", "fn", "counter", "empty", "zero", "nosuch", "len", "0", "1", "2", "-1", "3.5", "1e3", "'a'",
       "'ann'", "\"q\"", "None", "True", "False", "+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=", ">", ">=",
-      "in", "not", "is", "and", "or", "(", ")", "[", "]", ".", ",", "balance", "owner", "accounts", "'", "\\", "@"};
+      "in", "not", "is", "and", "or", "(", ")", "[", "]", ".", ",", "balance", "owner", "accounts", "'", "\\", "@",
+      "**", ":", "if", "else", "0x1f", "redacted"};
   const std::vector<std::string> prefixes = {"NameError", "KeyError",  "IndexError", "AttributeError",
                                              "TypeError", "ZeroDivisionError", "SyntaxError", "ValueError",
-                                             "calls are not available"};
+                                             "OverflowError", "MemoryError", "calls are not available"};
   for (int i = 0; i < 10000; ++i) {
     std::string expr;
     size_t n = 1 + rng() % 14;
