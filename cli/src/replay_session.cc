@@ -23,9 +23,11 @@ std::string Trim(const std::string& s) {
 
 std::string Safe(const std::string& s) { return Printable(s, /*keep_tabs=*/true); }
 
-// An `=` outside string literals that is not part of ==, !=, <= or >=.
+// An `=` outside string literals and brackets (a keyword argument's) that
+// is not part of ==, !=, <= or >=.
 bool LooksLikeAssignment(const std::string& s) {
   char quote = 0;
+  int nesting = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (quote) {
@@ -35,7 +37,11 @@ bool LooksLikeAssignment(const std::string& s) {
     }
     if (c == '\'' || c == '"') {
       quote = c;
-    } else if (c == '=') {
+    } else if (c == '(' || c == '[' || c == '{') {
+      ++nesting;
+    } else if (c == ')' || c == ']' || c == '}') {
+      if (nesting > 0) --nesting;
+    } else if (c == '=' && nesting == 0) {
       bool part_of_op = (i + 1 < s.size() && s[i + 1] == '=') ||
                         (i > 0 && (s[i - 1] == '=' || s[i - 1] == '!' || s[i - 1] == '<' || s[i - 1] == '>'));
       if (!part_of_op) return true;
@@ -105,8 +111,9 @@ void Pretty(const replayer::Value& v, int indent, std::ostream& out) {
 
 constexpr const char* kHelp =
     "Moving (forward / backward):\n"
-    "  s(tep) / rs, bs        next / previous line or call on this thread\n"
-    "  n(ext) / rn, bn        next / previous line in this frame or a caller\n"
+    "  s(tep) / rs, bs        next / previous line, call or exception on this thread\n"
+    "  n(ext) / rn, bn        next / previous line or exception in this frame (the one\n"
+    "                         u/d selected), or in its caller once it has ended\n"
     "  r(eturn) / rr, bfinish to this frame's return / back to the line that called it\n"
     "  c(ontinue) / rc, bc    to the next / previous breakpoint or watch hit\n"
     "  goto N|start|end|exception\n"
@@ -123,7 +130,8 @@ constexpr const char* kHelp =
     "Looking:\n"
     "  w(here), u(p) [N], d(own) [N]     the stack and the selected frame\n"
     "  l(ist) [FIRST[, LAST] | .], ll    source, from the tape\n"
-    "  a(rgs), p EXPR, pp EXPR           captured values: names, [item], .attr, len(), comparisons\n"
+    "  a(rgs), p EXPR, pp EXPR           captured values: names, [item], [a:b], .attr, len(),\n"
+    "                                    arithmetic, comparisons, (tuples), [lists], x if c else y\n"
     "  display [EXPR], undisplay [EXPR]  show EXPR after each move when it changed\n"
     "  retval (rv)                       this event's return value or exception\n"
     "  locals                            every captured local of the selected frame\n"
@@ -179,6 +187,15 @@ void ReplaySession::PrintLocation(std::ostream& out) {
   if (lines && f->line >= 1 && static_cast<size_t>(f->line) <= lines->size()) {
     std::string src = (*lines)[static_cast<size_t>(f->line) - 1];
     out << "-> " << Safe(Trim(src)) << "\n";
+  }
+  if (frame_offset_ > 0) {
+    // A frame's locals are captured at its own events: a caller shows them
+    // as its last event left them, not as the frames below changed them.
+    auto last = engine_->FrameLastEvent(frame_offset_);
+    if (last.ok()) {
+      out << "   (its values as of " << (*last ? "event " + std::to_string(**last) : std::string("the recording's start"))
+          << ", its own last event)\n";
+    }
   }
 }
 
@@ -354,13 +371,13 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
   } else if (is({"rs", "bs", "back-step", "reverse-step"})) {
     if (no_arg()) Move(engine_->Step(false), out);
   } else if (is({"n", "next"})) {
-    if (no_arg()) Move(engine_->Next(true), out);
+    if (no_arg()) Move(engine_->Next(true, frame_offset_), out);
   } else if (is({"rn", "bn", "reverse-next"})) {
-    if (no_arg()) Move(engine_->Next(false), out);
+    if (no_arg()) Move(engine_->Next(false, frame_offset_), out);
   } else if (is({"r", "return", "finish"})) {
-    if (no_arg()) Move(engine_->Finish(true), out);
+    if (no_arg()) Move(engine_->Finish(true, frame_offset_), out);
   } else if (is({"rr", "bfinish", "reverse-finish"})) {
-    if (no_arg()) Move(engine_->Finish(false), out);
+    if (no_arg()) Move(engine_->Finish(false, frame_offset_), out);
   } else if (is({"c", "cont", "continue", "rc", "bc", "reverse-continue"})) {
     if (!no_arg()) return true;
     std::string why;
@@ -401,6 +418,7 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
       const auto& bp = engine_->breakpoints().back();
       out << (bp.temporary ? "Temporary breakpoint " : "Breakpoint ") << *id << " at "
           << Safe(bp.function ? bp.name : bp.file + ":" + std::to_string(bp.line)) << "\n";
+      if (!bp.note.empty()) out << "    (" << Safe(bp.note) << ")\n";
     }
   } else if (is({"cl", "clear"})) {
     if (arg.empty() || arg == "all") {
@@ -460,7 +478,7 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
       for (const auto& w : engine_->watches()) out << w.id << "  " << Safe(w.name) << "  (thread " << w.thread << ", depth " << w.depth << ")\n";
       if (engine_->watches().empty()) out << "No watches.\n";
     } else {
-      auto id = engine_->AddWatch(arg);
+      auto id = engine_->AddWatch(arg, frame_offset_);
       if (!id.ok()) {
         Error(out, id.status().message());
       } else {
@@ -483,7 +501,9 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
     if (arg.empty()) {
       Error(out, "when wants a name");
     } else {
-      auto changes = engine_->When(arg);
+      auto here = engine_->State();
+      const size_t depth = here.ok() && here->stack.size() > frame_offset_ ? here->stack.size() - frame_offset_ : 0;
+      auto changes = engine_->When(arg, frame_offset_);
       if (!changes.ok()) {
         Error(out, changes.status().message());
       } else if (changes->empty()) {
@@ -492,7 +512,7 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
       } else {
         for (const auto& [e, v] : *changes) {
           auto st = engine_->StateAt(e);
-          int line = st.ok() && !st->stack.empty() ? st->stack.back().line : 0;
+          int line = st.ok() && depth > 0 && st->stack.size() >= depth ? st->stack[depth - 1].line : 0;
           out << "  event " << e << "  line " << line << "  " << Safe(arg) << " = " << Safe(v) << "\n";
         }
         // StateAt moved the walker, not the cursor: keep the cursor where it is.
@@ -621,7 +641,7 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
       if (displays_.empty()) out << "No displays.\n";
       for (const auto& [e, v] : displays_) out << "display " << Safe(e) << ": " << Safe(v) << "\n";
     } else {
-      auto v = engine_->Eval(arg);
+      auto v = engine_->Eval(arg, frame_offset_);
       std::string now = v.ok() ? replayer::Repr(*v) : "*** " + v.status().message();
       displays_.emplace_back(arg, now);
       out << "display " << Safe(arg) << ": " << Safe(now) << "\n";

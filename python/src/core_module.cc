@@ -260,8 +260,10 @@ PYBIND11_MODULE(_core, m) {
       })
       .def("state", &StateDict)
       .def("step", [](rep::Engine& e, bool forward) { return Moved(e.Step(forward)); }, py::arg("forward") = true)
-      .def("next", [](rep::Engine& e, bool forward) { return Moved(e.Next(forward)); }, py::arg("forward") = true)
-      .def("finish", [](rep::Engine& e, bool forward) { return Moved(e.Finish(forward)); }, py::arg("forward") = true)
+      .def("next", [](rep::Engine& e, bool forward, uint32_t up) { return Moved(e.Next(forward, up)); },
+           py::arg("forward") = true, py::arg("up") = 0)
+      .def("finish", [](rep::Engine& e, bool forward, uint32_t up) { return Moved(e.Finish(forward, up)); },
+           py::arg("forward") = true, py::arg("up") = 0)
       .def("cont", [](rep::Engine& e, bool forward) {
         std::string why;
         ThrowIfError(e.Continue(forward, &why));
@@ -273,24 +275,32 @@ PYBIND11_MODULE(_core, m) {
         return *r;
       }, py::arg("spec"), py::arg("condition") = "", py::arg("temporary") = false)
       .def("clear_breakpoint", [](rep::Engine& e, int id) { ThrowIfError(e.ClearBreakpoint(id)); })
-      .def("add_watch", [](rep::Engine& e, const std::string& name) {
-        auto r = e.AddWatch(name);
+      .def("breakpoint_note", [](rep::Engine& e, int id) {
+        for (const auto& bp : e.breakpoints()) {
+          if (bp.id == id) return bp.note;
+        }
+        return std::string();
+      })
+      .def("add_watch", [](rep::Engine& e, const std::string& name, uint32_t up) {
+        auto r = e.AddWatch(name, up);
         ThrowIfError(r.status());
         return *r;
-      })
+      }, py::arg("name"), py::arg("up") = 0)
       .def("clear_watch", [](rep::Engine& e, int id) { ThrowIfError(e.ClearWatch(id)); })
-      .def("when", [](rep::Engine& e, const std::string& name) {
-        auto r = e.When(name);
+      .def("when", [](rep::Engine& e, const std::string& name, uint32_t up) {
+        auto r = e.When(name, up);
         ThrowIfError(r.status());
         return *r;
-      })
+      }, py::arg("name"), py::arg("up") = 0)
       .def("eval", [](rep::Engine& e, const std::string& expr, uint32_t up) {
         auto r = e.Eval(expr, up);
         ThrowIfError(r.status());
         return rep::Repr(*r);
       }, py::arg("expr"), py::arg("up") = 0)
-      .def("source", [](rep::Engine& e, const std::string& file) {
-        const auto* lines = e.SourceLines(file);
+      .def("source", [](rep::Engine& e, const std::string& spec) {
+        auto file = e.RecordedFile(spec);
+        if (!file.ok()) return py::object(py::none());
+        const auto* lines = e.SourceLines(*file);
         return lines ? py::object(py::cast(*lines)) : py::object(py::none());
       });
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
+import warnings
 from typing import Dict, List, Optional, Tuple, Union
 
 from tracetape import _core
@@ -86,28 +88,33 @@ class Tape:
             if event is None:
                 raise LookupError("no exception was recorded")
             where = event
-        elif isinstance(where, str) or not 0 <= int(where) < len(self):
+        elif (isinstance(where, (str, bool)) or not isinstance(where, numbers.Integral)
+              or not 0 <= int(where) < len(self)):
             raise ValueError(f"goto wants an event number from 0 to {len(self) - 1}, 'start', 'end' or "
                              f"'exception', not {where!r}")
         self._engine.goto(int(where))
 
+    # step stops at lines, calls and exceptions of the thread. next, finish
+    # and their reverse twins act on the frame ``up`` levels above the
+    # event's own (pdb's ``up``): next stops at its lines and exceptions, or
+    # once it has ended, its callers'.
     def step(self) -> bool:
         return self._engine.step(True)
 
     def step_back(self) -> bool:
         return self._engine.step(False)
 
-    def next(self) -> bool:
-        return self._engine.next(True)
+    def next(self, up: int = 0) -> bool:
+        return self._engine.next(True, up)
 
-    def next_back(self) -> bool:
-        return self._engine.next(False)
+    def next_back(self, up: int = 0) -> bool:
+        return self._engine.next(False, up)
 
-    def finish(self) -> bool:
-        return self._engine.finish(True)
+    def finish(self, up: int = 0) -> bool:
+        return self._engine.finish(True, up)
 
-    def finish_back(self) -> bool:
-        return self._engine.finish(False)
+    def finish_back(self, up: int = 0) -> bool:
+        return self._engine.finish(False, up)
 
     def cont(self) -> str:
         """Runs to the next breakpoint or watch hit; returns what stopped it."""
@@ -118,21 +125,28 @@ class Tape:
 
     # -- breakpoints and watches ---------------------------------------------
     def breakpoint(self, spec: str, condition: str = "", temporary: bool = False) -> int:
-        """``file.py:LINE``, ``LINE`` or a function name; returns its number."""
-        return self._engine.add_breakpoint(spec, condition, temporary)
+        """``file.py:LINE``, ``LINE`` or a function name; returns its number.
+        A breakpoint nothing on the tape can reach warns (RuntimeWarning)."""
+        number = self._engine.add_breakpoint(spec, condition, temporary)
+        note = self._engine.breakpoint_note(number)
+        if note:
+            warnings.warn(f"breakpoint {number} at {spec}: {note}", RuntimeWarning, stacklevel=2)
+        return number
 
     def clear(self, number: int) -> None:
         self._engine.clear_breakpoint(number)
 
-    def watch(self, name: str) -> int:
-        return self._engine.add_watch(name)
+    def watch(self, name: str, up: int = 0) -> int:
+        return self._engine.add_watch(name, up)
 
     def unwatch(self, number: int) -> None:
         self._engine.clear_watch(number)
 
-    def when(self, name: str) -> List[Tuple[int, str]]:
-        """The events of the current frame where ``name`` changed, with its new value."""
-        return self._engine.when(name)
+    def when(self, name: str, up: int = 0) -> List[Tuple[int, str]]:
+        """The events of the current frame (or the one ``up`` levels above it)
+        where ``name`` changed, with its new value; first, for a frame that
+        began before the recording, the value it held when first seen."""
+        return self._engine.when(name, up)
 
 
 def open(path: str) -> Tape:  # noqa: A001 - the documented API name

@@ -17,6 +17,53 @@ bool PathMatches(const std::string& path, const std::string& spec) {
          path[path.size() - spec.size() - 1] == '/';
 }
 
+// A file spec with `.` or `..` components (`./app.py`, `../src/app.py`)
+// names a path relative to where the program was recorded: resolved
+// against the recorded cwd and normalized lexically, as the recorded paths
+// are. Any other spec is returned as it is (a suffix of recorded paths).
+std::string ResolveSpec(const std::string& spec, const std::string& cwd) {
+  std::vector<std::string> parts;
+  bool dotted = false;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t slash = spec.find('/', start);
+    if (slash == std::string::npos) slash = spec.size();
+    std::string part = spec.substr(start, slash - start);
+    dotted |= part == "." || part == "..";
+    parts.push_back(std::move(part));
+    start = slash + 1;
+  }
+  if (!dotted) return spec;
+  std::vector<std::string> out;
+  auto push = [&out](const std::string& part) {
+    if (part.empty() || part == ".") return;
+    if (part == "..") {
+      if (!out.empty()) out.pop_back();
+      return;
+    }
+    out.push_back(part);
+  };
+  if (spec.empty() || spec[0] != '/') {
+    size_t b = 0;
+    while (b <= cwd.size()) {
+      size_t e = cwd.find('/', b);
+      if (e == std::string::npos) e = cwd.size();
+      push(cwd.substr(b, e - b));
+      b = e + 1;
+    }
+  }
+  for (const auto& part : parts) push(part);
+  std::string path;
+  for (const auto& part : out) path += "/" + part;
+  return path.empty() ? "/" : path;
+}
+
+// True for a source line that holds no code: blank, or only a comment.
+bool BlankOrComment(const std::string& line) {
+  size_t i = line.find_first_not_of(" \t\f\r");
+  return i == std::string::npos || line[i] == '#';
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& path) {
@@ -233,8 +280,21 @@ StatusOr<uint64_t> Engine::ExceptionEvent() {
       from = **cand;
     }
   }
+  // The last exception, preferring one that is not the iteration protocol's
+  // (a StopIteration ending a loop, a GeneratorExit closing a generator).
+  auto is_error = [](const IndexedChunk& c, size_t i) {
+    if (static_cast<EventKind>(c.d.kind[i]) != EventKind::kException) return false;
+    if (c.d.value[i] >= c.d.strings.size()) return true;
+    const std::string& v = c.d.strings[c.d.value[i]];
+    for (const char* name : {"StopIteration", "StopAsyncIteration", "GeneratorExit"}) {
+      const size_t n = std::char_traits<char>::length(name);
+      if (v.compare(0, n, name) == 0 && (v.size() == n || v[n] == ':')) return false;
+    }
+    return true;
+  };
   StatusOr<std::optional<uint64_t>> last = found ? StatusOr<std::optional<uint64_t>>(found)
-                                                 : Scan(size(), false, is_exception);
+                                                 : Scan(size(), false, is_error);
+  if (last.ok() && !*last) last = Scan(size(), false, is_exception);
   if (!last.ok()) return last.status();
   if (!*last) return Status::NotFound("no exception was recorded");
   uint64_t cur = **last;
@@ -265,22 +325,45 @@ Status Engine::Step(bool forward) {
   auto here = At(pos_);
   if (!here.ok()) return here.status();
   uint32_t t = here->thread;
+  // pdb's step stops at calls, lines and exceptions (not at returns).
   auto r = Scan(pos_, forward, [t](const IndexedChunk& c, size_t i) {
     auto k = static_cast<EventKind>(c.d.kind[i]);
-    return c.d.thread[i] == t && (k == EventKind::kLine || k == EventKind::kCall);
+    return c.d.thread[i] == t && k != EventKind::kReturn;
   });
   if (!r.ok()) return r.status();
-  if (!*r) return Status::NotFound(forward ? "no later line or call on this thread"
-                                           : "no earlier line or call on this thread");
+  if (!*r) return Status::NotFound(forward ? "no later line, call or exception on this thread"
+                                           : "no earlier line, call or exception on this thread");
   return Goto(**r);
 }
 
-Status Engine::Next(bool forward) {
+StatusOr<uint32_t> Engine::SelectedDepth(uint32_t up) {
   auto here = At(pos_);
   if (!here.ok()) return here.status();
-  uint32_t t = here->thread, d = here->depth;
-  auto r = Scan(pos_, forward, [t, d](const IndexedChunk& c, size_t i) {
-    return c.d.thread[i] == t && static_cast<EventKind>(c.d.kind[i]) == EventKind::kLine && c.depth[i] <= d;
+  if (up >= here->depth) return Status::InvalidArgument("no such frame");
+  return here->depth - up;
+}
+
+Status Engine::Next(bool forward, uint32_t up) {
+  auto here = At(pos_);
+  if (!here.ok()) return here.status();
+  auto selected = SelectedDepth(up);
+  if (!selected.ok()) return selected.status();
+  const uint32_t t = here->thread, d = *selected;
+  // The next line (or exception) of the selected frame; once that frame
+  // has ended (forward: its return; backward: its call), of a caller. A
+  // frame the caller calls next at the same depth is not this one.
+  bool ended = up == 0 && here->kind == (forward ? EventKind::kReturn : EventKind::kCall);
+  auto r = Scan(pos_, forward, [t, d, forward, &ended](const IndexedChunk& c, size_t i) {
+    if (c.d.thread[i] != t || c.depth[i] > d) return false;
+    auto k = static_cast<EventKind>(c.d.kind[i]);
+    if (c.depth[i] == d) {
+      if (ended) return false;
+      if (k == (forward ? EventKind::kReturn : EventKind::kCall)) {
+        ended = true;
+        return false;
+      }
+    }
+    return k == EventKind::kLine || k == EventKind::kException;
   });
   if (!r.ok()) return r.status();
   if (!*r) return Status::NotFound(forward ? "no later line in this frame or its callers on this thread"
@@ -288,12 +371,15 @@ Status Engine::Next(bool forward) {
   return Goto(**r);
 }
 
-Status Engine::Finish(bool forward) {
+Status Engine::Finish(bool forward, uint32_t up) {
   auto here = At(pos_);
   if (!here.ok()) return here.status();
-  uint32_t t = here->thread, d = here->depth;
+  auto selected = SelectedDepth(up);
+  if (!selected.ok()) return selected.status();
+  const uint32_t t = here->thread, d = *selected;
+  const bool at_own_event = up == 0;  // the selected frame's own event, not a callee's
   if (forward) {
-    uint32_t target = here->kind == EventKind::kReturn ? d - 1 : d;
+    uint32_t target = at_own_event && here->kind == EventKind::kReturn ? d - 1 : d;
     if (target == 0) return Status::NotFound("the outermost recorded frame has returned: nothing to finish");
     auto r = Scan(pos_, true, [t, target](const IndexedChunk& c, size_t i) {
       return c.d.thread[i] == t && static_cast<EventKind>(c.d.kind[i]) == EventKind::kReturn && c.depth[i] == target;
@@ -303,7 +389,7 @@ Status Engine::Finish(bool forward) {
     return Goto(**r);
   }
   uint64_t call = pos_;
-  if (here->kind != EventKind::kCall) {
+  if (!at_own_event || here->kind != EventKind::kCall) {
     auto r = Scan(pos_, false, [t, d](const IndexedChunk& c, size_t i) {
       return c.d.thread[i] == t && static_cast<EventKind>(c.d.kind[i]) == EventKind::kCall && c.depth[i] == d;
     });
@@ -333,7 +419,7 @@ bool Engine::BreakpointMatches(Breakpoint& bp, const IndexedChunk& c, size_t i) 
   return kind == EventKind::kLine && c.d.line[i] == bp.line && PathMatches(it->second.file, bp.file);
 }
 
-bool Engine::ConditionHolds(const Breakpoint& bp, uint64_t event) {
+bool Engine::ConditionHolds(const Breakpoint& bp, uint64_t event, std::string* error) {
   if (bp.condition.empty()) return true;
   auto state = StateAt(event);
   if (!state.ok() || state->stack.empty()) return true;
@@ -344,8 +430,12 @@ bool Engine::ConditionHolds(const Breakpoint& bp, uint64_t event) {
     }
     return std::nullopt;
   });
-  // As in pdb, a condition that cannot be evaluated stops.
-  return !v.ok() || Truthy(*v);
+  // As in pdb, a condition that cannot be evaluated stops; as gdb, it says why.
+  if (!v.ok()) {
+    *error = v.status().message();
+    return true;
+  }
+  return Truthy(*v);
 }
 
 Status Engine::Continue(bool forward, std::string* why) {
@@ -440,13 +530,21 @@ Status Engine::Continue(bool forward, std::string* why) {
     if (!c.ok()) return c.status();
     size_t i = static_cast<size_t>(e - (*c)->d.first_event);
     std::string reason;
-    for (auto it = breakpoints_.begin(); it != breakpoints_.end(); ++it) {
-      if (!BreakpointMatches(*it, **c, i) || !ConditionHolds(*it, e)) continue;
+    // Every breakpoint that stops here counts the hit (the first one named);
+    // temporary ones among them are spent.
+    for (auto it = breakpoints_.begin(); it != breakpoints_.end();) {
+      std::string error;
+      if (!BreakpointMatches(*it, **c, i) || !ConditionHolds(*it, e, &error)) {
+        ++it;
+        continue;
+      }
       ++it->hits;
-      reason = (it->temporary ? "Temporary breakpoint " : "Breakpoint ") + std::to_string(it->id) +
-               (it->function ? " at " + it->name : " at " + it->file + ":" + std::to_string(it->line));
-      if (it->temporary) breakpoints_.erase(it);
-      break;
+      if (reason.empty()) {
+        reason = (it->temporary ? "Temporary breakpoint " : "Breakpoint ") + std::to_string(it->id) +
+                 (it->function ? " at " + it->name : " at " + it->file + ":" + std::to_string(it->line));
+        if (!error.empty()) reason += " (its condition failed here: " + error + ")";
+      }
+      it = it->temporary ? breakpoints_.erase(it) : it + 1;
     }
     if (reason.empty()) {
       const IndexedChunk& ch = **c;
@@ -498,16 +596,9 @@ StatusOr<int> Engine::AddBreakpoint(const std::string& spec_in, const std::strin
     bp.line = std::stoi(line);
     if (bp.line <= 0) return Status::InvalidArgument("line numbers start at 1");
     // The file must be one the tape recorded.
-    std::string match;
-    for (const auto& [path, src] : tape_->sources()) {
-      if (PathMatches(path, file)) {
-        if (!match.empty() && match != path) {
-          return Status::InvalidArgument("'" + file + "' is ambiguous: " + match + " or " + path + "?");
-        }
-        match = path;
-      }
-    }
-    if (match.empty()) return Status::InvalidArgument("no recorded file matches '" + file + "'");
+    auto recorded = RecordedFile(file);
+    if (!recorded.ok()) return recorded.status();
+    const std::string& match = *recorded;
     bp.file = match;
     const auto* lines = SourceLines(match);
     if (lines && !lines->empty() && static_cast<size_t>(bp.line) > lines->size()) {
@@ -522,9 +613,57 @@ StatusOr<int> Engine::AddBreakpoint(const std::string& spec_in, const std::strin
       }
     }
   }
+  // With the footer's summaries it is known whether anything on the tape
+  // can stop there: a breakpoint that never will says so.
+  const FooterInfo* footer = tape_->footer();
+  bool summaries = footer != nullptr && !footer->codes.empty();
+  for (const auto& ref : tape_->chunks()) summaries = summaries && ref.has_summary;
+  if (summaries) {
+    bool can_hit = false;
+    for (const auto& [id, code] : footer->codes) {
+      if (can_hit) break;
+      if (bp.function ? code.name != bp.name && code.qualname != bp.name : code.file != bp.file) continue;
+      for (const auto& ref : tape_->chunks()) {
+        if (bp.function ? std::binary_search(ref.call_codes.begin(), ref.call_codes.end(), id)
+                        : std::binary_search(ref.line_keys.begin(), ref.line_keys.end(),
+                                             (static_cast<uint64_t>(id) << 32) | static_cast<uint32_t>(bp.line))) {
+          can_hit = true;
+          break;
+        }
+      }
+    }
+    if (!can_hit) {
+      bp.note = bp.function ? "no recorded function named " + bp.name + " was called: it will not stop"
+                            : "line " + std::to_string(bp.line) + " never ran in this recording: it will not stop";
+    }
+  }
+  // As pdb: no breakpoint where no code can be (unless the tape has events
+  // there: the embedded source is then not what ran).
+  if (!bp.function && (!summaries || !bp.note.empty())) {
+    const auto* lines = SourceLines(bp.file);
+    if (lines && static_cast<size_t>(bp.line) <= lines->size() &&
+        BlankOrComment((*lines)[static_cast<size_t>(bp.line) - 1])) {
+      return Status::InvalidArgument("line " + std::to_string(bp.line) + " of " + bp.file + " is blank or a comment");
+    }
+  }
   ++next_breakpoint_id_;
   breakpoints_.push_back(bp);
   return bp.id;
+}
+
+StatusOr<std::string> Engine::RecordedFile(const std::string& spec) {
+  const std::string file = ResolveSpec(spec, tape_->header().cwd);
+  std::string match;
+  for (const auto& [path, src] : tape_->sources()) {
+    if (PathMatches(path, file)) {
+      if (!match.empty() && match != path) {
+        return Status::InvalidArgument("'" + spec + "' is ambiguous: " + match + " or " + path + "?");
+      }
+      match = path;
+    }
+  }
+  if (match.empty()) return Status::InvalidArgument("no recorded file matches '" + spec + "'");
+  return match;
 }
 
 Status Engine::SetCondition(int id, const std::string& condition) {
@@ -548,12 +687,13 @@ Status Engine::ClearBreakpoint(int id) {
   return Status::InvalidArgument("no breakpoint number " + std::to_string(id));
 }
 
-StatusOr<std::pair<uint64_t, uint64_t>> Engine::FrameBounds(uint64_t event) {
+StatusOr<std::pair<uint64_t, uint64_t>> Engine::FrameBounds(uint64_t event, uint32_t up) {
   auto here = At(event);
   if (!here.ok()) return here.status();
-  uint32_t t = here->thread, d = here->depth;
+  if (up >= here->depth) return Status::InvalidArgument("no such frame");
+  const uint32_t t = here->thread, d = here->depth - up;
   uint64_t begin = event, end = event;
-  if (here->kind != EventKind::kCall) {
+  if (up > 0 || here->kind != EventKind::kCall) {
     // Back to the frame's call, or to just after the last event of a
     // shallower frame on this thread (a frame that began before recording).
     auto r = Scan(event, false, [t, d](const IndexedChunk& c, size_t i) {
@@ -567,7 +707,7 @@ StatusOr<std::pair<uint64_t, uint64_t>> Engine::FrameBounds(uint64_t event) {
       begin = h->depth == d ? **r : **r + 1;
     }
   }
-  if (here->kind != EventKind::kReturn) {
+  if (up > 0 || here->kind != EventKind::kReturn) {
     auto r = Scan(event, true, [t, d](const IndexedChunk& c, size_t i) {
       return c.d.thread[i] == t && c.depth[i] == d && static_cast<EventKind>(c.d.kind[i]) == EventKind::kReturn;
     });
@@ -577,17 +717,18 @@ StatusOr<std::pair<uint64_t, uint64_t>> Engine::FrameBounds(uint64_t event) {
   return std::make_pair(begin, end);
 }
 
-StatusOr<int> Engine::AddWatch(const std::string& name) {
+StatusOr<int> Engine::AddWatch(const std::string& name, uint32_t up) {
   auto state = State();
   if (!state.ok()) return state.status();
-  if (state->stack.empty()) return Status::InvalidArgument("no frame here");
+  if (up >= state->stack.size()) return Status::InvalidArgument("no such frame");
+  const uint32_t depth = static_cast<uint32_t>(state->stack.size()) - up;
   bool known = false;
-  for (const auto& [n, v] : state->stack.back().locals) known |= n == name;
-  auto bounds = FrameBounds(pos_);
+  for (const auto& [n, v] : state->stack[depth - 1].locals) known |= n == name;
+  auto bounds = FrameBounds(pos_, up);
   if (!bounds.ok()) return bounds.status();
   if (!known) {
     // It may be bound later in this frame: accept it if any event of the frame changes it.
-    auto changes = When(name);
+    auto changes = When(name, up);
     if (!changes.ok()) return changes.status();
     if (changes->empty()) return Status::InvalidArgument("'" + name + "' is never captured in this frame");
   }
@@ -595,7 +736,7 @@ StatusOr<int> Engine::AddWatch(const std::string& name) {
   w.id = next_watch_id_++;
   w.name = name;
   w.thread = state->thread;
-  w.depth = static_cast<uint32_t>(state->stack.size());
+  w.depth = depth;
   w.frame_begin = bounds->first;
   w.frame_end = bounds->second;
   watches_.push_back(w);
@@ -612,13 +753,14 @@ Status Engine::ClearWatch(int id) {
   return Status::InvalidArgument("no watch number " + std::to_string(id));
 }
 
-StatusOr<std::vector<std::pair<uint64_t, std::string>>> Engine::When(const std::string& name) {
+StatusOr<std::vector<std::pair<uint64_t, std::string>>> Engine::When(const std::string& name, uint32_t up) {
   auto here = At(pos_);
   if (!here.ok()) return here.status();
-  auto bounds = FrameBounds(pos_);
+  auto bounds = FrameBounds(pos_, up);
   if (!bounds.ok()) return bounds.status();
   std::vector<std::pair<uint64_t, std::string>> out;
-  uint32_t t = here->thread, d = here->depth;
+  const uint32_t t = here->thread, d = here->depth - up;
+  bool changed_at_begin = false;
   for (size_t ci = tape_->ChunkFor(bounds->first); ci < tape_->chunks().size(); ++ci) {
     auto c = Chunk(ci);
     if (!c.ok()) return c.status();
@@ -630,11 +772,38 @@ StatusOr<std::vector<std::pair<uint64_t, std::string>>> Engine::When(const std::
       for (uint32_t k = chunk.d.delta_begin[i]; k < chunk.d.delta_begin[i + 1]; ++k) {
         const Binding& b = chunk.d.deltas[k];
         if (chunk.d.strings[b.name] != name) continue;
+        changed_at_begin |= g == bounds->first;
         out.emplace_back(g, b.value == kUnbound ? std::string("<unbound>") : chunk.d.strings[b.value]);
       }
     }
   }
+  // A frame that began before the recording (or a chunk's start state)
+  // holds values no delta of this frame set: the first is where it is
+  // first seen.
+  if (!changed_at_begin) {
+    auto first = StateAt(bounds->first);
+    if (!first.ok()) return first.status();
+    if (first->stack.size() >= d) {
+      for (const auto& [n, v] : first->stack[d - 1].locals) {
+        if (n == name) {
+          out.insert(out.begin(), {bounds->first, v});
+          break;
+        }
+      }
+    }
+    TRACETAPE_RETURN_IF_ERROR(WalkTo(pos_));  // StateAt moved the walker
+  }
   return out;
+}
+
+StatusOr<std::optional<uint64_t>> Engine::FrameLastEvent(uint32_t up) {
+  auto selected = SelectedDepth(up);
+  if (!selected.ok()) return selected.status();
+  auto here = At(pos_);
+  if (!here.ok()) return here.status();
+  if (up == 0) return std::optional<uint64_t>(pos_);
+  const uint32_t t = here->thread, d = *selected;
+  return Scan(pos_, false, [t, d](const IndexedChunk& c, size_t i) { return c.d.thread[i] == t && c.depth[i] <= d; });
 }
 
 StatusOr<Value> Engine::Eval(const std::string& expr, uint32_t depth_offset) {

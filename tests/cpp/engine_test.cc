@@ -157,6 +157,7 @@ class Model {
       EXPECT_EQ(s.size(), e.depth) << "model inconsistent at " << i;
       frame_[i] = s.back();
       parent_[i] = s.size() >= 2 ? s[s.size() - 2] : 0;
+      for (size_t k = 1; k < s.size(); ++k) frame_parent_[s[k]] = s[k - 1];
       if (e.kind == kReturn) {
         return_of_[s.back()] = i;
         s.pop_back();
@@ -181,35 +182,52 @@ class Model {
     return std::nullopt;
   }
 
+  // pdb's step: the thread's next (previous) line, call or exception.
   std::optional<uint64_t> Step(uint64_t pos, bool forward) const {
     uint32_t t = ev_[pos].thread;
+    return Find(pos, forward, [&](uint64_t j) { return ev_[j].thread == t && ev_[j].kind != kReturn; });
+  }
+  // The frame `up` levels above pos's own (0: none).
+  uint64_t Selected(uint64_t pos, uint32_t up) const {
+    uint64_t f = frame_[pos];
+    for (uint32_t k = 0; k < up && f != 0; ++k) {
+      auto it = frame_parent_.find(f);
+      f = it == frame_parent_.end() ? 0 : it->second;
+    }
+    return f;
+  }
+  // A line or exception of the selected frame, or of a frame below it in the
+  // stack (its callers: nothing shallower runs while it lives).
+  std::optional<uint64_t> Next(uint64_t pos, bool forward, uint32_t up = 0) const {
+    uint64_t f = Selected(pos, up);
+    if (f == 0) return std::nullopt;
+    uint32_t t = ev_[pos].thread, d = ev_[pos].depth - up;
     return Find(pos, forward, [&](uint64_t j) {
-      return ev_[j].thread == t && (ev_[j].kind == kLine || ev_[j].kind == kCall);
+      return ev_[j].thread == t && (ev_[j].kind == kLine || ev_[j].kind == kException) &&
+             (frame_[j] == f || ev_[j].depth < d);
     });
   }
-  std::optional<uint64_t> Next(uint64_t pos, bool forward) const {
-    uint32_t t = ev_[pos].thread, d = ev_[pos].depth;
-    return Find(pos, forward,
-                [&](uint64_t j) { return ev_[j].thread == t && ev_[j].kind == kLine && ev_[j].depth <= d; });
-  }
-  // Forward: the return of this frame (of the caller, on a return event).
-  // Backward: the caller's last event before this frame's call, or the call
-  // itself at depth 1; nothing when the call is not on the tape or when the
-  // target is where the cursor already is.
-  std::optional<uint64_t> Finish(uint64_t pos, bool forward) const {
+  // Forward: the return of the selected frame (of the caller, on a frame's
+  // own return event). Backward: the caller's last event before the
+  // selected frame's call, or the call itself at depth 1; nothing when the
+  // call is not on the tape or when the target is where the cursor already is.
+  std::optional<uint64_t> Finish(uint64_t pos, bool forward, uint32_t up = 0) const {
+    uint64_t sel = Selected(pos, up);
+    if (sel == 0) return std::nullopt;
     if (forward) {
-      uint64_t f = ev_[pos].kind == kReturn ? parent_[pos] : frame_[pos];
+      uint64_t f = up == 0 && ev_[pos].kind == kReturn ? parent_[pos] : sel;
       if (f == 0) return std::nullopt;
       auto it = return_of_.find(f);
       if (it == return_of_.end()) return std::nullopt;
       return it->second;
     }
-    auto it = call_of_.find(frame_[pos]);
+    auto it = call_of_.find(sel);
     if (it == call_of_.end()) return std::nullopt;
     uint64_t target = it->second;
-    if (ev_[pos].depth > 1) {
+    auto p = frame_parent_.find(sel);
+    if (p != frame_parent_.end()) {
       for (uint64_t j = it->second; j-- > 0;) {
-        if (frame_[j] == parent_[pos]) {
+        if (frame_[j] == p->second) {
           target = j;
           break;
         }
@@ -262,6 +280,7 @@ class Model {
   const std::vector<Event>& ev_;
   std::vector<uint64_t> frame_;   // frame instance of each event
   std::vector<uint64_t> parent_;  // its caller's frame instance, 0 at depth 1
+  std::map<uint64_t, uint64_t> frame_parent_;  // frame id -> the frame below it
   std::unordered_map<uint64_t, uint64_t> call_of_;
   std::unordered_map<uint64_t, uint64_t> return_of_;
 };
@@ -318,52 +337,58 @@ const char* MoveName(Move m, bool forward) {
   }
   return "?";
 }
-Status DoMove(Engine& e, Move m, bool forward) {
+Status DoMove(Engine& e, Move m, bool forward, uint32_t up = 0) {
   switch (m) {
     case Move::kStep: return e.Step(forward);
-    case Move::kNext: return e.Next(forward);
-    case Move::kFinish: return e.Finish(forward);
+    case Move::kNext: return e.Next(forward, up);
+    case Move::kFinish: return e.Finish(forward, up);
   }
   return Status::Internal("?");
 }
-std::optional<uint64_t> Expected(const Model& model, Move m, uint64_t pos, bool forward) {
+std::optional<uint64_t> Expected(const Model& model, Move m, uint64_t pos, bool forward, uint32_t up = 0) {
   switch (m) {
     case Move::kStep: return model.Step(pos, forward);
-    case Move::kNext: return model.Next(pos, forward);
-    case Move::kFinish: return model.Finish(pos, forward);
+    case Move::kNext: return model.Next(pos, forward, up);
+    case Move::kFinish: return model.Finish(pos, forward, up);
   }
   return std::nullopt;
 }
 
-// Empty when the move from `from` went to `want` (nullopt: NotFound, no move).
-std::string MoveDiff(Engine& e, Move m, bool forward, uint64_t from, std::optional<uint64_t> want) {
+// Empty when the move from `from` (the frame `up` levels above its own
+// selected) went to `want` (nullopt: NotFound, no move).
+std::string MoveDiff(Engine& e, Move m, bool forward, uint64_t from, std::optional<uint64_t> want, uint32_t up = 0) {
   Status g = e.Goto(from);
   if (!g.ok()) return "goto " + std::to_string(from) + ": " + g.ToString();
-  Status s = DoMove(e, m, forward);
+  Status s = DoMove(e, m, forward, up);
   std::ostringstream os;
+  std::string what = MoveName(m, forward) + (up ? " (up " + std::to_string(up) + ")" : std::string());
   if (want) {
     if (!s.ok() || e.position() != *want) {
-      os << MoveName(m, forward) << " from " << from << ": want " << *want << ", got "
+      os << what << " from " << from << ": want " << *want << ", got "
          << (s.ok() ? std::to_string(e.position()) : s.ToString());
     }
   } else if (s.code() != Status::Code::kNotFound || e.position() != from) {
-    os << MoveName(m, forward) << " from " << from << ": want NotFound and no move, got "
+    os << what << " from " << from << ": want NotFound and no move, got "
        << (s.ok() ? "Ok" : s.ToString()) << " at " << e.position();
   }
   return os.str();
 }
 
 // Every move (step, next, finish; forward and backward) from `from`, checked
-// against the model: one message per move that differs. After each move the
-// cursor is where that move left it.
+// against the model: one message per move that differs; next and finish
+// also with each frame below the event's own selected (pdb's `up`). After
+// each move the cursor is where that move left it.
 std::vector<std::string> MoveDiffs(Engine& e, const Model& m, uint64_t from,
                                    const std::function<void(const std::string&)>& after_move = nullptr) {
   std::vector<std::string> diffs;
+  const uint32_t depth = m[from].depth;
   for (Move mv : {Move::kStep, Move::kNext, Move::kFinish}) {
     for (bool fwd : {true, false}) {
-      std::string md = MoveDiff(e, mv, fwd, from, Expected(m, mv, from, fwd));
-      if (after_move) after_move(md);
-      if (!md.empty()) diffs.push_back(std::move(md));
+      for (uint32_t up = 0; up < (mv == Move::kStep ? 1 : depth); ++up) {
+        std::string md = MoveDiff(e, mv, fwd, from, Expected(m, mv, from, fwd, up), up);
+        if (after_move) after_move(md);
+        if (!md.empty()) diffs.push_back(std::move(md));
+      }
     }
   }
   return diffs;
@@ -1096,14 +1121,35 @@ TEST(ExceptionTest, StepNextAndFinishAroundTheRaise) {
   TempDir dir;
   auto e = WriteAndOpen(p.s.b, dir.File("caught.tape"));
   ASSERT_NE(e, nullptr);
-  // Forward from the raise: the exception and return events of the unwinding
-  // are not lines, so step and next go to the handler.
-  ExpectMove(*e, Move::kStep, true, p.raise, p.main_after);
-  ExpectMove(*e, Move::kNext, true, p.raise, p.main_after);
-  ExpectMove(*e, Move::kNext, true, p.c_line, p.main_after);
-  ExpectMove(*e, Move::kStep, false, p.main_after, p.c_line);
+  // As pdb: step and next stop where the exception is raised, then at each
+  // caller it propagates into (step: every frame's; next: those of the
+  // frame and its callers), then at the handler. The unwinding returns are
+  // not stops.
+  ExpectMove(*e, Move::kStep, true, p.c_line, p.raise);
+  ExpectMove(*e, Move::kStep, true, p.raise, p.b_exc);
+  ExpectMove(*e, Move::kStep, true, p.b_exc, p.a_exc);
+  ExpectMove(*e, Move::kStep, true, p.a_exc, p.main_exc);
+  ExpectMove(*e, Move::kStep, true, p.main_exc, p.main_after);
+  ExpectMove(*e, Move::kNext, true, p.c_line, p.raise);
+  ExpectMove(*e, Move::kNext, true, p.raise, p.b_exc);
+  ExpectMove(*e, Move::kNext, true, p.b_line, p.b_exc);  // over c, to where it raised in b
+  ExpectMove(*e, Move::kNext, true, p.main_line33, p.main_exc);
+  ExpectMove(*e, Move::kNext, true, p.main_exc, p.main_after);
+  // Backward, the same stops in reverse.
+  ExpectMove(*e, Move::kStep, false, p.main_after, p.main_exc);
+  ExpectMove(*e, Move::kStep, false, p.b_exc, p.raise);
   ExpectMove(*e, Move::kStep, false, p.raise, p.c_line);
-  ExpectMove(*e, Move::kNext, false, p.main_after, p.main_line33);
+  ExpectMove(*e, Move::kNext, false, p.main_after, p.main_exc);
+  ExpectMove(*e, Move::kNext, false, p.main_exc, p.main_line33);
+  ExpectMove(*e, Move::kNext, false, p.b_exc, p.b_line);
+  // With main's frame selected (two levels above c's), next and reverse next
+  // stay in main.
+  TT_ASSERT_OK(e->Goto(p.raise));
+  TT_ASSERT_OK(e->Next(true, 3));
+  EXPECT_EQ(e->position(), p.main_exc);
+  TT_ASSERT_OK(e->Goto(p.raise));
+  TT_ASSERT_OK(e->Next(false, 3));
+  EXPECT_EQ(e->position(), p.main_line33);
   // Finish walks out one frame at a time through the unwinding returns.
   ExpectMove(*e, Move::kFinish, true, p.c_line, p.c_return);
   ExpectMove(*e, Move::kFinish, true, p.raise, p.c_return);
@@ -1784,10 +1830,10 @@ void ExpectSameStops(Engine& e, const Model& m, uint64_t from, bool forward, con
 TEST_F(ProgramTest, ContinueMatchesTheModelWithAndWithoutTheFooter) {
   Model m(rec_->events());
   std::vector<std::vector<BpModel>> sets = {
-      {{false, "app.py", 7, "", ""}},
+      {{false, "app.py", 6, "", ""}},
       {{true, "", 0, "deposit", ""}},
       {{true, "", 0, "Account.deposit", "acc == 1 or x == 1"}},
-      {{false, "synthetic/app.py", 3, "", ""}, {false, "app.py", 11, "", "i > 0"}, {true, "", 0, "fib", ""}},
+      {{false, "synthetic/app.py", 3, "", ""}, {false, "app.py", 10, "", "i > 0"}, {true, "", 0, "fib", ""}},
       {{false, "app.py", 13, "", "len(name) > 1"}},  // errors wherever name is not a str: stops
   };
   std::unique_ptr<Engine> cut = OpenCut(3);

@@ -107,11 +107,28 @@ class Model:
         return None
 
     def step(self, i, forward):
-        return self.scan(i, forward, lambda e: e["kind"] in ("line", "call"))
+        """pdb's step: the next (previous) line, call or exception of the thread."""
+        return self.scan(i, forward, lambda e: e["kind"] in ("line", "call", "exception"))
 
-    def next(self, i, forward):
-        d = self.events[i]["depth"]
-        return self.scan(i, forward, lambda e: e["kind"] == "line" and e["depth"] <= d)
+    def selected(self, i, up):
+        """The frame ``up`` levels below event i's own in the stack (pdb's up)."""
+        frame = self.frame[i]
+        for _ in range(up):
+            frame = self.frame_parent.get(frame)
+            if frame is None:
+                return None
+        return frame
+
+    def next(self, i, forward, up=0):
+        """A line or exception of the selected frame or, once it has ended, of a
+        caller: nothing shallower runs while it lives, and a frame called after
+        it at its depth is not it."""
+        frame = self.selected(i, up)
+        if frame is None:
+            return None
+        d = self.events[i]["depth"] - up
+        return self.scan(i, forward, lambda e: e["kind"] in ("line", "exception")
+                         and (self.frame[e["i"]] == frame or e["depth"] < d))
 
     def finish(self, i):
         frame = self.frame[i]
@@ -236,15 +253,15 @@ def test_goto_state_equals_the_dump(recorded, name):
 
 @pytest.mark.parametrize("name", PROPERTY_TAPES)
 def test_step_and_step_back_are_inverse(recorded, name):
-    """(b) From any event p, step() goes to the next line/call event of the thread and
-    step_back() to the previous one; from a line or call event p, step() then
-    step_back() returns to p, and so does step_back() then step()."""
+    """(b) From any event p, step() goes to the next line, call or exception event of
+    the thread and step_back() to the previous one; from such an event p, step()
+    then step_back() returns to p, and so does step_back() then step()."""
     rec = recorded(name)
     model = rec.model
     tape = tracetape.open(rec.tape)
     failures = []
     for p in sample(rec.events):
-        inverse = rec.events[p]["kind"] in ("line", "call")
+        inverse = rec.events[p]["kind"] in ("line", "call", "exception")
         for forward in (True, False):
             tape.goto(p)
             want = model.step(p, forward)
@@ -270,9 +287,10 @@ def test_step_and_step_back_are_inverse(recorded, name):
 
 @pytest.mark.parametrize("name", PROPERTY_TAPES)
 def test_next_and_next_back(recorded, name):
-    """(c) From any event, next() goes to the next line at the same or a lower depth on
-    the thread (next_back() to the previous one); from a line event p, when next()
-    stayed in the same frame (same depth, no return of that depth in between),
+    """(c) From any event, next() goes to the next line or exception of the frame or,
+    once the frame has ended, of a caller (never of a frame called later at the same
+    depth); next_back() to the previous one; with ``up``, of the frame that many
+    levels below. From a line event p, when next() stayed in the same frame,
     next_back() comes back to p."""
     rec = recorded(name)
     model, events = rec.model, rec.events
@@ -280,6 +298,14 @@ def test_next_and_next_back(recorded, name):
     failures = []
     inverse_checked = 0
     for p in sample(events):
+        for up in range(1, min(events[p]["depth"], 3)):
+            for forward in (True, False):
+                tape.goto(p)
+                want = model.next(p, forward, up)
+                moved = tape.next(up) if forward else tape.next_back(up)
+                if (moved, tape.position) != (want is not None, p if want is None else want):
+                    failures.append("%d: next%s(up=%d) -> %d (moved=%s), expected %s"
+                                    % (p, "" if forward else "_back", up, tape.position, moved, want))
         tape.goto(p)
         want_back = model.next(p, False)
         moved = tape.next_back()
@@ -315,6 +341,19 @@ def test_finish_and_finish_back(recorded, name):
     failures = []
     for p in sample(events):
         e = events[p]
+        for up in range(1, min(e["depth"], 3)):
+            # With a frame below selected (pdb's up): its return, and back to
+            # its caller's event before its call.
+            frame = model.selected(p, up)
+            call = model.frame_call[frame]
+            for forward, want in ((True, model.frame_return.get(frame)),
+                                  (False, call if model.before_call[call] is None
+                                   else model.before_call[call])):
+                tape.goto(p)
+                moved = tape.finish(up) if forward else tape.finish_back(up)
+                if (moved, tape.position) != (want is not None, p if want is None else want):
+                    failures.append("%d: finish%s(up=%d) -> %d (moved=%s), expected %s"
+                                    % (p, "" if forward else "_back", up, tape.position, moved, want))
         tape.goto(p)
         want = model.finish(p)
         moved = tape.finish()

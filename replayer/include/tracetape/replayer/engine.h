@@ -57,6 +57,7 @@ struct Breakpoint {
   bool temporary = false;
   bool enabled = true;
   uint64_t hits = 0;
+  std::string note;       // when set: why it will never stop (said when it is set)
 };
 
 struct Watch {
@@ -85,9 +86,16 @@ class Engine {
   std::string ThreadName(uint32_t thread) const;
 
   // Moves. NotFound (and no move) when there is nothing in that direction.
+  // Step: to the next (previous) line, call or exception event of the
+  // thread. Next: to the next (previous) line or exception event of the
+  // selected frame, or, past the frame's end (its return forward, its call
+  // backward), of its callers. Finish: forward, to the selected frame's
+  // return (at a frame's own return event, the caller's); backward, to the
+  // caller's last event before the selected frame's call. `up`: the frame
+  // selected, that many levels above the event's own (pdb's `up`).
   Status Step(bool forward);
-  Status Next(bool forward);
-  Status Finish(bool forward);
+  Status Next(bool forward, uint32_t up = 0);
+  Status Finish(bool forward, uint32_t up = 0);
   // Runs to the next breakpoint or watch hit; *why says what stopped it.
   // With none in that direction, moves to the end (start) and says so.
   Status Continue(bool forward, std::string* why);
@@ -98,18 +106,32 @@ class Engine {
   void ClearAllBreakpoints() { breakpoints_.clear(); }
   const std::vector<Breakpoint>& breakpoints() const { return breakpoints_; }
 
-  // `watch NAME`: a local of the current frame; continue stops where it changes.
-  StatusOr<int> AddWatch(const std::string& name);
+  // `watch NAME`: a local of the selected frame (`up` levels above the
+  // event's); continue stops where it changes.
+  StatusOr<int> AddWatch(const std::string& name, uint32_t up = 0);
   Status ClearWatch(int id);
   const std::vector<Watch>& watches() const { return watches_; }
 
-  // `when NAME`: the events of the current frame where NAME changed, with the
-  // value it took.
-  StatusOr<std::vector<std::pair<uint64_t, std::string>>> When(const std::string& name);
+  // `when NAME`: the events of the selected frame where NAME changed, with
+  // the value it took; first, where the frame is first seen, the value it
+  // held then if no event of the frame set it (a frame that began before
+  // the recording).
+  StatusOr<std::vector<std::pair<uint64_t, std::string>>> When(const std::string& name, uint32_t up = 0);
+
+  // The last event of the frame `up` levels above the current event's, at or
+  // before the cursor: where its locals were last captured. Nothing when
+  // the frame has no event on the tape before the cursor (it began before
+  // the recording; its locals are as the recording found them).
+  StatusOr<std::optional<uint64_t>> FrameLastEvent(uint32_t up);
 
   // Evaluates an expression over the locals of frame `depth_offset` levels up
   // from the current event's frame.
   StatusOr<Value> Eval(const std::string& expr, uint32_t depth_offset = 0);
+
+  // The recorded file a spec names: a recorded path, a `/`-separated suffix
+  // of one (`app.py`, `pkg/app.py`), or a path relative to the recorded cwd
+  // (`./app.py`, `../src/app.py`); InvalidArgument for none or several.
+  StatusOr<std::string> RecordedFile(const std::string& spec);
 
   // Source lines of a recorded file (1-based), or empty.
   const std::vector<std::string>* SourceLines(const std::string& file);
@@ -147,9 +169,14 @@ class Engine {
     EventKind kind;
   };
   StatusOr<Here> At(uint64_t event);
+  // The depth of the frame `up` levels above the current event's.
+  StatusOr<uint32_t> SelectedDepth(uint32_t up);
   bool BreakpointMatches(Breakpoint& bp, const IndexedChunk& c, size_t i);
-  bool ConditionHolds(const Breakpoint& bp, uint64_t event);
-  StatusOr<std::pair<uint64_t, uint64_t>> FrameBounds(uint64_t event);
+  // False where the condition is false; true where it holds or cannot be
+  // evaluated (then *error says why).
+  bool ConditionHolds(const Breakpoint& bp, uint64_t event, std::string* error);
+  // The first and last events of the frame `up` levels above `event`'s.
+  StatusOr<std::pair<uint64_t, uint64_t>> FrameBounds(uint64_t event, uint32_t up = 0);
 
   std::unique_ptr<Tape> tape_;
   uint64_t pos_ = 0;

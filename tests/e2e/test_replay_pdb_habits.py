@@ -1,0 +1,212 @@
+"""End-to-end: the replay prompt keeps pdb's habits where a pdb (or gdb/rr) user
+relies on them, on small programs written here and recorded with `tracetape record`.
+
+- step and next stop where an exception is raised (pdb's `--Exception--`), so a step
+  back from a failing line is undone by a step forward;
+- next, return and their reverse twins act on the frame selected with `up`;
+- next from a frame's last line goes to its caller, never into the next call at the
+  same depth;
+- `when` shows the value a frame already held when the recording began;
+- breakpoints take paths relative to where the program was recorded, refuse blank
+  lines, and say when nothing on the tape can reach them; a condition that fails says so;
+- `p` reads slices, tuples and lists, and never answers for a redacted value or from
+  an int past 64 bits turned into a float.
+
+Positions come from the tape's own jsonl dump and lines from the sources' text.
+"""
+
+import textwrap
+
+from conftest import run_record
+from test_replay_session import line_of, location, replay
+
+
+def record(tmp_path, name, source):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    run = run_record(path, cwd=tmp_path)
+    return tmp_path / "run.tape", run.events, path
+
+
+RAISES = """\
+    def apply_fee(x):
+        fee = x * 2
+        return x - fee
+
+    def check():
+        out = apply_fee(35)
+        assert out == 85, out
+
+    def main():
+        try:
+            check()
+        except AssertionError:
+            handled = True
+        return handled
+
+    main()
+    """
+
+
+def test_step_and_next_stop_where_the_exception_is_raised(tmp_path):
+    tape, events, path = record(tmp_path, "raises.py", RAISES)
+    assert_line = line_of(path, "assert out == 85")
+    raised = [e["i"] for e in events if e["kind"] == "exception"]
+    assert [events[i]["func"] for i in raised] == ["check", "main"]
+    assert_event = next(e["i"] for e in events if e["kind"] == "line" and e["line"] == assert_line)
+    s = replay(tape, ["goto %d" % assert_event, "s", "bs", "n", "n", "n", "bn", "bn", "q"])
+    assert s.status == 0, s.transcript()
+    # check's own raise, then main's (after check's unwinding return), then the
+    # handler's first line.
+    assert [s[k].after for k in range(1, 7)] == [
+        raised[0], assert_event, raised[0], raised[1], raised[1] + 1, raised[1]], s.transcript()
+    assert "--Exception-- AssertionError: -35" in s.output(1)
+    assert location(s.output(4)) == ("raises.py", line_of(path, "        check()"), "main")
+    assert location(s.output(5)) == ("raises.py", line_of(path, "except AssertionError"), "main")
+    assert s[7].after == next(e["i"] for e in events
+                              if e["func"] == "main" and e["line"] == line_of(path, "        check()")
+                              and e["kind"] == "line")
+
+
+SIBLINGS = """\
+    def cost(x):
+        y = x * 10
+        return y + 1
+
+    def main():
+        total = cost(1) + cost(2)
+        print(total)
+        return total
+
+    main()
+    """
+
+
+def test_next_from_a_frames_last_line_goes_to_its_caller_not_the_next_call(tmp_path):
+    tape, events, path = record(tmp_path, "siblings.py", SIBLINGS)
+    last = line_of(path, "return y + 1")
+    first_cost_last = next(e["i"] for e in events if e["kind"] == "line" and e["line"] == last)
+    after = next(e["i"] for e in events if e["kind"] == "line" and e["line"] == line_of(path, "print(total)"))
+    s = replay(tape, ["goto %d" % first_cost_last, "n", "bn", "q"])
+    assert s[1].after == after, s.transcript()
+    assert "x = 2" not in s.output(1)
+    # Backward from main's next line: main's calling line, not cost(2)'s last one.
+    calling = next(e["i"] for e in events if e["kind"] == "line" and e["func"] == "main"
+                   and e["line"] == line_of(path, "total = cost(1) + cost(2)"))
+    assert s[2].after == calling, s.transcript()
+
+
+RECURSION = """\
+    def fact(n):
+        if n <= 1:
+            return 1
+        r = n * fact(n - 1)
+        return r
+
+    print(fact(4))
+    """
+
+
+def test_up_selects_the_frame_that_next_return_when_and_watch_act_on(tmp_path):
+    tape, events, path = record(tmp_path, "fact.py", RECURSION)
+    base = next(e["i"] for e in events if e["kind"] == "line" and e["line"] == 3)  # fact(1)'s return 1
+    assert events[base]["locals"] == {"n": "1"}
+    returns = {e["value"]: e["i"] for e in events if e["kind"] == "return" and e["func"] == "fact"}
+    # Two levels up is fact(3): r returns it (pdb: return acts on the selected frame).
+    s = replay(tape, ["goto %d" % base, "u 2", "p n", "r", "q"])
+    assert s.output(2) == "3", s.transcript()
+    assert "its own last event" in s.output(1)
+    assert s[3].after == returns["6"], s.transcript()
+    # next in fact(3): its next line, after fact(2) returned.
+    s = replay(tape, ["goto %d" % base, "u 2", "n", "q"])
+    assert location(s.output(2)) == ("fact.py", line_of(path, "return r"), "fact")
+    assert s[2].after == returns["6"] - 1
+    # when and watch in the selected frame.
+    s = replay(tape, ["goto %d" % base, "u 2", "when r", "u", "when n", "q"])
+    r_set = [e["i"] for e in events if e["kind"] == "line" and e["func"] == "fact"
+             and e["locals"].get("r") == "6" and e["line"] == line_of(path, "return r")]
+    assert s.output(2) == "  event %d  line %d  r = 6" % (r_set[0], line_of(path, "return r")), s.transcript()
+    call_of_4 = next(e["i"] for e in events if e["kind"] == "call" and e["locals"] == {"n": "4"})
+    assert s.output(4) == "  event %d  line 1  n = 4" % call_of_4, s.transcript()
+
+
+ADOPTED = """\
+    import sys
+    import tracetape
+
+    def main(path):
+        a = 1
+        with tracetape.record(path):
+            b = a + 1
+        return b
+
+    main(sys.argv[1])
+    """
+
+
+def test_when_shows_the_value_a_frame_held_when_the_recording_began(tmp_path):
+    path = tmp_path / "adopted.py"
+    path.write_text(textwrap.dedent(ADOPTED), encoding="utf-8")
+    import subprocess
+    import sys
+    from conftest import child_env
+    tape = tmp_path / "adopted.tape"
+    proc = subprocess.run([sys.executable, str(path), str(tape)], env=child_env(), cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    s = replay(tape, ["p a", "when a", "when b", "q"])
+    assert s.output(0) == "1", s.transcript()
+    assert s.output(1).startswith("  event 0  line "), s.transcript()
+    assert s.output(1).endswith("a = 1"), s.transcript()
+    assert s.output(2).endswith("b = 2"), s.transcript()
+
+
+def test_breakpoint_paths_blank_lines_unreachable_lines_and_failing_conditions(tmp_path):
+    sub = tmp_path / "src"
+    sub.mkdir()
+    tape, events, path = record(sub, "fact.py", RECURSION)
+    mult = line_of(path, "r = n * fact(n - 1)")
+    # Relative to where the program was recorded (src/), from anywhere.
+    s = replay(tape, ["b ./fact.py:%d" % mult, "b ../src/fact.py:%d" % mult, "b fact.py:6",
+                      "b fact.py:%d" % mult, "b nosuchfunc", "cl", "b fact.py:3, undefined > 1", "c", "q"],
+               cwd=tmp_path)
+    assert s.output(0) == "Breakpoint 1 at %s:%d" % (path, mult), s.transcript()
+    assert s.output(1) == "Breakpoint 2 at %s:%d" % (path, mult), s.transcript()
+    assert s.output(2) == "*** line 6 of %s is blank or a comment" % path, s.transcript()
+    assert s.output(3) == "Breakpoint 3 at %s:%d" % (path, mult)
+    assert s.output(4) == ("Breakpoint 4 at nosuchfunc\n"
+                           "    (no recorded function named nosuchfunc was called: it will not stop)")
+    assert "(its condition failed here: NameError: name 'undefined'" in s.output(7), s.transcript()
+    assert s.status != 0  # the refused blank line counts as an error
+
+
+EXPRESSIONS = """\
+    def main():
+        items = [3, 1, 4, 1, 5]
+        word = 'replay'
+        api_key = 'hunter2'
+        config = {'api_key': api_key, 'port': 80}
+        huge = 2 ** 70
+        nearly = huge + 1
+        done = True
+        return done
+
+    main()
+    """
+
+
+def test_print_reads_slices_and_displays_and_refuses_what_it_cannot_know(tmp_path):
+    tape, events, path = record(tmp_path, "exprs.py", EXPRESSIONS)
+    s = replay(tape, ["b exprs.py:%d" % line_of(path, "done = True"), "c",
+                      "p items[1:3]", "p items[::-1]", "p word[:3]", "p (len(items), word)",
+                      "p items[:2] == [3, 1]", "p 'yes' if items else 'no'",
+                      "p config['port'] == 80", "p config['api_key'] == 'hunter2'", "p api_key == 'x'",
+                      "p huge == nearly", "p huge < nearly", "p huge + 1",
+                      "p sorted(items, reverse=True)", "p config.keys()", "q"])
+    out = [s.output(k) for k in range(2, 16)]
+    assert out[:7] == ["[1, 4]", "[5, 1, 4, 1, 3]", "'rep'", "(5, 'replay')", "True", "'yes'", "True"], s.transcript()
+    assert out[7].startswith("*** ValueError: the value was redacted"), s.transcript()
+    assert out[8].startswith("*** ValueError: the value was redacted"), s.transcript()
+    assert out[9:11] == ["False", "True"], s.transcript()
+    assert out[11].startswith("*** OverflowError"), s.transcript()
+    assert out[12] == out[13] == "*** calls are not available in replay: the program is not running"
