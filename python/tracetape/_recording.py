@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import glob
 import os
 import platform
 import signal
@@ -16,6 +17,8 @@ from typing import Iterable, Optional, Sequence, Tuple
 from tracetape import _core
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_backend = None  # the running (or last) recording's hook backend
+_hook_was_taken = False  # see hook_was_taken()
 _GLOB_CHARS = set("*?[")
 
 
@@ -128,8 +131,13 @@ def start(
     argv: Optional[Sequence[str]] = None,
     metadata: Optional[dict] = None,
     backend: Optional[str] = None,
+    never_record: Sequence[str] = (),
 ) -> str:
     """Start recording this process into ``path`` (default ``<script>.<pid>.tape``).
+
+    ``never_record``: files (exact paths) left out whatever the globs say, as
+    tracetape's own code is: the launcher of ``tracetape record`` (a console
+    script), which is not the program.
 
     ``backend`` is ``auto`` (default), ``settrace`` or ``monitoring``; see
     :func:`resolve_backend`.
@@ -146,10 +154,11 @@ def start(
     path = os.path.abspath(path) if path else default_tape_path()
     include = _normalize_globs(include)
     # tracetape's own code is never recorded, whatever the globs say.
-    exclude = _normalize_globs(exclude) + [_PACKAGE_DIR + "/*"]
+    user_exclude = _normalize_globs(exclude)
+    exclude = user_exclude + [_PACKAGE_DIR + "/*"] + [glob.escape(os.path.abspath(f)) for f in never_record]
     options = [
         ("include", ",".join(include)),
-        ("exclude", ",".join(exclude[:-1])),
+        ("exclude", ",".join(user_exclude)),
         ("locals", locals),
         ("redact", ",".join(redact)),
         ("source", "yes" if source else "no"),
@@ -166,6 +175,8 @@ def start(
         ("pid", str(os.getpid())),
         ("hook_backend", backend),
     ]
+    global _backend
+    _backend = backend
     previous = sys.gettrace() if backend == "settrace" else None
     if previous is not None:
         print(
@@ -207,11 +218,20 @@ def stop(exit_status: int = 0) -> Optional[str]:
 
     Raises OSError if the tape could not be written completely.
     """
+    global _hook_was_taken
     if not _core.is_recording():
         return None
+    handle = _core._trace_handle()
+    _hook_was_taken = handle is not None and _backend == "settrace" and sys.gettrace() is not handle
     threading.settrace(None)
     _remove_exit_guards()
     return _core.stop(exit_status)
+
+
+def hook_was_taken() -> bool:
+    """True if, when the last recording stopped, another trace function held
+    the hook (settrace backend): the program's calls since were not recorded."""
+    return _hook_was_taken
 
 
 def is_recording() -> bool:

@@ -93,8 +93,37 @@ def _main_of(where: str):
                   "__package__": "", "__spec__": spec}
 
 
+def _launcher_files() -> list:
+    """The files of the frames below the runner that are not tracetape's: the
+    console script (`bin/tracetape`) or a wrapper that called the CLI. They
+    are not the program: never recorded (else their frame would sit at depth
+    1 under every recorded frame)."""
+    package = os.path.dirname(os.path.abspath(_recording.__file__)) + os.sep
+    files = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith(package) and os.path.isfile(name) and name not in files:
+            files.append(name)
+        frame = frame.f_back
+    return files
+
+
+def _die_of_sigint() -> None:
+    """What the interpreter does after an uncaught KeyboardInterrupt: end the
+    process by SIGINT with its default action, so that a parent (a shell)
+    sees it killed by the signal, not an exit status."""
+    try:
+        import signal
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    except Exception:
+        pass
+
+
 def record_program(opts, target, prog_args) -> int:
     kind, what = target
+    launcher = _launcher_files()
     pseudo = []
     main_attrs = {}
     if kind == "script" and (os.path.isdir(what) or zipfile.is_zipfile(what)):
@@ -159,6 +188,7 @@ def record_program(opts, target, prog_args) -> int:
             ring_mb=opts["ring"],
             pseudo_files=pseudo,
             argv=argv,
+            never_record=launcher,
         )
     except (ValueError, OSError) as e:
         print(f"tracetape record: error: {e}", file=sys.stderr)
@@ -166,9 +196,19 @@ def record_program(opts, target, prog_args) -> int:
 
     status = 0
     pending = None
+    not_run = False
     try:
         if kind == "module":
-            runpy.run_module(what, run_name="__main__", alter_sys=True)
+            # What `python -m` runs (the same traceback frames, the same
+            # "No module named X" exit), in a fresh __main__.
+            main = types.ModuleType("__main__")
+            main.__dict__["__builtins__"] = builtins
+            sys.modules["__main__"] = main
+            run_as_main = getattr(runpy, "_run_module_as_main", None)
+            if run_as_main is not None:
+                run_as_main(what, alter_argv=True)
+            else:
+                runpy.run_module(what, run_name="__main__", alter_sys=True)
         else:
             main = types.ModuleType("__main__")
             main.__dict__["__builtins__"] = builtins
@@ -179,6 +219,9 @@ def record_program(opts, target, prog_args) -> int:
     except SystemExit as e:
         _join_threads()
         status = _exit_status(e.code)
+        # runpy's own refusal (`No module named X`, a package without
+        # __main__): no program ran, nothing to say about the scope.
+        not_run = kind == "module" and isinstance(e.code, str) and e.code.startswith(f"{sys.executable}: ")
     except BaseException as e:  # the program's uncaught exception
         pending = e
         status = 130 if isinstance(e, KeyboardInterrupt) else 1
@@ -195,6 +238,9 @@ def record_program(opts, target, prog_args) -> int:
         _say(f"tracetape: error: the tape {written} is incomplete: {err}")
     else:
         _say(f"tracetape: recorded to {written}; replay it with: {replay_hint(written)}")
-        if _recording.last_event_count() == 0:
+        if _recording.last_event_count() == 0 and not _recording.hook_was_taken() and not not_run:
             _say(f"tracetape: warning: the tape holds no events: {_recording.out_of_scope_note(opts['include'])}")
+    if isinstance(pending, KeyboardInterrupt):
+        _flush(sys.stderr)
+        _die_of_sigint()
     return status

@@ -10,7 +10,9 @@ programs are compared thread by thread, the interleaving being free.
 import json
 import os
 import re
+import signal
 import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -286,3 +288,80 @@ def test_program_excepthook_reports_its_uncaught_exception(tmp_path):
     recorded = run_record(script, cwd=tmp_path)
     assert (recorded.status, recorded.stdout, program_stderr(recorded.stderr)) == (
         plain.status, plain.stdout, plain.stderr)
+
+
+def test_the_console_script_that_launches_record_is_not_recorded(tmp_path):
+    # `tracetape record` through pip's console script (bin/tracetape: a file
+    # outside site-packages, in the default scope) recorded the launcher's
+    # frame under the program's: every depth was one too high, `w` showed it,
+    # `info` listed it. A launcher of the same shape:
+    launcher = tmp_path / "tracetape-launcher"
+    launcher.write_text("import sys\nfrom tracetape.cli import main\n"
+                        "if __name__ == '__main__':\n    sys.exit(main())\n")
+    script = tmp_path / "prog.py"
+    script.write_text("def h(n):\n    t = n + 1\n    return t\n\nprint(h(4))\n")
+    tape = tmp_path / "t.tape"
+    env = child_env()
+    rec = subprocess.run([sys.executable, str(launcher), "record", "-o", str(tape), str(script)],
+                         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120)
+    assert rec.returncode == 0, rec.stderr
+    assert rec.stdout == "5\n"
+    dump = subprocess.run(tracetape_cmd("dump", str(tape), "--format", "jsonl"), env=env,
+                          capture_output=True, text=True, timeout=120)
+    events = [json.loads(line) for line in dump.stdout.splitlines()]
+    assert [(e["kind"], e["func"], e["depth"]) for e in events[:2]] == [
+        ("call", "<module>", 1), ("line", "<module>", 1)], events[:2]
+    assert {e["file"] for e in events} == {str(script)}
+    info = subprocess.run(tracetape_cmd("info", str(tape)), env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert str(launcher) not in info.stdout, info.stdout
+
+
+def test_an_uncaught_keyboard_interrupt_ends_the_process_by_sigint_as_under_python(tmp_path):
+    script = tmp_path / "interrupted.py"
+    script.write_text(textwrap.dedent("""\
+        import os, signal
+
+        def work():
+            for i in range(10):
+                if i == 3:
+                    os.kill(os.getpid(), signal.SIGINT)
+            return i
+
+        work()
+        """))
+    plain = run_plain(script, cwd=tmp_path)
+    recorded = run_record(script, cwd=tmp_path)
+    assert plain.status == -signal.SIGINT, plain.stderr
+    assert recorded.status == plain.status, recorded.stderr
+    assert "KeyboardInterrupt" in program_stderr(recorded.stderr)
+    assert any(e["kind"] == "exception" and e["value"].startswith("KeyboardInterrupt")
+               for e in recorded.events)
+
+
+def test_a_debugger_holding_the_hook_is_not_reported_as_code_out_of_scope(tmp_path):
+    # pdb (settrace backend) takes the hook for the whole run: the tape holds
+    # no event of the program, but not because the program is out of scope.
+    script = tmp_path / "work.py"
+    script.write_text("def f():\n    return 1\n\nf()\n")
+    env = child_env(backend="settrace")
+    proc = subprocess.run(tracetape_cmd("record", "-o", str(tmp_path / "t.tape"), "-m", "pdb", str(script)),
+                          input="c\nq\n", cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert "replaced tracetape's trace function" in proc.stderr, proc.stderr
+    assert "out of the default scope" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("module", ["boom", "nosuchmodule"])
+def test_record_dash_m_fails_as_python_dash_m_does(tmp_path, module):
+    # `python -m` runs runpy._run_module_as_main: its traceback frames, and
+    # "python: No module named X" with status 1 for a module it cannot find.
+    (tmp_path / "boom.py").write_text("def f():\n    raise ValueError('x')\n\nf()\n")
+    env = child_env()
+    plain = subprocess.run([sys.executable, "-m", module], cwd=str(tmp_path), env=env, capture_output=True,
+                           text=True, timeout=120)
+    rec = subprocess.run(tracetape_cmd("record", "-o", "t.tape", "-m", module), cwd=str(tmp_path), env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 1
+    assert (rec.returncode, rec.stdout, program_stderr(rec.stderr)) == (plain.returncode, plain.stdout, plain.stderr)
+    assert "out of the default scope" not in rec.stderr
