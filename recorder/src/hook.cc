@@ -41,6 +41,10 @@
 #include "tracetape/recorder/tape_writer.h"
 
 namespace tracetape::recorder {
+
+// After a fork (3.13+), the parent's writer restarts late: see AfterForkInParent.
+void RestartWriterIfPending();
+
 namespace {
 
 struct SlotInfo {
@@ -1977,6 +1981,7 @@ bool Recorder::Emit(const void* record, size_t size) {
   // here cannot deadlock; it bounds memory to the ring's size.
   if (ring_->TryWrite(record, size)) return true;
   ++ring_full_;
+  RestartWriterIfPending();  // a fork's pending restart has not run yet
   do {
     if (writer_->failed()) {
       Disable("the tape writer failed: " + writer_->error());
@@ -2728,6 +2733,7 @@ uint64_t g_last_events = 0;  // see LastRecordingEvents
 
 Status StopRecording(int exit_status, std::string* path) {
   if (g_recorder == nullptr) return Status::Ok();
+  RestartWriterIfPending();  // it drains what is left
   Recorder* r = g_recorder;
   g_recorder = nullptr;
   if (r->uses_monitoring()) {
@@ -2781,6 +2787,21 @@ void InstallOnCurrentThread() {
 
 PyObject* TraceHandleObject() { return g_trace_handle; }
 
+// The parent's writer, paused for a fork, restarts once os.fork() has
+// returned (3.13+: see AfterForkInParent); until then this is set.
+bool g_writer_restart_pending = false;
+
+void RestartWriterIfPending() {
+  if (!g_writer_restart_pending) return;
+  g_writer_restart_pending = false;
+  if (g_recorder != nullptr && g_recorder->writer() != nullptr) g_recorder->writer()->ResumeThread();
+}
+
+int RestartWriterCall(void*) {
+  RestartWriterIfPending();
+  return 0;
+}
+
 void BeforeFork() {
   // The GIL stays held: the writer never needs it to stop, and no other
   // thread may fill the ring while nothing drains it.
@@ -2788,10 +2809,24 @@ void BeforeFork() {
 }
 
 void AfterForkInParent() {
-  if (g_recorder != nullptr && g_recorder->writer() != nullptr) g_recorder->writer()->ResumeThread();
+  if (g_recorder == nullptr || g_recorder->writer() == nullptr) return;
+#if PY_VERSION_HEX >= 0x030D0000
+  // 3.13 counts the process's threads for its "multi-threaded, use of
+  // fork() may lead to deadlocks" DeprecationWarning after these hooks have
+  // run: a writer restarted here would give every fork of a recorded
+  // program that warning (an error under -W error). Everything recorded
+  // before the fork was drained; the writer restarts at the interpreter's
+  // next pending-call check, before the program runs on (or where the ring
+  // fills, or the recording stops, if that comes first).
+  g_writer_restart_pending = true;
+  if (Py_AddPendingCall(RestartWriterCall, nullptr) == 0) return;
+  g_writer_restart_pending = false;
+#endif
+  g_recorder->writer()->ResumeThread();
 }
 
 void AfterForkInChild() {
+  g_writer_restart_pending = false;  // the child's writer is its own
   if (g_recorder != nullptr) g_recorder->AfterFork();
 }
 

@@ -705,3 +705,27 @@ def test_a_forked_child_gets_its_own_tape_starting_from_its_stack(tmp_path, back
     assert proc.returncode == 0, proc.stderr.decode()
     assert "forks.py(23)<module>()" in text, text
     assert "forks.py(16)parent()" in text, text
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_fork_under_recording_warns_no_more_than_without(tmp_path, backend):
+    # CPython (3.12+) warns when a multi-threaded process forks; 3.13 counts
+    # the threads after the fork hooks have run, when the parent's writer used
+    # to be running again: every fork of a recorded program printed a
+    # DeprecationWarning that plain python does not.
+    # The parent's tape is still complete, with the events after the fork.
+    script = tmp_path / "forks.py"
+    script.write_text(FORKS)
+    plain = subprocess.run([sys.executable, "-W", "always::DeprecationWarning", str(script)], cwd=str(tmp_path),
+                           env=child_env(), capture_output=True, text=True, timeout=60)
+    status, _, err = run([sys.executable, "-W", "always::DeprecationWarning", "-m", "tracetape", "record",
+                          "-o", "run.tape", str(script)], tmp_path, backend)
+    assert status == plain.returncode == 0, err
+    assert "multi-threaded" not in plain.stderr, plain.stderr  # a single-threaded program
+    assert "multi-threaded" not in err, err
+    info = subprocess.run(tracetape_cmd("info", "run.tape"), cwd=str(tmp_path), env=child_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert "complete" in info.stdout and "incomplete" not in info.stdout, info.stdout
+    calls = [e["locals"]["tag"] for e in dump(tmp_path / "run.tape", tmp_path)
+             if e["kind"] == "call" and e["func"] == "work"]
+    assert calls == ["'parent'"]
