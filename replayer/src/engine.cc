@@ -1,6 +1,9 @@
 #include "tracetape/replayer/engine.h"
 
+#include <iconv.h>
+
 #include <algorithm>
+#include <cctype>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -56,6 +59,68 @@ std::string ResolveSpec(const std::string& spec, const std::string& cwd) {
   std::string path;
   for (const auto& part : out) path += "/" + part;
   return path.empty() ? "/" : path;
+}
+
+// The encoding a Python source declares (PEP 263: a `coding[:=]NAME` comment
+// on line 1 or 2), lowercased with `_` as `-`; empty for none.
+std::string DeclaredEncoding(const std::string& text) {
+  size_t start = 0;
+  for (int line = 0; line < 2 && start < text.size(); ++line) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string l = text.substr(start, end - start);
+    size_t i = l.find_first_not_of(" \t\f");
+    if (i == std::string::npos || l[i] != '#') {
+      if (i != std::string::npos) break;  // code: no declaration past it
+      start = end + 1;
+      continue;
+    }
+    size_t c = l.find("coding", i);
+    if (c != std::string::npos && c + 6 < l.size() && (l[c + 6] == ':' || l[c + 6] == '=')) {
+      size_t b = l.find_first_not_of(" \t", c + 7);
+      size_t e = b;
+      while (e < l.size() && (std::isalnum(static_cast<unsigned char>(l[e])) || l[e] == '-' || l[e] == '_' || l[e] == '.')) ++e;
+      if (b != std::string::npos && e > b) {
+        std::string name = l.substr(b, e - b);
+        for (char& ch : name) ch = ch == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return name;
+      }
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+// A recorded file's bytes as UTF-8 text, as Python decodes a source: a UTF-8
+// BOM dropped, a declared encoding converted (iconv). What cannot be decoded
+// is left as it is (shown with replacement characters).
+std::string DecodeSource(const std::string& raw) {
+  if (raw.compare(0, 3, "\xef\xbb\xbf") == 0) return raw.substr(3);
+  std::string name = DeclaredEncoding(raw);
+  if (name.empty() || name == "utf-8" || name == "utf8" || name == "utf-8-sig" || name == "ascii" ||
+      name == "us-ascii") {
+    return raw;
+  }
+  if (name == "latin-1" || name == "latin1" || name == "l1" || name == "iso-8859-1" || name == "iso8859-1" ||
+      name == "iso-latin-1") {
+    name = "ISO-8859-1";
+  } else if (name.rfind("cp", 0) == 0 && name.size() > 2 && std::isdigit(static_cast<unsigned char>(name[2]))) {
+    name = "CP" + name.substr(2);
+  } else {
+    for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  }
+  iconv_t cd = iconv_open("UTF-8", name.c_str());
+  if (cd == reinterpret_cast<iconv_t>(-1)) return raw;
+  std::string out(raw.size() * 4 + 16, '\0');
+  char* in = const_cast<char*>(raw.data());
+  size_t in_left = raw.size();
+  char* dst = out.data();
+  size_t out_left = out.size();
+  size_t r = iconv(cd, &in, &in_left, &dst, &out_left);
+  iconv_close(cd);
+  if (r == static_cast<size_t>(-1)) return raw;  // not in that encoding after all
+  out.resize(out.size() - out_left);
+  return out;
 }
 
 // True for a source line that holds no code: blank, or only a comment.
@@ -825,7 +890,7 @@ const std::vector<std::string>* Engine::SourceLines(const std::string& file) {
   auto src = tape_->sources().find(file);
   if (src == tape_->sources().end() || !src->second.omitted_reason.empty()) return nullptr;
   std::vector<std::string> lines;
-  const std::string& text = src->second.text;
+  const std::string text = DecodeSource(src->second.text);
   size_t start = 0;
   while (start < text.size()) {
     size_t nl = text.find('\n', start);

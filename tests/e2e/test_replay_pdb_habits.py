@@ -210,3 +210,19 @@ def test_print_reads_slices_and_displays_and_refuses_what_it_cannot_know(tmp_pat
     assert out[9:11] == ["False", "True"], s.transcript()
     assert out[11].startswith("*** OverflowError"), s.transcript()
     assert out[12] == out[13] == "*** calls are not available in replay: the program is not running"
+
+
+def test_sources_are_shown_as_python_decodes_them(tmp_path):
+    # The tape keeps a file's bytes; `l` must show them as Python read them:
+    # a PEP 263 declaration honoured, a UTF-8 BOM dropped.
+    latin = tmp_path / "latin.py"
+    latin.write_bytes(b'# -*- coding: latin-1 -*-\ns = "caf\xe9"\nprint(s)\n')
+    run_record(latin, cwd=tmp_path)
+    s = replay(tmp_path / "run.tape", ["l 1, 3", "q"])
+    assert s.output(0).splitlines()[1].endswith('s = "caf\u00e9"'), s.transcript()
+    bom = tmp_path / "bom.py"
+    bom.write_bytes(b'\xef\xbb\xbfdef f():\n    return "\xc3\xa9"\nf()\n')
+    run_record(bom, cwd=tmp_path)
+    s = replay(tmp_path / "run.tape", ["l 1, 3", "q"])
+    assert s.output(0).splitlines()[0].endswith("def f():"), s.transcript()
+    assert "\ufeff" not in s.output(0)
