@@ -319,8 +319,12 @@ def test_the_console_script_that_launches_record_is_not_recorded(tmp_path):
 
 def test_an_uncaught_keyboard_interrupt_ends_the_process_by_sigint_as_under_python(tmp_path):
     script = tmp_path / "interrupted.py"
+    # The program sets Python's own SIGINT handler: a child started in the
+    # background (CI) may inherit SIGINT ignored, and then python ignores it.
     script.write_text(textwrap.dedent("""\
         import os, signal
+
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
         def work():
             for i in range(10):
