@@ -17,6 +17,7 @@
 #include "tracetape/cli/replay_session.h"
 #include "tracetape/replayer/engine.h"
 #include "tracetape/recorder/hook.h"
+#include "tracetape/recorder/tape_writer.h"
 #include "tracetape/recorder/options.h"
 
 namespace py = pybind11;
@@ -230,6 +231,10 @@ PYBIND11_MODULE(_core, m) {
       py::arg("value"), py::arg("between") = py::none(),
       "Tests only: (text, unchanged, text again) for a value rendered as a local, `between()` called "
       "in between (see recorder::ProbeRendering).");
+  m.def("_install_term_guard", &rec::InstallTermGuard,
+        "SIGTERM finishes the tape, then ends the process by SIGTERM (see recorder::InstallTermGuard); "
+        "False where SIGTERM does not have its default action.");
+  m.def("_remove_term_guard", &rec::RemoveTermGuard);
   m.def("_before_fork", &rec::BeforeFork);
   m.def("_after_fork_parent", &rec::AfterForkInParent);
   m.def("_after_fork_child", &rec::AfterForkInChild);

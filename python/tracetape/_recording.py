@@ -6,7 +6,6 @@ import atexit
 import glob
 import os
 import platform
-import signal
 import site
 import sys
 import sysconfig
@@ -297,14 +296,14 @@ def _install_exit_guards() -> None:
     _saved["os._exit"] = real_exit
     os._exit = _exit_after_stop
     # SIGTERM with the default action would kill the process before the tape
-    # is finished: finish it, then die of the same signal.
-    if threading.current_thread() is threading.main_thread():
-        try:
-            if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-                signal.signal(signal.SIGTERM, _on_sigterm)
-                _saved["sigterm"] = True
-        except (ValueError, OSError):
-            pass
+    # is finished: a C handler has the writer thread finish it, then die of
+    # the same signal. Not a Python handler: those run only between bytecodes
+    # of the main thread (a long C call delayed the death by seconds), a
+    # forked child loses one that arrives before CPython's after-fork reset
+    # (a multiprocessing Pool's terminate() then hung), and the program would
+    # see it in signal.getsignal().
+    if _core._install_term_guard():
+        _saved["sigterm"] = True
 
 
 def _remove_exit_guards() -> None:
@@ -313,14 +312,4 @@ def _remove_exit_guards() -> None:
     if real_exit is not None:
         os._exit = real_exit
     if _saved.pop("sigterm", False):
-        try:
-            if signal.getsignal(signal.SIGTERM) is _on_sigterm:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        except (ValueError, OSError):
-            pass
-
-
-def _on_sigterm(signum, frame) -> None:
-    stop(128 + signum)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
+        _core._remove_term_guard()

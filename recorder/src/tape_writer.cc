@@ -1,6 +1,8 @@
 #include "tracetape/recorder/tape_writer.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +35,35 @@ int64_t WallNs() {
 
 constexpr size_t kMaxSourceBytes = 16u << 20;
 
+// The SIGTERM guard's state, lock-free atomics only (the handler reads and
+// writes them). One recording runs at a time: one writer thread is "live".
+std::atomic<bool> g_term_requested{false};
+std::atomic<bool> g_writer_live{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the SIGTERM handler needs lock-free atomics");
+
+[[noreturn]] void DieOfSigterm() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(SIGTERM, &dfl, nullptr);
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ::pthread_sigmask(SIG_UNBLOCK, &term, nullptr);
+  ::kill(::getpid(), SIGTERM);
+  ::raise(SIGTERM);
+  ::_exit(128 + SIGTERM);  // not reached
+}
+
+void OnTermSignal(int) {
+  const int saved_errno = errno;
+  if (g_writer_live.load(std::memory_order_acquire) && !g_term_requested.exchange(true)) {
+    errno = saved_errno;
+    return;  // the writer finishes the tape, then ends the process
+  }
+  DieOfSigterm();
+}
+
 std::string EncodeHeader(const RecordOptions& o) {
   flatbuffers::FlatBufferBuilder b;
   const Metadata& m = o.metadata;
@@ -47,6 +78,28 @@ std::string EncodeHeader(const RecordOptions& o) {
 }
 
 }  // namespace
+
+bool InstallTermGuard() {
+  struct sigaction current {};
+  if (::sigaction(SIGTERM, nullptr, &current) != 0) return false;
+  if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != SIG_DFL) return false;
+  struct sigaction guard {};
+  guard.sa_handler = OnTermSignal;
+  sigemptyset(&guard.sa_mask);
+  guard.sa_flags = SA_RESTART;
+  g_term_requested.store(false);
+  return ::sigaction(SIGTERM, &guard, nullptr) == 0;
+}
+
+void RemoveTermGuard() {
+  struct sigaction current {};
+  if (::sigaction(SIGTERM, nullptr, &current) != 0) return;
+  if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != OnTermSignal) return;
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(SIGTERM, &dfl, nullptr);
+}
 
 StatusOr<int> CreateTapeFile(const std::string& path) {
   if (path.empty()) return Status::InvalidArgument("empty output path");
@@ -202,7 +255,12 @@ void TapeWriter::DrainOnce(bool* did_work) {
 }
 
 void TapeWriter::Run() {
+  g_writer_live.store(true, std::memory_order_release);
+  struct Dead {
+    ~Dead() { g_writer_live.store(false, std::memory_order_release); }
+  } dead;
   while (true) {
+    if (g_term_requested.load(std::memory_order_acquire)) FinishForTermSignal();
     if (pause_.load(std::memory_order_acquire)) return;  // between records: a consistent point
     bool did_work = false;
     DrainOnce(&did_work);
@@ -221,6 +279,19 @@ void TapeWriter::Run() {
   WriteSources();
   WriteFooter();
   if (!discard_) ::fdatasync(fd_);
+}
+
+void TapeWriter::FinishForTermSignal() {
+  if (!discard_) {
+    bool did_work = false;
+    DrainOnce(&did_work);  // what the program had published
+    if (!assembler_.Empty()) WriteChunk();
+    WriteSources();
+    exit_status_ = 128 + SIGTERM;
+    WriteFooter();
+    ::fdatasync(fd_);
+  }
+  DieOfSigterm();
 }
 
 void TapeWriter::WriteChunk() {

@@ -26,6 +26,21 @@ namespace tracetape::recorder {
 // fresh file is made beside it with O_EXCL and renamed over the path.
 StatusOr<int> CreateTapeFile(const std::string& path);
 
+// SIGTERM while recording. With the default action the process would die
+// before the tape is finished. The guard is a C handler that only sets an
+// atomic flag (async-signal-safe): the running writer thread sees it within
+// milliseconds, whatever the program's threads are doing (a long C call, a
+// blocked wait), drains what the program published, writes the last chunk,
+// the sources and the footer (exit status 128 + SIGTERM), syncs, and ends the
+// process by SIGTERM with the default action, as it would have ended. With no
+// writer running (around a fork), or on a second SIGTERM while it finishes,
+// the handler ends the process at once. Python's own view of the signal
+// (signal.getsignal) stays SIG_DFL; a handler the program installs replaces
+// the guard. Install: only over the default action (false otherwise).
+bool InstallTermGuard();
+// Restores the default action if the guard is still the handler.
+void RemoveTermGuard();
+
 class TapeWriter {
  public:
   // Opens the file, writes the preamble and header, starts the thread.
@@ -62,6 +77,8 @@ class TapeWriter {
  private:
   TapeWriter(const RecordOptions& options, RingBuffer* ring, int fd);
   void Run();
+  // SIGTERM came (see InstallTermGuard): finish the tape, end the process.
+  [[noreturn]] void FinishForTermSignal();
   void DrainOnce(bool* did_work);
   void WriteChunk();
   void WriteSources();

@@ -1,0 +1,147 @@
+"""End-to-end: what a recording leaves behind when the process ends abruptly
+(DESIGN 5 and 8): SIGTERM and os._exit leave a complete tape, the process ends
+as it would have without tracetape (and as promptly), and `kill -9` loses at most
+the last moments (chunks are flushed at least twice a second).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from conftest import BACKENDS, child_env, parse_jsonl, tracetape_cmd
+
+PY_LOOP = """\
+import sys
+import time
+
+def loop(progress):
+    i = 0
+    while True:
+        i += 1
+        progress.write("%d\\n" % i)
+        progress.flush()
+        time.sleep(0.001)  # a few thousand events a second: the dump stays small
+
+print("ready", flush=True)
+with open(sys.argv[1], "w") as progress:
+    loop(progress)
+"""
+
+C_CALL = """\
+print("ready", flush=True)
+n = sum(range(10**10))  # minutes of C, no bytecode boundary
+"""
+
+
+def start(tmp_path, source, backend, *args):
+    script = tmp_path / "prog.py"
+    script.write_text(source)
+    proc = subprocess.Popen(tracetape_cmd("record", "-o", "run.tape", str(script), *args), cwd=str(tmp_path),
+                            env=child_env(backend), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == b"ready\n", proc.stderr.read()
+    return proc
+
+
+def tracetape(tmp_path, *args):
+    return subprocess.run(tracetape_cmd(*args), cwd=str(tmp_path), env=child_env(), capture_output=True,
+                          text=True, timeout=120)
+
+
+def last_i(tmp_path):
+    dump = tracetape(tmp_path, "dump", "run.tape", "--format", "jsonl")
+    values = [int(e["locals"]["i"]) for e in parse_jsonl(dump.stdout, "dump")
+              if e["func"] == "loop" and "i" in e["locals"]]
+    return max(values)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("where", ["python loop", "long C call"])
+def test_sigterm_finishes_the_tape_and_ends_the_process_promptly_by_sigterm(tmp_path, backend, where):
+    proc = start(tmp_path, PY_LOOP if where == "python loop" else C_CALL, backend, "progress.txt")
+    time.sleep(0.3)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        status = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError("SIGTERM did not end the recorded process within 30 s")
+    took = time.monotonic() - sent
+    assert status == -signal.SIGTERM, proc.stderr.read()
+    # A Python-level handler waited for the C call to end (here: minutes).
+    assert took < 5, "the process took %.1f s to die of SIGTERM" % took
+    verify = tracetape(tmp_path, "verify", "run.tape")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    info = tracetape(tmp_path, "info", "run.tape").stdout
+    assert "exit status 143" in info, info
+    if where == "python loop":
+        assert last_i(tmp_path) >= 10
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kill_9_loses_at_most_the_last_moments(tmp_path, backend):
+    proc = start(tmp_path, PY_LOOP, backend, "progress.txt")
+    progress = tmp_path / "progress.txt"
+    time.sleep(1.5)
+    lines = progress.read_text().split()
+    reached_before = int(lines[-1]) if lines else 0  # the loop's count a second before the kill
+    time.sleep(1.0)
+    proc.kill()
+    proc.wait(timeout=30)
+    verify = tracetape(tmp_path, "verify", "run.tape")
+    assert verify.returncode != 0  # incomplete: no footer
+    info = tracetape(tmp_path, "info", "run.tape")
+    assert info.returncode == 0 and "incomplete" in info.stdout, info.stdout + info.stderr
+    assert reached_before > 0
+    assert last_i(tmp_path) >= reached_before
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_os_exit_and_the_programs_view_of_sigterm(tmp_path, backend):
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""\
+        import os, signal
+
+        def finish(code):
+            print(signal.getsignal(signal.SIGTERM) == signal.SIG_DFL, flush=True)
+            os._exit(code)
+
+        finish(3)
+        """))
+    plain = subprocess.run([sys.executable, str(script)], cwd=str(tmp_path), env=child_env(), capture_output=True,
+                           text=True, timeout=60)
+    rec = subprocess.run(tracetape_cmd("record", "-o", "run.tape", str(script)), cwd=str(tmp_path),
+                         env=child_env(backend), capture_output=True, text=True, timeout=60)
+    assert (rec.returncode, rec.stdout) == (plain.returncode, plain.stdout) == (3, "True\n"), rec.stderr
+    verify = tracetape(tmp_path, "verify", "run.tape")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    events = parse_jsonl(tracetape(tmp_path, "dump", "run.tape", "--format", "jsonl").stdout, "dump")
+    assert [e["func"] for e in events if e["kind"] == "call"] == ["<module>", "finish"]
+
+
+def test_a_program_that_handles_sigterm_itself_keeps_its_handler(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""\
+        import os, signal, sys
+
+        def on_term(signum, frame):
+            print("handled", signum, flush=True)
+            sys.exit(7)
+
+        signal.signal(signal.SIGTERM, on_term)
+        print("ready", flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+        while True:
+            pass
+        """))
+    rec = subprocess.run(tracetape_cmd("record", "-o", "run.tape", str(script)), cwd=str(tmp_path),
+                         env=child_env(), capture_output=True, text=True, timeout=60)
+    assert (rec.returncode, rec.stdout) == (7, "ready\nhandled 15\n"), rec.stderr
+    verify = tracetape(tmp_path, "verify", "run.tape")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
