@@ -190,12 +190,9 @@ void ReplaySession::PrintLocation(std::ostream& out) {
   }
   if (frame_offset_ > 0) {
     // A frame's locals are captured at its own events: a caller shows them
-    // as its last event left them, not as the frames below changed them.
-    auto last = engine_->FrameLastEvent(frame_offset_);
-    if (last.ok()) {
-      out << "   (its values as of " << (*last ? "event " + std::to_string(**last) : std::string("the recording's start"))
-          << ", its own last event)\n";
-    }
+    // as its last event (at this line) left them, not as the frames below
+    // changed them since.
+    out << "   (its locals as of its own last event, at this line)\n";
   }
 }
 
@@ -643,7 +640,9 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
     } else {
       auto v = engine_->Eval(arg, frame_offset_);
       std::string now = v.ok() ? replayer::Repr(*v) : "*** " + v.status().message();
-      displays_.emplace_back(arg, now);
+      // After a move it is shown in the event's own frame: a value of a frame
+      // selected with `up` is no "old" value there.
+      displays_.emplace_back(arg, frame_offset_ == 0 ? now : std::string());
       out << "display " << Safe(arg) << ": " << Safe(now) << "\n";
     }
   } else if (is({"undisplay"})) {

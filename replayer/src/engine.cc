@@ -75,8 +75,9 @@ std::string DeclaredEncoding(const std::string& text) {
       start = end + 1;
       continue;
     }
-    size_t c = l.find("coding", i);
-    if (c != std::string::npos && c + 6 < l.size() && (l[c + 6] == ':' || l[c + 6] == '=')) {
+    // PEP 263's `coding[:=]\s*([-\w.]+)`, its first match on the line.
+    for (size_t c = l.find("coding", i); c != std::string::npos; c = l.find("coding", c + 1)) {
+      if (c + 6 >= l.size() || (l[c + 6] != ':' && l[c + 6] != '=')) continue;
       size_t b = l.find_first_not_of(" \t", c + 7);
       size_t e = b;
       while (e < l.size() && (std::isalnum(static_cast<unsigned char>(l[e])) || l[e] == '-' || l[e] == '_' || l[e] == '.')) ++e;
@@ -94,8 +95,40 @@ std::string DeclaredEncoding(const std::string& text) {
 // A recorded file's bytes as UTF-8 text, as Python decodes a source: a UTF-8
 // BOM dropped, a declared encoding converted (iconv). What cannot be decoded
 // is left as it is (shown with replacement characters).
+// Well-formed UTF-8 sequences only (lead and continuation bytes; overlong
+// forms are not looked for: a heuristic, see DecodeSource).
+bool ValidUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    if (c < 0x80) {
+      n = 0;
+    } else if ((c >> 5) == 0x6) {
+      n = 1;
+    } else if ((c >> 4) == 0xe) {
+      n = 2;
+    } else if ((c >> 3) == 0x1e) {
+      n = 3;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size() && n > 0) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 std::string DecodeSource(const std::string& raw) {
   if (raw.compare(0, 3, "\xef\xbb\xbf") == 0) return raw.substr(3);
+  // Text that is valid UTF-8 is taken as it is: sources the recorder got as
+  // text (-c code, a zip archive's module) are stored as UTF-8 whatever they
+  // declare, and a file in another encoding is almost never valid UTF-8 once
+  // it holds a character past ASCII.
+  if (ValidUtf8(raw)) return raw;
   std::string name = DeclaredEncoding(raw);
   if (name.empty() || name == "utf-8" || name == "utf8" || name == "utf-8-sig" || name == "ascii" ||
       name == "us-ascii") {
@@ -859,16 +892,6 @@ StatusOr<std::vector<std::pair<uint64_t, std::string>>> Engine::When(const std::
     TRACETAPE_RETURN_IF_ERROR(WalkTo(pos_));  // StateAt moved the walker
   }
   return out;
-}
-
-StatusOr<std::optional<uint64_t>> Engine::FrameLastEvent(uint32_t up) {
-  auto selected = SelectedDepth(up);
-  if (!selected.ok()) return selected.status();
-  auto here = At(pos_);
-  if (!here.ok()) return here.status();
-  if (up == 0) return std::optional<uint64_t>(pos_);
-  const uint32_t t = here->thread, d = *selected;
-  return Scan(pos_, false, [t, d](const IndexedChunk& c, size_t i) { return c.d.thread[i] == t && c.depth[i] <= d; });
 }
 
 StatusOr<Value> Engine::Eval(const std::string& expr, uint32_t depth_offset) {

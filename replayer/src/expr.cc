@@ -88,7 +88,8 @@ class Lexer {
 
 class Evaluator {
  public:
-  Evaluator(std::vector<Token> tokens, const NameLookup* lookup) : t_(std::move(tokens)), lookup_(lookup) {}
+  Evaluator(std::vector<Token> tokens, const NameLookup* lookup, bool syntax_only = false)
+      : skip_(syntax_only ? 1 : 0), t_(std::move(tokens)), lookup_(lookup) {}
 
   StatusOr<Value> Top() {
     auto v = Conditional();
@@ -129,18 +130,40 @@ class Evaluator {
 
   // `A if C else B`: C first, then only the branch taken is evaluated (the
   // other is parsed for its syntax only, as Python compiles it).
+  // True if an `if` follows at this bracket level before what ends this
+  // expression (a comma, a colon, a closing bracket, the end): only then is
+  // the body parsed twice (for its syntax, then evaluated if chosen).
+  bool IfFollows() const {
+    int level = 0;
+    for (size_t k = i_; t_[k].type != Token::kEnd; ++k) {
+      const Token& t = t_[k];
+      if (t.type == Token::kOp) {
+        if (t.text == "(" || t.text == "[") ++level;
+        if (t.text == ")" || t.text == "]") {
+          if (level == 0) return false;
+          --level;
+        }
+        if (level == 0 && (t.text == "," || t.text == ":")) return false;
+      } else if (level == 0 && t.type == Token::kName && (t.text == "if" || t.text == "else")) {
+        return t.text == "if";
+      }
+    }
+    return false;
+  }
+  static constexpr int kMaxConditionals = 16;  // each one's body is parsed twice
+  int conditionals_ = 0;
+
   StatusOr<Value> Conditional() {
     Nest nest(&depth_);
     if (depth_ > kMaxNesting) return Syntax("too many nested parentheses");
+    if (!IfFollows()) return Or();
+    if (++conditionals_ > kMaxConditionals) return Syntax("too many conditional expressions");
     const size_t body = i_;
     ++skip_;
     auto a = Or();
     --skip_;
     if (!a.ok()) return a;
-    if (!IsWord("if")) {
-      i_ = body;
-      return Or();
-    }
+    if (!IsWord("if")) return Syntax("unexpected '" + t_[i_].text + "'");
     ++i_;
     auto cond = Or();
     if (!cond.ok()) return cond;
@@ -362,6 +385,25 @@ class Evaluator {
     return chained ? result : *a;
   }
 
+  // 1 + the bytes and items a value holds, all levels down; stops counting
+  // past `cap`.
+  static size_t Weight(const Value& v, size_t cap) {
+    size_t w = 1 + v.str.size();
+    for (const auto& item : v.items) {
+      if (w > cap) return w;
+      w += Weight(item, cap);
+    }
+    for (const auto& [k, val] : v.entries) {
+      if (w > cap) return w;
+      w += Weight(k, cap) + Weight(val, cap);
+    }
+    for (const auto& [k, val] : v.attrs) {
+      if (w > cap) return w;
+      w += k.size() + Weight(val, cap);
+    }
+    return w;
+  }
+
   // Sequences: concatenation and repetition of str, bytes, lists and tuples.
   StatusOr<std::optional<Value>> SequenceArith(const std::string& op, const Value& a, const Value& b) {
     auto sequence = [](const Value& v) {
@@ -388,10 +430,13 @@ class Evaluator {
       if (cut(seq)) return was_cut;
       int64_t n = count.kind == K::kBool ? count.boolean : count.integer;
       if (n < 0) n = 0;
-      size_t unit = seq.str.size() + seq.items.size();
-      if (unit != 0 && static_cast<uint64_t>(n) > kMaxResult / unit) {
+      // The whole weight of an item (nested items and bytes too), so that a
+      // repetition of repetitions stays bounded.
+      const size_t unit = Weight(seq, kMaxResult) - 1;
+      if (n > 0 && unit > 0 && static_cast<uint64_t>(n) > kMaxResult / unit) {
         return Status::InvalidArgument("MemoryError: the result would be over a million items or bytes");
       }
+      if (unit == 0) n = 0;  // '' * n, [] * n: empty whatever n
       Value r = seq;
       r.text.clear();
       r.str.clear();
@@ -513,6 +558,7 @@ class Evaluator {
         Value r = *a;
         r.text = a->text.rfind('-', 0) == 0 ? a->text.substr(1) : "-" + a->text;
         r.real = -a->real;
+        if (r.text == "-9223372036854775808") return Value::Int(INT64_MIN);  // fits after all
         return r;
       }
       return Arith("-", Value::Int(0), *a);
@@ -573,7 +619,7 @@ class Evaluator {
     stop = adjust(stop, has_stop, step > 0 ? n : -1);
     Value r;
     r.kind = v.kind;
-    for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step) {
+    for (int64_t k = start; step > 0 ? k < stop : k > stop;) {
       if (v.kind == K::kStr) {
         size_t b = starts[static_cast<size_t>(k)];
         size_t e = static_cast<size_t>(k) + 1 < starts.size() ? starts[static_cast<size_t>(k) + 1] : v.str.size();
@@ -583,6 +629,7 @@ class Evaluator {
       } else {
         r.items.push_back(v.items[static_cast<size_t>(k)]);
       }
+      if (__builtin_add_overflow(k, step, &k)) break;  // past either end
     }
     return r;
   }
@@ -708,6 +755,7 @@ class Evaluator {
           return Syntax("invalid number '" + t.text + "'");
         }
         if (errno == ERANGE || u > static_cast<unsigned long long>(INT64_MAX)) {
+          if (skip_) return Value::None();  // a branch not taken
           return Status::InvalidArgument("OverflowError: '" + t.text + "' does not fit in 64 bits");
         }
         return Value::Int(static_cast<int64_t>(u));
@@ -846,7 +894,9 @@ Status CheckSyntax(const std::string& expression) {
   std::vector<Token> tokens;
   TRACETAPE_RETURN_IF_ERROR(Lexer(expression).Run(&tokens));
   NameLookup any = [](const std::string&) { return std::optional<Value>(Value::None()); };
-  auto v = Evaluator(std::move(tokens), &any).Top();
+  // Parsed with nothing evaluated (as a branch not taken): only the syntax
+  // can fail, and the whole expression is checked.
+  auto v = Evaluator(std::move(tokens), &any, /*syntax_only=*/true).Top();
   if (!v.ok() && v.status().message().rfind("SyntaxError", 0) == 0) return v.status();
   return Status::Ok();
 }

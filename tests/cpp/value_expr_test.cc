@@ -635,6 +635,38 @@ TEST_F(EvaluateTest, SequencesConcatenateAndRepeat) {
   EXPECT_EQ(ErrorType("'a' * 10000000"), "MemoryError");
 }
 
+TEST_F(EvaluateTest, EdgesOfTheNewOperationsStayBoundedAndExact) {
+  // A step past int64 stops at the end instead of wrapping around.
+  EXPECT_EQ(R("'abcdef'[1::9223372036854775807]"), "'b'");
+  EXPECT_EQ(R("[1, 2, 3, 4][2::9223372036854775807]"), "[3]");
+  EXPECT_EQ(R("[1, 2, 3, 4][-1::-9223372036854775807]"), "[4]");
+  // Repetition: empty whatever the count; nested repetitions bounded as a whole.
+  EXPECT_EQ(R("'' * 9223372036854775807"), "''");
+  EXPECT_EQ(R("[] * 9223372036854775807"), "[]");
+  EXPECT_EQ(ErrorType("['a' * 1000] * 2000"), "MemoryError");
+  EXPECT_EQ(ErrorType("[['a' * 1000] * 1000] * 1000"), "MemoryError");
+  // The smallest int64 is one, however it is written.
+  EXPECT_EQ(R("-9223372036854775808 == -9223372036854775807 - 1"), "True");
+  EXPECT_EQ(R("-9223372036854775808 + 0"), "-9223372036854775808");
+  // A branch not taken is not evaluated, literals included.
+  EXPECT_EQ(R("1 if True else 0xffffffffffffffffffff"), "1");
+  // The syntax of the whole expression is checked first.
+  EXPECT_EQ(ErrorType("lst[0] = 1"), "SyntaxError");
+  EXPECT_EQ(ErrorType("nosuch[0] = 1"), "SyntaxError");
+}
+
+TEST_F(EvaluateTest, DeeplyNestedExpressionsParseInLinearTime) {
+  // Each nesting level used to parse its contents twice: 2^60 parses here,
+  // a test that would not finish.
+  std::string expr = "n";
+  for (int k = 0; k < 60; ++k) expr = "(" + expr + ")";
+  EXPECT_EQ(R(expr), "7");
+  EXPECT_EQ(R("[" + expr + ", " + expr + "][1]"), "7");
+  std::string conditionals = "1";
+  for (int k = 0; k < 17; ++k) conditionals = "(" + conditionals + " if n else 0)";
+  EXPECT_EQ(ErrorType(conditionals), "SyntaxError");
+}
+
 TEST_F(EvaluateTest, LenOfDequesAndRangesAndMethodCallsSayCallsAreUnavailable) {
   EXPECT_EQ(R("len(dq)"), "3");
   EXPECT_EQ(R("len(rng)"), "3");

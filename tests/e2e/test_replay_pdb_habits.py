@@ -226,3 +226,17 @@ def test_sources_are_shown_as_python_decodes_them(tmp_path):
     s = replay(tmp_path / "run.tape", ["l 1, 3", "q"])
     assert s.output(0).splitlines()[0].endswith("def f():"), s.transcript()
     assert "\ufeff" not in s.output(0)
+    # Code the recorder got as text (-c) is UTF-8 on the tape whatever it
+    # declares; a declaration later on the line than another "coding" counts.
+    import subprocess
+    from conftest import child_env, tracetape_cmd
+    code = '# -*- coding: latin-1 -*-\ns = "caf\u00e9"\n'
+    subprocess.run(tracetape_cmd("record", "-o", "c.tape", "-c", code), cwd=str(tmp_path), env=child_env(),
+                   check=True, capture_output=True, timeout=120)
+    s = replay(tmp_path / "c.tape", ["l 1, 2", "q"])
+    assert s.output(0).splitlines()[1].endswith('s = "caf\u00e9"'), s.transcript()
+    styled = tmp_path / "styled.py"
+    styled.write_bytes(b'# this coding style: -*- coding: latin-1 -*-\ns = "caf\xe9"\n')
+    run_record(styled, cwd=tmp_path)
+    s = replay(tmp_path / "run.tape", ["l 1, 2", "q"])
+    assert s.output(0).splitlines()[1].endswith('s = "caf\u00e9"'), s.transcript()

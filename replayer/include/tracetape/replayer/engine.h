@@ -118,12 +118,6 @@ class Engine {
   // the recording).
   StatusOr<std::vector<std::pair<uint64_t, std::string>>> When(const std::string& name, uint32_t up = 0);
 
-  // The last event of the frame `up` levels above the current event's, at or
-  // before the cursor: where its locals were last captured. Nothing when
-  // the frame has no event on the tape before the cursor (it began before
-  // the recording; its locals are as the recording found them).
-  StatusOr<std::optional<uint64_t>> FrameLastEvent(uint32_t up);
-
   // Evaluates an expression over the locals of frame `depth_offset` levels up
   // from the current event's frame.
   StatusOr<Value> Eval(const std::string& expr, uint32_t depth_offset = 0);
