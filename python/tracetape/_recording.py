@@ -223,8 +223,11 @@ def stop(exit_status: int = 0) -> Optional[str]:
     handle = _core._trace_handle()
     _hook_was_taken = handle is not None and _backend == "settrace" and sys.gettrace() is not handle
     threading.settrace(None)
-    _remove_exit_guards()
-    return _core.stop(exit_status)
+    try:
+        return _core.stop(exit_status)
+    finally:
+        # After: a SIGTERM while the tape is being finished waits for it.
+        _remove_exit_guards()
 
 
 def hook_was_taken() -> bool:

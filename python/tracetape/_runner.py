@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import builtins
 import importlib.machinery
 import os
@@ -109,10 +110,19 @@ def _launcher_files() -> list:
     return files
 
 
+_interrupted = False  # the program ended by an uncaught KeyboardInterrupt
+
+
 def _die_of_sigint() -> None:
-    """What the interpreter does after an uncaught KeyboardInterrupt: end the
-    process by SIGINT with its default action, so that a parent (a shell)
-    sees it killed by the signal, not an exit status."""
+    """What the interpreter does after an uncaught KeyboardInterrupt, once it
+    has shut down (threads joined, atexit handlers run): end the process by
+    SIGINT with its default action, so that a parent (a shell) sees it killed
+    by the signal, not an exit status. Registered with atexit before the
+    program runs, so that it runs after the program's own handlers."""
+    if not _interrupted:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        _flush(stream)
     try:
         import signal
         signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -194,9 +204,11 @@ def record_program(opts, target, prog_args) -> int:
         print(f"tracetape record: error: {e}", file=sys.stderr)
         return 2
 
+    global _interrupted
     status = 0
     pending = None
     not_run = False
+    atexit.register(_die_of_sigint)
     try:
         if kind == "module":
             # What `python -m` runs (the same traceback frames, the same
@@ -240,7 +252,5 @@ def record_program(opts, target, prog_args) -> int:
         _say(f"tracetape: recorded to {written}; replay it with: {replay_hint(written)}")
         if _recording.last_event_count() == 0 and not _recording.hook_was_taken() and not not_run:
             _say(f"tracetape: warning: the tape holds no events: {_recording.out_of_scope_note(opts['include'])}")
-    if isinstance(pending, KeyboardInterrupt):
-        _flush(sys.stderr)
-        _die_of_sigint()
+    _interrupted = isinstance(pending, KeyboardInterrupt)
     return status

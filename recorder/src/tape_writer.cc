@@ -39,7 +39,20 @@ constexpr size_t kMaxSourceBytes = 16u << 20;
 // writes them). One recording runs at a time: one writer thread is "live".
 std::atomic<bool> g_term_requested{false};
 std::atomic<bool> g_writer_live{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "the SIGTERM handler needs lock-free atomics");
+std::atomic<int64_t> g_term_first_ns{0};  // monotonic time of the first SIGTERM
+std::atomic<bool> g_guard_wanted{false};   // InstallTermGuard succeeded, RemoveTermGuard not called
+static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int64_t>::is_always_lock_free,
+              "the SIGTERM handler needs lock-free atomics");
+// Repeats of SIGTERM this soon after the first (GNU timeout signals the
+// process and its group; a supervisor may send two) leave the writer to
+// finish; a later one ends the process at once, finished or not.
+constexpr int64_t kTermGraceNs = 3'000'000'000;
+
+int64_t SignalSafeMonotonicNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);  // async-signal-safe
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 [[noreturn]] void DieOfSigterm() {
   struct sigaction dfl {};
@@ -57,11 +70,34 @@ static_assert(std::atomic<bool>::is_always_lock_free, "the SIGTERM handler needs
 
 void OnTermSignal(int) {
   const int saved_errno = errno;
-  if (g_writer_live.load(std::memory_order_acquire) && !g_term_requested.exchange(true)) {
-    errno = saved_errno;
-    return;  // the writer finishes the tape, then ends the process
+  if (g_writer_live.load(std::memory_order_acquire)) {
+    const int64_t now = SignalSafeMonotonicNs();
+    if (!g_term_requested.exchange(true)) {
+      g_term_first_ns.store(now);
+      errno = saved_errno;
+      return;  // the writer finishes the tape, then ends the process
+    }
+    if (now - g_term_first_ns.load() < kTermGraceNs) {
+      errno = saved_errno;
+      return;  // a repeat: the writer is finishing
+    }
   }
   DieOfSigterm();
+}
+
+// The guard as the handler if SIGTERM has the default action now: a
+// program (or library) that saved "SIG_DFL" from signal.getsignal() and put
+// it back removed it, meaning the same "die on SIGTERM".
+void RestoreTermGuardOverDefault() {
+  if (!g_guard_wanted.load()) return;
+  struct sigaction current {};
+  if (::sigaction(SIGTERM, nullptr, &current) != 0) return;
+  if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != SIG_DFL) return;
+  struct sigaction guard {};
+  guard.sa_handler = OnTermSignal;
+  sigemptyset(&guard.sa_mask);
+  guard.sa_flags = SA_RESTART;
+  ::sigaction(SIGTERM, &guard, nullptr);
 }
 
 std::string EncodeHeader(const RecordOptions& o) {
@@ -88,10 +124,13 @@ bool InstallTermGuard() {
   sigemptyset(&guard.sa_mask);
   guard.sa_flags = SA_RESTART;
   g_term_requested.store(false);
-  return ::sigaction(SIGTERM, &guard, nullptr) == 0;
+  if (::sigaction(SIGTERM, &guard, nullptr) != 0) return false;
+  g_guard_wanted.store(true);
+  return true;
 }
 
 void RemoveTermGuard() {
+  g_guard_wanted.store(false);
   struct sigaction current {};
   if (::sigaction(SIGTERM, nullptr, &current) != 0) return;
   if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != OnTermSignal) return;
@@ -259,9 +298,14 @@ void TapeWriter::Run() {
   struct Dead {
     ~Dead() { g_writer_live.store(false, std::memory_order_release); }
   } dead;
+  int64_t guard_checked_ns = MonotonicNs();
   while (true) {
     if (g_term_requested.load(std::memory_order_acquire)) FinishForTermSignal();
     if (pause_.load(std::memory_order_acquire)) return;  // between records: a consistent point
+    if (MonotonicNs() - guard_checked_ns >= 100'000'000) {
+      RestoreTermGuardOverDefault();
+      guard_checked_ns = MonotonicNs();
+    }
     bool did_work = false;
     DrainOnce(&did_work);
     if (did_work && test_pause_us_ > 0) std::this_thread::sleep_for(std::chrono::microseconds(test_pause_us_));
@@ -279,12 +323,21 @@ void TapeWriter::Run() {
   WriteSources();
   WriteFooter();
   if (!discard_) ::fdatasync(fd_);
+  // A SIGTERM that came while the tape was being finished ends the process
+  // now that it is complete.
+  if (g_term_requested.load(std::memory_order_acquire)) DieOfSigterm();
 }
 
 void TapeWriter::FinishForTermSignal() {
   if (!discard_) {
-    bool did_work = false;
-    DrainOnce(&did_work);  // what the program had published
+    // What the program had published (a drain stops at the ring's wrap
+    // point: several, for at most 100 ms while the program goes on).
+    const int64_t until = MonotonicNs() + 100'000'000;
+    bool did_work = true;
+    while (did_work && MonotonicNs() < until) {
+      did_work = false;
+      DrainOnce(&did_work);
+    }
     if (!assembler_.Empty()) WriteChunk();
     WriteSources();
     exit_status_ = 128 + SIGTERM;

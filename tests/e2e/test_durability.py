@@ -145,3 +145,47 @@ def test_a_program_that_handles_sigterm_itself_keeps_its_handler(tmp_path):
     assert (rec.returncode, rec.stdout) == (7, "ready\nhandled 15\n"), rec.stderr
     verify = tracetape(tmp_path, "verify", "run.tape")
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_two_sigterms_close_together_still_leave_a_complete_tape(tmp_path):
+    # GNU timeout signals the process and its group: two SIGTERMs at once.
+    for attempt in range(8):
+        proc = start(tmp_path, PY_LOOP, None, "progress.txt")
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.001)  # two deliveries, not one pending signal
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == -signal.SIGTERM
+        verify = tracetape(tmp_path, "verify", "run.tape")
+        assert verify.returncode == 0, (attempt, verify.stdout + verify.stderr)
+
+
+def test_a_program_that_puts_back_the_default_sigterm_action_keeps_the_guard(tmp_path):
+    # signal.getsignal says SIG_DFL under recording, as without it; a library
+    # that saves that and puts it back (asyncio's remove_signal_handler does)
+    # removed the C guard: the writer thread puts it back.
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""\
+        import signal, sys, time
+
+        old = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, lambda *a: None)
+        signal.signal(signal.SIGTERM, old)
+
+        def loop(progress):
+            i = 0
+            while True:
+                i += 1
+                time.sleep(0.001)
+
+        print("ready", flush=True)
+        loop(None)
+        """))
+    proc = subprocess.Popen(tracetape_cmd("record", "-o", "run.tape", str(script)), cwd=str(tmp_path),
+                            env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == b"ready\n"
+    time.sleep(0.5)  # the writer looks every 100 ms
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == -signal.SIGTERM
+    verify = tracetape(tmp_path, "verify", "run.tape")
+    assert verify.returncode == 0, verify.stdout + verify.stderr

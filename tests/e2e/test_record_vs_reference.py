@@ -322,9 +322,16 @@ def test_an_uncaught_keyboard_interrupt_ends_the_process_by_sigint_as_under_pyth
     # The program sets Python's own SIGINT handler: a child started in the
     # background (CI) may inherit SIGINT ignored, and then python ignores it.
     script.write_text(textwrap.dedent("""\
-        import os, signal
+        import atexit, os, signal, threading, time
 
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        atexit.register(print, "atexit ran", flush=True)
+
+        def finish_later():
+            time.sleep(0.2)
+            print("thread finished", flush=True)
+
+        threading.Thread(target=finish_later).start()
 
         def work():
             for i in range(10):
@@ -337,7 +344,9 @@ def test_an_uncaught_keyboard_interrupt_ends_the_process_by_sigint_as_under_pyth
     plain = run_plain(script, cwd=tmp_path)
     recorded = run_record(script, cwd=tmp_path)
     assert plain.status == -signal.SIGINT, plain.stderr
-    assert recorded.status == plain.status, recorded.stderr
+    assert plain.stdout == "thread finished\natexit ran\n", plain.stdout
+    # Threads joined and atexit handlers run before the process ends by SIGINT.
+    assert (recorded.status, recorded.stdout) == (plain.status, plain.stdout), recorded.stderr
     assert "KeyboardInterrupt" in program_stderr(recorded.stderr)
     assert any(e["kind"] == "exception" and e["value"].startswith("KeyboardInterrupt")
                for e in recorded.events)
