@@ -85,19 +85,28 @@ void OnTermSignal(int) {
   DieOfSigterm();
 }
 
-// The guard as the handler if SIGTERM has the default action now: a
-// program (or library) that saved "SIG_DFL" from signal.getsignal() and put
-// it back removed it, meaning the same "die on SIGTERM".
-void RestoreTermGuardOverDefault() {
-  if (!g_guard_wanted.load()) return;
+// True if SIGTERM's handler is `handler` (SIG_DFL, or the guard).
+bool TermHandlerIs(void (*handler)(int)) {
   struct sigaction current {};
-  if (::sigaction(SIGTERM, nullptr, &current) != 0) return;
-  if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != SIG_DFL) return;
+  if (::sigaction(SIGTERM, nullptr, &current) != 0) return false;
+  return (current.sa_flags & SA_SIGINFO) == 0 && current.sa_handler == handler;
+}
+
+// Installs the guard if SIGTERM has the default action; true if it did.
+bool GuardOverDefault() {
+  if (!TermHandlerIs(SIG_DFL)) return false;
   struct sigaction guard {};
   guard.sa_handler = OnTermSignal;
   sigemptyset(&guard.sa_mask);
   guard.sa_flags = SA_RESTART;
-  ::sigaction(SIGTERM, &guard, nullptr);
+  return ::sigaction(SIGTERM, &guard, nullptr) == 0;
+}
+
+// The guard back as the handler where SIGTERM has the default action again:
+// a program (or library) that saved "SIG_DFL" from signal.getsignal() and
+// put it back removed it, meaning the same "die on SIGTERM".
+void RestoreTermGuardOverDefault() {
+  if (g_guard_wanted.load()) GuardOverDefault();
 }
 
 std::string EncodeHeader(const RecordOptions& o) {
@@ -116,24 +125,15 @@ std::string EncodeHeader(const RecordOptions& o) {
 }  // namespace
 
 bool InstallTermGuard() {
-  struct sigaction current {};
-  if (::sigaction(SIGTERM, nullptr, &current) != 0) return false;
-  if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != SIG_DFL) return false;
-  struct sigaction guard {};
-  guard.sa_handler = OnTermSignal;
-  sigemptyset(&guard.sa_mask);
-  guard.sa_flags = SA_RESTART;
   g_term_requested.store(false);
-  if (::sigaction(SIGTERM, &guard, nullptr) != 0) return false;
+  if (!GuardOverDefault()) return false;
   g_guard_wanted.store(true);
   return true;
 }
 
 void RemoveTermGuard() {
   g_guard_wanted.store(false);
-  struct sigaction current {};
-  if (::sigaction(SIGTERM, nullptr, &current) != 0) return;
-  if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != OnTermSignal) return;
+  if (!TermHandlerIs(OnTermSignal)) return;
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);

@@ -15,9 +15,11 @@ relies on them, on small programs written here and recorded with `tracetape reco
 Positions come from the tape's own jsonl dump and lines from the sources' text.
 """
 
+import subprocess
+import sys
 import textwrap
 
-from conftest import run_record
+from conftest import child_env, run_record, tracetape_cmd
 from test_replay_session import line_of, location, replay
 
 
@@ -147,9 +149,6 @@ ADOPTED = """\
 def test_when_shows_the_value_a_frame_held_when_the_recording_began(tmp_path):
     path = tmp_path / "adopted.py"
     path.write_text(textwrap.dedent(ADOPTED), encoding="utf-8")
-    import subprocess
-    import sys
-    from conftest import child_env
     tape = tmp_path / "adopted.tape"
     proc = subprocess.run([sys.executable, str(path), str(tape)], env=child_env(), cwd=str(tmp_path),
                           capture_output=True, text=True, timeout=120)
@@ -212,31 +211,31 @@ def test_print_reads_slices_and_displays_and_refuses_what_it_cannot_know(tmp_pat
     assert out[12] == out[13] == "*** calls are not available in replay: the program is not running"
 
 
+def listed(tmp_path, name, content, lines):
+    """`l FIRST, LAST` of a file holding CONTENT (bytes) once recorded: the listing's
+    lines (or, for a str, the code recorded with -c)."""
+    if isinstance(content, str):
+        subprocess.run(tracetape_cmd("record", "-o", "run.tape", "-c", content), cwd=str(tmp_path),
+                       env=child_env(), check=True, capture_output=True, timeout=120)
+    else:
+        path = tmp_path / name
+        path.write_bytes(content)
+        run_record(path, cwd=tmp_path)
+    s = replay(tmp_path / "run.tape", ["l %d, %d" % lines, "q"])
+    return s.output(0).splitlines()
+
+
 def test_sources_are_shown_as_python_decodes_them(tmp_path):
     # The tape keeps a file's bytes; `l` must show them as Python read them:
-    # a PEP 263 declaration honoured, a UTF-8 BOM dropped.
-    latin = tmp_path / "latin.py"
-    latin.write_bytes(b'# -*- coding: latin-1 -*-\ns = "caf\xe9"\nprint(s)\n')
-    run_record(latin, cwd=tmp_path)
-    s = replay(tmp_path / "run.tape", ["l 1, 3", "q"])
-    assert s.output(0).splitlines()[1].endswith('s = "caf\u00e9"'), s.transcript()
-    bom = tmp_path / "bom.py"
-    bom.write_bytes(b'\xef\xbb\xbfdef f():\n    return "\xc3\xa9"\nf()\n')
-    run_record(bom, cwd=tmp_path)
-    s = replay(tmp_path / "run.tape", ["l 1, 3", "q"])
-    assert s.output(0).splitlines()[0].endswith("def f():"), s.transcript()
-    assert "\ufeff" not in s.output(0)
-    # Code the recorder got as text (-c) is UTF-8 on the tape whatever it
-    # declares; a declaration later on the line than another "coding" counts.
-    import subprocess
-    from conftest import child_env, tracetape_cmd
-    code = '# -*- coding: latin-1 -*-\ns = "caf\u00e9"\n'
-    subprocess.run(tracetape_cmd("record", "-o", "c.tape", "-c", code), cwd=str(tmp_path), env=child_env(),
-                   check=True, capture_output=True, timeout=120)
-    s = replay(tmp_path / "c.tape", ["l 1, 2", "q"])
-    assert s.output(0).splitlines()[1].endswith('s = "caf\u00e9"'), s.transcript()
-    styled = tmp_path / "styled.py"
-    styled.write_bytes(b'# this coding style: -*- coding: latin-1 -*-\ns = "caf\xe9"\n')
-    run_record(styled, cwd=tmp_path)
-    s = replay(tmp_path / "run.tape", ["l 1, 2", "q"])
-    assert s.output(0).splitlines()[1].endswith('s = "caf\u00e9"'), s.transcript()
+    # a PEP 263 declaration honoured (also after another "coding" on its
+    # line), a UTF-8 BOM dropped.
+    cafe = 's = "caf\u00e9"'
+    shown = listed(tmp_path, "latin.py", b'# -*- coding: latin-1 -*-\ns = "caf\xe9"\nprint(s)\n', (1, 3))
+    assert shown[1].endswith(cafe), shown
+    shown = listed(tmp_path, "styled.py", b'# this coding style: -*- coding: latin-1 -*-\ns = "caf\xe9"\n', (1, 2))
+    assert shown[1].endswith(cafe), shown
+    shown = listed(tmp_path, "bom.py", b'\xef\xbb\xbfdef f():\n    return "\xc3\xa9"\nf()\n', (1, 3))
+    assert shown[0].endswith("def f():") and "\ufeff" not in "".join(shown), shown
+    # Code the recorder got as text (-c) is UTF-8 on the tape whatever it declares.
+    shown = listed(tmp_path, None, '# -*- coding: latin-1 -*-\n' + cafe + '\n', (1, 2))
+    assert shown[1].endswith(cafe), shown
