@@ -69,7 +69,7 @@ std::string DeclaredEncoding(const std::string& text) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
     std::string l = text.substr(start, end - start);
-    size_t i = l.find_first_not_of(" \t\f");
+    size_t i = l.find_first_not_of(" \t\f\r");
     if (i == std::string::npos || l[i] != '#') {
       if (i != std::string::npos) break;  // code: no declaration past it
       start = end + 1;
@@ -124,12 +124,13 @@ bool ValidUtf8(const std::string& s) {
 
 std::string DecodeSource(const std::string& raw) {
   if (raw.compare(0, 3, "\xef\xbb\xbf") == 0) return raw.substr(3);
-  // Text that is valid UTF-8 is taken as it is: sources the recorder got as
-  // text (-c code, a zip archive's module) are stored as UTF-8 whatever they
-  // declare, and a file in another encoding is almost never valid UTF-8 once
-  // it holds a character past ASCII.
-  if (ValidUtf8(raw)) return raw;
+  // Text past ASCII that is valid UTF-8 is taken as it is: sources the
+  // recorder got as text (-c code, a zip archive's module) are stored as
+  // UTF-8 whatever they declare, and a file in another encoding is almost
+  // never valid UTF-8 once it holds a character past ASCII.
   std::string name = DeclaredEncoding(raw);
+  const bool high = std::any_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+  if (name.empty() || (high && ValidUtf8(raw))) return raw;  // 7-bit encodings (iso-2022-jp, utf-7) are decoded
   if (name.empty() || name == "utf-8" || name == "utf8" || name == "utf-8-sig" || name == "ascii" ||
       name == "us-ascii") {
     return raw;

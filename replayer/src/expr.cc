@@ -1,5 +1,6 @@
 #include "tracetape/replayer/expr.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -151,13 +152,16 @@ class Evaluator {
     return false;
   }
   static constexpr int kMaxConditionals = 16;  // each one's body is parsed twice
-  int conditionals_ = 0;
+  std::vector<size_t> conditionals_;            // where each one starts (counted once)
 
   StatusOr<Value> Conditional() {
     Nest nest(&depth_);
     if (depth_ > kMaxNesting) return Syntax("too many nested parentheses");
     if (!IfFollows()) return Or();
-    if (++conditionals_ > kMaxConditionals) return Syntax("too many conditional expressions");
+    if (std::find(conditionals_.begin(), conditionals_.end(), i_) == conditionals_.end()) {
+      conditionals_.push_back(i_);  // a body parsed again is not another conditional
+      if (conditionals_.size() > kMaxConditionals) return Syntax("too many conditional expressions");
+    }
     const size_t body = i_;
     ++skip_;
     auto a = Or();
@@ -554,6 +558,13 @@ class Evaluator {
       auto a = Unary();
       if (!a.ok()) return a;
       if (!minus) return Numeric(*a) || skip_ ? *a : StatusOr<Value>(Type("bad operand type for unary +: '" + KindName(*a) + "'"));
+      if (a->kind == K::kInt && !a->big_int && a->integer == INT64_MIN && !skip_) {
+        Value r = Value::Int(0);  // -(-2**63): past 64 bits, known by its digits
+        r.big_int = true;
+        r.text = "9223372036854775808";
+        r.real = 9223372036854775808.0;
+        return r;
+      }
       if (a->kind == K::kInt && a->big_int && !skip_) {
         Value r = *a;
         r.text = a->text.rfind('-', 0) == 0 ? a->text.substr(1) : "-" + a->text;

@@ -648,6 +648,8 @@ TEST_F(EvaluateTest, EdgesOfTheNewOperationsStayBoundedAndExact) {
   // The smallest int64 is one, however it is written.
   EXPECT_EQ(R("-9223372036854775808 == -9223372036854775807 - 1"), "True");
   EXPECT_EQ(R("-9223372036854775808 + 0"), "-9223372036854775808");
+  EXPECT_EQ(R("-(-9223372036854775808)"), "9223372036854775808");
+  EXPECT_EQ(R("-(-9223372036854775808) == big"), "False");
   // A branch not taken is not evaluated, literals included.
   EXPECT_EQ(R("1 if True else 0xffffffffffffffffffff"), "1");
   // The syntax of the whole expression is checked first.
@@ -665,6 +667,13 @@ TEST_F(EvaluateTest, DeeplyNestedExpressionsParseInLinearTime) {
   std::string conditionals = "1";
   for (int k = 0; k < 17; ++k) conditionals = "(" + conditionals + " if n else 0)";
   EXPECT_EQ(ErrorType(conditionals), "SyntaxError");
+  // The bound counts conditionals, not the parses of a chosen body again.
+  std::string six = "1";
+  for (int k = 0; k < 6; ++k) six = "(" + six + " if n else 0)";
+  EXPECT_EQ(R(six), "1");
+  std::string items = "[";
+  for (int k = 0; k < 6; ++k) items += "(1 if n else 2) if n else 3, ";
+  EXPECT_EQ(R(items + "]"), "[1, 1, 1, 1, 1, 1]");
 }
 
 TEST_F(EvaluateTest, LenOfDequesAndRangesAndMethodCallsSayCallsAreUnavailable) {

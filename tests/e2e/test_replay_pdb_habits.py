@@ -236,6 +236,12 @@ def test_sources_are_shown_as_python_decodes_them(tmp_path):
     assert shown[1].endswith(cafe), shown
     shown = listed(tmp_path, "bom.py", b'\xef\xbb\xbfdef f():\n    return "\xc3\xa9"\nf()\n', (1, 3))
     assert shown[0].endswith("def f():") and "\ufeff" not in "".join(shown), shown
+    # A declaration on line 2 after a blank CRLF line; a 7-bit encoding.
+    shown = listed(tmp_path, "crlf.py", b'\r\n# coding: latin-1\r\ns = "caf\xe9"\r\n', (1, 3))
+    assert shown[2].endswith(cafe), shown
+    jp = '# coding: iso-2022-jp\ns = "\u65e5\u672c"\n'
+    shown = listed(tmp_path, "jp.py", jp.encode("iso-2022-jp"), (1, 2))
+    assert shown[1].endswith('s = "\u65e5\u672c"'), shown
     # Code the recorder got as text (-c) is UTF-8 on the tape whatever it declares.
     shown = listed(tmp_path, None, '# -*- coding: latin-1 -*-\n' + cafe + '\n', (1, 2))
     assert shown[1].endswith(cafe), shown
