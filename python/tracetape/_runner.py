@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import builtins
 import importlib.machinery
 import os
@@ -110,25 +109,25 @@ def _launcher_files() -> list:
     return files
 
 
-_interrupted = False  # the program ended by an uncaught KeyboardInterrupt
+def _interrupted() -> KeyboardInterrupt:
+    """What record_program raises after the program ended by an uncaught
+    KeyboardInterrupt (its traceback printed, its tape finished): out of the
+    entry point, the interpreter then shuts down as after any uncaught
+    KeyboardInterrupt (threads joined, atexit handlers run, files closed) and
+    ends the process by SIGINT, so that a parent (a shell) sees it killed by
+    the signal. An exact KeyboardInterrupt (CPython checks the type, not a
+    subclass); sys.excepthook is wrapped to print nothing more for it."""
+    e = KeyboardInterrupt()
+    e.tracetape_reported = True
+    hook = sys.excepthook
 
+    def excepthook(kind, value, tb):
+        if getattr(value, "tracetape_reported", False):
+            return
+        hook(kind, value, tb)
 
-def _die_of_sigint() -> None:
-    """What the interpreter does after an uncaught KeyboardInterrupt, once it
-    has shut down (threads joined, atexit handlers run): end the process by
-    SIGINT with its default action, so that a parent (a shell) sees it killed
-    by the signal, not an exit status. Registered with atexit before the
-    program runs, so that it runs after the program's own handlers."""
-    if not _interrupted:
-        return
-    for stream in (sys.stdout, sys.stderr):
-        _flush(stream)
-    try:
-        import signal
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
-    except Exception:
-        pass
+    sys.excepthook = excepthook
+    return e
 
 
 def record_program(opts, target, prog_args) -> int:
@@ -204,11 +203,9 @@ def record_program(opts, target, prog_args) -> int:
         print(f"tracetape record: error: {e}", file=sys.stderr)
         return 2
 
-    global _interrupted
     status = 0
     pending = None
     not_run = False
-    atexit.register(_die_of_sigint)
     try:
         if kind == "module":
             # What `python -m` runs (the same traceback frames, the same
@@ -252,5 +249,8 @@ def record_program(opts, target, prog_args) -> int:
         _say(f"tracetape: recorded to {written}; replay it with: {replay_hint(written)}")
         if _recording.last_event_count() == 0 and not _recording.hook_was_taken() and not not_run:
             _say(f"tracetape: warning: the tape holds no events: {_recording.out_of_scope_note(opts['include'])}")
-    _interrupted = isinstance(pending, KeyboardInterrupt)
+    if isinstance(pending, KeyboardInterrupt):
+        _flush(sys.stdout)
+        _flush(sys.stderr)
+        raise _interrupted()
     return status

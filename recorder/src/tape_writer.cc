@@ -70,16 +70,17 @@ int64_t SignalSafeMonotonicNs() {
 
 void OnTermSignal(int) {
   const int saved_errno = errno;
-  if (g_writer_live.load(std::memory_order_acquire)) {
-    const int64_t now = SignalSafeMonotonicNs();
-    if (!g_term_requested.exchange(true)) {
-      g_term_first_ns.store(now);
+  const int64_t now = SignalSafeMonotonicNs();
+  int64_t unset = 0;
+  g_term_first_ns.compare_exchange_strong(unset, now);  // the first one's time
+  // The request first, then whether a writer lives (both sequentially
+  // consistent, as the writer's exit in the other order): a writer that
+  // ends meanwhile sees the request, or this sees it gone.
+  const bool first = !g_term_requested.exchange(true);
+  if (g_writer_live.load()) {
+    if (first || now - g_term_first_ns.load() < kTermGraceNs) {
       errno = saved_errno;
       return;  // the writer finishes the tape, then ends the process
-    }
-    if (now - g_term_first_ns.load() < kTermGraceNs) {
-      errno = saved_errno;
-      return;  // a repeat: the writer is finishing
     }
   }
   DieOfSigterm();
@@ -95,11 +96,16 @@ bool TermHandlerIs(void (*handler)(int)) {
 // Installs the guard if SIGTERM has the default action; true if it did.
 bool GuardOverDefault() {
   if (!TermHandlerIs(SIG_DFL)) return false;
-  struct sigaction guard {};
+  struct sigaction guard {}, replaced {};
   guard.sa_handler = OnTermSignal;
   sigemptyset(&guard.sa_mask);
   guard.sa_flags = SA_RESTART;
-  return ::sigaction(SIGTERM, &guard, nullptr) == 0;
+  if (::sigaction(SIGTERM, &guard, &replaced) != 0) return false;
+  if ((replaced.sa_flags & SA_SIGINFO) != 0 || replaced.sa_handler != SIG_DFL) {
+    ::sigaction(SIGTERM, &replaced, nullptr);  // the program set its own meanwhile: it stays
+    return false;
+  }
+  return true;
 }
 
 // The guard back as the handler where SIGTERM has the default action again:
@@ -126,6 +132,7 @@ std::string EncodeHeader(const RecordOptions& o) {
 
 bool InstallTermGuard() {
   g_term_requested.store(false);
+  g_term_first_ns.store(0);
   if (!GuardOverDefault()) return false;
   g_guard_wanted.store(true);
   return true;
@@ -294,9 +301,15 @@ void TapeWriter::DrainOnce(bool* did_work) {
 }
 
 void TapeWriter::Run() {
-  g_writer_live.store(true, std::memory_order_release);
+  g_writer_live.store(true);
   struct Dead {
-    ~Dead() { g_writer_live.store(false, std::memory_order_release); }
+    // Every way out (finished, paused for a fork, discarding after a
+    // failure): a SIGTERM that came meanwhile ends the process now, once
+    // whatever could be finished is (OnTermSignal's order is the reverse).
+    ~Dead() {
+      g_writer_live.store(false);
+      if (g_term_requested.load()) DieOfSigterm();
+    }
   } dead;
   int64_t guard_checked_ns = MonotonicNs();
   while (true) {
@@ -323,10 +336,7 @@ void TapeWriter::Run() {
   WriteSources();
   WriteFooter();
   if (!discard_) ::fdatasync(fd_);
-  // A SIGTERM that came while the tape was being finished ends the process
-  // now that it is complete.
-  if (g_term_requested.load(std::memory_order_acquire)) DieOfSigterm();
-}
+}  // a SIGTERM that came while the tape was being finished: see Dead
 
 void TapeWriter::FinishForTermSignal() {
   if (!discard_) {
