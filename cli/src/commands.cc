@@ -29,7 +29,8 @@ constexpr const char* kUsage =
     "usage: tracetape replay FILE [--goto N|start|end|exception] [--batch]\n"
     "       tracetape dump FILE [--format text|jsonl] [--range A:B]\n"
     "       tracetape info FILE\n"
-    "       tracetape verify FILE\n";
+    "       tracetape verify FILE\n"
+    "       tracetape export FILE [--format chrome|speedscope] [-o OUT]\n";
 
 std::string Basename(const std::string& path) {
   auto slash = path.rfind('/');
@@ -448,6 +449,7 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (args[0] == "dump") return Dump(rest, out, err);
   if (args[0] == "info") return Info(rest, out, err);
   if (args[0] == "verify") return Verify(rest, out, err);
+  if (args[0] == "export") return Export(rest, out, err);
   if (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     out << kUsage;
     return 0;

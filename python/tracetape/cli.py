@@ -1,7 +1,7 @@
 """The ``tracetape`` command line.
 
 ``record`` runs here, in Python (it needs the interpreter it records); the
-offline commands (dump, info, verify) are C++ in ``_core``.
+offline commands (dump, info, verify, export) are C++ in ``_core``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ usage: tracetape record [-o FILE] [--include GLOB]... [--exclude GLOB]... [--loc
        tracetape dump FILE [--format text|jsonl] [--range A:B]
        tracetape info FILE
        tracetape verify FILE
+       tracetape export FILE [--format chrome|speedscope] [-o OUT]
 
 Record a Python program into a tape, then inspect it offline.
 
@@ -27,6 +28,8 @@ Record a Python program into a tape, then inspect it offline.
   dump     print the recorded events (--format jsonl: one JSON object per event)
   info     metadata, counts, threads, files, and whether the recording ended cleanly
   verify   full integrity check; exit status 0 only for a sound, complete tape
+  export   the calls as a timeline for Perfetto / chrome://tracing (chrome) or
+           speedscope; its time axis is the event number, not time
 """
 
 RECORD_HELP = """\
@@ -178,9 +181,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _record(args[1:])
     if args[0] == "replay":
         return _replay(args[1:])
-    if args[0] in ("dump", "info", "verify"):
+    if args[0] in ("dump", "info", "verify", "export"):
         return _offline(args)
-    print(f"tracetape: error: unknown command {args[0]!r} (commands: record, replay, dump, info, verify;"
+    print(f"tracetape: error: unknown command {args[0]!r} (commands: record, replay, dump, info, verify, export;"
           " see tracetape --help)", file=sys.stderr)
     return 2
 

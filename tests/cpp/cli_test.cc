@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -129,11 +131,24 @@ class CliTest : public ::testing::Test {
     adopted_ = new SyntheticRecording(testing::MakeProgram(spec));
     adopted_path_ = dir_->File("adopted.tape");
     ASSERT_TRUE(testing::WriteTape(testing::TestRecordOptions(adopted_path_), adopted_->builder.raw()).ok());
+
+    // Adopted frames, threads and exceptions, with every event's stack: the
+    // model of what `export` must show.
+    spec.seed = 11;
+    spec.events = 900;
+    spec.plain_threads = 3;
+    spec.adopt_every = 250;
+    spec.max_adopted_threads = 2;
+    spec.keep_stacks = true;
+    stacked_ = new SyntheticRecording(testing::MakeProgram(spec));
+    stacked_path_ = dir_->File("stacked.tape");
+    ASSERT_TRUE(testing::WriteTape(testing::TestRecordOptions(stacked_path_), stacked_->builder.raw()).ok());
   }
   static void TearDownTestSuite() {
     delete tiny_;
     delete blob_;
     delete adopted_;
+    delete stacked_;
     delete dir_;
   }
 
@@ -157,6 +172,8 @@ class CliTest : public ::testing::Test {
   static std::string blob_path_;
   static SyntheticRecording* adopted_;
   static std::string adopted_path_;
+  static SyntheticRecording* stacked_;
+  static std::string stacked_path_;
 };
 
 TempDir* CliTest::dir_ = nullptr;
@@ -166,6 +183,8 @@ testing::RecordingBuilder* CliTest::blob_ = nullptr;
 std::string CliTest::blob_path_;
 SyntheticRecording* CliTest::adopted_ = nullptr;
 std::string CliTest::adopted_path_;
+SyntheticRecording* CliTest::stacked_ = nullptr;
+std::string CliTest::stacked_path_;
 
 // --- verify
 
@@ -353,6 +372,12 @@ TEST_F(CliTest, UsageErrorsExitWithTwo) {
       {"verify", "--bogus"},
       {"info"},
       {"info", tiny_path_, tiny_path_},
+      {"export"},
+      {"export", tiny_path_, "--format", "svg"},
+      {"export", tiny_path_, "--format"},
+      {"export", tiny_path_, "-o"},
+      {"export", tiny_path_, "--bogus"},
+      {"export", tiny_path_, tiny_path_},
   };
   for (const auto& args : cases) {
     std::string joined;
@@ -368,6 +393,216 @@ TEST_F(CliTest, HelpExitsWithZero) {
   Result r = RunCli({"--help"});
   EXPECT_EQ(r.status, 0);
   EXPECT_FALSE(r.out.empty());
+}
+
+// --- export
+
+// One opening or closing of a frame on a thread's timeline: `text` is the
+// frame's qualname for an opening, the return value's text for a closing.
+struct Span {
+  uint32_t thread;
+  bool open;
+  uint64_t at;
+  std::string text;
+  bool operator==(const Span& o) const {
+    return thread == o.thread && open == o.open && at == o.at && text == o.text;
+  }
+};
+
+std::ostream& operator<<(std::ostream& os, const Span& s) {
+  return os << "T" << s.thread << (s.open ? " open " : " close ") << s.at << " " << s.text;
+}
+
+// What an export of a complete tape without dropped events must show, from
+// the model's events: a frame opens at its call event, or, adopted (it began
+// before the recording), at the first event that has it on the stack; it
+// closes after its return event, with the return value; what is still open
+// at the end closes at the end.
+std::vector<Span> ExpectedSpans(const std::vector<Event>& events, const char* unfinished) {
+  std::vector<Span> spans;
+  std::map<uint32_t, size_t> open;  // thread -> frames open
+  uint64_t end = 0;
+  for (const Event& e : events) {
+    size_t& n = open[e.thread];
+    const size_t keep = e.kind == 0 ? e.stack.size() - 1 : e.stack.size();
+    EXPECT_LE(n, keep) << "a frame left without a return at event " << e.index;
+    for (; n < e.stack.size(); ++n) spans.push_back({e.thread, true, e.index, e.stack[n].qualname});
+    if (e.kind == 2) {
+      spans.push_back({e.thread, false, e.index + 1, e.value.value_or("None")});
+      --n;
+    }
+    end = e.index + 1;
+  }
+  for (auto& [thread, n] : open) {
+    for (; n > 0; --n) spans.push_back({thread, false, end, unfinished});
+  }
+  return spans;
+}
+
+// The spans of a Chrome trace, in file order, with its exceptions: (thread,
+// ts, text) of every instant event. Checks what every event must have.
+std::vector<Span> ChromeSpans(const std::string& text, std::vector<Span>* exceptions) {
+  std::vector<Span> spans;
+  JsonValue v;
+  std::string error;
+  EXPECT_TRUE(testing::ParseJson(text, &v, &error)) << error;
+  const JsonValue* events = v.Get("traceEvents");
+  EXPECT_TRUE(events != nullptr && events->type == JsonValue::Type::kArray);
+  if (events == nullptr) return spans;
+  for (const JsonValue& e : events->array) {
+    const JsonValue* ph = e.Get("ph");
+    const JsonValue* tid = e.Get("tid");
+    EXPECT_TRUE(ph && ph->is_string() && tid && tid->is_integer() && e.Get("pid"));
+    if (!ph || !tid || ph->string == "M") continue;
+    const JsonValue* ts = e.Get("ts");
+    const JsonValue* args = e.Get("args");
+    EXPECT_TRUE(ts && ts->is_integer() && args);
+    if (!ts || !args) continue;
+    Span s{static_cast<uint32_t>(tid->AsInt()), ph->string == "B", static_cast<uint64_t>(ts->AsInt()), ""};
+    if (ph->string == "B") {
+      s.text = e.Get("name")->string;
+      EXPECT_TRUE(args->Get("file") && args->Get("line"));
+    } else if (ph->string == "E") {
+      s.text = args->Get("return")->string;
+    } else if (ph->string == "i") {
+      s.text = args->Get("exception")->string;
+      exceptions->push_back(s);
+      continue;
+    } else {
+      ADD_FAILURE() << "unexpected phase " << ph->string;
+    }
+    spans.push_back(s);
+  }
+  return spans;
+}
+
+// Spans ordered by thread, then as they came (a stable sort).
+std::vector<Span> ByThread(std::vector<Span> spans) {
+  std::stable_sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.thread < b.thread; });
+  return spans;
+}
+
+TEST_F(CliTest, ExportChromeOpensAndClosesEveryFrameAsTheTapeDoes) {
+  const std::string out = dir_->File("stacked.trace.json");
+  Result r = RunCli({"export", stacked_path_, "-o", out});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find(out), std::string::npos) << "says where it wrote: " << r.err;
+  std::vector<Span> exceptions;
+  const std::vector<Span> got = ChromeSpans(Bytes(out), &exceptions);
+  const std::vector<Span> want = ExpectedSpans(stacked_->events(), "(the recording ended before it returned)");
+  ASSERT_GT(want.size(), 100u);
+  EXPECT_EQ(ByThread(got), ByThread(want));
+  // The whole file in event order (a viewer reads the array as it comes).
+  for (size_t i = 1; i < got.size(); ++i) EXPECT_LE(got[i - 1].at, got[i].at) << got[i - 1] << " / " << got[i];
+  std::vector<Span> raised;
+  for (const Event& e : stacked_->events()) {
+    if (e.kind == 3) raised.push_back({e.thread, false, e.index, e.value.value_or("(not recorded)")});
+  }
+  ASSERT_FALSE(raised.empty());
+  EXPECT_EQ(exceptions, raised);
+}
+
+TEST_F(CliTest, ExportSpeedscopeGivesEachThreadItsFramesInOrder) {
+  const std::string out = dir_->File("stacked.speedscope.json");
+  Result r = RunCli({"export", stacked_path_, "--format=speedscope", "--output", out});
+  ASSERT_EQ(r.status, 0) << r.err;
+  JsonValue v;
+  std::string error;
+  ASSERT_TRUE(testing::ParseJson(Bytes(out), &v, &error)) << error;
+  ASSERT_EQ(v.Get("$schema")->string, "https://www.speedscope.app/file-format-schema.json");
+  std::vector<std::string> frames;
+  for (const JsonValue& f : v.Get("shared")->Get("frames")->array) frames.push_back(f.Get("name")->string);
+  std::vector<Span> want;
+  for (const Span& s : ByThread(ExpectedSpans(stacked_->events(), ""))) {
+    want.push_back({s.thread, s.open, s.at, s.open ? s.text : ""});
+  }
+  std::vector<Span> got;
+  std::set<uint32_t> threads;
+  for (const JsonValue& p : v.Get("profiles")->array) {
+    EXPECT_EQ(p.Get("type")->string, "evented");
+    EXPECT_EQ(p.Get("unit")->string, "none");
+    // "thread N (name)": the thread's number on the tape first.
+    const std::string& name = p.Get("name")->string;
+    ASSERT_EQ(name.rfind("thread ", 0), 0u) << name;
+    const uint32_t thread = static_cast<uint32_t>(std::stoul(name.substr(7)));
+    EXPECT_TRUE(threads.insert(thread).second) << "one profile per thread";
+    const uint64_t start = p.Get("startValue")->AsInt(), end = p.Get("endValue")->AsInt();
+    std::vector<std::string> open;
+    for (const JsonValue& e : p.Get("events")->array) {
+      const std::string& type = e.Get("type")->string;
+      const uint64_t at = e.Get("at")->AsInt();
+      const int64_t frame = e.Get("frame")->AsInt();
+      ASSERT_TRUE(frame >= 0 && frame < static_cast<int64_t>(frames.size()));
+      EXPECT_TRUE(at >= start && at <= end);
+      if (!got.empty() && got.back().thread == thread) EXPECT_LE(got.back().at, at);
+      if (type == "O") {
+        open.push_back(frames[frame]);
+        got.push_back({thread, true, at, frames[frame]});
+      } else {
+        ASSERT_EQ(type, "C");
+        // speedscope wants each close to name the frame it closes.
+        ASSERT_FALSE(open.empty());
+        EXPECT_EQ(frames[frame], open.back());
+        open.pop_back();
+        got.push_back({thread, false, at, ""});
+      }
+    }
+    EXPECT_TRUE(open.empty());
+  }
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(CliTest, ExportOfATruncatedTapeClosesWhatWasOpenAtItsEnd) {
+  const std::string bytes = Bytes(blob_path_);
+  const uint64_t cut = ChunkOffset(blob_path_, 2) + 10;
+  const std::string out = dir_->File("cut.trace.json");
+  Result r = RunCli({"export", Scratch("cut-export.tape", bytes.substr(0, cut)), "-o", out});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.err.find("incomplete"), std::string::npos) << r.err;
+  auto t = replayer::Tape::Open(blob_path_);
+  ASSERT_TRUE(t.ok());
+  const uint64_t end = (*t)->chunks()[2].first_event;
+  std::vector<Span> exceptions;
+  const std::vector<Span> want = {{0, true, 0, "fill"}, {0, false, end, "(the recording ended before it returned)"}};
+  EXPECT_EQ(ChromeSpans(Bytes(out), &exceptions), want);
+}
+
+TEST_F(CliTest, ExportOfACorruptedChunkExportsTheChunksBeforeItAndFails) {
+  std::string bytes = Bytes(blob_path_);
+  uint64_t off = ChunkOffset(blob_path_, 1) + format::kRecordHeaderSize + 5;
+  bytes[off] = static_cast<char>(bytes[off] ^ 0x40);
+  const std::string out = dir_->File("flip.trace.json");
+  Result r = RunCli({"export", Scratch("flip-export.tape", bytes), "-o", out});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("error"), std::string::npos) << r.err;
+  auto t = replayer::Tape::Open(blob_path_);
+  ASSERT_TRUE(t.ok());
+  std::vector<Span> exceptions;
+  const uint64_t end = (*t)->chunks()[1].first_event;
+  const std::vector<Span> want = {{0, true, 0, "fill"}, {0, false, end, "(the recording ended before it returned)"}};
+  EXPECT_EQ(ChromeSpans(Bytes(out), &exceptions), want) << "valid JSON of what could be read";
+}
+
+TEST_F(CliTest, ExportToStdoutAndItsDefaultName) {
+  Result r = RunCli({"export", tiny_path_, "-o", "-"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<Span> exceptions;
+  EXPECT_FALSE(ChromeSpans(r.out, &exceptions).empty());
+  // FILE.tape -> FILE.trace.json / FILE.speedscope.json, next to the tape.
+  const std::string tape = Scratch("named.tape", Bytes(tiny_path_));
+  ASSERT_EQ(RunCli({"export", tape}).status, 0);
+  ASSERT_EQ(RunCli({"export", tape, "--format", "speedscope"}).status, 0);
+  EXPECT_EQ(Bytes(dir_->File("named.trace.json")).rfind("{\"traceEvents\": [", 0), 0u);
+  EXPECT_NE(Bytes(dir_->File("named.speedscope.json")).find("speedscope"), std::string::npos);
+}
+
+TEST_F(CliTest, ExportSaysWhyItCannotWrite) {
+  Result r = RunCli({"export", tiny_path_, "-o", dir_->File("no/such/dir/x.json")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("cannot write"), std::string::npos) << r.err;
+  r = RunCli({"export", dir_->File("missing.tape")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("missing.tape"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The offline commands (replay, dump, info, verify), as a library: the Python
+// The offline commands (replay, dump, info, verify, export), as a library: the Python
 // `tracetape` entry point and the Python-free `tracetape-replay` binary both
 // call Main.
 #ifndef TRACETAPE_CLI_CLI_H_
@@ -29,6 +29,10 @@ using LineReader = std::function<bool(const std::string& prompt, std::string* li
 int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const LineReader& reader);
 int Info(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int Verify(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// Writes a tape's frames as a Chrome trace or a speedscope file (-o OUT; `-`
+// is `out`), the event number as the time axis. Exit status 1 if the tape
+// is corrupt (what was read before is exported) or OUT cannot be written.
+int Export(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // JSON string literal of s (quotes included). Invalid UTF-8 becomes U+FFFD:
 // a tape is untrusted and its strings are not guaranteed valid.
