@@ -30,7 +30,8 @@ constexpr const char* kUsage =
     "       tracetape dump FILE [--format text|jsonl] [--range A:B]\n"
     "       tracetape info FILE\n"
     "       tracetape verify FILE\n"
-    "       tracetape export FILE [--format chrome|speedscope] [-o OUT]\n";
+    "       tracetape export FILE [--format chrome|speedscope] [-o OUT]\n"
+    "       tracetape dap\n";
 
 std::string Basename(const std::string& path) {
   auto slash = path.rfind('/');
@@ -450,6 +451,7 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (args[0] == "info") return Info(rest, out, err);
   if (args[0] == "verify") return Verify(rest, out, err);
   if (args[0] == "export") return Export(rest, out, err);
+  if (args[0] == "dap") return Dap(rest, std::cin, out, err);
   if (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     out << kUsage;
     return 0;

@@ -340,5 +340,5 @@ PYBIND11_MODULE(_core, m) {
         return s.engine().tape().tail_status().message();
       });
 
-  m.def("cli_main", &CliMain, py::arg("args"), "Run an offline command (dump, info, verify, export); returns the exit status.");
+  m.def("cli_main", &CliMain, py::arg("args"), "Run an offline command (dump, info, verify, export, dap); returns the exit status.");
 }

@@ -1,7 +1,7 @@
 """The ``tracetape`` command line.
 
 ``record`` runs here, in Python (it needs the interpreter it records); the
-offline commands (dump, info, verify, export) are C++ in ``_core``.
+offline commands (dump, info, verify, export, dap) are C++ in ``_core``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ usage: tracetape record [-o FILE] [--include GLOB]... [--exclude GLOB]... [--loc
        tracetape info FILE
        tracetape verify FILE
        tracetape export FILE [--format chrome|speedscope] [-o OUT]
+       tracetape dap
 
 Record a Python program into a tape, then inspect it offline.
 
@@ -30,6 +31,8 @@ Record a Python program into a tape, then inspect it offline.
   verify   full integrity check; exit status 0 only for a sound, complete tape
   export   the calls as a timeline for Perfetto / chrome://tracing (chrome) or
            speedscope; its time axis is the event number, not time
+  dap      serve the Debug Adapter Protocol on stdin/stdout (editors: launch
+           with {"tape": FILE}); stepBack and reverseContinue go backwards
 """
 
 RECORD_HELP = """\
@@ -181,9 +184,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _record(args[1:])
     if args[0] == "replay":
         return _replay(args[1:])
-    if args[0] in ("dump", "info", "verify", "export"):
+    if args[0] in ("dump", "info", "verify", "export", "dap"):
         return _offline(args)
-    print(f"tracetape: error: unknown command {args[0]!r} (commands: record, replay, dump, info, verify, export;"
+    print(f"tracetape: error: unknown command {args[0]!r} (commands: record, replay, dump, info, verify, export, dap;"
           " see tracetape --help)", file=sys.stderr)
     return 2
 

@@ -378,6 +378,8 @@ TEST_F(CliTest, UsageErrorsExitWithTwo) {
       {"export", tiny_path_, "-o"},
       {"export", tiny_path_, "--bogus"},
       {"export", tiny_path_, tiny_path_},
+      {"dap", "--bogus"},
+      {"dap", tiny_path_},
   };
   for (const auto& args : cases) {
     std::string joined;

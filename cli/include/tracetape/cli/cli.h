@@ -1,4 +1,4 @@
-// The offline commands (replay, dump, info, verify, export), as a library: the Python
+// The offline commands (replay, dump, info, verify, export, dap), as a library: the Python
 // `tracetape` entry point and the Python-free `tracetape-replay` binary both
 // call Main.
 #ifndef TRACETAPE_CLI_CLI_H_
@@ -33,6 +33,9 @@ int Verify(const std::vector<std::string>& args, std::ostream& out, std::ostream
 // is `out`), the event number as the time axis. Exit status 1 if the tape
 // is corrupt (what was read before is exported) or OUT cannot be written.
 int Export(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// Serves the Debug Adapter Protocol on `in`/`out` until `disconnect` or the
+// end of input (cli/src/dap.cc). Exit status 1 if the input stops being DAP.
+int Dap(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err);
 
 // JSON string literal of s (quotes included). Invalid UTF-8 becomes U+FFFD:
 // a tape is untrusted and its strings are not guaranteed valid.

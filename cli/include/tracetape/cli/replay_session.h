@@ -35,6 +35,10 @@ class ReplaySession {
   // `@py_format3`...; a comprehension's `.0`) are left out and counted.
   void PrintLocals(std::ostream& out, bool all = true);
 
+  // Selects the frame `offset` levels above the event's, as `u` would
+  // (clamped to the outermost), without printing.
+  void SelectFrame(uint32_t offset) { frame_offset_ = offset; }
+
   // Unknown or malformed commands so far (batch mode's exit status).
   int errors() const { return errors_; }
   replayer::Engine& engine() { return *engine_; }

@@ -1,0 +1,593 @@
+// `tracetape dap`: the replay engine behind the Debug Adapter Protocol, over
+// stdin/stdout, for editors (VS Code, nvim-dap, Emacs dap-mode...). The same
+// moves as the prompt, both directions: DAP's stepBack and reverseContinue
+// (capability supportsStepBack) are `bn` and `bc`.
+//
+// The program is not there: `launch` opens a tape ("tape", or "program" for
+// clients that only know that name), sources come from the tape
+// (sourceReference), and nothing runs between stops. The debug console is the
+// prompt: a line is evaluated as an expression in the selected frame, and
+// else run as a prompt command (`goto 120`, `when x`, `watch x`, `bs`, `w`).
+//
+// Input is untrusted like a tape: a message's size is bounded, malformed JSON
+// or a request with wrong argument types gets an error response (or a line on
+// stderr when it cannot be answered), never a crash.
+#include <algorithm>
+#include <cstdint>
+#include <istream>
+#include <map>
+#include <memory>
+#include <set>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "text.h"
+#include "tracetape/cli/cli.h"
+#include "tracetape/cli/replay_session.h"
+#include "tracetape/replayer/engine.h"
+#include "tracetape/replayer/value.h"
+
+namespace tracetape::cli {
+namespace {
+
+using json = nlohmann::json;
+using replayer::Engine;
+using replayer::EventKind;
+using replayer::StateView;
+using replayer::Value;
+
+constexpr const char* kDapUsage =
+    "usage: tracetape dap\n"
+    "  Serves the Debug Adapter Protocol on stdin/stdout. Launch arguments:\n"
+    "  {\"tape\": FILE, \"goto\": \"start|end|exception|N\", \"stopOnEntry\": true|false}\n";
+
+// A message larger than this is refused (and ends the session: the stream
+// cannot be resynchronised without reading it).
+constexpr size_t kMaxMessage = 16u << 20;
+
+// Checked accessors: a client's JSON is untrusted, and nlohmann's own
+// accessors throw on a type mismatch.
+const json* Member(const json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+std::string GetString(const json& object, const char* key, const std::string& fallback = "") {
+  const json* v = Member(object, key);
+  return v && v->is_string() ? v->get<std::string>() : fallback;
+}
+bool GetBool(const json& object, const char* key, bool fallback) {
+  const json* v = Member(object, key);
+  return v && v->is_boolean() ? v->get<bool>() : fallback;
+}
+// An integer in [lo, hi], else `fallback`.
+int64_t GetInt(const json& object, const char* key, int64_t fallback, int64_t lo = INT32_MIN,
+               int64_t hi = INT32_MAX) {
+  const json* v = Member(object, key);
+  if (!v || !v->is_number_integer()) return fallback;
+  const int64_t i = v->is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(v->get<uint64_t>(), INT64_MAX))
+                                            : v->get<int64_t>();
+  return i < lo || i > hi ? fallback : i;
+}
+
+std::string Basename(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+class DapServer {
+ public:
+  DapServer(std::istream& in, std::ostream& out, std::ostream& err) : in_(in), out_(out), err_(err) {}
+
+  int Run() {
+    while (!done_) {
+      json message;
+      std::string error;
+      const int got = Read(&message, &error);
+      if (got == 0) break;  // end of input
+      if (got < 0) {
+        err_ << "tracetape dap: error: " << error << "\n";
+        return 1;
+      }
+      if (!message.is_object() || GetString(message, "type") != "request" || !Member(message, "seq") ||
+          !Member(message, "seq")->is_number_integer() || GetString(message, "command").empty()) {
+        err_ << "tracetape dap: warning: ignored a message that is not a DAP request\n";
+        continue;
+      }
+      try {
+        Handle(message);
+      } catch (const std::exception& e) {  // a malformed argument that got past the checks
+        Fail(message, std::string("malformed request: ") + e.what());
+      }
+    }
+    return 0;
+  }
+
+ private:
+  // 1: a message; 0: end of input before one began; -1: a framing error.
+  int Read(json* message, std::string* error) {
+    size_t length = 0;
+    bool have_length = false, any = false;
+    std::string line;
+    while (true) {
+      if (!std::getline(in_, line)) {
+        if (!any) return 0;
+        *error = "input ended inside a message header";
+        return -1;
+      }
+      any = true;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) break;
+      if (line.size() > 1024) {
+        *error = "a header line longer than 1024 bytes";
+        return -1;
+      }
+      const auto colon = line.find(':');
+      if (colon == std::string::npos) {
+        *error = "a header line without ':' (" + Printable(line) + ")";
+        return -1;
+      }
+      std::string name = line.substr(0, colon);
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (name != "content-length") continue;
+      std::string value = line.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(" \t"));
+      if (value.empty() || value.size() > 12 || value.find_first_not_of("0123456789") != std::string::npos) {
+        *error = "Content-Length is not a number (" + Printable(value) + ")";
+        return -1;
+      }
+      length = std::stoull(value);
+      have_length = true;
+    }
+    if (!have_length) {
+      *error = "a message without Content-Length";
+      return -1;
+    }
+    if (length > kMaxMessage) {
+      *error = "a message of " + std::to_string(length) + " bytes (at most " + std::to_string(kMaxMessage) + ")";
+      return -1;
+    }
+    std::string body(length, '\0');
+    in_.read(body.data(), static_cast<std::streamsize>(length));
+    if (static_cast<size_t>(in_.gcount()) != length) {
+      *error = "input ended inside a message (" + std::to_string(in_.gcount()) + " of " + std::to_string(length) +
+               " bytes)";
+      return -1;
+    }
+    *message = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (message->is_discarded()) {
+      err_ << "tracetape dap: warning: ignored a message that is not JSON\n";
+      *message = json();  // not a request: skipped by Run
+    }
+    return 1;
+  }
+
+  void Send(json message) {
+    message["seq"] = seq_++;
+    const std::string body = message.dump(-1, ' ', false, json::error_handler_t::replace);
+    out_ << "Content-Length: " << body.size() << "\r\n\r\n" << body;
+    out_.flush();
+  }
+  void Respond(const json& request, json body = nullptr) {
+    json r = {{"type", "response"},
+              {"request_seq", request["seq"]},
+              {"success", true},
+              {"command", request["command"]}};
+    if (!body.is_null()) r["body"] = std::move(body);
+    Send(std::move(r));
+  }
+  void Fail(const json& request, const std::string& message) {
+    Send({{"type", "response"},
+          {"request_seq", request["seq"]},
+          {"success", false},
+          {"command", request["command"]},
+          {"message", message},
+          {"body", {{"error", {{"id", 1}, {"format", message}, {"showUser", true}}}}}});
+  }
+  void Event(const std::string& name, json body = nullptr) {
+    json e = {{"type", "event"}, {"event", name}};
+    if (!body.is_null()) e["body"] = std::move(body);
+    Send(std::move(e));
+  }
+  void Output(const std::string& text, const std::string& category = "console") {
+    Event("output", {{"category", category}, {"output", text}});
+  }
+
+  Engine& engine() { return session_->engine(); }
+
+  // Lines and columns as the client counts them (initialize's
+  // linesStartAt1 / columnsStartAt1).
+  int64_t ClientLine(int64_t line) const { return lines_from_1_ ? line : line - 1; }
+  int64_t TapeLine(int64_t line) const { return lines_from_1_ ? line : line + 1; }
+
+  void Handle(const json& request) {
+    const std::string command = GetString(request, "command");
+    static const json kNoArgs = json::object();
+    const json* a = Member(request, "arguments");
+    const json& args = a && a->is_object() ? *a : kNoArgs;
+    if (command == "initialize") return Initialize(request, args);
+    if (command == "launch" || command == "attach") return Launch(request, args);
+    if (command == "disconnect") {
+      Respond(request);
+      done_ = true;
+      return;
+    }
+    if (command == "terminate") {
+      Respond(request);
+      Event("terminated");
+      return;
+    }
+    static const std::set<std::string> kCommands = {
+        "setBreakpoints", "setFunctionBreakpoints", "setExceptionBreakpoints", "configurationDone", "threads",
+        "stackTrace", "scopes", "variables", "source", "loadedSources", "evaluate", "pause", "continue",
+        "reverseContinue", "next", "stepBack", "stepIn", "stepOut"};
+    if (!kCommands.count(command)) return Fail(request, "'" + command + "' is not supported by tracetape's replay");
+    if (!session_) return Fail(request, "no tape: send 'launch' with {\"tape\": FILE} first");
+    if (command == "setBreakpoints") return SetBreakpoints(request, args);
+    if (command == "setFunctionBreakpoints") return SetFunctionBreakpoints(request, args);
+    if (command == "setExceptionBreakpoints") return Respond(request, {{"breakpoints", json::array()}});
+    if (command == "configurationDone") return ConfigurationDone(request);
+    if (command == "threads") return Threads(request);
+    if (command == "stackTrace") return StackTrace(request, args);
+    if (command == "scopes") return Scopes(request, args);
+    if (command == "variables") return Variables(request, args);
+    if (command == "source") return Source(request, args);
+    if (command == "loadedSources") return LoadedSources(request);
+    if (command == "evaluate") return Evaluate(request, args);
+    if (command == "pause") {
+      Respond(request);
+      return Stopped("pause", "");
+    }
+    if (command == "continue" || command == "reverseContinue") {
+      std::string why;
+      Status s = engine().Continue(command == "continue", &why);
+      if (!s.ok()) return Fail(request, s.message());
+      Respond(request, {{"allThreadsContinued", true}});
+      const bool breakpoint = why.rfind("Breakpoint", 0) == 0 || why.rfind("Temporary breakpoint", 0) == 0;
+      return Stopped(breakpoint ? "breakpoint" : why.rfind("Watchpoint", 0) == 0 ? "data breakpoint" : "pause", why);
+    }
+    if (command == "next" || command == "stepBack" || command == "stepIn" || command == "stepOut") {
+      Status s = command == "next"       ? engine().Next(true)
+                 : command == "stepBack" ? engine().Next(false)
+                 : command == "stepIn"   ? engine().Step(true)
+                                         : engine().Finish(true);
+      Respond(request);
+      // Nowhere to go (the tape's edge, the outermost frame): it stays, as
+      // the prompt does, and says why.
+      if (!s.ok()) Output(s.message() + "\n");
+      return Stopped("step", s.ok() ? "" : s.message());
+    }
+  }
+
+  void Initialize(const json& request, const json& args) {
+    lines_from_1_ = GetBool(args, "linesStartAt1", true);
+    columns_from_1_ = GetBool(args, "columnsStartAt1", true);
+    Respond(request, {{"supportsConfigurationDoneRequest", true},
+                      {"supportsStepBack", true},
+                      {"supportsConditionalBreakpoints", true},
+                      {"supportsFunctionBreakpoints", true},
+                      {"supportsEvaluateForHovers", true},
+                      {"supportsTerminateRequest", true},
+                      {"supportsLoadedSourcesRequest", true},
+                      {"exceptionBreakpointFilters", json::array()}});
+  }
+
+  void Launch(const json& request, const json& args) {
+    if (session_) return Fail(request, "a tape is already open");
+    std::string path = GetString(args, "tape", GetString(args, "program"));
+    if (path.empty()) return Fail(request, "launch needs {\"tape\": FILE}");
+    auto opened = Engine::Open(path);
+    if (!opened.ok()) return Fail(request, "cannot replay " + path + ": " + opened.status().message());
+    session_ = std::make_unique<ReplaySession>(std::move(opened).value());
+    goto_ = GetString(args, "goto");
+    if (const json* g = Member(args, "goto"); g && g->is_number_unsigned()) goto_ = std::to_string(g->get<uint64_t>());
+    stop_on_entry_ = GetBool(args, "stopOnEntry", true);
+    Respond(request);
+    const auto& tape = engine().tape();
+    std::ostringstream where;
+    where << "tracetape: replaying " << tape.path() << " (" << engine().size() << " events";
+    if (!tape.complete()) where << "; incomplete: " << tape.tail_status().message();
+    where << ")\n";
+    Output(where.str());
+    Event("initialized");
+  }
+
+  void ConfigurationDone(const json& request) {
+    Respond(request);
+    std::ostringstream said;
+    if (!goto_.empty()) {
+      if (!session_->GotoSpec(goto_, said)) Output(said.str(), "stderr");
+      return Stopped("entry", "");
+    }
+    session_->Start(said);  // the failure of a failed test's tape, else the first event
+    if (said.str().rfind("Test ", 0) == 0) {
+      auto state = engine().State();
+      std::string what = said.str().substr(0, said.str().find('\n'));
+      if (state.ok() && state->has_value) what += " " + state->value;
+      return Stopped("exception", what);
+    }
+    if (stop_on_entry_) return Stopped("entry", "");
+    std::string why;
+    Status s = engine().Continue(true, &why);
+    if (!s.ok()) Output(s.message() + "\n", "stderr");
+    Stopped(why.rfind("Breakpoint", 0) == 0 ? "breakpoint" : "pause", why);
+  }
+
+  // A stop: what the client holds about frames and values is stale.
+  void Stopped(const std::string& reason, const std::string& description) {
+    values_.clear();
+    auto state = engine().State();
+    json body = {{"reason", reason}, {"allThreadsStopped", true}};
+    if (state.ok()) body["threadId"] = state->thread + 1;
+    if (!description.empty()) {
+      body["description"] = description;
+      body["text"] = description;
+    }
+    Event("stopped", std::move(body));
+  }
+
+  void Threads(const json& request) {
+    std::map<uint32_t, std::string>& threads = threads_;
+    if (threads.empty()) {
+      if (const auto* footer = engine().tape().footer()) {
+        for (const auto& t : footer->threads) threads[t.index] = t.name;
+      } else {
+        // An incomplete tape has no footer: its chunks say, once.
+        for (size_t c = 0; c < engine().tape().chunks().size(); ++c) {
+          auto chunk = engine().tape().ReadChunk(c);
+          if (!chunk.ok()) break;
+          for (const auto& [index, t] : chunk->threads) threads[index] = t.name;
+        }
+      }
+    }
+    if (auto state = engine().State(); state.ok()) threads[state->thread] = state->thread_name;
+    json list = json::array();
+    for (const auto& [index, name] : threads) {
+      list.push_back({{"id", index + 1}, {"name", name.empty() ? "thread " + std::to_string(index) : name}});
+    }
+    Respond(request, {{"threads", std::move(list)}});
+  }
+
+  json SourceOf(const std::string& file) {
+    json source = {{"name", Basename(file)}, {"path", file}};
+    auto it = engine().tape().sources().find(file);
+    if (it != engine().tape().sources().end() && it->second.omitted_reason.empty()) {
+      auto [ref, added] = source_refs_.try_emplace(file, static_cast<int64_t>(source_files_.size() + 1));
+      if (added) source_files_.push_back(file);
+      // The recorded text, not whatever is at that path on this machine.
+      source["sourceReference"] = ref->second;
+      source["origin"] = "recorded";
+    }
+    return source;
+  }
+
+  void StackTrace(const json& request, const json& args) {
+    auto state = engine().State();
+    if (!state.ok()) return Fail(request, state.status().message());
+    json frames = json::array();
+    const int64_t thread = GetInt(args, "threadId", state->thread + 1);
+    size_t total = 0;
+    // Only the thread of the current event has a stack here: the others are
+    // where their last event left them, which the tape does not index.
+    if (thread == static_cast<int64_t>(state->thread) + 1) {
+      total = state->stack.size();
+      const size_t start = static_cast<size_t>(GetInt(args, "startFrame", 0, 0));
+      const int64_t levels = GetInt(args, "levels", 0, 0);
+      for (size_t level = start; level < total && (levels == 0 || level < start + static_cast<size_t>(levels));
+           ++level) {
+        const auto& f = state->stack[total - 1 - level];
+        frames.push_back({{"id", level + 1},
+                          {"name", f.qualname},
+                          {"source", SourceOf(f.file)},
+                          {"line", ClientLine(f.line)},
+                          {"column", columns_from_1_ ? 1 : 0}});
+      }
+    }
+    Respond(request, {{"stackFrames", std::move(frames)}, {"totalFrames", total}});
+  }
+
+  void Scopes(const json& request, const json& args) {
+    const int64_t frame = GetInt(args, "frameId", 0, 1);
+    auto state = engine().State();
+    if (!state.ok()) return Fail(request, state.status().message());
+    if (frame < 1 || static_cast<size_t>(frame) > state->stack.size()) return Fail(request, "no such frame");
+    json locals = {{"name", "Locals"}, {"presentationHint", "locals"}, {"variablesReference", frame},
+                   {"expensive", false}};
+    json scopes = json::array();
+    scopes.push_back(std::move(locals));
+    Respond(request, {{"scopes", std::move(scopes)}});
+  }
+
+  // Variable references: 1..kFrameRefs are the frames' locals (level + 1);
+  // above, values_ (the parsed values being expanded), valid until the next
+  // stop.
+  static constexpr int64_t kFrameRefs = 1 << 20;
+
+  json VariableOf(const std::string& name, const Value& v) {
+    json var = {{"name", name}, {"value", v.text.empty() ? replayer::Repr(v) : v.text}, {"variablesReference", 0}};
+    const bool container = !v.items.empty() || !v.entries.empty() || !v.attrs.empty();
+    if (container) {
+      values_.push_back(v);
+      var["variablesReference"] = kFrameRefs + static_cast<int64_t>(values_.size());
+      var["namedVariables"] = v.attrs.size();
+      var["indexedVariables"] = v.items.size() + v.entries.size();
+    }
+    return var;
+  }
+
+  void Variables(const json& request, const json& args) {
+    const int64_t ref = GetInt(args, "variablesReference", 0, 1, INT64_MAX);
+    json vars = json::array();
+    if (ref >= 1 && ref <= kFrameRefs) {
+      auto state = engine().State();
+      if (!state.ok()) return Fail(request, state.status().message());
+      if (static_cast<size_t>(ref) > state->stack.size()) return Fail(request, "no such frame");
+      const auto& f = state->stack[state->stack.size() - static_cast<size_t>(ref)];
+      for (const auto& [name, text] : f.locals) vars.push_back(VariableOf(name, replayer::ParseRendered(text)));
+      if (ref == 1 && state->has_value) {
+        vars.push_back(VariableOf(state->kind == EventKind::kException ? "(exception)" : "(return value)",
+                                  replayer::ParseRendered(state->value)));
+      }
+    } else if (ref > kFrameRefs && static_cast<size_t>(ref - kFrameRefs) <= values_.size()) {
+      // A copy: VariableOf may grow values_.
+      const Value v = values_[static_cast<size_t>(ref - kFrameRefs - 1)];
+      for (size_t i = 0; i < v.items.size(); ++i) vars.push_back(VariableOf(std::to_string(i), v.items[i]));
+      for (const auto& [key, item] : v.entries) vars.push_back(VariableOf(key.text, item));
+      for (const auto& [name, item] : v.attrs) vars.push_back(VariableOf(name, item));
+      if (v.cut || v.truncated) {
+        vars.push_back({{"name", "..."}, {"value", "(cut by the recorder's bounds)"}, {"variablesReference", 0}});
+      }
+    } else {
+      return Fail(request, "no such variables reference (values are only valid until the next stop)");
+    }
+    Respond(request, {{"variables", std::move(vars)}});
+  }
+
+  void Source(const json& request, const json& args) {
+    int64_t ref = GetInt(args, "sourceReference", 0, 0);
+    std::string file;
+    if (ref > 0 && static_cast<size_t>(ref) <= source_files_.size()) {
+      file = source_files_[static_cast<size_t>(ref) - 1];
+    } else if (const json* s = Member(args, "source")) {
+      file = GetString(*s, "path");
+      const int64_t r = GetInt(*s, "sourceReference", 0, 0);
+      if (r > 0 && static_cast<size_t>(r) <= source_files_.size()) file = source_files_[static_cast<size_t>(r) - 1];
+    }
+    const auto* lines = file.empty() ? nullptr : engine().SourceLines(file);
+    if (!lines) return Fail(request, file.empty() ? "no such source" : "the tape has no source of " + file);
+    std::string text;
+    for (const auto& l : *lines) text += l + "\n";
+    Respond(request, {{"content", std::move(text)}, {"mimeType", "text/x-python"}});
+  }
+
+  void LoadedSources(const json& request) {
+    json list = json::array();
+    for (const auto& [file, src] : engine().tape().sources()) {
+      if (src.omitted_reason.empty()) list.push_back(SourceOf(file));
+    }
+    Respond(request, {{"sources", std::move(list)}});
+  }
+
+  // The file a setBreakpoints names, as recorded: a source this adapter
+  // handed out (its reference), else its path as given (the engine matches
+  // a suffix, or a path relative to where the program was recorded).
+  std::string BreakpointFile(const json& args) {
+    const json* s = Member(args, "source");
+    if (!s) return "";
+    const int64_t r = GetInt(*s, "sourceReference", 0, 0);
+    if (r > 0 && static_cast<size_t>(r) <= source_files_.size()) return source_files_[static_cast<size_t>(r) - 1];
+    std::string path = GetString(*s, "path");
+    return path.empty() ? GetString(*s, "name") : path;
+  }
+
+  void SetBreakpoints(const json& request, const json& args) {
+    const std::string file = BreakpointFile(args);
+    if (file.empty()) return Fail(request, "setBreakpoints needs a source with a path");
+    for (int id : by_source_[file]) (void)engine().ClearBreakpoint(id);
+    by_source_[file].clear();
+    json result = json::array();
+    const json* list = Member(args, "breakpoints");
+    if (list && list->is_array()) {
+      for (const json& b : *list) {
+        const int64_t line = GetInt(b, "line", -1);
+        result.push_back(AddBreakpoint(line < 0 ? "" : file + ":" + std::to_string(TapeLine(line)),
+                                       GetString(b, "condition"), &by_source_[file]));
+        if (line >= 0) result.back()["line"] = line;
+      }
+    }
+    Respond(request, {{"breakpoints", std::move(result)}});
+  }
+
+  void SetFunctionBreakpoints(const json& request, const json& args) {
+    for (int id : function_breakpoints_) (void)engine().ClearBreakpoint(id);
+    function_breakpoints_.clear();
+    json result = json::array();
+    const json* list = Member(args, "breakpoints");
+    if (list && list->is_array()) {
+      for (const json& b : *list) {
+        result.push_back(AddBreakpoint(GetString(b, "name"), GetString(b, "condition"), &function_breakpoints_));
+      }
+    }
+    Respond(request, {{"breakpoints", std::move(result)}});
+  }
+
+  json AddBreakpoint(const std::string& spec, const std::string& condition, std::vector<int>* ids) {
+    if (spec.empty()) return {{"verified", false}, {"message", "a breakpoint needs a line or a function name"}};
+    auto id = engine().AddBreakpoint(spec, condition, false);
+    if (!id.ok()) return {{"verified", false}, {"message", id.status().message()}};
+    ids->push_back(*id);
+    json bp = {{"id", *id}, {"verified", true}};
+    for (const auto& b : engine().breakpoints()) {
+      // Set, but nothing on the tape reaches it: said, as the prompt does.
+      if (b.id == *id && !b.note.empty()) bp = {{"id", *id}, {"verified", false}, {"message", b.note}};
+    }
+    return bp;
+  }
+
+  void Evaluate(const json& request, const json& args) {
+    const std::string expression = GetString(args, "expression");
+    const int64_t frame = GetInt(args, "frameId", 1, 1);
+    const std::string context = GetString(args, "context", "repl");
+    auto value = engine().Eval(expression, static_cast<uint32_t>(frame - 1));
+    if (value.ok()) return Respond(request, VariableResult(*value));
+    if (context != "repl") return Fail(request, value.status().message());
+    // Not an expression here: a prompt command (goto 120, when x, bs, w).
+    const uint64_t before = engine().position();
+    const int errors = session_->errors();
+    std::ostringstream said;
+    session_->SelectFrame(static_cast<uint32_t>(frame - 1));  // `when x`, `watch x` of the frame shown
+    if (!session_->Execute(expression, said)) said << "(the debugger's stop button ends the replay)\n";
+    std::string text = said.str();
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    if (session_->errors() > errors) {
+      // Neither: the expression's error says more, unless it was a command.
+      if (text.rfind("*** Unknown command", 0) == 0) return Fail(request, value.status().message());
+      return Fail(request, text.rfind("*** ", 0) == 0 ? text.substr(4) : text);
+    }
+    Respond(request, {{"result", text}, {"variablesReference", 0}});
+    if (engine().position() != before) Stopped("goto", "");
+  }
+
+  json VariableResult(const Value& v) {
+    json var = VariableOf("", v);
+    return {{"result", var["value"]}, {"variablesReference", var["variablesReference"]}};
+  }
+
+  std::istream& in_;
+  std::ostream& out_;
+  std::ostream& err_;
+  int64_t seq_ = 1;
+  bool done_ = false;
+  bool lines_from_1_ = true;
+  bool columns_from_1_ = true;
+  std::unique_ptr<ReplaySession> session_;
+  std::string goto_;
+  bool stop_on_entry_ = true;
+  std::vector<Value> values_;
+  std::map<std::string, int64_t> source_refs_;
+  std::vector<std::string> source_files_;
+  std::map<std::string, std::vector<int>> by_source_;
+  std::vector<int> function_breakpoints_;
+  std::map<uint32_t, std::string> threads_;  // index -> name, from the tape
+};
+
+}  // namespace
+
+int Dap(const std::vector<std::string>& args, std::istream& in, std::ostream& out, std::ostream& err) {
+  for (const auto& a : args) {
+    if (a == "-h" || a == "--help") {
+      out << kDapUsage;
+      return 0;
+    }
+    err << "tracetape dap: error: unexpected argument " << Printable(a) << "\n" << kDapUsage;
+    return 2;
+  }
+  return DapServer(in, out, err).Run();
+}
+
+}  // namespace tracetape::cli

@@ -1,0 +1,300 @@
+"""`tracetape dap` (DESIGN sections 1 and 2): the replay engine behind the Debug Adapter
+Protocol, driven as an editor drives it, over the subprocess's stdin/stdout.
+
+Where it stops is checked against the Python API's cursor making the same moves (DAP's
+next / stepIn / stepOut / stepBack / continue / reverseContinue are the prompt's n / s /
+r / bn / c / bc), and what it shows (frames, locals, values expanded, the recorded source)
+against `dump --format jsonl` of the same tape.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import tracetape
+from conftest import REPO_ROOT, SUBPROCESS_TIMEOUT, child_env, parse_jsonl, tracetape_cmd
+
+PROGRAM = """\
+class Account:
+    def __init__(self, owner, balance):
+        self.owner = owner
+        self.balance = balance
+
+
+def transfer(a, b, amount):
+    a.balance -= amount
+    b.balance += amount
+    return a.balance
+
+
+def main():
+    accounts = [Account("ann", 100), Account("bob", 5)]
+    ledger = {"ann": [], "bob": []}
+    total = 0
+    for i in range(3):
+        total += transfer(accounts[0], accounts[1], 10 * i)
+        ledger["ann"].append(-10 * i)
+    if total > 100:
+        raise ValueError("total %d" % total)
+    return total
+
+
+main()
+"""
+
+
+class Client:
+    """A DAP client: Content-Length framing, requests matched to responses, events kept
+    in arrival order until asked for."""
+
+    def __init__(self, cwd, args=()):
+        self.proc = subprocess.Popen(tracetape_cmd("dap", *args), cwd=str(cwd), env=child_env(),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.seq = 0
+        self.events = []
+        # A guard against a hung adapter, not a timing assertion: reads then end.
+        self.watchdog = threading.Timer(SUBPROCESS_TIMEOUT, self.proc.kill)
+        self.watchdog.start()
+
+    def write(self, raw):
+        self.proc.stdin.write(raw)
+        self.proc.stdin.flush()
+
+    def send(self, command, **arguments):
+        self.seq += 1
+        body = json.dumps({"seq": self.seq, "type": "request", "command": command,
+                           "arguments": arguments}).encode()
+        self.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        return self.seq
+
+    def read(self):
+        length = None
+        while True:
+            line = self.proc.stdout.readline()
+            assert line, "the adapter ended: " + self.proc.stderr.read().decode()
+            line = line.strip()
+            if not line:
+                break
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        assert length is not None
+        return json.loads(self.proc.stdout.read(length))
+
+    def request(self, command, **arguments):
+        seq = self.send(command, **arguments)
+        while True:
+            m = self.read()
+            if m["type"] == "response":
+                assert m["request_seq"] == seq and m["command"] == command, m
+                return m
+            self.events.append(m)
+
+    def ok(self, command, **arguments):
+        r = self.request(command, **arguments)
+        assert r["success"], r
+        return r.get("body", {})
+
+    def event(self, name):
+        while True:
+            for i, e in enumerate(self.events):
+                if e["event"] == name:
+                    return self.events.pop(i)
+            self.events.append(self.read())
+
+    def close(self):
+        self.watchdog.cancel()
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    # -- what the editor shows
+    def position(self):
+        info = self.ok("evaluate", expression="info", context="repl", frameId=1)["result"]
+        return int(info.split("at: event ")[1].split()[0])
+
+    def frames(self):
+        return self.ok("stackTrace", threadId=1)["stackFrames"]
+
+    def variables(self, reference):
+        return {v["name"]: v for v in self.ok("variables", variablesReference=reference)["variables"]}
+
+
+@pytest.fixture
+def taped(tmp_path):
+    (tmp_path / "bank.py").write_text(PROGRAM)
+    subprocess.run(tracetape_cmd("record", "-o", "bank.tape", "bank.py"), cwd=str(tmp_path), env=child_env(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    dump = subprocess.run(tracetape_cmd("dump", "bank.tape", "--format", "jsonl"), cwd=str(tmp_path),
+                          env=child_env(), stdout=subprocess.PIPE, timeout=300, check=True)
+    events = parse_jsonl(dump.stdout.decode(), "dump")
+    client = Client(tmp_path)
+    yield tmp_path, events, client
+    client.close()
+
+
+def start(client, tape="bank.tape", **launch):
+    caps = client.ok("initialize", adapterID="tracetape", linesStartAt1=True, columnsStartAt1=True)
+    assert caps["supportsStepBack"] and caps["supportsConfigurationDoneRequest"]
+    client.ok("launch", tape=tape, **launch)
+    client.event("initialized")
+
+
+def test_an_editor_session_moves_both_ways_as_the_prompt_does(taped):
+    work, events, c = taped
+    start(c)
+    bps = c.ok("setBreakpoints", source={"path": "bank.py"},
+               breakpoints=[{"line": 8, "condition": "amount == 20"}, {"line": 5}, {"line": 400}])["breakpoints"]
+    assert bps[0]["verified"] and bps[0]["line"] == 8
+    assert not bps[1]["verified"] and "blank" in bps[1]["message"]
+    assert not bps[2]["verified"] and "lines" in bps[2]["message"]
+    c.ok("configurationDone")
+    assert c.event("stopped")["body"]["reason"] == "entry"
+    assert c.position() == 0
+
+    cursor = tracetape.open(str(work / "bank.tape"))
+    cursor.breakpoint("bank.py:8", "amount == 20")
+    trail = []
+    moves = [("continue", cursor.cont), ("stepIn", cursor.step), ("next", cursor.next),
+             ("stepBack", cursor.next_back), ("stepOut", cursor.finish), ("next", cursor.next),
+             ("stepBack", cursor.next_back), ("stepIn", cursor.step),
+             ("stepIn", cursor.step), ("reverseContinue", cursor.cont_back), ("continue", cursor.cont),
+             ("next", cursor.next), ("next", cursor.next)]
+    for command, move in moves:
+        c.ok(command, threadId=1)
+        stopped = c.event("stopped")["body"]
+        move()
+        assert stopped["threadId"] == 1 and stopped["allThreadsStopped"]
+        assert c.position() == cursor.position, command
+        trail.append((command, cursor.position, stopped["reason"], stopped.get("description")))
+        if stopped["reason"] == "breakpoint":
+            assert "bank.py:8" in stopped["description"]
+        # What the editor shows is what the tape holds at that event.
+        event = events[cursor.position]
+        frames = c.frames()
+        assert (frames[0]["name"], frames[0]["line"]) == (event["qualname"], event["line"])
+        assert frames[-1]["name"] == "<module>" and len(frames) == event["depth"]
+        shown = c.variables(c.ok("scopes", frameId=1)["scopes"][0]["variablesReference"])
+        locals_shown = {k: v["value"] for k, v in shown.items() if not k.startswith("(")}
+        assert locals_shown == event["locals"], command
+        if event["kind"] == "return":
+            assert shown["(return value)"]["value"] == event["value"]
+    assert [reason for _, _, reason, _ in trail if reason == "breakpoint"] == ["breakpoint"] * 2, trail
+    # At the tape's edge a move stays where it is and says why.
+    for where in ("start", "end"):
+        c.ok("evaluate", expression="goto " + where, context="repl", frameId=1)
+        assert c.event("stopped")["body"]["reason"] == "goto"
+    c.ok("stepIn", threadId=1)
+    assert "no later" in c.event("stopped")["body"]["description"]
+    assert c.position() == len(events) - 1
+
+
+def test_values_expand_and_expressions_evaluate_in_the_frame_shown(taped):
+    work, events, c = taped
+    start(c, goto="exception")
+    c.ok("configurationDone")
+    assert c.event("stopped")["body"]["reason"] == "entry"
+    here = c.position()
+    assert events[here]["kind"] == "exception" and events[here]["value"] == "ValueError: total 260"
+    frames = c.frames()
+    assert frames[0]["name"] == "main"
+    top = c.variables(1)
+    assert top["(exception)"]["value"] == "ValueError: total 260"
+    assert top["total"]["value"] == "260"
+    # A list of instances opens into its items, each into its attributes.
+    accounts = top["accounts"]
+    assert accounts["variablesReference"] > 0 and accounts["indexedVariables"] == 2
+    items = c.variables(accounts["variablesReference"])
+    assert list(items) == ["0", "1"]
+    ann = c.variables(items["0"]["variablesReference"])
+    assert {k: v["value"] for k, v in ann.items()} == {"owner": "'ann'", "balance": "70"}
+    ledger = c.variables(top["ledger"]["variablesReference"])
+    assert ledger["'ann'"]["value"] == "[0, -10, -20]"
+    # Hover and watch: expressions over the recorded values.
+    r = c.ok("evaluate", expression="accounts[1].balance + total", frameId=1, context="watch")
+    assert r["result"] == "295"
+    r = c.request("evaluate", expression="nosuch + 1", frameId=1, context="hover")
+    assert not r["success"] and "nosuch" in r["message"]
+    # The debug console takes prompt commands too, in the frame selected.
+    r = c.ok("evaluate", expression="when total", frameId=1, context="repl")["result"]
+    assert [int(line.split()[1]) for line in r.splitlines()] == \
+        [e["i"] for e in events if e["func"] == "main" and "total" in e["locals"]
+         and e["locals"]["total"] != events[e["i"] - 1]["locals"].get("total")]
+    r = c.request("evaluate", expression="goto nowhere", frameId=1, context="repl")
+    assert not r["success"] and r["message"].startswith("goto wants")
+    r = c.request("evaluate", expression="not_a_name", frameId=1, context="repl")
+    assert not r["success"] and "not_a_name" in r["message"]
+    assert c.position() == here
+    # The source is the recorded one, handed out by reference.
+    source = frames[0]["source"]
+    assert source["path"] == str(work / "bank.py") and source["sourceReference"] > 0
+    os.remove(work / "bank.py")
+    text = c.ok("source", source=source, sourceReference=source["sourceReference"])["content"]
+    assert text == PROGRAM
+    assert c.ok("loadedSources")["sources"] == [source]
+    # Breakpoints set on that reference reach the recorded file.
+    bps = c.ok("setBreakpoints", source=source, breakpoints=[{"line": 3}])["breakpoints"]
+    assert bps[0]["verified"]
+    c.ok("reverseContinue", threadId=1)
+    stopped = c.event("stopped")["body"]
+    assert stopped["reason"] == "breakpoint" and frames[0]["name"] != c.frames()[0]["name"]
+    assert c.frames()[0]["name"] == "Account.__init__"
+    threads = c.ok("threads")["threads"]
+    assert threads == [{"id": 1, "name": "MainThread"}]
+    c.ok("disconnect")
+    assert c.proc.wait(timeout=60) == 0
+
+
+def test_a_failed_tests_tape_opens_at_its_failure(tmp_path):
+    bankapp = REPO_ROOT / "samples" / "bankapp"
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--tape",
+                    "--tape-dir", str(tmp_path / "tapes"), str(bankapp)], cwd=str(bankapp), env=child_env(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    tapes = sorted((tmp_path / "tapes").glob("*.tape"))
+    assert tapes, "bankapp's failing test left no tape"
+    c = Client(tmp_path)
+    try:
+        start(c, tape=str(tapes[0]))
+        c.ok("configurationDone")
+        stopped = c.event("stopped")["body"]
+        assert stopped["reason"] == "exception"
+        assert "failed here" in stopped["description"] and "AssertionError" in stopped["description"]
+    finally:
+        c.close()
+
+
+def test_bad_requests_get_errors_and_bad_framing_ends_it(tmp_path):
+    c = Client(tmp_path)
+    try:
+        r = c.request("stackTrace", threadId=1)
+        assert not r["success"] and "launch" in r["message"]
+        c.ok("initialize", adapterID="x")
+        r = c.request("launch", tape="missing.tape")
+        assert not r["success"] and "missing.tape" in r["message"]
+        r = c.request("launch")
+        assert not r["success"] and "tape" in r["message"]
+        # Not JSON, then not a request: skipped, said on stderr; the session goes on.
+        c.write(b"Content-Length: 5\r\n\r\n{nope")
+        c.write(b'Content-Length: 2\r\n\r\n[]')
+        r = c.request("frobnicate")
+        assert not r["success"] and "frobnicate" in r["message"]
+        # A header that is not DAP's: the stream cannot be followed any more.
+        c.write(b"Content-Length: lots\r\n\r\n")
+        assert c.proc.wait(timeout=60) == 1
+        err = c.proc.stderr.read().decode()
+        assert "not JSON" in err and "not a DAP request" in err and "Content-Length is not a number" in err
+    finally:
+        c.close()
+    c = Client(tmp_path)
+    try:
+        c.write(b"Content-Length: 999999999\r\n\r\n")
+        assert c.proc.wait(timeout=60) == 1
+        assert "at most" in c.proc.stderr.read().decode()
+    finally:
+        c.close()
