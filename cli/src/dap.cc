@@ -17,6 +17,7 @@
 #include <istream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <ostream>
 #include <sstream>
@@ -30,6 +31,7 @@
 #include "tracetape/cli/cli.h"
 #include "tracetape/cli/replay_session.h"
 #include "tracetape/replayer/engine.h"
+#include "tracetape/replayer/expr.h"
 #include "tracetape/replayer/value.h"
 
 namespace tracetape::cli {
@@ -47,8 +49,8 @@ constexpr const char* kDapUsage =
     "  {\"tape\": FILE, \"goto\": \"start|end|exception|N\", \"stopOnEntry\": true|false}\n";
 
 // A message larger than this is refused (and ends the session: the stream
-// cannot be resynchronised without reading it).
-constexpr size_t kMaxMessage = 16u << 20;
+// cannot be resynchronised without reading it). Requests are kilobytes.
+constexpr size_t kMaxMessage = 1u << 20;
 
 // Checked accessors: a client's JSON is untrusted, and nlohmann's own
 // accessors throw on a type mismatch.
@@ -114,17 +116,28 @@ class DapServer {
     size_t length = 0;
     bool have_length = false, any = false;
     std::string line;
-    while (true) {
-      if (!std::getline(in_, line)) {
-        if (!any) return 0;
+    for (int lines = 0;; ++lines) {
+      // Bounded before it is read: a header line is at most 1024 bytes, a
+      // header at most 32 lines.
+      line.clear();
+      int ch;
+      while ((ch = in_.get()) != std::char_traits<char>::eof() && ch != '\n') {
+        if (line.size() == 1024) {
+          *error = "a header line longer than 1024 bytes";
+          return -1;
+        }
+        line.push_back(static_cast<char>(ch));
+      }
+      if (ch == std::char_traits<char>::eof()) {
+        if (!any && line.empty()) return 0;
         *error = "input ended inside a message header";
         return -1;
       }
       any = true;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) break;
-      if (line.size() > 1024) {
-        *error = "a header line longer than 1024 bytes";
+      if (lines == 32) {
+        *error = "a message header of more than 32 lines";
         return -1;
       }
       const auto colon = line.find(':');
@@ -248,8 +261,7 @@ class DapServer {
       Status s = engine().Continue(command == "continue", &why);
       if (!s.ok()) return Fail(request, s.message());
       Respond(request, {{"allThreadsContinued", true}});
-      const bool breakpoint = why.rfind("Breakpoint", 0) == 0 || why.rfind("Temporary breakpoint", 0) == 0;
-      return Stopped(breakpoint ? "breakpoint" : why.rfind("Watchpoint", 0) == 0 ? "data breakpoint" : "pause", why);
+      return StoppedBy(why);
     }
     if (command == "next" || command == "stepBack" || command == "stepIn" || command == "stepOut") {
       Status s = command == "next"       ? engine().Next(true)
@@ -315,14 +327,31 @@ class DapServer {
     std::string why;
     Status s = engine().Continue(true, &why);
     if (!s.ok()) Output(s.message() + "\n", "stderr");
-    Stopped(why.rfind("Breakpoint", 0) == 0 ? "breakpoint" : "pause", why);
+    StoppedBy(why);
+  }
+
+  // The stop a continue came to, from the engine's reason ("Breakpoint 2
+  // at app.py:7", "Watchpoint 1: x changed", "end of the tape").
+  void StoppedBy(const std::string& why) {
+    int id = 0;
+    for (const char* prefix : {"Breakpoint ", "Temporary breakpoint "}) {
+      const size_t n = std::char_traits<char>::length(prefix);
+      if (why.compare(0, n, prefix) == 0) id = std::atoi(why.c_str() + n);
+    }
+    if (id == 0) return Stopped(why.rfind("Watchpoint", 0) == 0 ? "data breakpoint" : "pause", why);
+    bool function = false;
+    for (const auto& b : engine().breakpoints()) function |= b.id == id && b.function;
+    Stopped(function ? "function breakpoint" : "breakpoint", why, id);
   }
 
   // A stop: what the client holds about frames and values is stale.
-  void Stopped(const std::string& reason, const std::string& description) {
+  void Stopped(const std::string& reason, const std::string& description, int breakpoint = 0) {
     values_.clear();
+    expanded_.clear();
+    frames_.clear();
     auto state = engine().State();
     json body = {{"reason", reason}, {"allThreadsStopped", true}};
+    if (breakpoint > 0) body["hitBreakpointIds"] = json::array({breakpoint});
     if (state.ok()) body["threadId"] = state->thread + 1;
     if (!description.empty()) {
       body["description"] = description;
@@ -366,36 +395,62 @@ class DapServer {
     return source;
   }
 
+  // A frame the client was handed: its thread, and its level (0: that
+  // thread's innermost). Ids are indexes + 1 into frames_, valid until the
+  // next stop; a frame's id is also its Locals' variablesReference.
+  struct FrameRef {
+    uint32_t thread;
+    size_t level;
+  };
+  int64_t FrameId(uint32_t thread, size_t level) {
+    for (size_t i = 0; i < frames_.size(); ++i) {
+      if (frames_[i].thread == thread && frames_[i].level == level) return static_cast<int64_t>(i) + 1;
+    }
+    frames_.push_back({thread, level});
+    return static_cast<int64_t>(frames_.size());
+  }
+  const FrameRef* FrameOf(int64_t id) const {
+    return id >= 1 && static_cast<size_t>(id) <= frames_.size() ? &frames_[static_cast<size_t>(id) - 1] : nullptr;
+  }
+  // The frame an id names, as the tape shows it now; null if none.
+  StatusOr<std::optional<replayer::FrameView>> FrameAt(int64_t id) {
+    const FrameRef* ref = FrameOf(id);
+    if (!ref) return std::optional<replayer::FrameView>();
+    auto stack = engine().ThreadStack(ref->thread);
+    if (!stack.ok()) return stack.status();
+    if (ref->level >= stack->size()) return std::optional<replayer::FrameView>();
+    return std::optional<replayer::FrameView>((*stack)[stack->size() - 1 - ref->level]);
+  }
+
   void StackTrace(const json& request, const json& args) {
     auto state = engine().State();
     if (!state.ok()) return Fail(request, state.status().message());
+    const int64_t id = GetInt(args, "threadId", state->thread + 1, 1, int64_t{UINT32_MAX} + 1);
+    const uint32_t thread = static_cast<uint32_t>(id - 1);
+    // Every thread's frames as its own last event left them.
+    auto stack = engine().ThreadStack(thread);
+    if (!stack.ok()) return Fail(request, stack.status().message());
     json frames = json::array();
-    const int64_t thread = GetInt(args, "threadId", state->thread + 1);
-    size_t total = 0;
-    // Only the thread of the current event has a stack here: the others are
-    // where their last event left them, which the tape does not index.
-    if (thread == static_cast<int64_t>(state->thread) + 1) {
-      total = state->stack.size();
-      const size_t start = static_cast<size_t>(GetInt(args, "startFrame", 0, 0));
-      const int64_t levels = GetInt(args, "levels", 0, 0);
-      for (size_t level = start; level < total && (levels == 0 || level < start + static_cast<size_t>(levels));
-           ++level) {
-        const auto& f = state->stack[total - 1 - level];
-        frames.push_back({{"id", level + 1},
-                          {"name", f.qualname},
-                          {"source", SourceOf(f.file)},
-                          {"line", ClientLine(f.line)},
-                          {"column", columns_from_1_ ? 1 : 0}});
-      }
+    const size_t total = stack->size();
+    const size_t start = static_cast<size_t>(GetInt(args, "startFrame", 0, 0));
+    const size_t levels = static_cast<size_t>(GetInt(args, "levels", 0, 0));
+    for (size_t level = start; level < total && (levels == 0 || level - start < levels); ++level) {
+      const auto& f = (*stack)[total - 1 - level];
+      // A module's call event is at line 0 (as sys.settrace reports it); a
+      // frame with a source needs a line of it: its first.
+      const int64_t line = f.line >= 1 ? f.line : std::max<int64_t>(f.first_line, 1);
+      frames.push_back({{"id", FrameId(thread, level)},
+                        {"name", f.qualname},
+                        {"source", SourceOf(f.file)},
+                        {"line", ClientLine(line)},
+                        {"column", columns_from_1_ ? 1 : 0}});
     }
     Respond(request, {{"stackFrames", std::move(frames)}, {"totalFrames", total}});
   }
 
   void Scopes(const json& request, const json& args) {
-    const int64_t frame = GetInt(args, "frameId", 0, 1);
-    auto state = engine().State();
-    if (!state.ok()) return Fail(request, state.status().message());
-    if (frame < 1 || static_cast<size_t>(frame) > state->stack.size()) return Fail(request, "no such frame");
+    const int64_t frame = GetInt(args, "frameId", 0);
+    if (!FrameOf(frame)) return Fail(request, "no such frame (frames are only valid until the next stop)");
     json locals = {{"name", "Locals"}, {"presentationHint", "locals"}, {"variablesReference", frame},
                    {"expensive", false}};
     json scopes = json::array();
@@ -403,44 +458,82 @@ class DapServer {
     Respond(request, {{"scopes", std::move(scopes)}});
   }
 
-  // Variable references: 1..kFrameRefs are the frames' locals (level + 1);
-  // above, values_ (the parsed values being expanded), valid until the next
-  // stop.
+  // Variable references: 1..kFrameRefs are the frames' locals (their
+  // ids); above, values_ (the parsed values being expanded), valid until
+  // the next stop.
   static constexpr int64_t kFrameRefs = 1 << 20;
 
-  json VariableOf(const std::string& name, const Value& v) {
+  // A value the client may open: a node of a parsed tree, kept alive by
+  // its root. Each is handed out once per stop (expanded_: the same child
+  // of the same parent keeps its reference), so refreshes and hovers do not
+  // pile up copies.
+  struct Expanded {
+    std::shared_ptr<const Value> root;
+    const Value* node;
+  };
+
+  json VariableOf(const std::string& key, const std::string& name, const std::shared_ptr<const Value>& root,
+                  const Value& v) {
     json var = {{"name", name}, {"value", v.text.empty() ? replayer::Repr(v) : v.text}, {"variablesReference", 0}};
-    const bool container = !v.items.empty() || !v.entries.empty() || !v.attrs.empty();
-    if (container) {
-      values_.push_back(v);
-      var["variablesReference"] = kFrameRefs + static_cast<int64_t>(values_.size());
-      var["namedVariables"] = v.attrs.size();
-      var["indexedVariables"] = v.items.size() + v.entries.size();
+    if (!v.items.empty() || !v.entries.empty() || !v.attrs.empty()) {
+      auto [it, added] = expanded_.try_emplace(key, 0);
+      if (added) {
+        values_.push_back({root, &v});
+        it->second = kFrameRefs + static_cast<int64_t>(values_.size());
+      }
+      var["variablesReference"] = it->second;
+      // Items are indexed (a client pages them with filter, start and
+      // count); a dict's entries, an instance's attributes and the mark of
+      // a value cut by the recorder's bounds are named.
+      var["namedVariables"] = v.attrs.size() + v.entries.size() + (v.cut || v.truncated ? 1 : 0);
+      var["indexedVariables"] = v.items.size();
     }
     return var;
+  }
+  json VariableOf(const std::string& key, const std::string& name, Value v) {
+    auto root = std::make_shared<const Value>(std::move(v));
+    return VariableOf(key, name, root, *root);
   }
 
   void Variables(const json& request, const json& args) {
     const int64_t ref = GetInt(args, "variablesReference", 0, 1, INT64_MAX);
+    const std::string parent = std::to_string(ref) + "/";
     json vars = json::array();
     if (ref >= 1 && ref <= kFrameRefs) {
+      auto frame = FrameAt(ref);
+      if (!frame.ok()) return Fail(request, frame.status().message());
+      if (!*frame) return Fail(request, "no such frame (frames are only valid until the next stop)");
+      for (const auto& [name, text] : (*frame)->locals) {
+        vars.push_back(VariableOf(parent + name, name, replayer::ParseRendered(text)));
+      }
+      // The current event's return value or exception, in its own frame.
       auto state = engine().State();
-      if (!state.ok()) return Fail(request, state.status().message());
-      if (static_cast<size_t>(ref) > state->stack.size()) return Fail(request, "no such frame");
-      const auto& f = state->stack[state->stack.size() - static_cast<size_t>(ref)];
-      for (const auto& [name, text] : f.locals) vars.push_back(VariableOf(name, replayer::ParseRendered(text)));
-      if (ref == 1 && state->has_value) {
-        vars.push_back(VariableOf(state->kind == EventKind::kException ? "(exception)" : "(return value)",
-                                  replayer::ParseRendered(state->value)));
+      if (state.ok() && state->has_value && FrameOf(ref)->thread == state->thread && FrameOf(ref)->level == 0) {
+        const char* name = state->kind == EventKind::kException ? "(exception)" : "(return value)";
+        vars.push_back(VariableOf(parent + name, name, replayer::ParseRendered(state->value)));
       }
     } else if (ref > kFrameRefs && static_cast<size_t>(ref - kFrameRefs) <= values_.size()) {
-      // A copy: VariableOf may grow values_.
-      const Value v = values_[static_cast<size_t>(ref - kFrameRefs - 1)];
-      for (size_t i = 0; i < v.items.size(); ++i) vars.push_back(VariableOf(std::to_string(i), v.items[i]));
-      for (const auto& [key, item] : v.entries) vars.push_back(VariableOf(key.text, item));
-      for (const auto& [name, item] : v.attrs) vars.push_back(VariableOf(name, item));
-      if (v.cut || v.truncated) {
-        vars.push_back({{"name", "..."}, {"value", "(cut by the recorder's bounds)"}, {"variablesReference", 0}});
+      const Expanded x = values_[static_cast<size_t>(ref - kFrameRefs - 1)];  // values_ may grow below
+      const Value& v = *x.node;
+      const std::string filter = GetString(args, "filter");
+      if (filter != "named") {
+        const size_t start = std::min(v.items.size(), static_cast<size_t>(GetInt(args, "start", 0, 0)));
+        const int64_t count = GetInt(args, "count", 0, 0);
+        const size_t end = count == 0 ? v.items.size() : std::min(v.items.size(), start + static_cast<size_t>(count));
+        for (size_t i = start; i < end; ++i) {
+          vars.push_back(VariableOf(parent + "i" + std::to_string(i), std::to_string(i), x.root, v.items[i]));
+        }
+      }
+      if (filter != "indexed") {
+        for (size_t i = 0; i < v.entries.size(); ++i) {
+          const auto& [k, item] = v.entries[i];
+          vars.push_back(VariableOf(parent + "k" + std::to_string(i), k.text.empty() ? replayer::Repr(k) : k.text,
+                                    x.root, item));
+        }
+        for (const auto& [name, item] : v.attrs) vars.push_back(VariableOf(parent + "a" + name, name, x.root, item));
+        if (v.cut || v.truncated) {
+          vars.push_back({{"name", "..."}, {"value", "(cut by the recorder's bounds)"}, {"variablesReference", 0}});
+        }
       }
     } else {
       return Fail(request, "no such variables reference (values are only valid until the next stop)");
@@ -488,15 +581,21 @@ class DapServer {
   void SetBreakpoints(const json& request, const json& args) {
     const std::string file = BreakpointFile(args);
     if (file.empty()) return Fail(request, "setBreakpoints needs a source with a path");
-    for (int id : by_source_[file]) (void)engine().ClearBreakpoint(id);
-    by_source_[file].clear();
+    // A client keeps a list per document: the file on disk and the recorded
+    // text handed out by reference are two, even where they name one file.
+    const json* source = Member(args, "source");
+    const int64_t reference = source ? GetInt(*source, "sourceReference", 0, 0) : 0;
+    const std::string key = reference > 0 ? "ref:" + std::to_string(reference) : "path:" + file;
+    std::vector<int>& ids = by_source_[key];
+    for (int id : ids) (void)engine().ClearBreakpoint(id);
+    ids.clear();
     json result = json::array();
     const json* list = Member(args, "breakpoints");
     if (list && list->is_array()) {
       for (const json& b : *list) {
         const int64_t line = GetInt(b, "line", -1);
         result.push_back(AddBreakpoint(line < 0 ? "" : file + ":" + std::to_string(TapeLine(line)),
-                                       GetString(b, "condition"), &by_source_[file]));
+                                       GetString(b, "condition"), &ids));
         if (line >= 0) result.back()["line"] = line;
       }
     }
@@ -531,16 +630,42 @@ class DapServer {
 
   void Evaluate(const json& request, const json& args) {
     const std::string expression = GetString(args, "expression");
-    const int64_t frame = GetInt(args, "frameId", 1, 1);
+    // (An empty line at the prompt repeats the last command: not here.)
+    if (expression.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return Fail(request, "evaluate needs an expression");
+    }
     const std::string context = GetString(args, "context", "repl");
-    auto value = engine().Eval(expression, static_cast<uint32_t>(frame - 1));
-    if (value.ok()) return Respond(request, VariableResult(*value));
-    if (context != "repl") return Fail(request, value.status().message());
+    auto state = engine().State();
+    if (!state.ok()) return Fail(request, state.status().message());
+    // No frame given (the console before any stop): the event's own.
+    const FrameRef here{state->thread, 0};
+    const int64_t frame_id = GetInt(args, "frameId", 0);
+    const FrameRef* ref = Member(args, "frameId") ? FrameOf(frame_id) : &here;
+    if (!ref) return Fail(request, "no such frame (frames are only valid until the next stop)");
+    StatusOr<Value> value = Status::NotFound("");
+    if (ref->thread == state->thread) {
+      value = engine().Eval(expression, static_cast<uint32_t>(ref->level));
+    } else {
+      auto frame = FrameAt(frame_id);
+      if (!frame.ok()) return Fail(request, frame.status().message());
+      if (!*frame) return Fail(request, "no such frame");
+      const auto& locals = (*frame)->locals;
+      value = replayer::Evaluate(expression, [&](const std::string& name) -> std::optional<Value> {
+        for (const auto& [n, text] : locals) {
+          if (n == name) return replayer::ParseRendered(text);
+        }
+        return std::nullopt;
+      });
+    }
+    if (value.ok()) {
+      return Respond(request, VariableResult("e" + std::to_string(frame_id) + "/" + expression, *value));
+    }
+    if (context != "repl" || ref->thread != state->thread) return Fail(request, value.status().message());
     // Not an expression here: a prompt command (goto 120, when x, bs, w).
     const uint64_t before = engine().position();
     const int errors = session_->errors();
     std::ostringstream said;
-    session_->SelectFrame(static_cast<uint32_t>(frame - 1));  // `when x`, `watch x` of the frame shown
+    session_->SelectFrame(static_cast<uint32_t>(ref->level));  // `when x`, `watch x` of the frame shown
     if (!session_->Execute(expression, said)) said << "(the debugger's stop button ends the replay)\n";
     std::string text = said.str();
     while (!text.empty() && text.back() == '\n') text.pop_back();
@@ -553,9 +678,13 @@ class DapServer {
     if (engine().position() != before) Stopped("goto", "");
   }
 
-  json VariableResult(const Value& v) {
-    json var = VariableOf("", v);
-    return {{"result", var["value"]}, {"variablesReference", var["variablesReference"]}};
+  json VariableResult(const std::string& key, Value v) {
+    json var = VariableOf(key, "", std::move(v));
+    json result = {{"result", var["value"]}, {"variablesReference", var["variablesReference"]}};
+    for (const char* count : {"namedVariables", "indexedVariables"}) {
+      if (var.contains(count)) result[count] = var[count];
+    }
+    return result;
   }
 
   std::istream& in_;
@@ -568,7 +697,9 @@ class DapServer {
   std::unique_ptr<ReplaySession> session_;
   std::string goto_;
   bool stop_on_entry_ = true;
-  std::vector<Value> values_;
+  std::vector<Expanded> values_;
+  std::map<std::string, int64_t> expanded_;  // parent reference / child -> its reference
+  std::vector<FrameRef> frames_;
   std::map<std::string, int64_t> source_refs_;
   std::vector<std::string> source_files_;
   std::map<std::string, std::vector<int>> by_source_;

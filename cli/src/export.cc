@@ -15,7 +15,11 @@
 // the stacks of a chunk after dropped events, open and close frames as the
 // stacks say. What is still open when the tape ends (an incomplete tape, a
 // daemon thread) is closed at its end.
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -119,19 +123,27 @@ class ChromeSink : public Sink {
 
 class SpeedscopeSink : public Sink {
  public:
-  SpeedscopeSink(std::ostream& out, std::string name) : out_(out), name_(std::move(name)) {}
+  SpeedscopeSink(std::ostream& out, std::string name) : out_(out), name_(std::move(name)) {
+    if (const char* budget = std::getenv("TRACETAPE_EXPORT_BUDGET")) {
+      const unsigned long long b = std::strtoull(budget, nullptr, 10);
+      if (b > 0) memory_budget_ = static_cast<size_t>(b);
+    }
+  }
+  ~SpeedscopeSink() override {
+    if (spill_) std::fclose(spill_);
+  }
   void Thread(uint32_t thread, const std::string& name) override { threads_[thread].name = name; }
   void Open(uint32_t thread, const CodeDef& code, uint64_t at) override {
     auto [it, added] = frame_of_code_.try_emplace(code.id, static_cast<uint32_t>(frame_text_.size()));
     if (added) frame_text_.push_back(FrameText(code));  // the code goes with its chunk
     Events& t = threads_[thread];
-    t.events.push_back({at, it->second, true});
+    Add(&t, {at, it->second, true});
     t.open.push_back(it->second);
   }
   void Close(uint32_t thread, uint64_t at, const std::string*, const char*) override {
     Events& t = threads_[thread];
     if (t.open.empty()) return;
-    t.events.push_back({at, t.open.back(), false});
+    Add(&t, {at, t.open.back(), false});
     t.open.pop_back();
   }
   void Exception(uint32_t, uint64_t, const CodeDef&, int32_t, const std::string&) override {}
@@ -142,21 +154,35 @@ class SpeedscopeSink : public Sink {
     out_ << "]},\n\"profiles\": [";
     bool first_profile = true;
     for (const auto& [thread, t] : threads_) {
-      if (t.events.empty()) continue;
+      if (t.first_at == kNone) continue;
       out_ << (first_profile ? "\n" : ",\n");
       first_profile = false;
       std::string title = "thread " + std::to_string(thread) + (t.name.empty() ? "" : " (" + t.name + ")");
       out_ << "{\"type\": \"evented\", \"name\": " << JsonString(title)
-           << ", \"unit\": \"none\", \"startValue\": " << t.events.front().at << ", \"endValue\": " << end
+           << ", \"unit\": \"none\", \"startValue\": " << t.first_at << ", \"endValue\": " << end
            << ", \"events\": [";
-      for (size_t i = 0; i < t.events.size(); ++i) {
-        const Event& e = t.events[i];
-        out_ << (i ? ",\n" : "\n") << "{\"type\": \"" << (e.open ? 'O' : 'C') << "\", \"frame\": " << e.frame
+      bool first = true;
+      auto put = [&](const Event& e) {
+        out_ << (first ? "\n" : ",\n") << "{\"type\": \"" << (e.open ? 'O' : 'C') << "\", \"frame\": " << e.frame
              << ", \"at\": " << e.at << "}";
+        first = false;
+      };
+      // What went to the spill file first, block by block, then the rest.
+      std::vector<Event> block;
+      for (const auto& [offset, count] : t.spilled) {
+        block.resize(count);
+        if (std::fseek(spill_, offset, SEEK_SET) != 0 ||
+            std::fread(block.data(), sizeof(Event), count, spill_) != count) {
+          spill_error_ = true;
+          break;
+        }
+        for (const Event& e : block) put(e);
       }
+      for (const Event& e : t.events) put(e);
       out_ << "]}";
     }
     out_ << "]}\n";
+    if (spill_error_) out_.setstate(std::ios::badbit);  // reported as a failed write
   }
 
  private:
@@ -169,16 +195,55 @@ class SpeedscopeSink : public Sink {
     uint32_t frame;
     bool open;
   };
+  static constexpr uint64_t kNone = UINT64_MAX;
   struct Events {
     std::string name;
-    std::vector<Event> events;
+    uint64_t first_at = kNone;
+    std::vector<Event> events;                     // not yet spilled
+    std::vector<std::pair<long, size_t>> spilled;  // blocks in the spill file: offset, count
     std::vector<uint32_t> open;
   };
+  // speedscope lists each thread's events together: they are kept until
+  // the end, in memory up to memory_budget_ bytes (64 MiB, else
+  // TRACETAPE_EXPORT_BUDGET: the tests' way to make it spill), then in a
+  // temporary file.
+  size_t memory_budget_ = size_t{64} << 20;
+  void Add(Events* t, const Event& e) {
+    if (t->first_at == kNone) t->first_at = e.at;
+    t->events.push_back(e);
+    if (++held_ * sizeof(Event) >= memory_budget_) Spill();
+  }
+  // Moves every thread's held events to the spill file. Without one (no
+  // temporary file, a failed write) they stay in memory: nothing is lost.
+  void Spill() {
+    if (no_spill_) return;
+    if (!spill_) spill_ = std::tmpfile();
+    if (!spill_ || std::fseek(spill_, 0, SEEK_END) != 0) {
+      no_spill_ = true;
+      return;
+    }
+    for (auto& [thread, t] : threads_) {
+      if (t.events.empty()) continue;
+      const long offset = std::ftell(spill_);
+      if (offset < 0 || std::fwrite(t.events.data(), sizeof(Event), t.events.size(), spill_) != t.events.size()) {
+        no_spill_ = true;
+        return;
+      }
+      t.spilled.emplace_back(offset, t.events.size());
+      t.events.clear();
+      t.events.shrink_to_fit();
+    }
+    held_ = 0;
+  }
   std::ostream& out_;
   std::string name_;
   std::unordered_map<uint32_t, uint32_t> frame_of_code_;
   std::vector<std::string> frame_text_;
   std::map<uint32_t, Events> threads_;
+  size_t held_ = 0;
+  std::FILE* spill_ = nullptr;
+  bool no_spill_ = false;
+  bool spill_error_ = false;  // a spilled block could not be read back
 };
 
 // The frames an export has open on each thread: code ids, outermost first.
@@ -192,7 +257,7 @@ void Reconcile(const std::vector<replayer::LiveFrame>& walker, uint32_t thread, 
   size_t same = 0;
   while (same < open.size() && same < walker.size() && open[same] == walker[same].code->id) ++same;
   while (open.size() > same) {
-    sink->Close(thread, at, nullptr, "its return was among the events the recorder dropped");
+    sink->Close(thread, at, nullptr, "its return is not on the tape");
     open.pop_back();
   }
   for (size_t i = same; i < walker.size(); ++i) {
@@ -248,6 +313,12 @@ int Export(const std::vector<std::string>& args, std::ostream& out, std::ostream
   }
   const Tape& tape = *opened.value();
   std::ofstream file;
+  struct stat in_stat, out_stat;
+  if (output != "-" && ::stat(path.c_str(), &in_stat) == 0 && ::stat(output.c_str(), &out_stat) == 0 &&
+      in_stat.st_dev == out_stat.st_dev && in_stat.st_ino == out_stat.st_ino) {
+    err << "tracetape export: error: " << Printable(output) << " is the tape itself\n";
+    return 2;
+  }
   if (output != "-") {
     file.open(output, std::ios::out | std::ios::trunc);
     if (!file) {
@@ -266,10 +337,15 @@ int Export(const std::vector<std::string>& args, std::ostream& out, std::ostream
   }
 
   OpenStacks stacks;
-  std::map<uint32_t, bool> named;  // threads whose name went out
+  std::map<uint32_t, bool> named;     // threads whose name went out
+  std::map<uint32_t, size_t> synced;  // thread -> 1 + the chunk its stack was last checked in
   uint64_t end = 0;
   std::string error;
   static const std::vector<replayer::LiveFrame> kNoFrames;
+  auto stack_of = [](const ChunkWalker& w, uint32_t thread) -> const std::vector<replayer::LiveFrame>& {
+    auto it = w.stacks().find(thread);
+    return it == w.stacks().end() ? kNoFrames : it->second;
+  };
   for (size_t c = 0; c < tape.chunks().size() && error.empty(); ++c) {
     auto chunk = tape.ReadChunk(c);
     if (!chunk.ok()) {
@@ -281,6 +357,19 @@ int Export(const std::vector<std::string>& args, std::ostream& out, std::ostream
       named[index] = true;
     }
     ChunkWalker walker(*chunk);
+    // A chunk starts from every thread's stack: frames it no longer has
+    // ended in a gap (their returns dropped), and close where it begins,
+    // whether or not their thread has another event.
+    for (auto& [thread, open] : stacks) {
+      const auto& frames = stack_of(walker, thread);
+      size_t same = 0;
+      while (same < open.size() && same < frames.size() && open[same] == frames[same].code->id) ++same;
+      for (; open.size() > same; open.pop_back()) {
+        sink->Close(thread, chunk->first_event, nullptr,
+                    chunk->dropped_before > 0 ? "its return was among the events the recorder dropped"
+                                              : "its return is not on the tape");
+      }
+    }
     while (walker.HasNext()) {
       EventState e;
       Status s = walker.Step(&e);
@@ -292,19 +381,29 @@ int Export(const std::vector<std::string>& args, std::ostream& out, std::ostream
         sink->Thread(e.thread, "thread " + std::to_string(e.thread));
         named[e.thread] = true;
       }
-      auto it = walker.stacks().find(e.thread);
-      Reconcile(it == walker.stacks().end() ? kNoFrames : it->second, e.thread, e.index, &stacks, sink.get());
+      // Within a chunk a thread's stack changes only by its own events: a
+      // call pushes a frame, a return pops one (below). It is compared
+      // frame by frame at the thread's first event in each chunk (frames
+      // adopted, a gap), else only by its size: an event costs the same at
+      // any depth.
+      const auto& frames = stack_of(walker, e.thread);
+      std::vector<uint32_t>& open = stacks[e.thread];
+      size_t& checked = synced[e.thread];
+      if (checked != c + 1 || frames.size() != open.size() + (e.kind == EventKind::kCall ? 1 : 0)) {
+        Reconcile(frames, e.thread, e.index, &stacks, sink.get());
+        checked = c + 1;
+      } else if (e.kind == EventKind::kCall) {
+        sink->Open(e.thread, *frames.back().code, e.index);
+        open.push_back(frames.back().code->id);
+      }
       if (e.kind == EventKind::kException) {
         sink->Exception(e.thread, e.index, *e.code, e.line,
                         e.value != replayer::kNoValue ? walker.str(e.value) : std::string("(not recorded)"));
-      } else if (e.kind == EventKind::kReturn) {
+      } else if (e.kind == EventKind::kReturn && !open.empty()) {
         // The walker pops the returning frame at its next step.
-        std::vector<uint32_t>& open = stacks[e.thread];
-        if (!open.empty()) {
-          const std::string none = "None";
-          sink->Close(e.thread, e.index + 1, e.value != replayer::kNoValue ? &walker.str(e.value) : &none, nullptr);
-          open.pop_back();
-        }
+        const std::string none = "None";
+        sink->Close(e.thread, e.index + 1, e.value != replayer::kNoValue ? &walker.str(e.value) : &none, nullptr);
+        open.pop_back();
       }
       end = e.index + 1;
     }

@@ -312,6 +312,34 @@ Status Engine::Goto(uint64_t event) {
 
 StatusOr<StateView> Engine::State() { return StateAt(pos_); }
 
+std::vector<FrameView> Engine::Frames(const ChunkWalker& w, const std::vector<LiveFrame>& frames) {
+  std::vector<FrameView> stack;
+  uint32_t depth = 0;
+  for (const auto& f : frames) {
+    FrameView fv;
+    fv.file = f.code->file;
+    fv.func = f.code->name;
+    fv.qualname = f.code->qualname;
+    fv.line = f.line;
+    fv.first_line = f.code->first_line;
+    fv.args = f.code->args;
+    fv.depth = ++depth;
+    for (const auto& b : f.locals) fv.locals.emplace_back(w.str(b.name), w.str(b.value));
+    stack.push_back(std::move(fv));
+  }
+  return stack;
+}
+
+StatusOr<std::vector<FrameView>> Engine::ThreadStack(uint32_t thread) {
+  TRACETAPE_RETURN_IF_ERROR(WalkTo(pos_));
+  // The walker holds every thread's stack; only the current event's own
+  // return is popped late (at the next step), and it is that thread's.
+  const ChunkWalker& w = *cursor_.walker;
+  auto it = w.stacks().find(thread);
+  if (it == w.stacks().end()) return std::vector<FrameView>();
+  return Frames(w, it->second);
+}
+
 StatusOr<StateView> Engine::StateAt(uint64_t event) {
   TRACETAPE_RETURN_IF_ERROR(WalkTo(event));
   const EventState& e = cursor_.last;
@@ -327,21 +355,7 @@ StatusOr<StateView> Engine::StateAt(uint64_t event) {
   }
   for (size_t d = 0; d < e.ndeltas; ++d) s.changed.push_back(w.str(e.deltas[d].name));
   auto it = w.stacks().find(e.thread);
-  if (it != w.stacks().end()) {
-    uint32_t depth = 0;
-    for (const auto& f : it->second) {
-      FrameView fv;
-      fv.file = f.code->file;
-      fv.func = f.code->name;
-      fv.qualname = f.code->qualname;
-      fv.line = f.line;
-      fv.first_line = f.code->first_line;
-      fv.args = f.code->args;
-      fv.depth = ++depth;
-      for (const auto& b : f.locals) fv.locals.emplace_back(w.str(b.name), w.str(b.value));
-      s.stack.push_back(std::move(fv));
-    }
-  }
+  if (it != w.stacks().end()) s.stack = Frames(w, it->second);
   return s;
 }
 

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 #include <string>
@@ -16,6 +18,7 @@
 #include "synthetic_recording.h"
 #include "tracetape/format/layout.h"
 #include "tracetape/format/record.h"
+#include "tracetape/recorder/raw_records.h"
 
 namespace tracetape::cli {
 namespace {
@@ -461,13 +464,17 @@ std::vector<Span> ChromeSpans(const std::string& text, std::vector<Span>* except
     EXPECT_TRUE(ts && ts->is_integer() && args);
     if (!ts || !args) continue;
     Span s{static_cast<uint32_t>(tid->AsInt()), ph->string == "B", static_cast<uint64_t>(ts->AsInt()), ""};
+    auto text = [&](const JsonValue* v, const char* what) {
+      EXPECT_TRUE(v != nullptr && v->is_string()) << what << " missing";
+      return v != nullptr && v->is_string() ? v->string : std::string("<missing>");
+    };
     if (ph->string == "B") {
-      s.text = e.Get("name")->string;
+      s.text = text(e.Get("name"), "name");
       EXPECT_TRUE(args->Get("file") && args->Get("line"));
     } else if (ph->string == "E") {
-      s.text = args->Get("return")->string;
+      s.text = text(args->Get("return"), "return");
     } else if (ph->string == "i") {
-      s.text = args->Get("exception")->string;
+      s.text = text(args->Get("exception"), "exception");
       exceptions->push_back(s);
       continue;
     } else {
@@ -583,6 +590,66 @@ TEST_F(CliTest, ExportOfACorruptedChunkExportsTheChunksBeforeItAndFails) {
   const uint64_t end = (*t)->chunks()[1].first_event;
   const std::vector<Span> want = {{0, true, 0, "fill"}, {0, false, end, "(the recording ended before it returned)"}};
   EXPECT_EQ(ChromeSpans(Bytes(out), &exceptions), want) << "valid JSON of what could be read";
+}
+
+// Frames that ended in a gap (their returns dropped: the unwind record a
+// recording writes when the hook comes back) close where the gap is, on
+// every thread, whether or not it has another event; the others go on.
+TEST_F(CliTest, ExportClosesTheFramesAGapEndedWhereTheGapIs) {
+  testing::RecordingBuilder b;
+  const uint32_t file = b.DefineFile("/a.py", "x\n");
+  const uint32_t f = b.DefineCode(file, 1, "f", "f");
+  const uint32_t g = b.DefineCode(file, 5, "g", "g");
+  b.DefineThread(0, 1, "MainThread");
+  b.DefineThread(1, 2, "worker");
+  b.Call(0, f, 1);  // 0
+  b.Call(0, g, 5);  // 1
+  b.Call(1, g, 5);  // 2
+  b.Line(1, 6);     // 3
+  std::vector<std::string> raw = b.raw();
+  const size_t before = raw.size();
+  for (uint32_t thread : {0u, 1u}) {
+    std::string unwind;
+    recorder::RawWriter w(&unwind);
+    w.Begin(recorder::RawTag::kUnwind, 0);
+    const uint32_t body[2] = {thread, 1};  // thread, frames that ended
+    w.Put(body, sizeof(body));
+    raw.push_back(w.Finish(0));
+  }
+  b.Loss(3);
+  b.Line(0, 2);        // 4
+  b.Return(0, 3, "7");  // 5
+  raw.insert(raw.end(), b.raw().begin() + static_cast<std::ptrdiff_t>(before), b.raw().end());
+  const std::string tape = dir_->File("gap.tape");
+  ASSERT_TRUE(testing::WriteTape(testing::TestRecordOptions(tape), raw).ok());
+  Result r = RunCli({"export", tape, "-o", "-"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<Span> exceptions;
+  const char* gap = "(its return was among the events the recorder dropped)";
+  const std::vector<Span> want = {{0, true, 0, "f"}, {0, true, 1, "g"}, {1, true, 2, "g"},
+                                  {0, false, 4, gap}, {1, false, 4, gap}, {0, false, 6, "7"}};
+  EXPECT_EQ(ChromeSpans(r.out, &exceptions), want);
+}
+
+// speedscope's file lists each thread's events together: past its memory
+// budget the export keeps them in a temporary file, with the same result.
+TEST_F(CliTest, ExportSpeedscopeSpillsPastItsMemoryBudgetWithTheSameFile) {
+  Result whole = RunCli({"export", stacked_path_, "--format", "speedscope", "-o", "-"});
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  ::setenv("TRACETAPE_EXPORT_BUDGET", "64", 1);  // four events at a time
+  Result spilled = RunCli({"export", stacked_path_, "--format", "speedscope", "-o", "-"});
+  ::unsetenv("TRACETAPE_EXPORT_BUDGET");
+  ASSERT_EQ(spilled.status, 0) << spilled.err;
+  EXPECT_GT(whole.out.size(), 10000u);
+  EXPECT_EQ(spilled.out, whole.out);
+}
+
+TEST_F(CliTest, ExportRefusesToWriteOverTheTape) {
+  const std::string tape = Scratch("self.tape", Bytes(tiny_path_));
+  Result r = RunCli({"export", tape, "-o", tape});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("the tape itself"), std::string::npos) << r.err;
+  EXPECT_EQ(Bytes(tape), Bytes(tiny_path_));
 }
 
 TEST_F(CliTest, ExportToStdoutAndItsDefaultName) {

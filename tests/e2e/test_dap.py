@@ -55,6 +55,7 @@ class Client:
         self.proc = subprocess.Popen(tracetape_cmd("dap", *args), cwd=str(cwd), env=child_env(),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.seq = 0
+        self.last_seq = 0
         self.events = []
         # A guard against a hung adapter, not a timing assertion: reads then end.
         self.watchdog = threading.Timer(SUBPROCESS_TIMEOUT, self.proc.kill)
@@ -89,9 +90,15 @@ class Client:
         seq = self.send(command, **arguments)
         while True:
             m = self.read()
+            # The adapter's own numbering only grows.
+            assert m["seq"] > self.last_seq, m
+            self.last_seq = m["seq"]
             if m["type"] == "response":
                 assert m["request_seq"] == seq and m["command"] == command, m
                 return m
+            # A client takes a thread for running once a move's response
+            # comes: its stop must come after it.
+            assert m["event"] != "stopped", "a stop before the response to %s: %s" % (command, m)
             self.events.append(m)
 
     def ok(self, command, **arguments):
@@ -116,7 +123,7 @@ class Client:
 
     # -- what the editor shows
     def position(self):
-        info = self.ok("evaluate", expression="info", context="repl", frameId=1)["result"]
+        info = self.ok("evaluate", expression="info", context="repl")["result"]
         return int(info.split("at: event ")[1].split()[0])
 
     def frames(self):
@@ -178,7 +185,8 @@ def test_an_editor_session_moves_both_ways_as_the_prompt_does(taped):
         # What the editor shows is what the tape holds at that event.
         event = events[cursor.position]
         frames = c.frames()
-        assert (frames[0]["name"], frames[0]["line"]) == (event["qualname"], event["line"])
+        # (A module's call event is at line 0, as sys.settrace says: shown at its first line.)
+        assert (frames[0]["name"], frames[0]["line"]) == (event["qualname"], max(event["line"], 1))
         assert frames[-1]["name"] == "<module>" and len(frames) == event["depth"]
         shown = c.variables(c.ok("scopes", frameId=1)["scopes"][0]["variablesReference"])
         locals_shown = {k: v["value"] for k, v in shown.items() if not k.startswith("(")}
@@ -188,7 +196,7 @@ def test_an_editor_session_moves_both_ways_as_the_prompt_does(taped):
     assert [reason for _, _, reason, _ in trail if reason == "breakpoint"] == ["breakpoint"] * 2, trail
     # At the tape's edge a move stays where it is and says why.
     for where in ("start", "end"):
-        c.ok("evaluate", expression="goto " + where, context="repl", frameId=1)
+        c.ok("evaluate", expression="goto " + where, context="repl")
         assert c.event("stopped")["body"]["reason"] == "goto"
     c.ok("stepIn", threadId=1)
     assert "no later" in c.event("stopped")["body"]["description"]
@@ -216,6 +224,21 @@ def test_values_expand_and_expressions_evaluate_in_the_frame_shown(taped):
     assert {k: v["value"] for k, v in ann.items()} == {"owner": "'ann'", "balance": "70"}
     ledger = c.variables(top["ledger"]["variablesReference"])
     assert ledger["'ann'"]["value"] == "[0, -10, -20]"
+    assert (top["ledger"]["namedVariables"], top["ledger"]["indexedVariables"]) == (2, 0)
+    # A client pages a long list's items (VS Code, past 100), and asks for the named ones apart.
+    ann_ref = ledger["'ann'"]["variablesReference"]
+    page = c.ok("variables", variablesReference=ann_ref, filter="indexed", start=1, count=5)["variables"]
+    assert [(v["name"], v["value"]) for v in page] == [("1", "-10"), ("2", "-20")]
+    assert c.ok("variables", variablesReference=ann_ref, filter="named")["variables"] == []
+    named = c.ok("variables", variablesReference=top["ledger"]["variablesReference"], filter="named")
+    assert [v["name"] for v in named["variables"]] == ["'ann'", "'bob'"]
+    assert c.ok("variables", variablesReference=top["ledger"]["variablesReference"], filter="indexed") == \
+        {"variables": []}
+    # Asking again hands out the same references (nothing piles up between stops).
+    assert c.variables(1)["accounts"]["variablesReference"] == accounts["variablesReference"]
+    r = c.ok("evaluate", expression="accounts", frameId=1, context="watch")
+    assert r["indexedVariables"] == 2 and r["variablesReference"] > 0
+    assert c.ok("evaluate", expression="accounts", frameId=1, context="watch") == r
     # Hover and watch: expressions over the recorded values.
     r = c.ok("evaluate", expression="accounts[1].balance + total", frameId=1, context="watch")
     assert r["result"] == "295"
@@ -230,6 +253,11 @@ def test_values_expand_and_expressions_evaluate_in_the_frame_shown(taped):
     assert not r["success"] and r["message"].startswith("goto wants")
     r = c.request("evaluate", expression="not_a_name", frameId=1, context="repl")
     assert not r["success"] and "not_a_name" in r["message"]
+    # An empty line does not repeat the last command, as it would at the prompt.
+    c.ok("evaluate", expression="up", frameId=1, context="repl")
+    for empty in ("", "  ", 5):
+        r = c.request("evaluate", expression=empty, frameId=1, context="repl")
+        assert not r["success"] and "expression" in r["message"]
     assert c.position() == here
     # The source is the recorded one, handed out by reference.
     source = frames[0]["source"]
@@ -238,13 +266,21 @@ def test_values_expand_and_expressions_evaluate_in_the_frame_shown(taped):
     text = c.ok("source", source=source, sourceReference=source["sourceReference"])["content"]
     assert text == PROGRAM
     assert c.ok("loadedSources")["sources"] == [source]
-    # Breakpoints set on that reference reach the recorded file.
+    # Breakpoints set on that reference reach the recorded file; the list of the
+    # file on disk is another document's, which clearing this one leaves.
+    bps = c.ok("setBreakpoints", source={"path": str(work / "bank.py")}, breakpoints=[{"line": 3}])
+    assert bps["breakpoints"][0]["verified"]
+    assert c.ok("setBreakpoints", source=source, breakpoints=[])["breakpoints"] == []
     bps = c.ok("setBreakpoints", source=source, breakpoints=[{"line": 3}])["breakpoints"]
     assert bps[0]["verified"]
+    assert len(c.ok("evaluate", expression="b", context="repl")["result"].splitlines()) == 2  # one per document
     c.ok("reverseContinue", threadId=1)
     stopped = c.event("stopped")["body"]
     assert stopped["reason"] == "breakpoint" and frames[0]["name"] != c.frames()[0]["name"]
-    assert c.frames()[0]["name"] == "Account.__init__"
+    assert len(stopped["hitBreakpointIds"]) == 1
+    # (3.10 has no co_qualname: the tape's qualname is the name there.)
+    assert c.frames()[0]["name"] == events[c.position()]["qualname"]
+    assert events[c.position()]["func"] == "__init__"
     threads = c.ok("threads")["threads"]
     assert threads == [{"id": 1, "name": "MainThread"}]
     c.ok("disconnect")
@@ -291,10 +327,134 @@ def test_bad_requests_get_errors_and_bad_framing_ends_it(tmp_path):
         assert "not JSON" in err and "not a DAP request" in err and "Content-Length is not a number" in err
     finally:
         c.close()
+    for raw, said in [(b"Content-Length: 999999999\r\n\r\n", "at most"),
+                      (b"X-Pad: " + b"a" * (64 << 20), "longer than 1024 bytes"),
+                      (b"X: y\r\n" * 40, "more than 32 lines"),
+                      (b"Content-Length: 10\r\n", "ended inside a message header"),
+                      (b"Content-Length: 10\r\n\r\n{}", "ended inside a message")]:
+        c = Client(tmp_path)
+        try:
+            try:
+                c.write(raw)
+                c.proc.stdin.close()
+            except BrokenPipeError:  # it stopped reading, as it should
+                pass
+            assert c.proc.wait(timeout=60) == 1
+            assert said in c.proc.stderr.read().decode()
+        finally:
+            c.close()
+
+
+THREADED = """\
+import threading
+
+
+def work(n):
+    acc = 0
+    for i in range(n):
+        acc += i
+    return acc
+
+
+def main():
+    results = []
+    t = threading.Thread(target=lambda: results.append(work(4)), name="worker")
+    t.start()
+    t.join()
+    return results
+
+
+main()
+"""
+
+
+def test_every_thread_shows_its_stack_as_its_last_event_left_it(tmp_path):
+    (tmp_path / "threaded.py").write_text(THREADED)
+    subprocess.run(tracetape_cmd("record", "-o", "t.tape", "threaded.py"), cwd=str(tmp_path), env=child_env(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, check=True)
+    dump = subprocess.run(tracetape_cmd("dump", "t.tape", "--format", "jsonl"), cwd=str(tmp_path),
+                          env=child_env(), stdout=subprocess.PIPE, timeout=300, check=True)
+    events = parse_jsonl(dump.stdout.decode(), "dump")
     c = Client(tmp_path)
     try:
-        c.write(b"Content-Length: 999999999\r\n\r\n")
-        assert c.proc.wait(timeout=60) == 1
-        assert "at most" in c.proc.stderr.read().decode()
+        start(c, tape="t.tape")
+        c.ok("setBreakpoints", source={"path": "threaded.py"}, breakpoints=[{"line": 7, "condition": "i == 2"}])
+        c.ok("configurationDone")
+        c.event("stopped")
+        c.ok("continue", threadId=1)
+        stopped = c.event("stopped")["body"]
+        here = c.position()
+        assert stopped["reason"] == "breakpoint" and events[here]["thread"] == 1
+        assert stopped["threadId"] == 2
+        threads = {t["name"]: t["id"] for t in c.ok("threads")["threads"]}
+        assert set(threads) == {"MainThread", "worker"}
+        # The main thread: where its last event before this one left it.
+        last = [e for e in events[:here] if e["thread"] == 0][-1]
+        frames = c.ok("stackTrace", threadId=threads["MainThread"])["stackFrames"]
+        assert (frames[0]["name"], frames[0]["line"]) == (last["qualname"], last["line"])
+        assert len(frames) == last["depth"]
+        shown = c.variables(c.ok("scopes", frameId=frames[0]["id"])["scopes"][0]["variablesReference"])
+        assert {k: v["value"] for k, v in shown.items()} == last["locals"]
+        r = c.ok("evaluate", expression="len(results)", frameId=frames[0]["id"], context="watch")
+        assert r["result"] == "0"
+        worker = c.ok("stackTrace", threadId=threads["worker"])["stackFrames"]
+        assert (worker[0]["name"], worker[0]["line"]) == ("work", 7)
+        assert c.variables(worker[0]["id"])["i"]["value"] == "2"
+        # Frame ids of the last stop are gone after a move.
+        c.ok("next", threadId=2)
+        c.event("stopped")
+        r = c.request("scopes", frameId=frames[0]["id"])
+        assert not r["success"] and "next stop" in r["message"]
     finally:
         c.close()
+
+
+def test_function_breakpoints_and_lines_counted_from_zero(taped):
+    work, events, c = taped
+    c.ok("initialize", adapterID="x", linesStartAt1=False, columnsStartAt1=False)
+    c.ok("launch", tape="bank.tape", stopOnEntry=False)
+    c.event("initialized")
+    bps = c.ok("setFunctionBreakpoints", breakpoints=[{"name": "transfer", "condition": "amount == 10"},
+                                                      {"name": "no such()"}])["breakpoints"]
+    assert bps[0]["verified"] and not bps[1]["verified"] and bps[1]["message"]
+    c.ok("configurationDone")
+    stopped = c.event("stopped")["body"]
+    assert stopped["reason"] == "function breakpoint" and stopped["hitBreakpointIds"] == [bps[0]["id"]]
+    event = events[c.position()]
+    assert event["kind"] == "call" and event["func"] == "transfer" and event["locals"]["amount"] == "10"
+    frame = c.frames()[0]
+    assert (frame["line"], frame["column"]) == (event["line"] - 1, 0)
+    # A line breakpoint given from zero is the recorded line + 1.
+    bps = c.ok("setBreakpoints", source={"path": "bank.py"}, breakpoints=[{"line": 8}])["breakpoints"]
+    assert bps[0]["verified"] and bps[0]["line"] == 8
+    c.ok("continue", threadId=1)
+    assert c.event("stopped")["body"]["reason"] == "breakpoint"
+    assert events[c.position()]["line"] == 9
+
+
+def test_arguments_of_the_wrong_type_get_errors(taped):
+    work, events, c = taped
+    start(c)
+    c.ok("configurationDone")
+    c.event("stopped")
+    c.frames()
+    for command, arguments in [("stackTrace", {"threadId": "x", "levels": -3}), ("scopes", {"frameId": "1"}),
+                               ("variables", {"variablesReference": 2 ** 70}), ("setBreakpoints", {"source": 7}),
+                               ("setBreakpoints", {"source": {"path": "bank.py"}, "breakpoints": 7}),
+                               ("setBreakpoints", {"source": {"path": "bank.py"}, "breakpoints": [{"line": "x"}]}),
+                               ("source", {"sourceReference": -1}), ("evaluate", {"expression": ["x"]}),
+                               ("next", {"threadId": None})]:
+        r = c.request(command, **arguments)
+        if r["success"]:
+            assert command in ("stackTrace", "setBreakpoints", "next"), r
+        else:
+            assert r["message"], r
+    # Arguments that are not an object at all.
+    c.seq += 1
+    body = json.dumps({"seq": c.seq, "type": "request", "command": "threads", "arguments": [1, 2]}).encode()
+    c.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    r = c.read()
+    while r["type"] != "response":
+        r = c.read()
+    assert r["success"] and r["body"]["threads"]
+    assert c.proc.poll() is None

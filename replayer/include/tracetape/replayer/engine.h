@@ -118,6 +118,12 @@ class Engine {
   // the recording).
   StatusOr<std::vector<std::pair<uint64_t, std::string>>> When(const std::string& name, uint32_t up = 0);
 
+  // The stack of `thread` at the current event (outermost first), as its
+  // own last event left it: the current event's thread's is State()'s;
+  // another thread's frames hold the locals of their last events. Empty
+  // for a thread with no frame there (not started, or ended).
+  StatusOr<std::vector<FrameView>> ThreadStack(uint32_t thread);
+
   // Evaluates an expression over the locals of frame `depth_offset` levels up
   // from the current event's frame.
   StatusOr<Value> Eval(const std::string& expr, uint32_t depth_offset = 0);
@@ -165,6 +171,8 @@ class Engine {
   StatusOr<Here> At(uint64_t event);
   // The depth of the frame `up` levels above the current event's.
   StatusOr<uint32_t> SelectedDepth(uint32_t up);
+  // The frames of one thread's stack in the walker, as FrameViews.
+  static std::vector<FrameView> Frames(const ChunkWalker& w, const std::vector<LiveFrame>& frames);
   bool BreakpointMatches(Breakpoint& bp, const IndexedChunk& c, size_t i);
   // False where the condition is false; true where it holds or cannot be
   // evaluated (then *error says why).
