@@ -18,6 +18,7 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -1888,6 +1889,56 @@ TEST_F(ProgramTest, WatchAndWhenMatchTheModel) {
       }
     }
   }
+}
+
+// Every thread's stack at every event (ThreadStack: what an editor shows for
+// the threads that are not the event's): as that thread's own last event left
+// it, a frame that returned there gone; nothing for a thread not yet seen.
+TEST_F(ProgramTest, EveryThreadsStackAtEveryEventIsWhereItsLastEventLeftIt) {
+  const auto& ev = rec_->events();
+  std::map<uint32_t, std::vector<testing::FrameModel>> model;  // thread -> stack after its last event
+  std::set<uint32_t> threads;
+  for (const auto& e : ev) threads.insert(e.thread);
+  ASSERT_GE(threads.size(), 4u);
+  std::map<uint32_t, const testing::Event*> first;  // each thread's first event
+  for (const auto& e : ev) first.try_emplace(e.thread, &e);
+  size_t compared = 0, adopted_seen = 0;
+  for (uint64_t i = 0; i < ev.size(); ++i) {
+    std::vector<testing::FrameModel> after = ev[i].stack;
+    if (ev[i].kind == 2) after.pop_back();  // popped at the walker's next step
+    TT_ASSERT_OK(engine_->Goto(i));
+    for (uint32_t t : threads) {
+      auto stack = engine_->ThreadStack(t);
+      TT_ASSERT_OK(stack);
+      if (!model.count(t) && t != ev[i].thread) {
+        // Not seen yet: nothing, or, once adopted (a thread already running
+        // when it was first met, from that chunk on), the frames its first
+        // event is in, their lines and locals as of the adoption.
+        const testing::Event& f = *first.at(t);
+        if (stack->empty()) continue;
+        const size_t adopted = f.stack.size() - (f.kind == 0 ? 1 : 0);  // a call adds its own frame
+        ASSERT_EQ(stack->size(), adopted) << "event " << i << ", thread " << t;
+        for (size_t k = 0; k < adopted; ++k) ASSERT_EQ((*stack)[k].qualname, f.stack[k].qualname);
+        ++adopted_seen;
+        continue;
+      }
+      // The event's own thread: State()'s stack, its returning frame still on it.
+      const std::vector<testing::FrameModel>& want =
+          t == ev[i].thread ? ev[i].stack : model[t];
+      ASSERT_EQ(stack->size(), want.size()) << "event " << i << ", thread " << t;
+      for (size_t k = 0; k < want.size(); ++k) {
+        const auto& f = (*stack)[k];
+        std::map<std::string, std::string> locals(f.locals.begin(), f.locals.end());
+        ASSERT_EQ(f.qualname, want[k].qualname) << "event " << i << ", thread " << t << ", frame " << k;
+        ASSERT_EQ(f.line, want[k].line) << "event " << i << ", thread " << t << ", frame " << k;
+        ASSERT_EQ(locals, want[k].locals) << "event " << i << ", thread " << t << ", frame " << k;
+        ++compared;
+      }
+    }
+    model[ev[i].thread] = std::move(after);
+  }
+  EXPECT_GT(compared, ev.size() * 2);
+  EXPECT_GT(adopted_seen, 0u);
 }
 
 // Within one chunk, states are rebuilt from checkpoints taken every few
