@@ -13,7 +13,10 @@
 // or a request with wrong argument types gets an error response (or a line on
 // stderr when it cannot be answered), never a crash.
 #include <algorithm>
+#include <cinttypes>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <istream>
 #include <map>
 #include <memory>
@@ -238,12 +241,14 @@ class DapServer {
     static const std::set<std::string> kCommands = {
         "setBreakpoints", "setFunctionBreakpoints", "setExceptionBreakpoints", "configurationDone", "threads",
         "stackTrace", "scopes", "variables", "source", "loadedSources", "evaluate", "pause", "continue",
-        "reverseContinue", "next", "stepBack", "stepIn", "stepOut"};
+        "reverseContinue", "next", "stepBack", "stepIn", "stepOut", "dataBreakpointInfo", "setDataBreakpoints"};
     if (!kCommands.count(command)) return Fail(request, "'" + command + "' is not supported by tracetape's replay");
     if (!session_) return Fail(request, "no tape: send 'launch' with {\"tape\": FILE} first");
     if (command == "setBreakpoints") return SetBreakpoints(request, args);
     if (command == "setFunctionBreakpoints") return SetFunctionBreakpoints(request, args);
     if (command == "setExceptionBreakpoints") return Respond(request, {{"breakpoints", json::array()}});
+    if (command == "dataBreakpointInfo") return DataBreakpointInfo(request, args);
+    if (command == "setDataBreakpoints") return SetDataBreakpoints(request, args);
     if (command == "configurationDone") return ConfigurationDone(request);
     if (command == "threads") return Threads(request);
     if (command == "stackTrace") return StackTrace(request, args);
@@ -286,6 +291,7 @@ class DapServer {
                       {"supportsEvaluateForHovers", true},
                       {"supportsTerminateRequest", true},
                       {"supportsLoadedSourcesRequest", true},
+                      {"supportsDataBreakpoints", true},
                       {"exceptionBreakpointFilters", json::array()}});
   }
 
@@ -338,7 +344,10 @@ class DapServer {
       const size_t n = std::char_traits<char>::length(prefix);
       if (why.compare(0, n, prefix) == 0) id = std::atoi(why.c_str() + n);
     }
-    if (id == 0) return Stopped(why.rfind("Watchpoint", 0) == 0 ? "data breakpoint" : "pause", why);
+    if (id == 0 && why.rfind("Watchpoint ", 0) == 0) {
+      return Stopped("data breakpoint", why, kWatchIds + std::atoi(why.c_str() + 11));
+    }
+    if (id == 0) return Stopped("pause", why);
     bool function = false;
     for (const auto& b : engine().breakpoints()) function |= b.id == id && b.function;
     Stopped(function ? "function breakpoint" : "breakpoint", why, id);
@@ -628,6 +637,90 @@ class DapServer {
     return bp;
   }
 
+  // Data breakpoints are the prompt's `watch`: a local of a frame of the
+  // current event's thread, which stops where it changes, in either
+  // direction. The dataId names the frame by its first event, so that a
+  // watch set after a move still means the frame it was offered for.
+  // Their ids follow the line breakpoints' (one id space in DAP).
+  static constexpr int kWatchIds = 1000000;
+
+  void DataBreakpointInfo(const json& request, const json& args) {
+    const std::string name = GetString(args, "name");
+    const FrameRef* frame = FrameOf(GetInt(args, "variablesReference", 0, 0, kFrameRefs));
+    auto state = engine().State();
+    if (!state.ok()) return Fail(request, state.status().message());
+    json info = {{"dataId", nullptr}};
+    if (!frame || name.empty() || name[0] == '(') {
+      info["description"] = "only a frame's locals can be watched";
+    } else if (frame->thread != state->thread) {
+      info["description"] = "only the frames of the current event's thread can be watched";
+    } else if (auto id = engine().AddWatch(name, static_cast<uint32_t>(frame->level)); !id.ok()) {
+      info["description"] = id.status().message();
+    } else {
+      const replayer::Watch w = engine().watches().back();
+      (void)engine().ClearWatch(*id);
+      info["dataId"] = std::to_string(w.frame_begin) + ":" + std::to_string(w.thread) + ":" +
+                       std::to_string(w.depth) + ":" + name;
+      info["description"] = name + " (stops where it changes, in either direction)";
+      info["accessTypes"] = json::array({"write"});
+      info["canPersist"] = false;
+    }
+    Respond(request, std::move(info));
+  }
+
+  // A watch for a dataId, if its frame is on the stack here; else why not.
+  StatusOr<int> WatchFor(const std::string& data_id) {
+    uint64_t begin = 0;
+    unsigned long thread = 0, depth = 0;
+    int name_at = 0;
+    if (std::sscanf(data_id.c_str(), "%" SCNu64 ":%lu:%lu:%n", &begin, &thread, &depth, &name_at) != 3 ||
+        name_at <= 0 || static_cast<size_t>(name_at) >= data_id.size()) {
+      return Status::InvalidArgument("not a dataId of this adapter: " + data_id);
+    }
+    auto state = engine().State();
+    if (!state.ok()) return state.status();
+    const size_t stack = state->stack.size();
+    if (thread != state->thread || depth == 0 || depth > stack) {
+      return Status::NotFound("its frame is not on the stack of this event's thread");
+    }
+    auto id = engine().AddWatch(data_id.substr(static_cast<size_t>(name_at)), static_cast<uint32_t>(stack - depth));
+    if (!id.ok()) return id.status();
+    if (engine().watches().back().frame_begin != begin) {
+      (void)engine().ClearWatch(*id);
+      return Status::NotFound("its frame is not on the stack of this event's thread");
+    }
+    return id;
+  }
+
+  void SetDataBreakpoints(const json& request, const json& args) {
+    std::map<std::string, int> kept;
+    json result = json::array();
+    const json* list = Member(args, "breakpoints");
+    if (list && list->is_array()) {
+      for (const json& b : *list) {
+        const std::string data_id = GetString(b, "dataId");
+        auto it = watches_.find(data_id);
+        if (it != watches_.end() || kept.count(data_id)) {
+          const int id = it != watches_.end() ? it->second : kept[data_id];
+          kept[data_id] = id;
+          if (it != watches_.end()) watches_.erase(it);
+          result.push_back({{"id", kWatchIds + id}, {"verified", true}});
+          continue;
+        }
+        auto id = WatchFor(data_id);
+        if (!id.ok()) {
+          result.push_back({{"verified", false}, {"message", id.status().message()}});
+          continue;
+        }
+        kept[data_id] = *id;
+        result.push_back({{"id", kWatchIds + *id}, {"verified", true}});
+      }
+    }
+    for (const auto& [data_id, id] : watches_) (void)engine().ClearWatch(id);  // no longer asked for
+    watches_ = std::move(kept);
+    Respond(request, {{"breakpoints", std::move(result)}});
+  }
+
   void Evaluate(const json& request, const json& args) {
     const std::string expression = GetString(args, "expression");
     // (An empty line at the prompt repeats the last command: not here.)
@@ -704,6 +797,7 @@ class DapServer {
   std::vector<std::string> source_files_;
   std::map<std::string, std::vector<int>> by_source_;
   std::vector<int> function_breakpoints_;
+  std::map<std::string, int> watches_;  // dataId -> the engine's watch
   std::map<uint32_t, std::string> threads_;  // index -> name, from the tape
 };
 

@@ -458,3 +458,48 @@ def test_arguments_of_the_wrong_type_get_errors(taped):
         r = c.read()
     assert r["success"] and r["body"]["threads"]
     assert c.proc.poll() is None
+
+
+def test_data_breakpoints_are_watches_both_ways(taped):
+    work, events, c = taped
+    start(c)
+    c.ok("setBreakpoints", source={"path": "bank.py"}, breakpoints=[{"line": 17}])  # in main: total = 0
+    c.ok("configurationDone")
+    c.event("stopped")
+    c.ok("continue", threadId=1)
+    assert c.event("stopped")["body"]["reason"] == "breakpoint"
+    c.ok("setBreakpoints", source={"path": "bank.py"}, breakpoints=[])
+    frame = c.frames()[0]
+    assert frame["name"] == "main"
+    info = c.ok("dataBreakpointInfo", variablesReference=frame["id"], name="total")
+    assert info["dataId"] and info["accessTypes"] == ["write"]
+    accounts = c.variables(frame["id"])["accounts"]
+    assert c.ok("dataBreakpointInfo", variablesReference=accounts["variablesReference"], name="0")["dataId"] is None
+    assert c.ok("dataBreakpointInfo", variablesReference=frame["id"], name="nonesuch")["dataId"] is None
+    bps = c.ok("setDataBreakpoints", breakpoints=[{"dataId": info["dataId"]}])["breakpoints"]
+    assert bps[0]["verified"]
+    changes, last = [], None  # main's events where its total changed, after here
+    for e in events:
+        if e["func"] == "main":
+            if e["locals"].get("total") != last and e["i"] > c.position():
+                changes.append(e["i"])
+            last = e["locals"].get("total")
+    assert len(changes) >= 3
+    stops = []
+    for _ in changes:
+        c.ok("continue", threadId=1)
+        stopped = c.event("stopped")["body"]
+        assert stopped["reason"] == "data breakpoint" and stopped["hitBreakpointIds"] == [bps[0]["id"]]
+        stops.append(c.position())
+    assert stops == changes
+    c.ok("reverseContinue", threadId=1)
+    assert c.event("stopped")["body"]["reason"] == "data breakpoint"
+    assert c.position() == changes[-2]
+    # The same list again keeps the watch (its frame is the one it was offered for).
+    assert c.ok("setDataBreakpoints", breakpoints=[{"dataId": info["dataId"]}])["breakpoints"][0]["id"] == bps[0]["id"]
+    # A dataId whose frame is not on the stack any more is refused, saying why.
+    c.ok("evaluate", expression="goto end", context="repl")
+    c.event("stopped")
+    r = c.ok("setDataBreakpoints", breakpoints=[{"dataId": info["dataId"].replace("total", "i")}])["breakpoints"]
+    assert not r[0]["verified"] and "not on the stack" in r[0]["message"]
+    assert c.ok("evaluate", expression="info", context="repl")["result"].endswith("watches: 0, displays: 0")
