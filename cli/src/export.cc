@@ -148,7 +148,10 @@ class SpeedscopeSink : public Sink {
   }
   void Exception(uint32_t, uint64_t, const CodeDef&, int32_t, const std::string&) override {}
   void Finish(uint64_t end) override {
-    out_ << "{\"$schema\": \"https://www.speedscope.app/file-format-schema.json\", \"exporter\": \"tracetape\", "
+    // "version": of the file format followed (speedscope's File.version is
+    // required; "name" and "activeProfileIndex" came with 0.6.0).
+    out_ << "{\"$schema\": \"https://www.speedscope.app/file-format-schema.json\", \"version\": \"0.6.0\", "
+         << "\"exporter\": \"tracetape\", "
          << "\"name\": " << JsonString(name_) << ", \"activeProfileIndex\": 0,\n\"shared\": {\"frames\": [";
     for (size_t f = 0; f < frame_text_.size(); ++f) out_ << (f ? ",\n" : "\n") << frame_text_[f];
     out_ << "]},\n\"profiles\": [";
