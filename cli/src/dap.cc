@@ -269,6 +269,13 @@ class DapServer {
       return StoppedBy(why);
     }
     if (command == "next" || command == "stepBack" || command == "stepIn" || command == "stepOut") {
+      auto state = engine().State();
+      if (!state.ok()) return Fail(request, state.status().message());
+      const json* thread = Member(args, "threadId");
+      if (thread && thread->is_number_integer() && GetInt(args, "threadId", 0, 0, INT64_MAX) != state->thread + 1) {
+        return Fail(request, "steps follow the thread of the current event (" + std::to_string(state->thread + 1) +
+                                 ", " + state->thread_name + "): continue to a breakpoint in this one, or goto");
+      }
       Status s = command == "next"       ? engine().Next(true)
                  : command == "stepBack" ? engine().Next(false)
                  : command == "stepIn"   ? engine().Step(true)
@@ -358,6 +365,7 @@ class DapServer {
     values_.clear();
     expanded_.clear();
     frames_.clear();
+    frame_ids_.clear();
     auto state = engine().State();
     json body = {{"reason", reason}, {"allThreadsStopped", true}};
     if (breakpoint > 0) body["hitBreakpointIds"] = json::array({breakpoint});
@@ -370,20 +378,16 @@ class DapServer {
   }
 
   void Threads(const json& request) {
-    std::map<uint32_t, std::string>& threads = threads_;
-    if (threads.empty()) {
-      if (const auto* footer = engine().tape().footer()) {
-        for (const auto& t : footer->threads) threads[t.index] = t.name;
-      } else {
-        // An incomplete tape has no footer: its chunks say, once.
-        for (size_t c = 0; c < engine().tape().chunks().size(); ++c) {
-          auto chunk = engine().tape().ReadChunk(c);
-          if (!chunk.ok()) break;
-          for (const auto& [index, t] : chunk->threads) threads[index] = t.name;
-        }
-      }
+    // Every thread of a complete tape (its footer lists them); of one
+    // without a footer (the process died), those with frames here: finding
+    // the others would read the whole tape.
+    std::map<uint32_t, std::string> threads;
+    if (const auto* footer = engine().tape().footer()) {
+      for (const auto& t : footer->threads) threads[t.index] = t.name;
     }
-    if (auto state = engine().State(); state.ok()) threads[state->thread] = state->thread_name;
+    auto live = engine().LiveThreads();
+    if (!live.ok()) return Fail(request, live.status().message());
+    for (uint32_t t : *live) threads.try_emplace(t, engine().ThreadName(t));
     json list = json::array();
     for (const auto& [index, name] : threads) {
       list.push_back({{"id", index + 1}, {"name", name.empty() ? "thread " + std::to_string(index) : name}});
@@ -411,12 +415,19 @@ class DapServer {
     uint32_t thread;
     size_t level;
   };
+  // 0 once kFrameRefs frames were handed out this stop (ids above are
+  // value references).
   int64_t FrameId(uint32_t thread, size_t level) {
-    for (size_t i = 0; i < frames_.size(); ++i) {
-      if (frames_[i].thread == thread && frames_[i].level == level) return static_cast<int64_t>(i) + 1;
+    auto [it, added] = frame_ids_.try_emplace({thread, level}, 0);
+    if (added) {
+      if (frames_.size() >= static_cast<size_t>(kFrameRefs)) {
+        frame_ids_.erase(it);
+        return 0;
+      }
+      frames_.push_back({thread, level});
+      it->second = static_cast<int64_t>(frames_.size());
     }
-    frames_.push_back({thread, level});
-    return static_cast<int64_t>(frames_.size());
+    return it->second;
   }
   const FrameRef* FrameOf(int64_t id) const {
     return id >= 1 && static_cast<size_t>(id) <= frames_.size() ? &frames_[static_cast<size_t>(id) - 1] : nullptr;
@@ -434,7 +445,8 @@ class DapServer {
   void StackTrace(const json& request, const json& args) {
     auto state = engine().State();
     if (!state.ok()) return Fail(request, state.status().message());
-    const int64_t id = GetInt(args, "threadId", state->thread + 1, 1, int64_t{UINT32_MAX} + 1);
+    const int64_t id = GetInt(args, "threadId", 0, 1, int64_t{UINT32_MAX} + 1);
+    if (id == 0) return Fail(request, "stackTrace needs a threadId from 'threads'");
     const uint32_t thread = static_cast<uint32_t>(id - 1);
     // Every thread's frames as its own last event left them.
     auto stack = engine().ThreadStack(thread);
@@ -445,10 +457,12 @@ class DapServer {
     const size_t levels = static_cast<size_t>(GetInt(args, "levels", 0, 0));
     for (size_t level = start; level < total && (levels == 0 || level - start < levels); ++level) {
       const auto& f = (*stack)[total - 1 - level];
+      const int64_t id = FrameId(thread, level);
+      if (id == 0) break;  // (a million frames shown this stop)
       // A module's call event is at line 0 (as sys.settrace reports it); a
       // frame with a source needs a line of it: its first.
       const int64_t line = f.line >= 1 ? f.line : std::max<int64_t>(f.first_line, 1);
-      frames.push_back({{"id", FrameId(thread, level)},
+      frames.push_back({{"id", id},
                         {"name", f.qualname},
                         {"source", SourceOf(f.file)},
                         {"line", ClientLine(line)},
@@ -481,10 +495,20 @@ class DapServer {
     const Value* node;
   };
 
+  // A sequence cut by the recorder's bounds ends with an ellipsis item
+  // (`[0, 1, ...]`): not an item of the program's, shown as the named mark.
+  static size_t Items(const Value& v) {
+    size_t n = v.items.size();
+    while (n > 0 && v.items[n - 1].kind == Value::Kind::kEllipsis) --n;
+    return n;
+  }
+  static bool Cut(const Value& v) { return v.cut || v.truncated || Items(v) != v.items.size(); }
+
   json VariableOf(const std::string& key, const std::string& name, const std::shared_ptr<const Value>& root,
                   const Value& v) {
     json var = {{"name", name}, {"value", v.text.empty() ? replayer::Repr(v) : v.text}, {"variablesReference", 0}};
-    if (!v.items.empty() || !v.entries.empty() || !v.attrs.empty()) {
+    const size_t items = Items(v);
+    if (items > 0 || !v.entries.empty() || !v.attrs.empty()) {
       auto [it, added] = expanded_.try_emplace(key, 0);
       if (added) {
         values_.push_back({root, &v});
@@ -494,8 +518,8 @@ class DapServer {
       // Items are indexed (a client pages them with filter, start and
       // count); a dict's entries, an instance's attributes and the mark of
       // a value cut by the recorder's bounds are named.
-      var["namedVariables"] = v.attrs.size() + v.entries.size() + (v.cut || v.truncated ? 1 : 0);
-      var["indexedVariables"] = v.items.size();
+      var["namedVariables"] = v.attrs.size() + v.entries.size() + (Cut(v) ? 1 : 0);
+      var["indexedVariables"] = items;
     }
     return var;
   }
@@ -526,9 +550,10 @@ class DapServer {
       const Value& v = *x.node;
       const std::string filter = GetString(args, "filter");
       if (filter != "named") {
-        const size_t start = std::min(v.items.size(), static_cast<size_t>(GetInt(args, "start", 0, 0)));
+        const size_t items = Items(v);
+        const size_t start = std::min(items, static_cast<size_t>(GetInt(args, "start", 0, 0)));
         const int64_t count = GetInt(args, "count", 0, 0);
-        const size_t end = count == 0 ? v.items.size() : std::min(v.items.size(), start + static_cast<size_t>(count));
+        const size_t end = count == 0 ? items : std::min(items, start + static_cast<size_t>(count));
         for (size_t i = start; i < end; ++i) {
           vars.push_back(VariableOf(parent + "i" + std::to_string(i), std::to_string(i), x.root, v.items[i]));
         }
@@ -540,7 +565,7 @@ class DapServer {
                                     x.root, item));
         }
         for (const auto& [name, item] : v.attrs) vars.push_back(VariableOf(parent + "a" + name, name, x.root, item));
-        if (v.cut || v.truncated) {
+        if (Cut(v)) {
           vars.push_back({{"name", "..."}, {"value", "(cut by the recorder's bounds)"}, {"variablesReference", 0}});
         }
       }
@@ -639,9 +664,9 @@ class DapServer {
 
   // Data breakpoints are the prompt's `watch`: a local of a frame of the
   // current event's thread, which stops where it changes, in either
-  // direction. The dataId names the frame by its first event, so that a
-  // watch set after a move still means the frame it was offered for.
-  // Their ids follow the line breakpoints' (one id space in DAP).
+  // direction. The dataId names the frame by an event it was on the stack
+  // at (where it was offered), so that a watch set after a move still means
+  // that frame. Their ids follow the line breakpoints' (one id space).
   static constexpr int kWatchIds = 1000000;
 
   void DataBreakpointInfo(const json& request, const json& args) {
@@ -650,17 +675,21 @@ class DapServer {
     auto state = engine().State();
     if (!state.ok()) return Fail(request, state.status().message());
     json info = {{"dataId", nullptr}};
+    bool bound = false;
+    if (frame && frame->thread == state->thread && frame->level < state->stack.size()) {
+      for (const auto& [n, v] : state->stack[state->stack.size() - 1 - frame->level].locals) bound |= n == name;
+    }
+    // (Cheap: an editor asks at every right click. The frame's bounds are
+    // found when the watch is set.)
     if (!frame || name.empty() || name[0] == '(') {
       info["description"] = "only a frame's locals can be watched";
     } else if (frame->thread != state->thread) {
       info["description"] = "only the frames of the current event's thread can be watched";
-    } else if (auto id = engine().AddWatch(name, static_cast<uint32_t>(frame->level)); !id.ok()) {
-      info["description"] = id.status().message();
+    } else if (!bound) {
+      info["description"] = "'" + name + "' is not a local of this frame here";
     } else {
-      const replayer::Watch w = engine().watches().back();
-      (void)engine().ClearWatch(*id);
-      info["dataId"] = std::to_string(w.frame_begin) + ":" + std::to_string(w.thread) + ":" +
-                       std::to_string(w.depth) + ":" + name;
+      info["dataId"] = std::to_string(engine().position()) + ":" + std::to_string(state->thread) + ":" +
+                       std::to_string(state->stack.size() - frame->level) + ":" + name;
       info["description"] = name + " (stops where it changes, in either direction)";
       info["accessTypes"] = json::array({"write"});
       info["canPersist"] = false;
@@ -670,24 +699,26 @@ class DapServer {
 
   // A watch for a dataId, if its frame is on the stack here; else why not.
   StatusOr<int> WatchFor(const std::string& data_id) {
-    uint64_t begin = 0;
+    uint64_t offered = 0;
     unsigned long thread = 0, depth = 0;
     int name_at = 0;
-    if (std::sscanf(data_id.c_str(), "%" SCNu64 ":%lu:%lu:%n", &begin, &thread, &depth, &name_at) != 3 ||
+    if (std::sscanf(data_id.c_str(), "%" SCNu64 ":%lu:%lu:%n", &offered, &thread, &depth, &name_at) != 3 ||
         name_at <= 0 || static_cast<size_t>(name_at) >= data_id.size()) {
       return Status::InvalidArgument("not a dataId of this adapter: " + data_id);
     }
     auto state = engine().State();
     if (!state.ok()) return state.status();
     const size_t stack = state->stack.size();
-    if (thread != state->thread || depth == 0 || depth > stack) {
-      return Status::NotFound("its frame is not on the stack of this event's thread");
-    }
+    const Status elsewhere = Status::NotFound("its frame is not on the stack of this event's thread");
+    if (thread != state->thread || depth == 0 || depth > stack) return elsewhere;
     auto id = engine().AddWatch(data_id.substr(static_cast<size_t>(name_at)), static_cast<uint32_t>(stack - depth));
     if (!id.ok()) return id.status();
-    if (engine().watches().back().frame_begin != begin) {
+    // The frame at that depth now spans [frame_begin, frame_end] of its
+    // thread: the one offered if the event it was offered at is in it.
+    const replayer::Watch& w = engine().watches().back();
+    if (offered < w.frame_begin || offered > w.frame_end) {
       (void)engine().ClearWatch(*id);
-      return Status::NotFound("its frame is not on the stack of this event's thread");
+      return elsewhere;
     }
     return id;
   }
@@ -696,24 +727,41 @@ class DapServer {
     std::map<std::string, int> kept;
     json result = json::array();
     const json* list = Member(args, "breakpoints");
+    auto exists = [&](int id) {
+      for (const auto& w : engine().watches()) {
+        if (w.id == id) return true;  // (the console's `unwatch` may have cleared it)
+      }
+      return false;
+    };
     if (list && list->is_array()) {
       for (const json& b : *list) {
         const std::string data_id = GetString(b, "dataId");
-        auto it = watches_.find(data_id);
-        if (it != watches_.end() || kept.count(data_id)) {
-          const int id = it != watches_.end() ? it->second : kept[data_id];
-          kept[data_id] = id;
-          if (it != watches_.end()) watches_.erase(it);
-          result.push_back({{"id", kWatchIds + id}, {"verified", true}});
+        const std::string access = GetString(b, "accessType", "write");
+        if (!GetString(b, "condition").empty() || !GetString(b, "hitCondition").empty()) {
+          result.push_back({{"verified", false},
+                            {"message", "a value change stops at every change: no condition or hit count"}});
           continue;
         }
-        auto id = WatchFor(data_id);
-        if (!id.ok()) {
-          result.push_back({{"verified", false}, {"message", id.status().message()}});
+        if (access != "write") {
+          result.push_back({{"verified", false}, {"message", "the tape records changes, not reads"}});
           continue;
         }
-        kept[data_id] = *id;
-        result.push_back({{"id", kWatchIds + *id}, {"verified", true}});
+        int id = 0;
+        if (auto it = kept.find(data_id); it != kept.end()) {
+          id = it->second;
+        } else if (auto old = watches_.find(data_id); old != watches_.end() && exists(old->second)) {
+          id = old->second;
+          watches_.erase(old);
+        } else {
+          auto added = WatchFor(data_id);
+          if (!added.ok()) {
+            result.push_back({{"verified", false}, {"message", added.status().message()}});
+            continue;
+          }
+          id = *added;
+        }
+        kept[data_id] = id;
+        result.push_back({{"id", kWatchIds + id}, {"verified", true}});
       }
     }
     for (const auto& [data_id, id] : watches_) (void)engine().ClearWatch(id);  // no longer asked for
@@ -727,13 +775,14 @@ class DapServer {
     if (expression.find_first_not_of(" \t\r\n") == std::string::npos) {
       return Fail(request, "evaluate needs an expression");
     }
-    const std::string context = GetString(args, "context", "repl");
+    const std::string context = GetString(args, "context");  // only "repl" runs prompt commands
     auto state = engine().State();
     if (!state.ok()) return Fail(request, state.status().message());
     // No frame given (the console before any stop): the event's own.
     const FrameRef here{state->thread, 0};
     const int64_t frame_id = GetInt(args, "frameId", 0);
-    const FrameRef* ref = Member(args, "frameId") ? FrameOf(frame_id) : &here;
+    const json* given = Member(args, "frameId");
+    const FrameRef* ref = given && !given->is_null() ? FrameOf(frame_id) : &here;
     if (!ref) return Fail(request, "no such frame (frames are only valid until the next stop)");
     StatusOr<Value> value = Status::NotFound("");
     if (ref->thread == state->thread) {
@@ -753,12 +802,13 @@ class DapServer {
     if (value.ok()) {
       return Respond(request, VariableResult("e" + std::to_string(frame_id) + "/" + expression, *value));
     }
-    if (context != "repl" || ref->thread != state->thread) return Fail(request, value.status().message());
-    // Not an expression here: a prompt command (goto 120, when x, bs, w).
+    if (context != "repl") return Fail(request, value.status().message());
+    // Not an expression here: a prompt command (goto 120, when x, bs, w),
+    // in the frame shown if it is one of the current event's thread.
     const uint64_t before = engine().position();
     const int errors = session_->errors();
     std::ostringstream said;
-    session_->SelectFrame(static_cast<uint32_t>(ref->level));  // `when x`, `watch x` of the frame shown
+    session_->SelectFrame(ref->thread == state->thread ? static_cast<uint32_t>(ref->level) : 0);
     if (!session_->Execute(expression, said)) said << "(the debugger's stop button ends the replay)\n";
     std::string text = said.str();
     while (!text.empty() && text.back() == '\n') text.pop_back();
@@ -793,12 +843,12 @@ class DapServer {
   std::vector<Expanded> values_;
   std::map<std::string, int64_t> expanded_;  // parent reference / child -> its reference
   std::vector<FrameRef> frames_;
+  std::map<std::pair<uint32_t, size_t>, int64_t> frame_ids_;  // (thread, level) -> index in frames_ + 1
   std::map<std::string, int64_t> source_refs_;
   std::vector<std::string> source_files_;
   std::map<std::string, std::vector<int>> by_source_;
   std::vector<int> function_breakpoints_;
   std::map<std::string, int> watches_;  // dataId -> the engine's watch
-  std::map<uint32_t, std::string> threads_;  // index -> name, from the tape
 };
 
 }  // namespace

@@ -123,7 +123,8 @@ class ChromeSink : public Sink {
 
 class SpeedscopeSink : public Sink {
  public:
-  SpeedscopeSink(std::ostream& out, std::string name) : out_(out), name_(std::move(name)) {
+  SpeedscopeSink(std::ostream& out, std::string name, std::ostream& err)
+      : out_(out), name_(std::move(name)), err_(err) {
     if (const char* budget = std::getenv("TRACETAPE_EXPORT_BUDGET")) {
       const unsigned long long b = std::strtoull(budget, nullptr, 10);
       if (b > 0) memory_budget_ = static_cast<size_t>(b);
@@ -148,8 +149,8 @@ class SpeedscopeSink : public Sink {
   }
   void Exception(uint32_t, uint64_t, const CodeDef&, int32_t, const std::string&) override {}
   void Finish(uint64_t end) override {
-    // "version": of the file format followed (speedscope's File.version is
-    // required; "name" and "activeProfileIndex" came with 0.6.0).
+    // "version": of the file format followed (speedscope's File type
+    // declares it; "name" and "activeProfileIndex" came with 0.6.0).
     out_ << "{\"$schema\": \"https://www.speedscope.app/file-format-schema.json\", \"version\": \"0.6.0\", "
          << "\"exporter\": \"tracetape\", "
          << "\"name\": " << JsonString(name_) << ", \"activeProfileIndex\": 0,\n\"shared\": {\"frames\": [";
@@ -236,10 +237,17 @@ class SpeedscopeSink : public Sink {
       t.events.clear();
       t.events.shrink_to_fit();
     }
+    if (!spilled_) {
+      err_ << "tracetape: note: the export's events past " << memory_budget_
+           << " bytes wait in a temporary file until the end\n";
+    }
+    spilled_ = true;
     held_ = 0;
   }
   std::ostream& out_;
   std::string name_;
+  std::ostream& err_;
+  bool spilled_ = false;
   std::unordered_map<uint32_t, uint32_t> frame_of_code_;
   std::vector<std::string> frame_text_;
   std::map<uint32_t, Events> threads_;
@@ -336,7 +344,7 @@ int Export(const std::vector<std::string>& args, std::ostream& out, std::ostream
   if (format == "chrome") {
     sink = std::make_unique<ChromeSink>(sink_out, tape.header());
   } else {
-    sink = std::make_unique<SpeedscopeSink>(sink_out, tape_name);
+    sink = std::make_unique<SpeedscopeSink>(sink_out, tape_name, err);
   }
 
   OpenStacks stacks;

@@ -340,6 +340,15 @@ StatusOr<std::vector<FrameView>> Engine::ThreadStack(uint32_t thread) {
   return Frames(w, it->second);
 }
 
+StatusOr<std::vector<uint32_t>> Engine::LiveThreads() {
+  TRACETAPE_RETURN_IF_ERROR(WalkTo(pos_));
+  std::vector<uint32_t> threads{cursor_.last.thread};
+  for (const auto& [thread, frames] : cursor_.walker->stacks()) {
+    if (!frames.empty() && thread != cursor_.last.thread) threads.push_back(thread);
+  }
+  return threads;
+}
+
 StatusOr<StateView> Engine::StateAt(uint64_t event) {
   TRACETAPE_RETURN_IF_ERROR(WalkTo(event));
   const EventState& e = cursor_.last;

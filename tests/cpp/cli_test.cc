@@ -640,6 +640,8 @@ TEST_F(CliTest, ExportSpeedscopeSpillsPastItsMemoryBudgetWithTheSameFile) {
   Result spilled = RunCli({"export", stacked_path_, "--format", "speedscope", "-o", "-"});
   ::unsetenv("TRACETAPE_EXPORT_BUDGET");
   ASSERT_EQ(spilled.status, 0) << spilled.err;
+  EXPECT_NE(spilled.err.find("temporary file"), std::string::npos) << "it spilled: " << spilled.err;
+  EXPECT_EQ(whole.err.find("temporary file"), std::string::npos) << whole.err;
   EXPECT_GT(whole.out.size(), 10000u);
   EXPECT_EQ(spilled.out, whole.out);
 }

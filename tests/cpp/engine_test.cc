@@ -1907,6 +1907,19 @@ TEST_F(ProgramTest, EveryThreadsStackAtEveryEventIsWhereItsLastEventLeftIt) {
     std::vector<testing::FrameModel> after = ev[i].stack;
     if (ev[i].kind == 2) after.pop_back();  // popped at the walker's next step
     TT_ASSERT_OK(engine_->Goto(i));
+    // The live threads: the event's own first, then every other with frames.
+    auto live = engine_->LiveThreads();
+    TT_ASSERT_OK(live);
+    ASSERT_FALSE(live->empty());
+    EXPECT_EQ(live->front(), ev[i].thread);
+    std::set<uint32_t> with_frames{ev[i].thread};
+    for (uint32_t t : threads) {
+      auto stack = engine_->ThreadStack(t);
+      TT_ASSERT_OK(stack);
+      if (!stack->empty()) with_frames.insert(t);
+    }
+    EXPECT_EQ(std::set<uint32_t>(live->begin(), live->end()), with_frames) << "event " << i;
+    EXPECT_EQ(live->size(), with_frames.size()) << "event " << i;
     for (uint32_t t : threads) {
       auto stack = engine_->ThreadStack(t);
       TT_ASSERT_OK(stack);

@@ -400,6 +400,15 @@ def test_every_thread_shows_its_stack_as_its_last_event_left_it(tmp_path):
         worker = c.ok("stackTrace", threadId=threads["worker"])["stackFrames"]
         assert (worker[0]["name"], worker[0]["line"]) == ("work", 7)
         assert c.variables(worker[0]["id"])["i"]["value"] == "2"
+        # Steps follow the current event's thread: asked of another, they say so.
+        r = c.request("next", threadId=threads["MainThread"])
+        assert not r["success"] and "current event" in r["message"]
+        assert c.position() == here
+        # The console runs prompt commands with another thread's frame shown.
+        info = c.ok("evaluate", expression="info", frameId=frames[0]["id"], context="repl")["result"]
+        assert "at: event %d" % here in info
+        r = c.request("stackTrace")
+        assert not r["success"] and "threadId" in r["message"]
         # Frame ids of the last stop are gone after a move.
         c.ok("next", threadId=2)
         c.event("stopped")
@@ -495,6 +504,16 @@ def test_data_breakpoints_are_watches_both_ways(taped):
     c.ok("reverseContinue", threadId=1)
     assert c.event("stopped")["body"]["reason"] == "data breakpoint"
     assert c.position() == changes[-2]
+    # A condition or a read cannot be honoured: refused, not ignored.
+    r = c.ok("setDataBreakpoints", breakpoints=[{"dataId": info["dataId"]},
+                                                {"dataId": info["dataId"], "condition": "total > 5"},
+                                                {"dataId": info["dataId"], "accessType": "read"}])["breakpoints"]
+    assert r[0]["verified"] and not r[1]["verified"] and not r[2]["verified"]
+    # A watch the console cleared (`unwatch`) is set again when the list comes again.
+    c.ok("evaluate", expression="unwatch %d" % (bps[0]["id"] - 1000000), context="repl")
+    again = c.ok("setDataBreakpoints", breakpoints=[{"dataId": info["dataId"]}])["breakpoints"]
+    assert again[0]["verified"]
+    bps = again
     # The same list again keeps the watch (its frame is the one it was offered for).
     assert c.ok("setDataBreakpoints", breakpoints=[{"dataId": info["dataId"]}])["breakpoints"][0]["id"] == bps[0]["id"]
     # A dataId whose frame is not on the stack any more is refused, saying why.
@@ -503,3 +522,59 @@ def test_data_breakpoints_are_watches_both_ways(taped):
     r = c.ok("setDataBreakpoints", breakpoints=[{"dataId": info["dataId"].replace("total", "i")}])["breakpoints"]
     assert not r[0]["verified"] and "not on the stack" in r[0]["message"]
     assert c.ok("evaluate", expression="info", context="repl")["result"].endswith("watches: 0, displays: 0")
+
+
+def test_a_watch_offered_in_one_call_is_not_set_in_the_next(taped):
+    work, events, c = taped
+    start(c)
+    c.ok("setFunctionBreakpoints", breakpoints=[{"name": "transfer"}])
+    c.ok("configurationDone")
+    c.event("stopped")
+    c.ok("continue", threadId=1)
+    assert c.event("stopped")["body"]["reason"] == "function breakpoint"
+    frame = c.frames()[0]
+    offered = c.ok("dataBreakpointInfo", variablesReference=frame["id"], name="amount")["dataId"]
+    assert offered
+    c.ok("continue", threadId=1)  # the next call of transfer: another frame at the same depth
+    c.event("stopped")
+    assert c.frames()[0]["name"] == "transfer" and len(c.frames()) == len(c.ok("stackTrace", threadId=1)["stackFrames"])
+    r = c.ok("setDataBreakpoints", breakpoints=[{"dataId": offered}])["breakpoints"]
+    assert not r[0]["verified"] and "not on the stack" in r[0]["message"]
+    # Without a context (a client that says nothing) an expression is only an expression.
+    here = c.position()
+    r = c.request("evaluate", expression="c", frameId=c.frames()[0]["id"])
+    assert not r["success"] and c.position() == here
+
+
+CUT = """\
+def main():
+    big = list(range(300))
+    return len(big)
+
+
+main()
+"""
+
+
+def test_a_list_cut_by_the_recorder_shows_its_items_and_one_mark(tmp_path):
+    (tmp_path / "cut.py").write_text(CUT)
+    subprocess.run(tracetape_cmd("record", "-o", "cut.tape", "cut.py"), cwd=str(tmp_path), env=child_env(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, check=True)
+    c = Client(tmp_path)
+    try:
+        start(c, tape="cut.tape")
+        c.ok("setBreakpoints", source={"path": "cut.py"}, breakpoints=[{"line": 3}])
+        c.ok("configurationDone")
+        c.event("stopped")
+        c.ok("continue", threadId=1)
+        c.event("stopped")
+        big = c.variables(c.frames()[0]["id"])["big"]
+        assert big["value"].endswith("...]")
+        shown = c.ok("variables", variablesReference=big["variablesReference"], filter="indexed",
+                     start=0, count=big["indexedVariables"])["variables"]
+        assert [v["value"] for v in shown] == [str(i) for i in range(big["indexedVariables"])]
+        assert 0 < big["indexedVariables"] < 300 and big["namedVariables"] == 1
+        named = c.ok("variables", variablesReference=big["variablesReference"], filter="named")["variables"]
+        assert [v["name"] for v in named] == ["..."]
+    finally:
+        c.close()

@@ -71,7 +71,7 @@ def by_thread(spans):
 
 def speedscope_spans(doc):
     assert doc["$schema"] == "https://www.speedscope.app/file-format-schema.json"
-    assert isinstance(doc["version"], str)  # required by speedscope's File type
+    assert isinstance(doc["version"], str)  # declared by speedscope's File type
     frames = doc["shared"]["frames"]
     spans = []
     for profile in doc["profiles"]:

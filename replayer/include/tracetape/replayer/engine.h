@@ -123,6 +123,10 @@ class Engine {
   // another thread's frames hold the locals of their last events. Empty
   // for a thread with no frame there (not started, or ended).
   StatusOr<std::vector<FrameView>> ThreadStack(uint32_t thread);
+  // The threads with frames at the current event (the event's own first),
+  // as a debugger lists live threads: from the state at hand, without
+  // reading other chunks.
+  StatusOr<std::vector<uint32_t>> LiveThreads();
 
   // Evaluates an expression over the locals of frame `depth_offset` levels up
   // from the current event's frame.
