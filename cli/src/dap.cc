@@ -241,12 +241,14 @@ class DapServer {
     static const std::set<std::string> kCommands = {
         "setBreakpoints", "setFunctionBreakpoints", "setExceptionBreakpoints", "configurationDone", "threads",
         "stackTrace", "scopes", "variables", "source", "loadedSources", "evaluate", "pause", "continue",
-        "reverseContinue", "next", "stepBack", "stepIn", "stepOut", "dataBreakpointInfo", "setDataBreakpoints"};
+        "reverseContinue", "next", "stepBack", "stepIn", "stepOut", "dataBreakpointInfo", "setDataBreakpoints",
+        "exceptionInfo"};
     if (!kCommands.count(command)) return Fail(request, "'" + command + "' is not supported by tracetape's replay");
     if (!session_) return Fail(request, "no tape: send 'launch' with {\"tape\": FILE} first");
     if (command == "setBreakpoints") return SetBreakpoints(request, args);
     if (command == "setFunctionBreakpoints") return SetFunctionBreakpoints(request, args);
-    if (command == "setExceptionBreakpoints") return Respond(request, {{"breakpoints", json::array()}});
+    if (command == "setExceptionBreakpoints") return SetExceptionBreakpoints(request, args);
+    if (command == "exceptionInfo") return ExceptionInfo(request);
     if (command == "dataBreakpointInfo") return DataBreakpointInfo(request, args);
     if (command == "setDataBreakpoints") return SetDataBreakpoints(request, args);
     if (command == "configurationDone") return ConfigurationDone(request);
@@ -299,7 +301,17 @@ class DapServer {
                       {"supportsTerminateRequest", true},
                       {"supportsLoadedSourcesRequest", true},
                       {"supportsDataBreakpoints", true},
-                      {"exceptionBreakpointFilters", json::array()}});
+                      {"supportsExceptionInfoRequest", true},
+                      {"exceptionBreakpointFilters",
+                       json::array({{{"filter", "raised"},
+                                     {"label", "Raised Exceptions"},
+                                     {"description", "Where any exception was raised (StopIteration and "
+                                                     "GeneratorExit of the iteration protocol aside)"},
+                                     {"default", false}},
+                                    {{"filter", "uncaught"},
+                                     {"label", "Uncaught Exceptions"},
+                                     {"description", "Where the exception that ended the run was raised"},
+                                     {"default", true}}})}});
   }
 
   void Launch(const json& request, const json& args) {
@@ -343,9 +355,48 @@ class DapServer {
     StoppedBy(why);
   }
 
+  void SetExceptionBreakpoints(const json& request, const json& args) {
+    bool raised = false, uncaught = false;
+    json result = json::array();
+    const json* filters = Member(args, "filters");
+    if (filters && filters->is_array()) {
+      for (const json& f : *filters) {
+        const std::string name = f.is_string() ? f.get<std::string>() : "";
+        raised |= name == "raised";
+        uncaught |= name == "uncaught";
+        if (name == "raised" || name == "uncaught") {
+          result.push_back({{"verified", true}});
+        } else {
+          result.push_back({{"verified", false}, {"message", "no exception filter '" + name + "'"}});
+        }
+      }
+    }
+    engine().SetExceptionStops(raised, uncaught);
+    Respond(request, {{"breakpoints", std::move(result)}});
+  }
+
+  void ExceptionInfo(const json& request) {
+    auto state = engine().State();
+    if (!state.ok()) return Fail(request, state.status().message());
+    if (state->kind != EventKind::kException || !state->has_value) {
+      return Fail(request, "not at an exception");
+    }
+    auto uncaught = engine().UncaughtException();
+    const bool ended = uncaught.ok() && *uncaught && **uncaught == state->index;
+    const std::string& value = state->value;  // "TypeName: message"
+    const auto colon = value.find(':');
+    Respond(request, {{"exceptionId", value.substr(0, colon)},
+                      {"description", value},
+                      {"breakMode", ended ? "unhandled" : "always"}});
+  }
+
   // The stop a continue came to, from the engine's reason ("Breakpoint 2
-  // at app.py:7", "Watchpoint 1: x changed", "end of the tape").
+  // at app.py:7", "Watchpoint 1: x changed", "Exception raised: ...",
+  // "end of the tape").
   void StoppedBy(const std::string& why) {
+    if (why.rfind("Exception raised: ", 0) == 0 || why.rfind("Uncaught exception: ", 0) == 0) {
+      return Stopped("exception", why);
+    }
     int id = 0;
     for (const char* prefix : {"Breakpoint ", "Temporary breakpoint "}) {
       const size_t n = std::char_traits<char>::length(prefix);

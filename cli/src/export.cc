@@ -370,7 +370,10 @@ int Export(const std::vector<std::string>& args, std::ostream& out, std::ostream
     ChunkWalker walker(*chunk);
     // A chunk starts from every thread's stack: frames it no longer has
     // ended in a gap (their returns dropped), and close where it begins,
-    // whether or not their thread has another event.
+    // whether or not their thread has another event. (Frames are known by
+    // their code: a call that ended in a gap and another of the same code
+    // at the same depth after it read as one frame; the checkpoint does not
+    // say when a frame began.)
     for (auto& [thread, open] : stacks) {
       const auto& frames = stack_of(walker, thread);
       size_t same = 0;

@@ -368,60 +368,58 @@ StatusOr<StateView> Engine::StateAt(uint64_t event) {
   return s;
 }
 
-StatusOr<uint64_t> Engine::ExceptionEvent() {
-  auto is_exception = [](const IndexedChunk& c, size_t i) {
-    return static_cast<EventKind>(c.d.kind[i]) == EventKind::kException;
-  };
-  // The exception that ended the run left the outermost recorded frame of
-  // the first thread (the program's main thread): an exception event at
-  // depth 1 whose next event on that thread is the frame's return. A run
-  // that ended cleanly has none; then, and when none is found, the last
-  // exception of the tape.
-  std::optional<uint64_t> found;
+// The exception that ended the run left the outermost recorded frame of the
+// first thread (the program's main thread): an exception event at depth 1
+// whose next event on that thread is the frame's return. A run that ended
+// cleanly has none.
+StatusOr<std::optional<uint64_t>> Engine::EndingException() {
   const FooterInfo* footer = tape_->footer();
-  if (footer == nullptr || footer->exit_status != 0) {
-    uint64_t from = size();
-    while (true) {
-      auto cand = Scan(from, false, [](const IndexedChunk& c, size_t i) {
-        return c.d.thread[i] == 0 && c.depth[i] == 1 && static_cast<EventKind>(c.d.kind[i]) == EventKind::kException;
-      });
-      if (!cand.ok()) return cand.status();
-      if (!*cand) break;
-      auto next = Scan(**cand, true, [](const IndexedChunk& c, size_t i) { return c.d.thread[i] == 0; });
-      if (!next.ok()) return next.status();
-      if (!*next) {
-        found = **cand;  // the tape ends there
-        break;
-      }
-      auto h = At(**next);
-      if (!h.ok()) return h.status();
-      if (h->kind == EventKind::kReturn && h->depth == 1) {
-        found = **cand;
-        break;
-      }
-      from = **cand;
-    }
+  if (footer != nullptr && footer->exit_status == 0) return std::optional<uint64_t>();
+  uint64_t from = size();
+  while (true) {
+    auto cand = Scan(from, false, [](const IndexedChunk& c, size_t i) {
+      return c.d.thread[i] == 0 && c.depth[i] == 1 && static_cast<EventKind>(c.d.kind[i]) == EventKind::kException;
+    });
+    if (!cand.ok()) return cand.status();
+    if (!*cand) return std::optional<uint64_t>();
+    auto next = Scan(**cand, true, [](const IndexedChunk& c, size_t i) { return c.d.thread[i] == 0; });
+    if (!next.ok()) return next.status();
+    if (!*next) return *cand;  // the tape ends there
+    auto h = At(**next);
+    if (!h.ok()) return h.status();
+    if (h->kind == EventKind::kReturn && h->depth == 1) return *cand;
+    from = **cand;
   }
-  // The last exception, preferring one that is not the iteration protocol's
-  // (a StopIteration ending a loop, a GeneratorExit closing a generator).
-  auto is_error = [](const IndexedChunk& c, size_t i) {
-    if (static_cast<EventKind>(c.d.kind[i]) != EventKind::kException) return false;
-    if (c.d.value[i] >= c.d.strings.size()) return true;
-    const std::string& v = c.d.strings[c.d.value[i]];
-    for (const char* name : {"StopIteration", "StopAsyncIteration", "GeneratorExit"}) {
-      const size_t n = std::char_traits<char>::length(name);
-      if (v.compare(0, n, name) == 0 && (v.size() == n || v[n] == ':')) return false;
-    }
-    return true;
-  };
-  StatusOr<std::optional<uint64_t>> last = found ? StatusOr<std::optional<uint64_t>>(found)
-                                                 : Scan(size(), false, is_error);
-  if (last.ok() && !*last) last = Scan(size(), false, is_exception);
-  if (!last.ok()) return last.status();
-  if (!*last) return Status::NotFound("no exception was recorded");
-  uint64_t cur = **last;
-  // Walk back along the propagation: exception at depth d was preceded on its
-  // thread by the return (unwind) and exception of the frame at depth d+1.
+}
+
+bool Engine::Propagated(const IndexedChunk& c, size_t i) {
+  // The previous two events of i's thread in the chunk (a bounded look
+  // back: threads interleave; at a chunk's start it counts as raised).
+  const uint16_t t = c.d.thread[i];
+  size_t found[2];
+  size_t n = 0;
+  for (size_t k = i, looked = 0; k-- > 0 && n < 2 && looked < 256; ++looked) {
+    if (c.d.thread[k] == t) found[n++] = k;
+  }
+  return n == 2 && static_cast<EventKind>(c.d.kind[found[0]]) == EventKind::kReturn &&
+         c.depth[found[0]] == c.depth[i] + 1 && static_cast<EventKind>(c.d.kind[found[1]]) == EventKind::kException &&
+         c.depth[found[1]] == c.depth[i] + 1;
+}
+
+bool Engine::IterationProtocol(const IndexedChunk& c, size_t i) {
+  if (c.d.value[i] >= c.d.strings.size()) return false;
+  const std::string& v = c.d.strings[c.d.value[i]];
+  for (const char* name : {"StopIteration", "StopAsyncIteration", "GeneratorExit"}) {
+    const size_t n = std::char_traits<char>::length(name);
+    if (v.compare(0, n, name) == 0 && (v.size() == n || v[n] == ':')) return true;
+  }
+  return false;
+}
+
+// Back along the propagation of the exception at `cur`: an exception at
+// depth d was preceded on its thread by the return (unwind) and the
+// exception of the frame at depth d+1; where it was raised is the first.
+StatusOr<uint64_t> Engine::WhereRaised(uint64_t cur) {
   while (true) {
     auto here = At(cur);
     if (!here.ok()) return here.status();
@@ -441,6 +439,40 @@ StatusOr<uint64_t> Engine::ExceptionEvent() {
     cur = **before;
   }
   return cur;
+}
+
+StatusOr<uint64_t> Engine::ExceptionEvent() {
+  auto is_exception = [](const IndexedChunk& c, size_t i) {
+    return static_cast<EventKind>(c.d.kind[i]) == EventKind::kException;
+  };
+  // The exception that ended the run; else the last exception, preferring
+  // one that is not the iteration protocol's (a StopIteration ending a
+  // loop, a GeneratorExit closing a generator).
+  auto found = EndingException();
+  if (!found.ok()) return found.status();
+  auto is_error = [&is_exception](const IndexedChunk& c, size_t i) {
+    return is_exception(c, i) && !IterationProtocol(c, i);
+  };
+  StatusOr<std::optional<uint64_t>> last = *found ? found : Scan(size(), false, is_error);
+  if (last.ok() && !*last) last = Scan(size(), false, is_exception);
+  if (!last.ok()) return last.status();
+  if (!*last) return Status::NotFound("no exception was recorded");
+  return WhereRaised(**last);
+}
+
+StatusOr<std::optional<uint64_t>> Engine::UncaughtException() {
+  if (!uncaught_) {
+    auto found = EndingException();
+    if (!found.ok()) return found.status();
+    std::optional<uint64_t> raised;
+    if (*found) {
+      auto r = WhereRaised(**found);
+      if (!r.ok()) return r.status();
+      raised = *r;
+    }
+    uncaught_ = raised;
+  }
+  return *uncaught_;
 }
 
 Status Engine::Step(bool forward) {
@@ -589,9 +621,21 @@ Status Engine::Continue(bool forward, std::string* why) {
     }
     return false;
   };
+  std::optional<uint64_t> uncaught;
+  if (stop_uncaught_) {
+    auto u = UncaughtException();
+    if (!u.ok()) return u.status();
+    uncaught = *u;
+  }
+  auto exception_stop = [&](const IndexedChunk& c, size_t i) {
+    if (static_cast<EventKind>(c.d.kind[i]) != EventKind::kException) return false;
+    return (stop_raised_ && !IterationProtocol(c, i) && !Propagated(c, i)) ||
+           (uncaught && c.d.first_event + i == *uncaught);
+  };
   auto pred = [&](const IndexedChunk& c, size_t i) {
     prepare(c);
     auto kind = static_cast<EventKind>(c.d.kind[i]);
+    if (exception_stop(c, i)) return true;
     if (kind == EventKind::kLine) {
       auto it = line_codes.find(c.code[i]);
       if (it != line_codes.end() && std::find(it->second.begin(), it->second.end(), c.d.line[i]) != it->second.end()) {
@@ -622,9 +666,10 @@ Status Engine::Continue(bool forward, std::string* why) {
     }
   }
   auto may_match = [&](size_t ci) {
-    if (!summaries) return true;
+    if (!summaries || stop_raised_) return true;  // (the summaries do not say where exceptions are)
     const ChunkRef& ref = tape_->chunks()[ci];
     uint64_t first = ref.first_event, last = ref.first_event + ref.event_count;
+    if (uncaught && *uncaught >= first && *uncaught < last) return true;
     for (const auto& w : watches_) {
       if (w.frame_begin < last && w.frame_end >= first) return true;
     }
@@ -681,6 +726,11 @@ Status Engine::Continue(bool forward, std::string* why) {
           break;
         }
       }
+    }
+    if (reason.empty() && exception_stop(**c, i)) {
+      const IndexedChunk& ch = **c;
+      const std::string what = ch.d.value[i] < ch.d.strings.size() ? ch.d.strings[ch.d.value[i]] : "an exception";
+      reason = (uncaught && e == *uncaught ? "Uncaught exception: " : "Exception raised: ") + what;
     }
     if (!reason.empty()) {
       TRACETAPE_RETURN_IF_ERROR(Goto(e));

@@ -1726,6 +1726,102 @@ TEST(WatchTest, TwoWatchesInOneFrameNameTheOneThatChanged) {
 }
 
 // ---------------------------------------------------------------------------
+// Exception stops of continue (DAP's exception breakpoints)
+
+// main catches a KeyError raised in f, iterates a generator g to its end,
+// then dies of a ValueError raised in h.
+RecordingBuilder ExceptionsProgram() {
+  RecordingBuilder b;
+  uint32_t file = b.DefineFile("/exc.py", std::string(30, '\n'));
+  uint32_t main = b.DefineCode(file, 1, "main", "main");
+  uint32_t f = b.DefineCode(file, 10, "f", "f");
+  uint32_t g = b.DefineCode(file, 15, "g", "g");
+  uint32_t h = b.DefineCode(file, 20, "h", "h");
+  b.DefineThread(0, 1, "MainThread");
+  b.Call(0, main, 1);                        // 0
+  b.Line(0, 2);                              // 1
+  b.Call(0, f, 10);                          // 2
+  b.Line(0, 11);                             // 3
+  b.Exception(0, 11, "KeyError: 'a'");       // 4  raised
+  b.Return(0, 11, "None");                   // 5
+  b.Exception(0, 2, "KeyError: 'a'");        // 6  propagated
+  b.Line(0, 4);                              // 7
+  b.Call(0, g, 15);                          // 8
+  b.Exception(0, 16, "StopIteration");       // 9  the iteration protocol
+  b.Return(0, 16, "None");                   // 10
+  b.Line(0, 6);                              // 11
+  b.Call(0, h, 20);                          // 12
+  b.Exception(0, 21, "ValueError: boom");    // 13 raised, and it ends the run
+  b.Return(0, 21, "None");                   // 14
+  b.Exception(0, 6, "ValueError: boom");     // 15 propagated
+  b.Return(0, 6, "None");                    // 16
+  return b;
+}
+
+std::vector<uint64_t> ContinueStops(Engine* e, bool forward, std::vector<std::string>* whys) {
+  std::vector<uint64_t> stops;
+  for (int k = 0; k < 20; ++k) {
+    std::string why;
+    const uint64_t before = e->position();
+    EXPECT_TRUE(e->Continue(forward, &why).ok());
+    if (e->position() == before || why.find("of the tape") != std::string::npos) break;
+    stops.push_back(e->position());
+    whys->push_back(why);
+  }
+  return stops;
+}
+
+TEST(ExceptionStopsTest, RaisedStopsWhereEachWasRaisedNotWhereItUnwindsNorAtStopIteration) {
+  TempDir dir;
+  auto e = WriteAndOpen(ExceptionsProgram(), dir.File("exc.tape"), 1);
+  ASSERT_NE(e, nullptr);
+  e->SetExceptionStops(/*raised=*/true, /*uncaught=*/false);
+  std::vector<std::string> whys;
+  EXPECT_EQ(ContinueStops(e.get(), true, &whys), (std::vector<uint64_t>{4, 13}));
+  EXPECT_EQ(whys, (std::vector<std::string>{"Exception raised: KeyError: 'a'", "Exception raised: ValueError: boom"}));
+  whys.clear();
+  EXPECT_EQ(ContinueStops(e.get(), false, &whys), (std::vector<uint64_t>{13, 4}));  // back from the end
+  e->SetExceptionStops(false, false);
+  std::string why;
+  TT_ASSERT_OK(e->Continue(true, &why));
+  EXPECT_EQ(why, "end of the tape");
+}
+
+TEST(ExceptionStopsTest, UncaughtStopsWhereTheExceptionThatEndedTheRunWasRaised) {
+  TempDir dir;
+  auto died = WriteAndOpen(ExceptionsProgram(), dir.File("died.tape"), 1);
+  ASSERT_NE(died, nullptr);
+  auto where = died->UncaughtException();
+  TT_ASSERT_OK(where);
+  ASSERT_TRUE(where->has_value());
+  EXPECT_EQ(**where, 13u);
+  died->SetExceptionStops(false, true);
+  std::vector<std::string> whys;
+  EXPECT_EQ(ContinueStops(died.get(), true, &whys), (std::vector<uint64_t>{13}));
+  EXPECT_EQ(whys, (std::vector<std::string>{"Uncaught exception: ValueError: boom"}));
+  // Both: the uncaught one is named so.
+  died->SetExceptionStops(true, true);
+  TT_ASSERT_OK(died->Goto(0));
+  whys.clear();
+  EXPECT_EQ(ContinueStops(died.get(), true, &whys), (std::vector<uint64_t>{4, 13}));
+  EXPECT_EQ(whys.back(), "Uncaught exception: ValueError: boom");
+  // A run that ended cleanly (exit status 0) has none, whatever it raised.
+  auto clean = WriteAndOpen(ExceptionsProgram(), dir.File("clean.tape"), 0);
+  ASSERT_NE(clean, nullptr);
+  auto none = clean->UncaughtException();
+  TT_ASSERT_OK(none);
+  EXPECT_FALSE(none->has_value());
+  clean->SetExceptionStops(false, true);
+  std::string why;
+  TT_ASSERT_OK(clean->Continue(true, &why));
+  EXPECT_EQ(why, "end of the tape");
+  // goto exception is unchanged: where the run's exception was raised.
+  auto ev = died->ExceptionEvent();
+  TT_ASSERT_OK(ev);
+  EXPECT_EQ(*ev, 13u);
+}
+
+// ---------------------------------------------------------------------------
 // A pseudo-random recording over many chunks, against the model everywhere
 
 class ProgramTest : public ::testing::Test {

@@ -578,3 +578,64 @@ def test_a_list_cut_by_the_recorder_shows_its_items_and_one_mark(tmp_path):
         assert [v["name"] for v in named] == ["..."]
     finally:
         c.close()
+
+
+EXCEPTIONS = """\
+def parse(s):
+    return int(s)
+
+
+def main():
+    out = []
+    for s in ["1", "x", "3"]:
+        try:
+            out.append(parse(s))
+        except ValueError:
+            out.append(None)
+    raise KeyError("done")
+
+
+main()
+"""
+
+
+def test_exception_breakpoints_stop_where_exceptions_were_raised(tmp_path):
+    (tmp_path / "exc.py").write_text(EXCEPTIONS)
+    subprocess.run(tracetape_cmd("record", "-o", "exc.tape", "exc.py"), cwd=str(tmp_path), env=child_env(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    dump = subprocess.run(tracetape_cmd("dump", "exc.tape", "--format", "jsonl"), cwd=str(tmp_path),
+                          env=child_env(), stdout=subprocess.PIPE, timeout=300, check=True)
+    events = parse_jsonl(dump.stdout.decode(), "dump")
+    raised = [e for e in events if e["kind"] == "exception"]
+    # Where each was raised (parse's ValueError, main's KeyError), not each frame it unwound.
+    where = [raised[0]["i"], next(e["i"] for e in raised if e["func"] == "main" and "KeyError" in e["value"])]
+    assert raised[0]["func"] == "parse" and len(raised) == 4
+    for filters, stops in ((["raised"], where), (["uncaught"], where[1:])):
+        c = Client(tmp_path)
+        try:
+            caps = c.ok("initialize", adapterID="x")
+            assert {f["filter"] for f in caps["exceptionBreakpointFilters"]} == {"raised", "uncaught"}
+            c.ok("launch", tape="exc.tape", stopOnEntry=False)
+            c.event("initialized")
+            r = c.ok("setExceptionBreakpoints", filters=filters)
+            assert [b["verified"] for b in r["breakpoints"]] == [True]
+            c.ok("configurationDone")
+            for n, stop in enumerate(stops):
+                if n:
+                    c.ok("continue", threadId=1)
+                stopped = c.event("stopped")["body"]
+                assert stopped["reason"] == "exception" and c.position() == stop, (filters, stopped)
+                assert events[stop]["value"] in stopped["description"]
+                info = c.ok("exceptionInfo", threadId=1)
+                assert info["description"] == events[stop]["value"]
+                assert info["exceptionId"] == events[stop]["value"].split(":")[0]
+                assert info["breakMode"] == ("unhandled" if stop == where[1] else "always")
+            c.ok("continue", threadId=1)
+            assert c.event("stopped")["body"]["description"] == "end of the tape"
+            c.ok("setExceptionBreakpoints", filters=[])
+            c.ok("reverseContinue", threadId=1)
+            assert c.event("stopped")["body"]["description"] == "start of the tape"
+            r = c.request("exceptionInfo", threadId=1)
+            assert not r["success"] and "not at an exception" in r["message"]
+        finally:
+            c.close()

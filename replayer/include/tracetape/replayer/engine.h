@@ -100,6 +100,19 @@ class Engine {
   // With none in that direction, moves to the end (start) and says so.
   Status Continue(bool forward, std::string* why);
 
+  // Continue also stops where an exception is raised: every one (`raised`:
+  // where it was raised, not in each frame it then unwinds; the iteration
+  // protocol's StopIteration and GeneratorExit aside), or the one that ended
+  // the run (`uncaught`: where it was raised). *why then says
+  // "Exception raised: TypeName: message" or "Uncaught exception: ...".
+  void SetExceptionStops(bool raised, bool uncaught) {
+    stop_raised_ = raised;
+    stop_uncaught_ = uncaught;
+  }
+  // Where the exception that ended the run was raised; none for a run that
+  // did not end with one.
+  StatusOr<std::optional<uint64_t>> UncaughtException();
+
   StatusOr<int> AddBreakpoint(const std::string& spec, const std::string& condition, bool temporary);
   Status SetCondition(int id, const std::string& condition);
   Status ClearBreakpoint(int id);
@@ -175,6 +188,14 @@ class Engine {
   StatusOr<Here> At(uint64_t event);
   // The depth of the frame `up` levels above the current event's.
   StatusOr<uint32_t> SelectedDepth(uint32_t up);
+  StatusOr<std::optional<uint64_t>> EndingException();
+  StatusOr<uint64_t> WhereRaised(uint64_t exception);
+  // An exception event that continues the propagation of one raised deeper
+  // (the frame below it just unwound with it), rather than a raise.
+  static bool Propagated(const IndexedChunk& c, size_t i);
+  // An exception event of the iteration protocol (StopIteration,
+  // StopAsyncIteration, GeneratorExit).
+  static bool IterationProtocol(const IndexedChunk& c, size_t i);
   // The frames of one thread's stack in the walker, as FrameViews.
   static std::vector<FrameView> Frames(const ChunkWalker& w, const std::vector<LiveFrame>& frames);
   bool BreakpointMatches(Breakpoint& bp, const IndexedChunk& c, size_t i);
@@ -190,6 +211,9 @@ class Engine {
   Cursor cursor_;
   std::vector<Breakpoint> breakpoints_;
   std::vector<Watch> watches_;
+  bool stop_raised_ = false;
+  bool stop_uncaught_ = false;
+  std::optional<std::optional<uint64_t>> uncaught_;  // UncaughtException, once found
   int next_breakpoint_id_ = 1;
   int next_watch_id_ = 1;
   std::map<std::string, std::vector<std::string>> source_lines_;
