@@ -133,14 +133,19 @@ class Client:
         return {v["name"]: v for v in self.ok("variables", variablesReference=reference)["variables"]}
 
 
+def record(work, name, source):
+    """Writes NAME.py, records it into NAME.tape; the tape's events as `dump --format jsonl` gives them."""
+    (work / (name + ".py")).write_text(source)
+    subprocess.run(tracetape_cmd("record", "-o", name + ".tape", name + ".py"), cwd=str(work), env=child_env(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    dump = subprocess.run(tracetape_cmd("dump", name + ".tape", "--format", "jsonl"), cwd=str(work),
+                          env=child_env(), stdout=subprocess.PIPE, timeout=300, check=True)
+    return parse_jsonl(dump.stdout.decode(), "dump")
+
+
 @pytest.fixture
 def taped(tmp_path):
-    (tmp_path / "bank.py").write_text(PROGRAM)
-    subprocess.run(tracetape_cmd("record", "-o", "bank.tape", "bank.py"), cwd=str(tmp_path), env=child_env(),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
-    dump = subprocess.run(tracetape_cmd("dump", "bank.tape", "--format", "jsonl"), cwd=str(tmp_path),
-                          env=child_env(), stdout=subprocess.PIPE, timeout=300, check=True)
-    events = parse_jsonl(dump.stdout.decode(), "dump")
+    events = record(tmp_path, "bank", PROGRAM)
     client = Client(tmp_path)
     yield tmp_path, events, client
     client.close()
@@ -369,15 +374,10 @@ main()
 
 
 def test_every_thread_shows_its_stack_as_its_last_event_left_it(tmp_path):
-    (tmp_path / "threaded.py").write_text(THREADED)
-    subprocess.run(tracetape_cmd("record", "-o", "t.tape", "threaded.py"), cwd=str(tmp_path), env=child_env(),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, check=True)
-    dump = subprocess.run(tracetape_cmd("dump", "t.tape", "--format", "jsonl"), cwd=str(tmp_path),
-                          env=child_env(), stdout=subprocess.PIPE, timeout=300, check=True)
-    events = parse_jsonl(dump.stdout.decode(), "dump")
+    events = record(tmp_path, "threaded", THREADED)
     c = Client(tmp_path)
     try:
-        start(c, tape="t.tape")
+        start(c, tape="threaded.tape")
         c.ok("setBreakpoints", source={"path": "threaded.py"}, breakpoints=[{"line": 7, "condition": "i == 2"}])
         c.ok("configurationDone")
         c.event("stopped")
@@ -557,9 +557,7 @@ main()
 
 
 def test_a_list_cut_by_the_recorder_shows_its_items_and_one_mark(tmp_path):
-    (tmp_path / "cut.py").write_text(CUT)
-    subprocess.run(tracetape_cmd("record", "-o", "cut.tape", "cut.py"), cwd=str(tmp_path), env=child_env(),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, check=True)
+    record(tmp_path, "cut", CUT)
     c = Client(tmp_path)
     try:
         start(c, tape="cut.tape")
@@ -600,12 +598,7 @@ main()
 
 
 def test_exception_breakpoints_stop_where_exceptions_were_raised(tmp_path):
-    (tmp_path / "exc.py").write_text(EXCEPTIONS)
-    subprocess.run(tracetape_cmd("record", "-o", "exc.tape", "exc.py"), cwd=str(tmp_path), env=child_env(),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
-    dump = subprocess.run(tracetape_cmd("dump", "exc.tape", "--format", "jsonl"), cwd=str(tmp_path),
-                          env=child_env(), stdout=subprocess.PIPE, timeout=300, check=True)
-    events = parse_jsonl(dump.stdout.decode(), "dump")
+    events = record(tmp_path, "exc", EXCEPTIONS)
     raised = [e for e in events if e["kind"] == "exception"]
     # Where each was raised (parse's ValueError, main's KeyError), not each frame it unwound.
     where = [raised[0]["i"], next(e["i"] for e in raised if e["func"] == "main" and "KeyError" in e["value"])]
