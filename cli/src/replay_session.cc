@@ -124,6 +124,9 @@ constexpr const char* kHelp =
     "  cl(ear) [N... | all]   delete breakpoints\n"
     "  condition N [EXPR]     set or remove a breakpoint's condition\n"
     "  disable N / enable N\n"
+    "  catch [raised] [uncaught] | catch off\n"
+    "                         c/bc also stop where exceptions were raised: every one\n"
+    "                         (not again as it unwinds), or the one that ended the run\n"
     "  watch NAME             stop where NAME changes in this frame (either direction)\n"
     "  unwatch N\n"
     "  when NAME              every event where NAME changed in this frame\n"
@@ -384,6 +387,37 @@ bool ReplaySession::Run(const std::string& command, std::ostream& out) {
     } else {
       out << Safe(why) << "\n";
       Moved(out);
+    }
+  } else if (is({"catch"})) {
+    // gdb's `catch throw`: continue, either way, also stops at exceptions.
+    if (!arg.empty()) {
+      bool raised = false, uncaught = false, off = false;
+      std::istringstream words(arg);
+      for (std::string w; words >> w;) {
+        if (w == "raised") {
+          raised = true;
+        } else if (w == "uncaught") {
+          uncaught = true;
+        } else if (w == "off") {
+          off = true;
+        } else {
+          Error(out, "catch takes raised, uncaught or off (got '" + w + "')");
+          return true;
+        }
+      }
+      if (off && (raised || uncaught)) {
+        Error(out, "catch off takes nothing more");
+        return true;
+      }
+      engine_->SetExceptionStops(raised, uncaught);
+    }
+    const bool r = engine_->stops_at_raised(), u = engine_->stops_at_uncaught();
+    if (!r && !u) {
+      out << "Continue stops at no exception.\n";
+    } else {
+      out << "Continue stops where " << (r ? "any exception was raised" : "")
+          << (r && u ? ", and names " : "") << (u ? "the exception that ended the run" : "")
+          << (u && !r ? " was raised" : "") << ".\n";
     }
   } else if (is({"goto", "g"})) {
     if (arg.empty()) {

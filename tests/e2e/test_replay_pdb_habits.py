@@ -10,7 +10,8 @@ relies on them, on small programs written here and recorded with `tracetape reco
 - breakpoints take paths relative to where the program was recorded, refuse blank
   lines, and say when nothing on the tape can reach them; a condition that fails says so;
 - `p` reads slices, tuples and lists, and never answers for a redacted value or from
-  an int past 64 bits turned into a float.
+  an int past 64 bits turned into a float;
+- `catch` (gdb's `catch throw`) makes continue stop where exceptions were raised.
 
 Positions come from the tape's own jsonl dump and lines from the sources' text.
 """
@@ -245,3 +246,44 @@ def test_sources_are_shown_as_python_decodes_them(tmp_path):
     # Code the recorder got as text (-c) is UTF-8 on the tape whatever it declares.
     shown = listed(tmp_path, None, '# -*- coding: latin-1 -*-\n' + cafe + '\n', (1, 2))
     assert shown[1].endswith(cafe), shown
+
+
+CATCHES = """\
+    def parse(s):
+        return int(s)
+
+    def main():
+        out = []
+        for s in ["1", "x"]:
+            try:
+                out.append(parse(s))
+            except ValueError:
+                out.append(None)
+        raise KeyError("done")
+
+    main()
+    """
+
+
+def test_catch_makes_continue_stop_where_exceptions_were_raised(tmp_path):
+    # gdb's `catch throw`, both directions: at each raise, not again in each frame
+    # the exception unwinds; or at the raise of the exception that ended the run.
+    tape, events, path = record(tmp_path, "catches.py", CATCHES)
+    raised = [e for e in events if e["kind"] == "exception"]
+    assert [e["func"] for e in raised] == ["parse", "main", "main", "<module>"]
+    value_error, key_error = raised[0]["i"], raised[2]["i"]
+    end = len(events) - 1
+    s = replay(tape, ["catch", "catch raised", "c", "c", "c", "bc", "catch uncaught", "goto start", "c",
+                      "catch off", "goto start", "c", "catch bogus", "q"])
+    assert s.status == 1, s.transcript()  # the bogus one
+    assert s.output(0) == "Continue stops at no exception."
+    assert s.output(1) == "Continue stops where any exception was raised."
+    assert [s[k].after for k in (2, 3, 4, 5)] == [value_error, key_error, end, key_error], s.transcript()
+    assert s.output(2).startswith("Exception raised: ValueError: invalid literal")
+    assert s.output(3).startswith("Exception raised: KeyError: 'done'")
+    assert s.output(4).startswith("end of the tape")
+    assert s.output(6) == "Continue stops where the exception that ended the run was raised."
+    assert s[8].after == key_error and s.output(8).startswith("Uncaught exception: KeyError: 'done'")
+    assert s.output(9) == "Continue stops at no exception."
+    assert s[11].after == end
+    assert s.output(12).startswith("*** catch takes raised, uncaught or off")

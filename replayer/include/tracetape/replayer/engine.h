@@ -109,6 +109,8 @@ class Engine {
     stop_raised_ = raised;
     stop_uncaught_ = uncaught;
   }
+  bool stops_at_raised() const { return stop_raised_; }
+  bool stops_at_uncaught() const { return stop_uncaught_; }
   // Where the exception that ended the run was raised; none for a run that
   // did not end with one.
   StatusOr<std::optional<uint64_t>> UncaughtException();
