@@ -292,6 +292,7 @@ PYBIND11_MODULE(_core, m) {
         return *r;
       }, py::arg("name"), py::arg("up") = 0)
       .def("clear_watch", [](rep::Engine& e, int id) { ThrowIfError(e.ClearWatch(id)); })
+      .def("set_exception_stops", &rep::Engine::SetExceptionStops, py::arg("raised"), py::arg("uncaught"))
       .def("when", [](rep::Engine& e, const std::string& name, uint32_t up) {
         auto r = e.When(name, up);
         ThrowIfError(r.status());

@@ -142,6 +142,13 @@ class Tape:
     def unwatch(self, number: int) -> None:
         self._engine.clear_watch(number)
 
+    def catch(self, raised: bool = True, uncaught: bool = False) -> None:
+        """Makes cont() and cont_back() also stop where an exception was raised:
+        every one (``raised``; not again as it unwinds, nor the iteration
+        protocol's StopIteration), or the one that ended the run (``uncaught``).
+        ``catch(False)`` stops catching."""
+        self._engine.set_exception_stops(raised, uncaught)
+
     def when(self, name: str, up: int = 0) -> List[Tuple[int, str]]:
         """The events of the current frame (or the one ``up`` levels above it)
         where ``name`` changed, with its new value; first, for a frame that

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import textwrap
 
+import tracetape
 from conftest import child_env, run_record, tracetape_cmd
 from test_replay_session import line_of, location, replay
 
@@ -287,3 +288,17 @@ def test_catch_makes_continue_stop_where_exceptions_were_raised(tmp_path):
     assert s.output(9) == "Continue stops at no exception."
     assert s[11].after == end
     assert s.output(12).startswith("*** catch takes raised, uncaught or off")
+
+
+def test_the_python_api_catches_as_the_prompt_does(tmp_path):
+    tape, events, path = record(tmp_path, "catches.py", CATCHES)
+    raised = [e["i"] for e in events if e["kind"] == "exception"]
+    t = tracetape.open(str(tape))
+    t.catch()
+    assert t.cont().startswith("Exception raised: ValueError") and t.position == raised[0]
+    assert t.cont().startswith("Exception raised: KeyError") and t.position == raised[2]
+    t.catch(raised=False, uncaught=True)
+    t.goto("end")
+    assert t.cont_back() == "Uncaught exception: KeyError: 'done'" and t.position == raised[2]
+    t.catch(False)
+    assert t.cont_back() == "start of the tape"
