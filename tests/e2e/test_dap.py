@@ -16,7 +16,7 @@ import threading
 import pytest
 
 import tracetape
-from conftest import REPO_ROOT, SUBPROCESS_TIMEOUT, child_env, parse_jsonl, tracetape_cmd
+from conftest import REPO_ROOT, SAMPLES_DIR, SUBPROCESS_TIMEOUT, child_env, parse_jsonl, tracetape_cmd
 
 PROGRAM = """\
 class Account:
@@ -578,23 +578,8 @@ def test_a_list_cut_by_the_recorder_shows_its_items_and_one_mark(tmp_path):
         c.close()
 
 
-EXCEPTIONS = """\
-def parse(s):
-    return int(s)
-
-
-def main():
-    out = []
-    for s in ["1", "x", "3"]:
-        try:
-            out.append(parse(s))
-        except ValueError:
-            out.append(None)
-    raise KeyError("done")
-
-
-main()
-"""
+# Caught in main, then uncaught (samples/programs, also recorded against the reference).
+EXCEPTIONS = (SAMPLES_DIR / "raises_caught_then_dies.py").read_text(encoding="utf-8")
 
 
 def test_exception_breakpoints_stop_where_exceptions_were_raised(tmp_path):

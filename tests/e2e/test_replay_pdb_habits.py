@@ -21,7 +21,7 @@ import sys
 import textwrap
 
 import tracetape
-from conftest import child_env, run_record, tracetape_cmd
+from conftest import SAMPLES_DIR, child_env, run_record, tracetape_cmd
 from test_replay_session import line_of, location, replay
 
 
@@ -249,21 +249,8 @@ def test_sources_are_shown_as_python_decodes_them(tmp_path):
     assert shown[1].endswith(cafe), shown
 
 
-CATCHES = """\
-    def parse(s):
-        return int(s)
-
-    def main():
-        out = []
-        for s in ["1", "x"]:
-            try:
-                out.append(parse(s))
-            except ValueError:
-                out.append(None)
-        raise KeyError("done")
-
-    main()
-    """
+# Caught in main, then uncaught (samples/programs, also recorded against the reference).
+CATCHES = (SAMPLES_DIR / "raises_caught_then_dies.py").read_text(encoding="utf-8")
 
 
 def test_catch_makes_continue_stop_where_exceptions_were_raised(tmp_path):
