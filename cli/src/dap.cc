@@ -671,31 +671,32 @@ class DapServer {
     const json* source = Member(args, "source");
     const int64_t reference = source ? GetInt(*source, "sourceReference", 0, 0) : 0;
     const std::string key = reference > 0 ? "ref:" + std::to_string(reference) : "path:" + file;
-    std::vector<int>& ids = by_source_[key];
-    for (int id : ids) (void)engine().ClearBreakpoint(id);
-    ids.clear();
-    json result = json::array();
-    const json* list = Member(args, "breakpoints");
-    if (list && list->is_array()) {
-      for (const json& b : *list) {
-        const int64_t line = GetInt(b, "line", -1);
-        result.push_back(AddBreakpoint(line < 0 ? "" : file + ":" + std::to_string(TapeLine(line)),
-                                       GetString(b, "condition"), &ids));
-        if (line >= 0) result.back()["line"] = line;
-      }
-    }
-    Respond(request, {{"breakpoints", std::move(result)}});
+    ReplaceBreakpoints(request, args, &by_source_[key], [&](const json& b) {
+      const int64_t line = GetInt(b, "line", -1);
+      json bp = AddBreakpoint(line < 0 ? "" : file + ":" + std::to_string(TapeLine(line)), GetString(b, "condition"),
+                              &by_source_[key]);
+      if (line >= 0) bp["line"] = line;
+      return bp;
+    });
   }
 
   void SetFunctionBreakpoints(const json& request, const json& args) {
-    for (int id : function_breakpoints_) (void)engine().ClearBreakpoint(id);
-    function_breakpoints_.clear();
+    ReplaceBreakpoints(request, args, &function_breakpoints_, [&](const json& b) {
+      return AddBreakpoint(GetString(b, "name"), GetString(b, "condition"), &function_breakpoints_);
+    });
+  }
+
+  // A set*Breakpoints request: the list replaces the one `ids` holds (the
+  // engine's breakpoints of that document, or the function breakpoints);
+  // `add` sets one and says how it went.
+  template <class Add>
+  void ReplaceBreakpoints(const json& request, const json& args, std::vector<int>* ids, const Add& add) {
+    for (int id : *ids) (void)engine().ClearBreakpoint(id);
+    ids->clear();
     json result = json::array();
     const json* list = Member(args, "breakpoints");
     if (list && list->is_array()) {
-      for (const json& b : *list) {
-        result.push_back(AddBreakpoint(GetString(b, "name"), GetString(b, "condition"), &function_breakpoints_));
-      }
+      for (const json& b : *list) result.push_back(add(b));
     }
     Respond(request, {{"breakpoints", std::move(result)}});
   }
