@@ -130,6 +130,18 @@ def _interrupted() -> KeyboardInterrupt:
     return e
 
 
+def _fresh_main():
+    """A `__main__` module as the interpreter makes it at start-up, before it
+    runs a script, `-c` or `-m` in it: the same names in the same order
+    (`__annotations__` an empty dict, `__builtins__` the module); the caller
+    adds the loader and `__file__` of what it runs."""
+    main = types.ModuleType("__main__")
+    if sys.version_info < (3, 14):
+        main.__dict__["__annotations__"] = {}
+    main.__dict__["__builtins__"] = builtins
+    return main
+
+
 def record_program(opts, target, prog_args) -> int:
     kind, what = target
     launcher = _launcher_files()
@@ -155,7 +167,8 @@ def record_program(opts, target, prog_args) -> int:
         stem = os.path.splitext(os.path.basename(path0))[0]
     elif kind == "script":
         script = os.path.abspath(what)
-        main_attrs = {"__file__": script, "__cached__": None}
+        main_attrs = {"__file__": script, "__cached__": None,
+                      "__loader__": importlib.machinery.SourceFileLoader("__main__", script)}
         try:
             with open(script, "rb") as f:
                 source = f.read()
@@ -178,6 +191,7 @@ def record_program(opts, target, prog_args) -> int:
         path0 = os.getcwd()
     else:
         code = compile(what, "<string>", "exec", dont_inherit=True)
+        main_attrs = {"__loader__": importlib.machinery.BuiltinImporter}
         pseudo = [("<string>", what)]
         argv = ["-c"] + prog_args
         stem = "c"
@@ -210,8 +224,7 @@ def record_program(opts, target, prog_args) -> int:
         if kind == "module":
             # What `python -m` runs (the same traceback frames, the same
             # "No module named X" exit), in a fresh __main__.
-            main = types.ModuleType("__main__")
-            main.__dict__["__builtins__"] = builtins
+            main = _fresh_main()
             sys.modules["__main__"] = main
             run_as_main = getattr(runpy, "_run_module_as_main", None)
             if run_as_main is not None:
@@ -219,8 +232,7 @@ def record_program(opts, target, prog_args) -> int:
             else:
                 runpy.run_module(what, run_name="__main__", alter_sys=True)
         else:
-            main = types.ModuleType("__main__")
-            main.__dict__["__builtins__"] = builtins
+            main = _fresh_main()
             main.__dict__.update(main_attrs)
             sys.modules["__main__"] = main
             exec(code, main.__dict__)

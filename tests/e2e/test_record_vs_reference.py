@@ -378,3 +378,32 @@ def test_record_dash_m_fails_as_python_dash_m_does(tmp_path, module):
     assert plain.returncode == 1
     assert (rec.returncode, rec.stdout, program_stderr(rec.stderr)) == (plain.returncode, plain.stdout, plain.stderr)
     assert "out of the default scope" not in rec.stderr
+
+
+MAIN_GLOBALS = """\
+import sys
+g = dict(globals())
+loader = g.get("__loader__")
+print([k for k in g if k.startswith("__")])
+print(getattr(loader, "__name__", type(loader).__name__), getattr(loader, "name", None),
+      getattr(loader, "path", None) == g.get("__file__"), g.get("__annotations__"),
+      g.get("__spec__") is None)
+"""
+
+
+@pytest.mark.parametrize("form", ["script", "-c", "-m"])
+def test_the_program_s_main_module_holds_what_python_gives_it(tmp_path, form):
+    # A program sees the same `__main__` under `tracetape record` as under
+    # python: the same dunder names in the same order, its loader
+    # (SourceFileLoader for a file, BuiltinImporter for -c) and an empty
+    # __annotations__ (inspect, typing and linecache read them).
+    (tmp_path / "mainglobals.py").write_text(MAIN_GLOBALS)
+    args = {"script": ["mainglobals.py"], "-c": ["-c", MAIN_GLOBALS], "-m": ["-m", "mainglobals"]}[form]
+    env = child_env()
+    plain = subprocess.run([sys.executable, *args], cwd=str(tmp_path), env=env, capture_output=True,
+                           text=True, timeout=120)
+    rec = subprocess.run(tracetape_cmd("record", "-o", "t.tape", *args), cwd=str(tmp_path), env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.splitlines()[1].split()[0] in ("SourceFileLoader", "BuiltinImporter"), plain.stdout
+    assert (rec.returncode, rec.stdout, program_stderr(rec.stderr)) == (plain.returncode, plain.stdout, plain.stderr)
