@@ -461,7 +461,9 @@ def _slots(t):
     dunder names left out. Choice: a class without __slots__ of its own adds none,
     and only slots are read (a C class's members are not)."""
     found = []
-    for cls in reversed(_type_mro(t)):
+    # A C type CPython never readied (3.11's co_positions() iterator) has no
+    # MRO yet (None): it is its own, and declares no slots.
+    for cls in reversed(_type_mro(t) or (t,)):
         own = _type_dict(cls)
         if not (_type_flags(cls) & _HEAPTYPE) or "__slots__" not in own:
             continue
