@@ -206,11 +206,16 @@ PYBIND11_MODULE(_core, m) {
   m.def("recording_path", &rec::RecordingPath);
   m.def(
       "_thread_trace",
-      [](py::object, py::object, py::object) {
-        rec::InstallOnCurrentThread();
+      [](py::object frame, py::object event, py::object) {
+        // Only a `call` arrives here (threading.settrace's hook is the new
+        // thread's global trace function).
+        bool call = py::isinstance<py::str>(event) && event.cast<std::string>() == "call";
+        rec::InstallOnCurrentThread(call ? frame.ptr() : nullptr);
         return py::none();
       },
       "threading.settrace bootstrap: installs the C hook on the new thread.");
+  m.def("_quiet_thread", &rec::QuietCurrentThread,
+        "The calling thread's later events are not recorded (the runner's own, after the program's main module).");
   m.def(
       "_trace_handle",
       []() -> py::object {

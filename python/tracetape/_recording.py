@@ -200,7 +200,7 @@ def start(
     if backend == "settrace":
         # New threads install the C hook from their bootstrap (sys.monitoring
         # covers every thread by itself).
-        threading.settrace(_core._thread_trace)
+        _set_thread_hook(_core._thread_trace)
     if not _fork_hook_installed and hasattr(os, "register_at_fork"):
         os.register_at_fork(
             before=_core._before_fork,
@@ -210,6 +210,16 @@ def start(
         _fork_hook_installed = True
     _install_exit_guards()
     return path
+
+
+def _set_thread_hook(func) -> None:
+    """threading.settrace(func) without calling threading.py's code, which a
+    recording that has the standard library in scope would record as the
+    program's (on 3.10 to 3.13 it only sets this global)."""
+    if hasattr(threading, "_trace_hook"):
+        threading._trace_hook = func
+    else:
+        threading.settrace(func)
 
 
 def stop(exit_status: int = 0) -> Optional[str]:
@@ -222,7 +232,7 @@ def stop(exit_status: int = 0) -> Optional[str]:
         return None
     handle = _core._trace_handle()
     _hook_was_taken = handle is not None and _backend == "settrace" and sys.gettrace() is not handle
-    threading.settrace(None)
+    _set_thread_hook(None)
     try:
         return _core.stop(exit_status)
     finally:

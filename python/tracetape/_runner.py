@@ -12,7 +12,7 @@ import traceback
 import types
 import zipfile
 
-from tracetape import _recording
+from tracetape import _core, _recording
 from tracetape.cli import replay_hint
 
 
@@ -32,7 +32,10 @@ def _exit_status(code) -> int:
 
 def _join_threads() -> None:
     """What interpreter shutdown does first: wait for non-daemon threads, so
-    their events are recorded too."""
+    their events are recorded too. This thread's own calls into threading
+    are not the program's: they are not recorded (the standard library may
+    be in scope)."""
+    _core._quiet_thread()
     me = threading.current_thread()
     for t in threading.enumerate():
         if t is not me and not t.daemon and t.is_alive():

@@ -314,6 +314,9 @@ struct HookThread {
   // given back: frames may have ended, and begun, unseen. The next event
   // checks the shadow stack against the real one first (Recorder::Resync).
   bool resync = false;
+  // Its events are no longer the program's (QuietCurrentThread): none is
+  // recorded, and the fast paths do not take it (CurrentThread).
+  bool quiet = false;
   // Slot vectors of returned frames, released (no references, unbound),
   // kept for the next calls with their strings' and fingerprints' room: a
   // call then allocates nothing.
@@ -565,6 +568,14 @@ class Recorder {
     if (ci != nullptr && ci->recorded) compat::SetFrameTrace(frame, g_trace_handle);
   }
   TapeWriter* writer() { return writer_.get(); }
+  // The calling thread's later events are not the program's: see
+  // tracetape::recorder::QuietCurrentThread.
+  void QuietCurrentThread() {
+    HookThread* t = CurrentThread(nullptr);
+    if (t == nullptr) return;
+    t->quiet = true;
+    last_tstate_ = nullptr;
+  }
   bool disabled() const { return disabled_; }
   // The hook comes back on this thread after another trace function held
   // it (TraceHandle).
@@ -1589,7 +1600,7 @@ HookThread* Recorder::CurrentThread(PyThreadState* ts) {
   }
   // A thread that needs a resync is looked up again at each event, and
   // the fast paths (SteadyThread) do not take it, until Resync is done.
-  last_tstate_ = it->second.resync ? nullptr : ts;
+  last_tstate_ = it->second.resync || it->second.quiet ? nullptr : ts;
   last_tstate_id_ = id;
   last_thread_ = &it->second;
   return last_thread_;
@@ -2164,6 +2175,7 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
     Lose(1);
     return;
   }
+  if (t->quiet) return;
   if (t->resync && fo.get() != nullptr) Resync(t, fo.get(), what);
   // The settrace backend cannot tell a yield from a return, nor a resume
   // from a first call: every return of a generator's frame keeps its slot
@@ -2779,10 +2791,21 @@ bool IsRecording() { return g_recorder != nullptr; }
 
 std::string RecordingPath() { return g_recorder ? g_recorder->path() : std::string(); }
 
-void InstallOnCurrentThread() {
+void InstallOnCurrentThread(PyObject* frame) {
   if (g_recorder != nullptr && !g_recorder->uses_monitoring()) {
-    PyEval_SetTrace(TraceFunctionOf(g_recorder), g_trace_handle);
+    Py_tracefunc trace = TraceFunctionOf(g_recorder);
+    PyEval_SetTrace(trace, g_trace_handle);
+    // The call that brought us here (threading's bootstrap calls the
+    // thread's run()): without it, the frame was adopted at its first line,
+    // as if it had begun before the recording.
+    if (frame != nullptr && PyFrame_Check(frame)) {
+      trace(g_trace_handle, reinterpret_cast<PyFrameObject*>(frame), PyTrace_CALL, Py_None);
+    }
   }
+}
+
+void QuietCurrentThread() {
+  if (g_recorder != nullptr) g_recorder->QuietCurrentThread();
 }
 
 PyObject* TraceHandleObject() { return g_trace_handle; }

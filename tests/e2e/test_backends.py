@@ -10,6 +10,7 @@ tool, and giving the sys.monitoring tool id back.
 """
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -729,3 +730,71 @@ def test_a_fork_under_recording_warns_no_more_than_without(tmp_path, backend):
     calls = [e["locals"]["tag"] for e in dump(tmp_path / "run.tape", tmp_path)
              if e["kind"] == "call" and e["func"] == "work"]
     assert calls == ["'parent'"]
+
+
+NEW_THREAD = """\
+import threading
+
+def work(n):
+    total = n * 2
+    return total
+
+t = threading.Thread(target=work, args=(21,))
+t.start()
+t.join()
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_new_thread_s_first_call_is_recorded_with_threading_in_scope(tmp_path, backend):
+    # threading.settrace's hook gets the new thread's first call (its run(),
+    # in threading.py) and installs the C hook from there: that call is an
+    # event, not a frame adopted at its first line. Its bootstrap frames,
+    # which began before, are adopted; below them the thread's events are
+    # the reference's, depth for depth.
+    from conftest import REFERENCE
+    (tmp_path / "prog.py").write_text(NEW_THREAD)
+    stdlib = os.path.dirname(threading_file())
+    scope = ("--include", stdlib, "--include", str(tmp_path))
+    status, _, err = run(tracetape_cmd("record", "-o", "t.tape", *scope, "prog.py"), tmp_path, backend)
+    assert status == 0, err
+    recorded = [e for e in dump(tmp_path / "t.tape", tmp_path) if e["thread"] != 0]
+    status, _, err = run([sys.executable, str(REFERENCE), "-o", "ref.jsonl", *scope, "prog.py"], tmp_path)
+    assert status == 0, err
+    reference = [e for e in parse_jsonl((tmp_path / "ref.jsonl").read_text(), "reference")
+                 if e["thread"] != 0]
+    first = reference[0]
+    assert (first["kind"], first["func"], first["depth"]) == ("call", "run", 1), first
+    # The recorded thread's frames above its adopted or earlier-called ones.
+    start = next((i for i, e in enumerate(recorded) if e["kind"] == "call" and e["func"] == "run"), None)
+    assert start is not None, "no call event of the thread's run(): %s" % recorded[:3]
+    base = recorded[start]["depth"] - 1
+    mine = [dict(e, depth=e["depth"] - base) for e in recorded[start:] if e["depth"] > base]
+    assert compared(mine, unstable=("self",)) == compared(reference, unstable=("self",))
+    if backend == "settrace":
+        # Nothing of the thread before run(): its bootstrap frames began unseen.
+        assert start == 0, recorded[:3]
+
+
+def threading_file():
+    import threading
+    return threading.__file__
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_runner_s_own_calls_into_the_standard_library_are_not_recorded(tmp_path, backend):
+    # With the standard library in scope, what tracetape itself calls there
+    # (threading.settrace when it starts and stops, threading.enumerate while
+    # it waits for the program's threads as the interpreter does at exit) is
+    # not the program's: the main thread's events are its module's, and the
+    # thread it started is recorded to its end.
+    (tmp_path / "prog.py").write_text(NEW_THREAD)
+    stdlib = os.path.dirname(threading_file())
+    scope = ("--include", stdlib, "--include", str(tmp_path))
+    status, _, err = run(tracetape_cmd("record", "-o", "t.tape", *scope, "prog.py"), tmp_path, backend)
+    assert status == 0, err
+    events = dump(tmp_path / "t.tape", tmp_path)
+    main = [e for e in events if e["thread"] == 0]
+    assert (main[0]["kind"], main[0]["func"]) == ("call", "<module>"), main[:2]
+    assert (main[-1]["kind"], main[-1]["func"]) == ("return", "<module>"), main[-3:]
+    assert any(e["func"] == "work" and e["kind"] == "return" and e["value"] == "42" for e in events)

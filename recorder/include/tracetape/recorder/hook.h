@@ -33,8 +33,15 @@ bool IsRecording();
 std::string RecordingPath();
 
 // Installs the hook on the calling thread if a recording is running (the
-// threading.settrace bootstrap of new threads calls this).
-void InstallOnCurrentThread();
+// threading.settrace bootstrap of new threads calls this, from the `call`
+// event of the thread's first Python call: `frame`). That call is then the
+// hook's own first event, as if it had been installed before it.
+void InstallOnCurrentThread(PyObject* frame);
+
+// The calling thread's events from now on are not the program's (the runner
+// waiting for the program's threads after its main module ended, as the
+// interpreter does at exit): none is recorded, the other threads' still are.
+void QuietCurrentThread();
 
 // What sys.gettrace() returns while the settrace backend records: a Python
 // trace function that, given back to sys.settrace (a save and restore of
