@@ -753,12 +753,8 @@ def test_a_new_thread_s_first_call_is_recorded_with_threading_in_scope(tmp_path,
     # which began before, are adopted; below them the thread's events are
     # the reference's, depth for depth.
     from conftest import REFERENCE
-    (tmp_path / "prog.py").write_text(NEW_THREAD)
-    stdlib = os.path.dirname(threading_file())
-    scope = ("--include", stdlib, "--include", str(tmp_path))
-    status, _, err = run(tracetape_cmd("record", "-o", "t.tape", *scope, "prog.py"), tmp_path, backend)
-    assert status == 0, err
-    recorded = [e for e in dump(tmp_path / "t.tape", tmp_path) if e["thread"] != 0]
+    events, scope = record_new_thread_with_threading_in_scope(tmp_path, backend)
+    recorded = [e for e in events if e["thread"] != 0]
     status, _, err = run([sys.executable, str(REFERENCE), "-o", "ref.jsonl", *scope, "prog.py"], tmp_path)
     assert status == 0, err
     reference = [e for e in parse_jsonl((tmp_path / "ref.jsonl").read_text(), "reference")
@@ -776,9 +772,15 @@ def test_a_new_thread_s_first_call_is_recorded_with_threading_in_scope(tmp_path,
         assert start == 0, recorded[:3]
 
 
-def threading_file():
+def record_new_thread_with_threading_in_scope(tmp_path, backend):
+    """NEW_THREAD recorded with threading.py and the program in scope: the
+    dumped events and the scope options."""
     import threading
-    return threading.__file__
+    (tmp_path / "prog.py").write_text(NEW_THREAD)
+    scope = ("--include", os.path.dirname(threading.__file__), "--include", str(tmp_path))
+    status, _, err = run(tracetape_cmd("record", "-o", "t.tape", *scope, "prog.py"), tmp_path, backend)
+    assert status == 0, err
+    return dump(tmp_path / "t.tape", tmp_path), scope
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -788,12 +790,7 @@ def test_the_runner_s_own_calls_into_the_standard_library_are_not_recorded(tmp_p
     # it waits for the program's threads as the interpreter does at exit) is
     # not the program's: the main thread's events are its module's, and the
     # thread it started is recorded to its end.
-    (tmp_path / "prog.py").write_text(NEW_THREAD)
-    stdlib = os.path.dirname(threading_file())
-    scope = ("--include", stdlib, "--include", str(tmp_path))
-    status, _, err = run(tracetape_cmd("record", "-o", "t.tape", *scope, "prog.py"), tmp_path, backend)
-    assert status == 0, err
-    events = dump(tmp_path / "t.tape", tmp_path)
+    events, _ = record_new_thread_with_threading_in_scope(tmp_path, backend)
     main = [e for e in events if e["thread"] == 0]
     assert (main[0]["kind"], main[0]["func"]) == ("call", "<module>"), main[:2]
     assert (main[-1]["kind"], main[-1]["func"]) == ("return", "<module>"), main[-3:]
