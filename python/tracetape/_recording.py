@@ -111,6 +111,10 @@ def _normalize_globs(patterns: Iterable[str]) -> list:
         expanded = os.path.expanduser(p)
         if not expanded.startswith(("/", "*")):
             expanded = os.path.join(os.getcwd(), expanded)
+        if expanded.startswith("/"):
+            # `.`, `..` and doubled slashes out (`--include .` is the current
+            # directory): code objects name their files without them.
+            expanded = os.path.normpath(expanded)
         if not (set(expanded) & _GLOB_CHARS) and os.path.isdir(expanded):
             expanded = expanded.rstrip("/") + "/*"
         out.append(expanded)

@@ -129,6 +129,21 @@ def test_include_glob_matches_reference_include_dir(reference_runs):
     assert_same_run(prog, recorded, reference, "uses_helpers --include glob")
 
 
+@pytest.mark.parametrize("form", [".", "./", "../work", "{work}/./", "sub/.."])
+def test_include_of_a_directory_by_any_path_records_what_is_below_it(tmp_path, form):
+    # `--include .` (or `..` and `.` in the path) names the directory as the
+    # file names of code objects do not: it still means every file below it.
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    prog = program("closures")
+    script = work / "closures.py"
+    script.write_bytes(prog.path.read_bytes())
+    reference = run_reference(script, options=("--include", str(work)), cwd=work)
+    recorded = run_record(script, options=("--include", form.format(work=work)), cwd=work)
+    assert recorded.events, recorded.stderr
+    assert_same_run(prog, recorded, reference, "closures --include %s" % form)
+
+
 def test_symlinked_script_runs_like_python(tmp_path):
     # `python LINK` puts the directory of the resolved script in sys.path[0], so the
     # script's sibling modules import; __file__ stays the link's path.
