@@ -215,7 +215,7 @@ PYBIND11_MODULE(_core, m) {
       },
       "threading.settrace bootstrap: installs the C hook on the new thread.");
   m.def("_quiet_thread", &rec::QuietCurrentThread,
-        "The calling thread's later events are not recorded (the runner's own, after the program's main module).");
+        "After the program's main module: this thread's calls into the standard library are the runner's, not recorded.");
   m.def(
       "_trace_handle",
       []() -> py::object {

@@ -33,8 +33,9 @@ def _exit_status(code) -> int:
 def _join_threads() -> None:
     """What interpreter shutdown does first: wait for non-daemon threads, so
     their events are recorded too. This thread's own calls into threading
-    are not the program's: they are not recorded (the standard library may
-    be in scope)."""
+    are not the program's: they are not recorded, even with the standard
+    library in scope (a signal handler of the program's that runs meanwhile
+    is)."""
     _core._quiet_thread()
     me = threading.current_thread()
     for t in threading.enumerate():

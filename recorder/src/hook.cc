@@ -314,8 +314,12 @@ struct HookThread {
   // given back: frames may have ended, and begun, unseen. The next event
   // checks the shadow stack against the real one first (Recorder::Resync).
   bool resync = false;
-  // Its events are no longer the program's (QuietCurrentThread): none is
-  // recorded, and the fast paths do not take it (CurrentThread).
+  // The program's main module has ended (QuietCurrentThread): this thread
+  // now runs the runner's wait for the program's threads, whose calls into
+  // the standard library are not the program's. While its stack is empty,
+  // only a call of code outside the default-excluded directories (a signal
+  // handler of the program's) is recorded (Recorder::OnEvent); the fast
+  // paths do not take it (CurrentThread).
   bool quiet = false;
   // Slot vectors of returned frames, released (no references, unbound),
   // kept for the next calls with their strings' and fingerprints' room: a
@@ -568,6 +572,15 @@ class Recorder {
     if (ci != nullptr && ci->recorded) compat::SetFrameTrace(frame, g_trace_handle);
   }
   TapeWriter* writer() { return writer_.get(); }
+  // The code's file is under a directory the default scope leaves out.
+  bool InDefaultExcludedDir(PyCodeObject* code) {
+    const char* name = PyUnicode_Check(code->co_filename) ? PyUnicode_AsUTF8(code->co_filename) : nullptr;
+    if (name == nullptr) {
+      PyErr_Clear();
+      return true;
+    }
+    return scope_.InDefaultExcludedDir(name);
+  }
   // The calling thread's later events are not the program's: see
   // tracetape::recorder::QuietCurrentThread.
   void QuietCurrentThread() {
@@ -2175,7 +2188,9 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
     Lose(1);
     return;
   }
-  if (t->quiet) return;
+  if (t->quiet && t->stack.empty()) {
+    if (what != PyTrace_CALL || InDefaultExcludedDir(code)) return;
+  }
   if (t->resync && fo.get() != nullptr) Resync(t, fo.get(), what);
   // The settrace backend cannot tell a yield from a return, nor a resume
   // from a first call: every return of a generator's frame keeps its slot
@@ -2187,9 +2202,10 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
   if (line < 0) line = frame ? PyFrame_GetLineNumber(frame) : compat::KeyLine(key);
   switch (what) {
     case PyTrace_CALL: {
-      if (t->stack.empty() && fo.get() != nullptr) {
+      if (t->stack.empty() && fo.get() != nullptr && !t->quiet) {
         // The first frame of this thread that we see: adopt its recorded
-        // callers, if any began before recording.
+        // callers, if any began before recording (on a quiet thread they
+        // are the runner's: not adopted).
         PyFrameObject* back = PyFrame_GetBack(fo.get());
         if (back != nullptr) {
           Sync(t, back);  // with an empty stack every chain connects

@@ -92,10 +92,14 @@ bool Scope::Decide(const std::string& filename) const {
     }
     return false;
   }
+  return !InDefaultExcludedDir(filename);
+}
+
+bool Scope::InDefaultExcludedDir(const std::string& filename) const {
   for (const auto& dir : default_exclude_dirs_) {
-    if (filename.compare(0, dir.size(), dir) == 0) return false;
+    if (filename.compare(0, dir.size(), dir) == 0) return true;
   }
-  return true;
+  return false;
 }
 
 }  // namespace tracetape::recorder

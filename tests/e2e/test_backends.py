@@ -795,3 +795,54 @@ def test_the_runner_s_own_calls_into_the_standard_library_are_not_recorded(tmp_p
     assert (main[0]["kind"], main[0]["func"]) == ("call", "<module>"), main[:2]
     assert (main[-1]["kind"], main[-1]["func"]) == ("return", "<module>"), main[-3:]
     assert any(e["func"] == "work" and e["kind"] == "return" and e["value"] == "42" for e in events)
+
+
+SIGNAL_AT_EXIT = """\
+import os
+import signal
+import threading
+import time
+
+seen = []
+
+
+def handler(signum, frame):
+    seen.append(signum)
+    note = "handled %d" % len(seen)
+    print(note, flush=True)
+
+
+def late(main_ident):
+    time.sleep(0.3)  # the main module has ended: the main thread waits in its join
+    signal.pthread_kill(main_ident, signal.SIGUSR1)
+    time.sleep(0.3)
+
+
+signal.signal(signal.SIGUSR1, handler)
+threading.Thread(target=late, args=(threading.get_ident(),)).start()
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("stdlib_in_scope", [False, True])
+def test_the_program_s_code_that_runs_after_its_main_module_is_recorded(tmp_path, backend, stdlib_in_scope):
+    # After the main module, the main thread waits for the program's threads
+    # (as the interpreter does at exit); a signal handler of the program runs
+    # there and is the program's, recorded, while the runner's own calls into
+    # threading.py are not, even with the standard library in scope.
+    import threading
+    (tmp_path / "prog.py").write_text(SIGNAL_AT_EXIT)
+    scope = ("--include", str(tmp_path))
+    if stdlib_in_scope:
+        scope += ("--include", os.path.dirname(threading.__file__))
+    status, out, err = run(tracetape_cmd("record", "-o", "t.tape", *scope, "prog.py"), tmp_path, backend)
+    assert status == 0 and "handled 1" in out, (out, err)
+    main = [e for e in dump(tmp_path / "t.tape", tmp_path) if e["thread"] == 0]
+    end = next(i for i, e in enumerate(main)
+               if e["kind"] == "return" and e["func"] == "<module>" and e["depth"] == 1)
+    after = [(e["kind"], e["func"], e["depth"]) for e in main[end + 1:]]
+    handled = [e for e in main[end + 1:] if e["func"] == "handler"]
+    assert after[0] == ("call", "handler", 1), after[:5]
+    assert handled[-1]["kind"] == "return" and handled[-1]["locals"]["note"] == "'handled 1'", handled[-1]
+    # Nothing of threading.py's on the main thread outside the handler's calls.
+    assert all(f == "handler" or d > 1 for _, f, d in after), after

@@ -38,9 +38,11 @@ std::string RecordingPath();
 // hook's own first event, as if it had been installed before it.
 void InstallOnCurrentThread(PyObject* frame);
 
-// The calling thread's events from now on are not the program's (the runner
-// waiting for the program's threads after its main module ended, as the
-// interpreter does at exit): none is recorded, the other threads' still are.
+// The calling thread has run the program's main module and now waits for
+// its threads, as the interpreter does at exit: its calls into the standard
+// library (threading's join) are not the program's and are not recorded,
+// even where the standard library is in scope; a call of the program's own
+// code there (a signal handler) still is, and so are the other threads.
 void QuietCurrentThread();
 
 // What sys.gettrace() returns while the settrace backend records: a Python

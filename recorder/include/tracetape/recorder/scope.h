@@ -22,6 +22,9 @@ class Scope {
   explicit Scope(const RecordOptions& options);
   // Decides for one filename (co_filename). Results are cached by filename.
   bool Includes(const std::string& filename);
+  // Under a directory the default scope leaves out (the standard library,
+  // site-packages, tracetape's own), whatever --include says.
+  bool InDefaultExcludedDir(const std::string& filename) const;
 
  private:
   bool Decide(const std::string& filename) const;
