@@ -250,6 +250,14 @@ def record_program(opts, target, prog_args) -> int:
     except BaseException as e:  # the program's uncaught exception
         pending = e
         status = 130 if isinstance(e, KeyboardInterrupt) else 1
+        if not isinstance(e, KeyboardInterrupt):
+            # What the interpreter does with it: print it, then wait for the
+            # program's threads, which run on and are recorded to their end.
+            _core._quiet_thread()
+            _flush(sys.stdout)
+            _print_exception(e)
+            pending = None
+            _join_threads()
     finally:
         try:
             written = _recording.stop(status)
