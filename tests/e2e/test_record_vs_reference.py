@@ -303,6 +303,11 @@ def test_program_excepthook_reports_its_uncaught_exception(tmp_path):
     recorded = run_record(script, cwd=tmp_path)
     assert (recorded.status, recorded.stdout, program_stderr(recorded.stderr)) == (
         plain.status, plain.stdout, plain.stderr)
+    # The hook is the program's code, run as the interpreter runs it after the
+    # main module: recorded, on its own at depth 1 after the module's return.
+    kinds = [(e["kind"], e["func"], e["depth"]) for e in recorded.events]
+    end = kinds.index(("return", "<module>", 1))
+    assert kinds[end + 1:] == [("call", "hook", 1), ("line", "hook", 1), ("return", "hook", 1)], kinds[end:]
 
 
 def test_the_console_script_that_launches_record_is_not_recorded(tmp_path):
