@@ -250,14 +250,16 @@ def record_program(opts, target, prog_args) -> int:
     except BaseException as e:  # the program's uncaught exception
         pending = e
         status = 130 if isinstance(e, KeyboardInterrupt) else 1
-        if not isinstance(e, KeyboardInterrupt):
-            # What the interpreter does with it: print it, then wait for the
-            # program's threads, which run on and are recorded to their end.
-            _core._quiet_thread()
-            _flush(sys.stdout)
-            _print_exception(e)
-            pending = None
+        # What the interpreter does with it: print it, then wait for the
+        # program's threads, which run on and are recorded to their end (a
+        # second Ctrl-C stops the wait, as it stops the interpreter's).
+        _core._quiet_thread()
+        _flush(sys.stdout)
+        _print_exception(e)
+        try:
             _join_threads()
+        except KeyboardInterrupt:
+            pass
     finally:
         try:
             written = _recording.stop(status)
@@ -265,8 +267,6 @@ def record_program(opts, target, prog_args) -> int:
         except OSError as e:
             written, err = path, e
     _flush(sys.stdout)
-    if pending is not None:
-        _print_exception(pending)
     if err is not None:
         _say(f"tracetape: error: the tape {written} is incomplete: {err}")
     else:

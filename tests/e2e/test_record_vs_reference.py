@@ -370,6 +370,9 @@ def test_an_uncaught_keyboard_interrupt_ends_the_process_by_sigint_as_under_pyth
     assert "KeyboardInterrupt" in program_stderr(recorded.stderr)
     assert any(e["kind"] == "exception" and e["value"].startswith("KeyboardInterrupt")
                for e in recorded.events)
+    # The thread ran on after the interrupt, as under python: recorded to its end.
+    assert any(e["kind"] == "return" and e["func"] == "finish_later" and e["thread"] != 0
+               for e in recorded.events)
 
 
 def test_a_debugger_holding_the_hook_is_not_reported_as_code_out_of_scope(tmp_path):
