@@ -280,14 +280,24 @@ int Info(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
 }
 
 // A chunk's checkpoint continues the previous chunk when every thread's stack
-// at the end of that chunk is its bottom: frames adopted at the boundary
-// (they began before the recorder saw them) may only be added on top.
+// at the end of that chunk, without the innermost frames the chunk says were
+// detached (format 2.1), is its bottom: frames adopted at the boundary (they
+// began before the recorder saw them) may only be added on top.
 template <typename Stacks>
-bool ContinuesFrom(const Stacks& carried, const Stacks& checkpoint) {
+bool ContinuesFrom(const Stacks& carried, const Stacks& checkpoint, const std::map<uint32_t, uint32_t>& detached) {
+  for (const auto& [thread, n] : detached) {
+    auto it = carried.find(thread);
+    if (it == carried.end() || it->second.size() < n) return false;  // detaches frames it did not have
+  }
   for (const auto& [thread, frames] : carried) {
+    auto d = detached.find(thread);
+    const size_t kept = frames.size() - (d == detached.end() ? 0 : d->second);
+    if (kept == 0) continue;
     auto it = checkpoint.find(thread);
-    if (it == checkpoint.end() || it->second.size() < frames.size()) return false;
-    if (!std::equal(frames.begin(), frames.end(), it->second.begin())) return false;
+    if (it == checkpoint.end() || it->second.size() < kept) return false;
+    if (!std::equal(frames.begin(), frames.begin() + static_cast<std::ptrdiff_t>(kept), it->second.begin())) {
+      return false;
+    }
   }
   return true;
 }
@@ -326,7 +336,7 @@ int Verify(const std::vector<std::string>& args, std::ostream& out, std::ostream
       return 1;
     }
     ChunkWalker walker(*chunk);
-    if (have_carried && chunk->dropped_before == 0 && !ContinuesFrom(carried, snapshot(walker))) {
+    if (have_carried && chunk->dropped_before == 0 && !ContinuesFrom(carried, snapshot(walker), chunk->detached)) {
       err << "tracetape verify: " << path << ": chunk " << c
           << " starts from a state that differs from where chunk " << c - 1 << " ended\n";
       return 1;

@@ -378,11 +378,11 @@ int Export(const std::vector<std::string>& args, std::ostream& out, std::ostream
       const auto& frames = stack_of(walker, thread);
       size_t same = 0;
       while (same < open.size() && same < frames.size() && open[same] == frames[same].code->id) ++same;
-      for (; open.size() > same; open.pop_back()) {
-        sink->Close(thread, chunk->first_event, nullptr,
-                    chunk->dropped_before > 0 ? "its return was among the events the recorder dropped"
-                                              : "its return is not on the tape");
-      }
+      const char* why = chunk->dropped_before > 0    ? "its return was among the events the recorder dropped"
+                        : chunk->detached.count(thread) ? "it did not run: throw() went through it to the generator "
+                                                          "it delegates to, which returned or yielded"
+                                                        : "its return is not on the tape";
+      for (; open.size() > same; open.pop_back()) sink->Close(thread, chunk->first_event, nullptr, why);
     }
     while (walker.HasNext()) {
       EventState e;

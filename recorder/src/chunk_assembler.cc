@@ -265,20 +265,30 @@ Status ChunkAssembler::ApplyRecord(const uint8_t* record, size_t size) {
       dropped_total_ += n;
       return Status::Ok();
     }
-    case RawTag::kUnwind: {
+    case RawTag::kUnwind:
+    case RawTag::kDetach: {
+      const bool detach = h.tag == static_cast<uint8_t>(RawTag::kDetach);
       uint32_t thread = r.U32();
       uint32_t n = r.U32();
-      if (!r.ok()) return Status::Internal("malformed unwind record");
+      if (!r.ok()) return Status::Internal(detach ? "malformed detach record" : "malformed unwind record");
+      if (thread > 0xffff) return Status::Internal("thread index out of range");
       auto& stack = stacks_[thread];
-      if (n > stack.size()) return Status::Internal("unwind record pops more frames than the thread has");
+      if (n > stack.size()) return Status::Internal("unwind or detach record pops more frames than the thread has");
+      // A detach says so in the chunk it starts (Chunk.detached), so that
+      // the checkpoint may be shorter than where the last chunk ended.
+      if (detach && n > 0) {
+        detached_[thread] += n;
+        threads_used_.insert(thread);
+      }
       for (uint32_t i = 0; i < n; ++i) {
         spare_locals_.push_back(std::move(stack.back().locals));
         spare_locals_.back().clear();
         stack.pop_back();
       }
       // Only at a chunk boundary (NeedsBoundaryBefore): the checkpoint is the
-      // stacks without them. The loss record after it lets the chunk start
-      // from a state other than where the last one ended.
+      // stacks without them. After an unwind, the loss record that follows
+      // lets the chunk start from a state other than where the last one
+      // ended; after a detach, Chunk.detached does.
       if (Empty()) {
         start_state_ = stacks_;
         InternCheckpoint();
@@ -498,11 +508,14 @@ std::string ChunkAssembler::Seal() {
   auto string_data = bytes(string_data_);
   auto delta_gap_v = bytes(delta_gap);
   auto value_gap_v = bytes(value_gap);
+  std::vector<fb::Detached> detached;
+  for (const auto& [thread, n] : detached_) detached.emplace_back(thread, n);
   auto chunk = fb::CreateChunk(
       b, seq_, first_event_, 0, b.CreateVector(files), b.CreateVector(codes), b.CreateVector(threads),
       b.CreateVector(stacks), b.CreateVector(kinds_), b.CreateVector(event_threads_), b.CreateVector(lines_),
       b.CreateVector(call_codes_), 0, 0, 0, 0, dropped_before_, 0, string_data, delta_gap_v, b.CreateVector(delta_name),
-      b.CreateVector(delta_value), value_gap_v, b.CreateVector(value_ref));
+      b.CreateVector(delta_value), value_gap_v, b.CreateVector(value_ref),
+      detached.empty() ? 0 : b.CreateVectorOfStructs(detached));
   b.Finish(chunk);
   std::string out(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 
@@ -512,6 +525,7 @@ std::string ChunkAssembler::Seal() {
   ++seq_;
   first_event_ += kinds_.size();
   dropped_before_ = 0;
+  detached_.clear();
   BeginChunk();
   return out;
 }

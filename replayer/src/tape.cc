@@ -187,6 +187,13 @@ StatusOr<DecodedChunk> DecodeChunk(const std::string& raw) {
   if (c->threads()) {
     for (const auto* t : *c->threads()) d.threads[t->index()] = ThreadDef{t->index(), t->ident(), Str(t->name())};
   }
+  if (c->detached()) {
+    for (const auto* x : *c->detached()) {
+      if (!d.threads.count(x->thread())) return bad("detached frames of an undefined thread");
+      if (x->frames() == 0) return bad("detaches no frames");
+      if (!d.detached.emplace(x->thread(), x->frames()).second) return bad("detaches frames of a thread twice");
+    }
+  }
   auto check_binding = [&](const fb::Binding* b) {
     return b->name() < nstr && (b->value() < nstr || b->value() == kUnbound);
   };

@@ -415,6 +415,52 @@ TEST(ChunkAssemblerTest, UnwindStartsAChunkFromTheStackWithoutTheFramesThatEnded
   EXPECT_EQ(events[1].kind, 2);
 }
 
+// Frames CPython linked above a generator that throw() ran (adopted at its
+// call) leave the stack when it yields, without events and without a loss:
+// the detach record starts a chunk whose checkpoint is the stack without
+// them, and which says so (Chunk.detached), its dropped_before zero.
+TEST(ChunkAssemblerTest, DetachStartsAChunkThatSaysWhichFramesLeftWithoutALoss) {
+  RecordingBuilder b;
+  b.set_keep_stacks(true);
+  uint32_t file = b.DefineFile("/a.py", "x\n");
+  uint32_t caller = b.DefineCode(file, 1, "caller", "caller");
+  uint32_t outer = b.DefineCode(file, 5, "outer", "outer");
+  uint32_t inner = b.DefineCode(file, 9, "inner", "inner");
+  b.DefineThread(0, 1, "MainThread");
+  b.DefineThread(1, 2, "worker");
+  b.Call(1, caller, 1);
+  b.Call(0, caller, 1, {{"g", "<generator>"}});
+  b.Adopt(0, outer, 6, {{"marker", "'outer'"}});  // linked: no event
+  b.Call(0, inner, 10);
+  b.Exception(0, 10, "KeyError('k')");
+  b.Return(0, 10, "2");
+  b.Detach(0, 1);
+  b.Line(0, 2);
+  b.Line(1, 2);
+  auto chunks = Assemble(b.raw(), ChunkAssembler::Limits());
+  ASSERT_EQ(chunks.size(), 3u);  // the adoption and the detach each start one
+  auto last = replayer::DecodeChunk(chunks[2]);
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  EXPECT_EQ(last->dropped_before, 0u);
+  EXPECT_EQ(last->detached, (std::map<uint32_t, uint32_t>{{0, 1}}));
+  ASSERT_EQ(last->start_state.at(0).size(), 1u);
+  EXPECT_EQ(last->start_state.at(1).size(), 1u);
+  auto middle = replayer::DecodeChunk(chunks[1]);
+  ASSERT_TRUE(middle.ok());
+  EXPECT_TRUE(middle->detached.empty());
+  ASSERT_EQ(middle->start_state.at(0).size(), 2u);  // caller, and outer adopted
+  std::vector<Event> events;
+  for (const auto& c : chunks) {
+    uint64_t first = 0, seq = 0;
+    for (auto& e : DecodeAndWalk(c, &first, &seq)) events.push_back(e);
+  }
+  ASSERT_EQ(events.size(), b.events().size());
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i], b.events()[i]) << i;
+  EXPECT_EQ(events[2].func, "inner");
+  EXPECT_EQ(events[2].depth, 3u);  // under the linked frame
+  EXPECT_EQ(events[5].depth, 1u);
+}
+
 class MalformedRecordTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -454,6 +500,14 @@ TEST_F(MalformedRecordTest, UnwindOfMoreFramesThanTheThreadHasIsAnInternalError)
   ASSERT_TRUE(ApplyBytes(Rec(RawTag::kEvent, 0, EventBody(0, 1, code_, 0))).ok());
   EXPECT_EQ(ApplyBytes(Rec(RawTag::kUnwind, 0, U32(0) + U32(2))).code(), Status::Code::kInternal);
   EXPECT_TRUE(ApplyBytes(Rec(RawTag::kUnwind, 0, U32(0) + U32(1))).ok());
+}
+
+TEST_F(MalformedRecordTest, DetachOfMoreFramesThanTheThreadHasIsAnInternalError) {
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kDetach, 0, U32(0) + U32(1))).code(), Status::Code::kInternal);
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kDetach, 0, U32(70000) + U32(0))).code(), Status::Code::kInternal);
+  ASSERT_TRUE(ApplyBytes(Rec(RawTag::kEvent, 0, EventBody(0, 1, code_, 0))).ok());
+  EXPECT_EQ(ApplyBytes(Rec(RawTag::kDetach, 0, U32(0) + U32(2))).code(), Status::Code::kInternal);
+  EXPECT_TRUE(ApplyBytes(Rec(RawTag::kDetach, 0, U32(0) + U32(1))).ok());
 }
 
 TEST_F(MalformedRecordTest, EventShorterThanRawEventIsAnInternalError) {

@@ -44,6 +44,7 @@ struct ChunkParts {
   std::vector<uint32_t> value_event = {2};
   std::vector<uint32_t> value_string = {2};
   bool omit_line_column = false;
+  std::vector<fb::Detached> detached;  // format 2.1
 };
 
 std::string Build(const ChunkParts& p) {
@@ -67,7 +68,8 @@ std::string Build(const ChunkParts& p) {
       b.CreateVector(threads), b.CreateVector(stacks), b.CreateVector(p.kind), b.CreateVector(p.thread),
       p.omit_line_column ? flatbuffers::Offset<flatbuffers::Vector<int32_t>>() : b.CreateVector(p.line),
       b.CreateVector(p.call_code), b.CreateVector(p.delta_event), b.CreateVectorOfStructs(p.delta_binding),
-      b.CreateVector(p.value_event), b.CreateVector(p.value_string), 0, 0);
+      b.CreateVector(p.value_event), b.CreateVector(p.value_string), 0, 0, 0, 0, 0, 0, 0, 0,
+      p.detached.empty() ? 0 : b.CreateVectorOfStructs(p.detached));
   b.Finish(chunk);
   return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 }
@@ -218,6 +220,22 @@ TEST(DecodeChunkTest, CheckpointMustReferToDefinedThreadsCodesAndStrings) {
   ExpectCorrupt(p, "checkpoint binding unbound");
   p.start_state = {{0, {{100, 1, {}}}}, {0, {{100, 2, {}}}}};
   ExpectCorrupt(p, "checkpoint lists a thread twice");
+}
+
+// Format 2.1: which threads' frames left the stack just before the chunk.
+TEST(DecodeChunkTest, DetachedFramesMustBeOfDefinedThreadsOnceEachAndSomeFrames) {
+  ChunkParts p;
+  p.detached = {fb::Detached(0, 2)};
+  auto d = DecodeChunk(Build(p));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->detached, (std::map<uint32_t, uint32_t>{{0, 2}}));
+  EXPECT_TRUE(DecodeChunk(Build(ChunkParts()))->detached.empty());
+  p.detached = {fb::Detached(7, 1)};
+  ExpectCorrupt(p, "detached frames of an undefined thread");
+  p.detached = {fb::Detached(0, 0)};
+  ExpectCorrupt(p, "detaches no frames");
+  p.detached = {fb::Detached(0, 1), fb::Detached(0, 1)};
+  ExpectCorrupt(p, "detaches a thread's frames twice");
 }
 
 TEST(DecodeChunkTest, CheckpointFramesAreTheStartingStack) {

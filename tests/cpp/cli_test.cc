@@ -219,6 +219,87 @@ TEST_F(CliTest, VerifyAcceptsThreadsAdoptedMidRecording) {
   EXPECT_EQ(r.status, 0) << r.err;
 }
 
+// A generator that throw() ran through delegating frames: they are adopted
+// at its call (linked, without events) and detached when it yields
+// (format 2.1's Chunk.detached); `records` adds a second thread's frame and,
+// when `unexplained` frames > 0, an unwind without a loss after the detach:
+// frames gone that nothing on the tape accounts for.
+std::vector<std::string> ThrowThroughDelegation(uint32_t unexplained) {
+  testing::RecordingBuilder b;
+  const uint32_t file = b.DefineFile("/a.py", "x\n");
+  const uint32_t caller = b.DefineCode(file, 1, "caller", "caller");
+  const uint32_t outer = b.DefineCode(file, 5, "outer", "outer");
+  const uint32_t inner = b.DefineCode(file, 9, "inner", "inner");
+  b.DefineThread(0, 1, "MainThread");
+  b.DefineThread(1, 2, "worker");
+  b.Call(1, caller, 1);                                       // 0
+  b.Call(0, caller, 1);                                       // 1
+  b.Call(0, caller, 1);                                       // 2
+  b.Adopt(0, outer, 6, {{"marker", "'outer'"}});
+  b.Call(0, inner, 10);                                       // 3
+  b.Exception(0, 10, "KeyError('k')");                        // 4
+  b.Return(0, 10, "2");                                       // 5
+  b.Detach(0, 1);
+  std::vector<std::string> raw = b.raw();
+  if (unexplained > 0) {
+    std::string unwind;
+    recorder::RawWriter w(&unwind);
+    w.Begin(recorder::RawTag::kUnwind);
+    w.U32(0);
+    w.U32(unexplained);
+    raw.push_back(w.Finish());
+  }
+  const size_t before = b.raw().size();
+  b.Line(0, 2);                                               // 6
+  b.Line(1, 2);                                               // 7
+  raw.insert(raw.end(), b.raw().begin() + static_cast<std::ptrdiff_t>(before), b.raw().end());
+  return raw;
+}
+
+TEST_F(CliTest, VerifyAcceptsFramesDetachedWithoutALossAndNothingElse) {
+  const std::string good = dir_->File("detached.tape");
+  ASSERT_TRUE(testing::WriteTape(testing::TestRecordOptions(good), ThrowThroughDelegation(0)).ok());
+  Result r = RunCli({"verify", good});
+  EXPECT_EQ(r.status, 0) << r.err;
+  Result info = RunCli({"info", good});
+  EXPECT_NE(info.out.find("dropped:   0 events"), std::string::npos) << info.out;
+  // One more frame gone than the chunk says were detached: not a sound tape.
+  const std::string bad = dir_->File("detached-and-more.tape");
+  ASSERT_TRUE(testing::WriteTape(testing::TestRecordOptions(bad), ThrowThroughDelegation(1)).ok());
+  r = RunCli({"verify", bad});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("chunk 2 starts from a state that differs from where chunk 1 ended"), std::string::npos)
+      << r.err;
+}
+
+// Frames gone at a chunk boundary with neither a loss nor a detach: verify
+// says where.
+TEST_F(CliTest, VerifyRejectsACheckpointThatLostFramesUnexplained) {
+  testing::RecordingBuilder b;
+  const uint32_t file = b.DefineFile("/a.py", "x\n");
+  const uint32_t f = b.DefineCode(file, 1, "f", "f");
+  b.DefineThread(0, 1, "MainThread");
+  b.Call(0, f, 1);
+  b.Call(0, f, 1);
+  b.Line(0, 2);
+  std::vector<std::string> raw = b.raw();
+  std::string unwind;
+  recorder::RawWriter w(&unwind);
+  w.Begin(recorder::RawTag::kUnwind);
+  w.U32(0);
+  w.U32(1);
+  raw.push_back(w.Finish());  // and no loss after it
+  const size_t before = b.raw().size();
+  b.Line(0, 3);
+  raw.insert(raw.end(), b.raw().begin() + static_cast<std::ptrdiff_t>(before), b.raw().end());
+  const std::string tape = dir_->File("unexplained.tape");
+  ASSERT_TRUE(testing::WriteTape(testing::TestRecordOptions(tape), raw).ok());
+  Result r = RunCli({"verify", tape});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("chunk 1 starts from a state that differs from where chunk 0 ended"), std::string::npos)
+      << r.err;
+}
+
 TEST_F(CliTest, VerifyRejectsATruncatedTape) {
   const std::string bytes = Bytes(blob_path_);
   for (uint64_t cut : {bytes.size() - 1, bytes.size() / 2, static_cast<size_t>(ChunkOffset(blob_path_, 2))}) {
@@ -628,6 +709,24 @@ TEST_F(CliTest, ExportClosesTheFramesAGapEndedWhereTheGapIs) {
   const char* gap = "(its return was among the events the recorder dropped)";
   const std::vector<Span> want = {{0, true, 0, "f"}, {0, true, 1, "g"}, {1, true, 2, "g"},
                                   {0, false, 4, gap}, {1, false, 4, gap}, {0, false, 6, "7"}};
+  EXPECT_EQ(ChromeSpans(r.out, &exceptions), want);
+}
+
+// Frames linked above a generator that throw() ran close where they were
+// detached, saying why; the rest go on.
+TEST_F(CliTest, ExportClosesDetachedFramesWhereTheyLeftTheStack) {
+  const std::string tape = dir_->File("detached-export.tape");
+  ASSERT_TRUE(testing::WriteTape(testing::TestRecordOptions(tape), ThrowThroughDelegation(0)).ok());
+  Result r = RunCli({"export", tape, "-o", "-"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<Span> exceptions;
+  const char* why =
+      "(it did not run: throw() went through it to the generator it delegates to, which returned or yielded)";
+  const char* end = "(the recording ended before it returned)";
+  const std::vector<Span> want = {{1, true, 0, "caller"}, {0, true, 1, "caller"}, {0, true, 2, "caller"},
+                                  {0, true, 3, "outer"},  {0, true, 3, "inner"},  {0, false, 6, "2"},
+                                  {0, false, 6, why},     {0, false, 8, end},     {0, false, 8, end},
+                                  {1, false, 8, end}};
   EXPECT_EQ(ChromeSpans(r.out, &exceptions), want);
 }
 

@@ -272,6 +272,17 @@ void RecordingBuilder::Loss(uint64_t n) {
   raw_.push_back(w.Finish());
 }
 
+void RecordingBuilder::Detach(uint32_t thread, uint32_t n) {
+  std::string buf;
+  RawWriter w(&buf);
+  w.Begin(RawTag::kDetach);
+  w.U32(thread);
+  w.U32(n);
+  raw_.push_back(w.Finish());
+  auto& stack = stacks_[thread];
+  for (uint32_t i = 0; i < n && !stack.empty(); ++i) stack.pop_back();
+}
+
 size_t RecordingBuilder::depth(uint32_t thread) const {
   auto it = stacks_.find(thread);
   return it == stacks_.end() ? 0 : it->second.size();

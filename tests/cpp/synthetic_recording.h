@@ -103,6 +103,9 @@ class RecordingBuilder {
   void Adopt(uint32_t thread, uint32_t code, int32_t line, const std::map<std::string, std::string>& locals);
   // In-band loss: `n` events the hook could not store.
   void Loss(uint64_t n);
+  // The thread's `n` innermost frames leave its stack without an event
+  // (frames CPython linked above a generator that throw() ran).
+  void Detach(uint32_t thread, uint32_t n);
   // Forces the writer to start a new chunk before the next event, without
   // adding an event: a frame is adopted on a thread that never runs (defined
   // on first use, index kBoundaryThread), which only a chunk boundary can

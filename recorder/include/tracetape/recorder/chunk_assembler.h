@@ -72,7 +72,10 @@ class ChunkAssembler {
     if (size < sizeof(RawHeader)) return false;
     RawHeader h;
     std::memcpy(&h, record, sizeof(h));
-    if (h.tag == static_cast<uint8_t>(RawTag::kAdopt) || h.tag == static_cast<uint8_t>(RawTag::kUnwind)) return !Empty();
+    if (h.tag == static_cast<uint8_t>(RawTag::kAdopt) || h.tag == static_cast<uint8_t>(RawTag::kUnwind) ||
+        h.tag == static_cast<uint8_t>(RawTag::kDetach)) {
+      return !Empty();
+    }
     return false;
   }
 
@@ -174,6 +177,7 @@ class ChunkAssembler {
   uint64_t first_event_ = 0;
   uint64_t dropped_before_ = 0;
   uint64_t dropped_total_ = 0;
+  std::map<uint32_t, uint32_t> detached_;  // thread -> frames detached before this chunk
   size_t approx_bytes_ = 0;   // encoded
   size_t string_bytes_ = 0;   // decoded string table
   uint32_t checkpoint_strings_ = 0;  // strings_[0, this) are the checkpoint's

@@ -26,6 +26,10 @@ enum class RawTag : uint8_t {
                    // unseen (their returns were lost while another trace
                    // function held the hook); starts a chunk, and a kLoss
                    // follows it
+  kDetach = 9,     // u32 thread, u32 n: the thread's n innermost frames left
+                   // its stack without running (CPython linked them above a
+                   // generator that throw() ran); starts a chunk, which says
+                   // so (Chunk.detached), and nothing was lost
 };
 
 struct RawHeader {

@@ -70,6 +70,10 @@ struct DecodedChunk {
   uint64_t seq = 0;
   uint64_t first_event = 0;
   uint64_t dropped_before = 0;
+  // Format 2.1: per thread, how many innermost frames of its stack at the end
+  // of the previous chunk left it without a return (FORMAT.md, "Detached
+  // frames"). Each thread at most once, with a count above zero.
+  std::map<uint32_t, uint32_t> detached;
   std::vector<std::string> strings;
   std::unordered_map<uint32_t, CodeDef> codes;
   std::unordered_map<uint32_t, ThreadDef> threads;

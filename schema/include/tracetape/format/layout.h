@@ -17,7 +17,7 @@ inline constexpr unsigned char kTrailerMagic[8] = {'T', 'T', 'A', 'P', 'E', 'N',
 // Minor changes only append fields; any minor of a known major is readable.
 // Major 2 (compact chunk columns) replaced major 1; readers still read 1.
 inline constexpr uint16_t kFormatMajor = 2;
-inline constexpr uint16_t kFormatMinor = 0;
+inline constexpr uint16_t kFormatMinor = 1;
 inline constexpr uint16_t kOldestFormatMajor = 1;
 
 inline constexpr size_t kPreambleSize = 16;      // magic, major u16, minor u16, reserved u32
