@@ -353,6 +353,16 @@ bool SplitEntriesAre(PyObject* dict, PyObject* const* keys, PyObject* const* val
 #endif
 }
 
+FrameKey CallerKey(FrameKey key) {
+#if PY_VERSION_HEX >= 0x030B0000
+  _PyInterpreterFrame* f = static_cast<_PyInterpreterFrame*>(const_cast<void*>(key))->previous;
+  while (f != nullptr && _PyFrame_IsIncomplete(f)) f = f->previous;  // 3.12+: C entry frames too
+  return f;
+#else
+  return reinterpret_cast<PyFrameObject*>(const_cast<void*>(key))->f_back;
+#endif
+}
+
 FrameKey CurrentFrameKey(PyThreadState* tstate) {
 #if PY_VERSION_HEX >= 0x030C0000
   return _PyThreadState_GetFrame(tstate);  // the first complete frame

@@ -42,10 +42,15 @@ inline FrameKey KeyOf(PyFrameObject* frame) {
   std::memcpy(&key, reinterpret_cast<const char*>(frame) + kFrameKeyOffset, sizeof(key));
   return key;
 }
-inline PyCodeObject* FrameCode(PyFrameObject* frame) {
-  PyCodeObject* code;
-  std::memcpy(&code, static_cast<const char*>(KeyOf(frame)) + kKeyCodeOffset, sizeof(code));
+// The code a running frame's key runs (3.13: its f_executable, a code
+// object for every complete frame).
+inline PyObject* KeyCode(FrameKey key) {
+  PyObject* code;
+  std::memcpy(&code, static_cast<const char*>(key) + kKeyCodeOffset, sizeof(code));
   return code;
+}
+inline PyCodeObject* FrameCode(PyFrameObject* frame) {
+  return reinterpret_cast<PyCodeObject*>(KeyCode(KeyOf(frame)));
 }
 // PyFrame_GetLineNumber(frame), whose first test is f_lineno > 0 (set by
 // CPython around each trace function call) on 3.11 to 3.13.
@@ -62,6 +67,9 @@ inline int TracedFrameLine(PyFrameObject* frame) {
 }
 #else
 inline FrameKey KeyOf(PyFrameObject* frame) { return frame; }
+inline PyObject* KeyCode(FrameKey key) {
+  return reinterpret_cast<PyObject*>(reinterpret_cast<const PyFrameObject*>(key)->f_code);
+}
 inline PyCodeObject* FrameCode(PyFrameObject* frame) { return frame->f_code; }
 inline int FrameLine(PyFrameObject* frame) { return PyFrame_GetLineNumber(frame); }
 // 3.10's call_trace sets f_lineno before every trace function call (what
@@ -71,6 +79,12 @@ inline int TracedFrameLine(PyFrameObject* frame) { return frame->f_lineno > 0 ? 
 // The frame running on `tstate`, as PyThreadState_GetFrame would find it,
 // without creating a frame object (3.12+; NULL before, and if none).
 FrameKey CurrentFrameKey(PyThreadState* tstate);
+// The key of the frame a running frame returns to, as frame.f_back would
+// find it (on 3.11+ without making a frame object): NULL for none. A
+// generator or coroutine that throw() runs through delegating frames (yield
+// from, await) returns to the innermost of them. On 3.10, a generator's
+// frame that is not running has none.
+FrameKey CallerKey(FrameKey key);
 // The frame the thread is running, as the thread state holds it: what
 // CurrentFrameKey finds inside a sys.monitoring callback of a Python event,
 // which an instruction of that (complete) frame raised, in a few

@@ -321,6 +321,18 @@ struct HookThread {
   // handler of the program's) is recorded (Recorder::OnEvent); the fast
   // paths do not take it (CurrentThread).
   bool quiet = false;
+  // Frames that CPython linked above a generator or coroutine that throw()
+  // ran through delegating frames (`yield from`, `await`): they are on the
+  // real stack, without events, until that frame returns or yields, and
+  // leave it then without one (Recorder::LinkCallers, Recorder::Unlink). Per
+  // such frame, innermost last: its position in `stack` (1-based) and how
+  // many adopted linked frames lie right under it. While there are any, the
+  // fast paths do not take the thread (CurrentThread).
+  struct Link {
+    size_t depth;
+    uint32_t frames;
+  };
+  std::vector<Link> links;
   // Slot vectors of returned frames, released (no references, unbound),
   // kept for the next calls with their strings' and fingerprints' room: a
   // call then allocates nothing.
@@ -730,6 +742,17 @@ class Recorder {
 
   bool Sync(HookThread* t, PyFrameObject* frame);
   void Resync(HookThread* t, PyFrameObject* frame, int what);
+  // At the call of a generator's or coroutine's `frame` whose caller is not
+  // the shadow top: adopts the recorded frames between them, which CPython
+  // linked above it if throw() ran it through them (HookThread::links).
+  void LinkCallers(HookThread* t, PyFrameObject* frame);
+  // Whether a recorded frame lies between the frame of `key` and t's
+  // shadow top, which its callers' chain reaches (read without frame
+  // objects): LinkCallers' question, asked first.
+  bool RecordedCallerBelow(HookThread* t, compat::FrameKey key);
+  // After a return event of `t`: the linked frames of the frames that are
+  // gone leave the stack too, in a detach record.
+  void Unlink(HookThread* t);
   void Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code);
   void Begin(RawTag tag, EventKind kind, uint32_t thread, int line, uint32_t code);
   void Capture(HookThread* t, ShadowFrame* sf, compat::FrameKey where);
@@ -1613,7 +1636,7 @@ HookThread* Recorder::CurrentThread(PyThreadState* ts) {
   }
   // A thread that needs a resync is looked up again at each event, and
   // the fast paths (SteadyThread) do not take it, until Resync is done.
-  last_tstate_ = it->second.resync || it->second.quiet ? nullptr : ts;
+  last_tstate_ = it->second.resync || it->second.quiet || !it->second.links.empty() ? nullptr : ts;
   last_tstate_id_ = id;
   last_thread_ = &it->second;
   return last_thread_;
@@ -2114,6 +2137,56 @@ bool Recorder::Sync(HookThread* t, PyFrameObject* frame) {
   return true;
 }
 
+void Recorder::LinkCallers(HookThread* t, PyFrameObject* frame) {
+  PyFrameObject* back = PyFrame_GetBack(frame);
+  if (back == nullptr) return;
+  const size_t before = t->stack.size();
+  Sync(t, back);  // not connected: nothing adopted, the call pushed as it would be
+  Py_DECREF(back);
+  const size_t adopted = t->stack.size() - before;
+  if (adopted == 0) return;
+  t->links.push_back({t->stack.size() + 1, static_cast<uint32_t>(adopted)});
+  last_tstate_ = nullptr;  // the fast paths leave the thread alone (CurrentThread)
+}
+
+bool Recorder::RecordedCallerBelow(HookThread* t, compat::FrameKey key) {
+  // The fast paths' callers go on with the cached code's CodeInfo (the
+  // event's): the lookups below leave the cache as they found it.
+  PyCodeObject* const cached_code = cached_code_;
+  CodeInfo* const cached_ci = cached_ci_;
+  const compat::FrameKey top = t->stack.back().key;
+  bool found = false;
+  for (compat::FrameKey k = compat::CallerKey(key); k != nullptr && k != top && !found; k = compat::CallerKey(k)) {
+    PyObject* code = compat::KeyCode(k);
+    if (!PyCode_Check(code)) continue;
+    CodeInfo* ci = Lookup(reinterpret_cast<PyCodeObject*>(code));
+    found = ci != nullptr && ci->recorded;
+  }
+  if (cached_code_ != cached_code) {
+    cached_code_ = cached_code;
+    cached_ci_ = cached_ci;
+    SetFastCode();
+  }
+  return found;
+}
+
+void Recorder::Unlink(HookThread* t) {
+  while (!t->links.empty() && t->links.back().depth > t->stack.size()) {
+    const HookThread::Link link = t->links.back();
+    t->links.pop_back();
+    // Its frame is gone: what was linked under it, if still on top of the
+    // shadow stack (a resync may have popped it), leaves with it.
+    if (link.depth - 1 != t->stack.size() || link.frames > t->stack.size()) continue;
+    for (uint32_t i = 0; i < link.frames; ++i) t->Pop();
+    std::string rec;
+    RawWriter w(&rec);
+    w.Begin(RawTag::kDetach);
+    w.U32(t->index);
+    w.U32(link.frames);
+    Emit(w.Finish());
+  }
+}
+
 // After a gap (HookThread::resync): the shadow frames that are no longer on
 // the thread's real stack ended unseen. They are popped, and the tape says
 // so: an unwind record (which starts a chunk whose checkpoint is the stack
@@ -2135,6 +2208,7 @@ void Recorder::Resync(HookThread* t, PyFrameObject* frame, int what) {
     t->Pop();
     ++gone;
   }
+  while (!t->links.empty() && t->links.back().depth > t->stack.size()) t->links.pop_back();
   if (gone == 0) return;
   std::string rec;
   RawWriter w(&rec);
@@ -2211,6 +2285,10 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
           Sync(t, back);  // with an empty stack every chain connects
           Py_DECREF(back);
         }
+      } else if (ci->generator && !t->stack.empty() && compat::CallerKey(key) != t->stack.back().key &&
+                 RecordedCallerBelow(t, key) && fo.get() != nullptr) {
+        // throw() may have run it through delegating frames (yield from, await).
+        LinkCallers(t, fo.get());
       }
       t->stack.emplace_back(key, ci);
       if (switched) t->Resume();
@@ -2228,6 +2306,7 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
                        : what == PyTrace_RETURN ? EventKind::kReturn
                                                 : EventKind::kException;
       Record(t, ci, key, kind, line, arg, switched && kind == EventKind::kReturn);
+      if (kind == EventKind::kReturn && !t->links.empty()) Unlink(t);
       return;
     }
     default:
@@ -2417,6 +2496,10 @@ bool Recorder::FastTraceEvent(PyFrameObject* frame, PyCodeObject* code, CodeInfo
   compat::FrameKey key = compat::KeyOf(frame);
   int line = compat::FrameLine(frame);
   if (what == PyTrace_CALL) {
+    // A generator's call that does not return to the top frame, with a
+    // recorded frame in between: throw()'s, through delegating frames
+    // (OnEvent's LinkCallers). (Resumed by code out of scope: none.)
+    if (ci->generator && compat::CallerKey(key) != t->stack.back().key && RecordedCallerBelow(t, key)) return false;
     compat::SetFrameTrace(frame, g_trace_handle);
     t->stack.emplace_back(key, ci);
     if (ci->generator) t->Resume();
@@ -2457,8 +2540,11 @@ int Recorder::PlainTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
     return EmitPlainThen<TraceAnswer>(EventKind::kLine, t->index, line, cached_ci_->id);
   }
   if (what == PyTrace_CALL) {
-    // A frame's f_trace is the handle (KeepFrameTrace).
-    if (t->stack.full() || !compat::SetUnsetFrameTrace(frame, g_trace_handle)) {
+    // A frame's f_trace is the handle (KeepFrameTrace). A generator's call
+    // that does not return to the top frame: as FastTraceEvent's.
+    if (t->stack.full() ||
+        (cached_ci_->generator && compat::CallerKey(key) != t->stack.back().key && RecordedCallerBelow(t, key)) ||
+        !compat::SetUnsetFrameTrace(frame, g_trace_handle)) {
       return TraceGeneral(frame, what, arg);
     }
     // No HookThread::Resume for a generator's: a recording without locals
@@ -2631,6 +2717,7 @@ Status Recorder::Finish(int exit_status) {
   for (auto& [id, t] : threads_) {
     t.ReleaseAll();
     t.stack.clear();
+    t.links.clear();
   }
   Status s;
   Py_BEGIN_ALLOW_THREADS

@@ -38,6 +38,8 @@ const Golden kGolden[] = {
     // Format 2.0 (compact columns), the same programs.
     {"synthetic-2.0", 3},
     {"recursion-2.0", 1},
+    // Format 2.1 (detached frames): samples/programs/throw_delegating.py.
+    {"throw-2.1", 3},
 };
 
 int RunCli(const std::vector<std::string>& args, std::string* out, std::string* err) {
@@ -63,6 +65,20 @@ TEST(GoldenTest, OldTapesDumpExactlyAsTheyDidWhenWritten) {
     EXPECT_TRUE((*t)->complete());
     EXPECT_GE((*t)->chunks().size(), g.min_chunks);
   }
+}
+
+// The 2.1 golden tape has what 2.1 added: chunks that detach frames.
+TEST(GoldenTest, TheFormat21TapeDetachesFrames) {
+  auto t = replayer::Tape::Open(GoldenDir() + "throw-2.1.tape");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  size_t detaching = 0;
+  for (size_t c = 0; c < (*t)->chunks().size(); ++c) {
+    auto chunk = (*t)->ReadChunk(c);
+    ASSERT_TRUE(chunk.ok()) << chunk.status().ToString();
+    detaching += chunk->detached.empty() ? 0 : 1;
+    EXPECT_EQ(chunk->dropped_before, 0u);
+  }
+  EXPECT_GE(detaching, 3u);
 }
 
 // Regenerates the synthetic golden tape with the present writer (only when

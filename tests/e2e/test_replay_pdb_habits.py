@@ -16,6 +16,7 @@ relies on them, on small programs written here and recorded with `tracetape reco
 Positions come from the tape's own jsonl dump and lines from the sources' text.
 """
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -289,3 +290,61 @@ def test_the_python_api_catches_as_the_prompt_does(tmp_path):
     assert t.cont_back() == "Uncaught exception: KeyError: 'done'" and t.position == raised[2]
     t.catch(False)
     assert t.cont_back() == "start of the tape"
+
+
+THROWN_THROUGH = """\
+    import sys
+
+    def inner():
+        while True:
+            try:
+                yield "ready"
+            except KeyError:
+                stack = []
+                f = sys._getframe()
+                while f is not None:
+                    stack.append(f.f_code.co_name)
+                    f = f.f_back
+                print(" ".join(stack))
+
+    def middle():
+        tag = "middle's"
+        yield from inner()
+
+    def outer():
+        tag = "outer's"
+        yield from middle()
+
+    def main():
+        g = outer()
+        next(g)
+        g.throw(KeyError("k"))
+        after = "back in main"
+        return after
+
+    main()
+    """
+
+
+def test_where_shows_the_frames_a_throw_went_through_as_python_does(tmp_path):
+    # g.throw() into a generator suspended in `yield from` runs the innermost one
+    # with the delegating frames linked above it, without events: `where` shows
+    # them as sys._getframe() does, `up` reads their locals, and `next` from the
+    # generator's yield goes back to main, not into a frame that never ran.
+    tape, events, path = record(tmp_path, "thrown.py", THROWN_THROUGH)
+    python_stack = subprocess.run([sys.executable, str(path)], stdout=subprocess.PIPE, check=True,
+                                  env=child_env()).stdout.decode().split()
+    assert python_stack == ["inner", "middle", "outer", "main", "<module>"]
+    at = next(e["i"] for e in events if e["kind"] == "line" and e["line"] == line_of(path, 'print(" ".join'))
+    assert events[at]["depth"] == 5
+    s = replay(tape, ["goto %d" % at, "w", "u", "p tag", "u", "p tag", "d 2"] + ["n"] * 6 + ["q"])
+    frames = [m.group(1) for m in map(re.compile(r"^[> ] \S+\(\d+\)(\S+)\(\)$").match,
+                                      s.output(1).splitlines()) if m]
+    assert frames == list(reversed(python_stack)), s.transcript()
+    assert s.output(3) == repr("middle's") and s.output(5) == repr("outer's"), s.transcript()
+    # next, from the print: inner's loop to its yield (the generator's return), then
+    # main's next line, the frames linked under it gone with it.
+    stops = [location(s.output(k)) for k in range(7, 13) if "no later line" not in s.output(k)]
+    first_main = next(k for k, stop in enumerate(stops) if stop[2] != "inner")
+    assert first_main > 0 and stops[first_main] == ("thrown.py", line_of(path, 'after = "back in main"'), "main"), \
+        s.transcript()
