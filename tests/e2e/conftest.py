@@ -162,6 +162,11 @@ def run_record(script, *args, options=(), cwd=None, backend=None):
         if dump_status != 0:
             raise AssertionError("tracetape dump --format jsonl failed (exit status "
                                  "%d)\nstderr:\n%s" % (dump_status, dump_err))
+        # Every recorded tape is sound: each chunk continues the last (verify).
+        verify_status, _, verify_err = _run(tracetape_cmd("verify", str(tape)), work)
+        if verify_status != 0:
+            raise AssertionError("tracetape verify failed (exit status %d)\nstderr:\n%s"
+                                 % (verify_status, verify_err))
         return Run(status, out, err, parse_jsonl(dump_out, "tracetape dump"))
 
 
