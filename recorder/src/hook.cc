@@ -632,6 +632,12 @@ class Recorder {
   // PlainTraceEvent for a frame of another code than the fast one: the
   // lookup kept out of its steady path.
   __attribute__((noinline)) int PlainTraceOtherCode(PyFrameObject* frame, int what, PyObject* arg);
+  // PlainTraceEvent's call of a generator's frame (the fast code's), out of
+  // line: a call that does not return to the top frame, with a recorded
+  // frame in between, may be throw()'s through delegating frames and goes
+  // to OnEvent (LinkCallers), as in FastTraceEvent; the rest as
+  // PlainTraceEvent's calls.
+  __attribute__((noinline)) int PlainTraceGeneratorCall(PyFrameObject* frame, HookThread* t, int line);
   // PlainTraceEvent's return, out of line (as ReturnPlainThenNone): `t`'s
   // top frame is `frame`'s, its code the fast one.
   __attribute__((noinline)) int PlainTraceReturn(PyFrameObject* frame, HookThread* t, int line, PyObject* arg);
@@ -689,10 +695,7 @@ class Recorder {
   __attribute__((noinline)) CodeInfo* LookupMiss(PyCodeObject* code) { return LookupMissInline(code); }
   // LookupMiss inline, for FastEventOtherCode (which knows the code missed).
   __attribute__((always_inline)) CodeInfo* LookupMissInline(PyCodeObject* code) {
-    // The code's own CodeInfo, read in place; LookupSlow for a code not
-    // seen yet by this recording.
-    auto* ci = g_peek_extra ? static_cast<CodeInfo*>(compat::PeekCodeExtra(code, g_extra_index)) : nullptr;
-    if (ci == nullptr || ci->session != session_) ci = LookupSlow(code);
+    CodeInfo* ci = LookupUncached(code);
     // Borrowed: the code's CodeInfo is freed with it, and FreeCodeInfo
     // makes the cache forget it first (Forget). Not cached without one.
     cached_code_ = ci != nullptr ? code : nullptr;
@@ -718,6 +721,13 @@ class Recorder {
     line_code_ = ci != nullptr && !monitoring_ && captures_locals() && ci->recorded && !halted ? cached_code_ : nullptr;
   }
   CodeInfo* LookupSlow(PyCodeObject* code);
+  // The code's own CodeInfo, read in place; LookupSlow for a code not seen
+  // yet by this recording. Leaves the cache (cached_code_) alone.
+  __attribute__((always_inline)) CodeInfo* LookupUncached(PyCodeObject* code) {
+    auto* ci = g_peek_extra ? static_cast<CodeInfo*>(compat::PeekCodeExtra(code, g_extra_index)) : nullptr;
+    if (ci == nullptr || ci->session != session_) ci = LookupSlow(code);
+    return ci;
+  }
   // The line of the instruction at byte `offset`, as PyCode_Addr2Line gives
   // it, from a table built once per code object (Addr2Line scans the line
   // table from the start at every call).
@@ -2151,23 +2161,15 @@ void Recorder::LinkCallers(HookThread* t, PyFrameObject* frame) {
 
 bool Recorder::RecordedCallerBelow(HookThread* t, compat::FrameKey key) {
   // The fast paths' callers go on with the cached code's CodeInfo (the
-  // event's): the lookups below leave the cache as they found it.
-  PyCodeObject* const cached_code = cached_code_;
-  CodeInfo* const cached_ci = cached_ci_;
+  // event's): the lookups below leave the cache alone.
   const compat::FrameKey top = t->stack.back().key;
-  bool found = false;
-  for (compat::FrameKey k = compat::CallerKey(key); k != nullptr && k != top && !found; k = compat::CallerKey(k)) {
+  for (compat::FrameKey k = compat::CallerKey(key); k != nullptr && k != top; k = compat::CallerKey(k)) {
     PyObject* code = compat::KeyCode(k);
     if (!PyCode_Check(code)) continue;
-    CodeInfo* ci = Lookup(reinterpret_cast<PyCodeObject*>(code));
-    found = ci != nullptr && ci->recorded;
+    CodeInfo* ci = LookupUncached(reinterpret_cast<PyCodeObject*>(code));
+    if (ci != nullptr && ci->recorded) return true;
   }
-  if (cached_code_ != cached_code) {
-    cached_code_ = cached_code;
-    cached_ci_ = cached_ci;
-    SetFastCode();
-  }
-  return found;
+  return false;
 }
 
 void Recorder::Unlink(HookThread* t) {
@@ -2541,11 +2543,11 @@ int Recorder::PlainTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
   }
   if (what == PyTrace_CALL) {
     // A frame's f_trace is the handle (KeepFrameTrace). A generator's call
-    // that does not return to the top frame: as FastTraceEvent's.
-    if (t->stack.full() ||
-        (cached_ci_->generator && compat::CallerKey(key) != t->stack.back().key && RecordedCallerBelow(t, key)) ||
-        !compat::SetUnsetFrameTrace(frame, g_trace_handle)) {
-      return TraceGeneral(frame, what, arg);
+    // is checked out of line (PlainTraceGeneratorCall), so that this path
+    // still makes no call.
+    if (t->stack.full() || cached_ci_->generator || !compat::SetUnsetFrameTrace(frame, g_trace_handle)) {
+      return cached_ci_->generator && !t->stack.full() ? PlainTraceGeneratorCall(frame, t, line)
+                                                       : TraceGeneral(frame, what, arg);
     }
     // No HookThread::Resume for a generator's: a recording without locals
     // suspends no slot states (its frames are bare: Suspend pops them).
@@ -2556,6 +2558,16 @@ int Recorder::PlainTraceEvent(PyFrameObject* frame, int what, PyObject* arg) {
     return PlainTraceReturn(frame, t, line, arg);
   }
   return TraceGeneral(frame, what, arg);  // an exception, a frame to resync
+}
+
+int Recorder::PlainTraceGeneratorCall(PyFrameObject* frame, HookThread* t, int line) {
+  const compat::FrameKey key = compat::KeyOf(frame);
+  if ((compat::CallerKey(key) != t->stack.back().key && RecordedCallerBelow(t, key)) ||
+      !compat::SetUnsetFrameTrace(frame, g_trace_handle)) {
+    return TraceGeneral(frame, PyTrace_CALL, Py_None);
+  }
+  t->stack.PushAboveTop(key, cached_ci_);  // see PlainTraceEvent
+  return EmitPlainThen<TraceAnswer>(EventKind::kCall, t->index, line, cached_ci_->id);
 }
 
 int Recorder::FullTraceLine(PyFrameObject* frame, PyObject* arg) {
