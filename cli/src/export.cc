@@ -378,11 +378,17 @@ int Export(const std::vector<std::string>& args, std::ostream& out, std::ostream
       const auto& frames = stack_of(walker, thread);
       size_t same = 0;
       while (same < open.size() && same < frames.size() && open[same] == frames[same].code->id) ++same;
-      const char* why = chunk->dropped_before > 0    ? "its return was among the events the recorder dropped"
-                        : chunk->detached.count(thread) ? "it did not run: throw() went through it to the generator "
-                                                          "it delegates to, which returned or yielded"
-                                                        : "its return is not on the tape";
-      for (; open.size() > same; open.pop_back()) sink->Close(thread, chunk->first_event, nullptr, why);
+      // The innermost `detached` of them did not run (format 2.1).
+      auto d = chunk->detached.find(thread);
+      size_t detached = d == chunk->detached.end() ? 0 : d->second;
+      for (; open.size() > same; open.pop_back()) {
+        const char* why = chunk->dropped_before > 0 ? "its return was among the events the recorder dropped"
+                          : detached > 0 ? "it did not run: throw() went through it to the generator it delegates "
+                                           "to, which returned or yielded"
+                                         : "its return is not on the tape";
+        if (detached > 0) --detached;
+        sink->Close(thread, chunk->first_event, nullptr, why);
+      }
     }
     while (walker.HasNext()) {
       EventState e;

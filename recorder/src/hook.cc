@@ -750,12 +750,36 @@ class Recorder {
   HookThread* CurrentThread(PyThreadState* ts = nullptr);
   void DefineThread(const HookThread& t);
 
-  bool Sync(HookThread* t, PyFrameObject* frame);
-  void Resync(HookThread* t, PyFrameObject* frame, int what);
+  // With `generators_under` (for an event of a generator's or coroutine's
+  // frame): how many of the adopted frames right under the event's frame
+  // (`event_key`; the innermost adopted one if that is not it) are
+  // generators' or coroutines' (a throw() may have linked them); past the
+  // link budget (LinkAllowed) those are not adopted, and it is 0.
+  bool Sync(HookThread* t, PyFrameObject* frame, uint32_t* generators_under = nullptr,
+            compat::FrameKey event_key = nullptr);
+  // Returns whether a call's callers are to be adopted (OnEvent).
+  bool Resync(HookThread* t, PyFrameObject* frame, int what);
   // At the call of a generator's or coroutine's `frame` whose caller is not
   // the shadow top: adopts the recorded frames between them, which CPython
-  // linked above it if throw() ran it through them (HookThread::links).
-  void LinkCallers(HookThread* t, PyFrameObject* frame);
+  // linked above it if throw() ran it through them; returns how many
+  // generator frames right under it were adopted (to link: AddLink).
+  uint32_t LinkCallers(HookThread* t, PyFrameObject* frame);
+  // The top frame, a generator's or coroutine's, has `frames` adopted
+  // generator frames right under it that leave the stack with it
+  // (HookThread::links).
+  void AddLink(HookThread* t, uint32_t frames);
+  // Each link costs two chunk boundaries (each a checkpoint of every
+  // thread's stack): past a burst, at most one per kLinkSpacing bytes of
+  // records, so that a program throwing into delegating generators in a
+  // loop cannot make the tape grow by two chunks per throw. Past that, the
+  // frames are not adopted: the depth without them, counted and said at
+  // the end (Sync).
+  bool LinkAllowed() const;
+  static constexpr uint64_t kLinkBurst = 256;
+  static constexpr uint64_t kLinkSpacing = uint64_t{1} << 20;
+  uint64_t links_made_ = 0;
+  uint64_t links_skipped_ = 0;
+  uint64_t last_link_at_ = 0;
   // Whether a recorded frame lies between the frame of `key` and t's
   // shadow top, which its callers' chain reaches (read without frame
   // objects): LinkCallers' question, asked first.
@@ -2114,7 +2138,8 @@ void Recorder::Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code) {
 // between it and the current top that began before the hook saw them (the
 // caller of tracetape.start(), threads that were already running). Returns
 // false if the stacks cannot be reconciled; the event is then counted lost.
-bool Recorder::Sync(HookThread* t, PyFrameObject* frame) {
+bool Recorder::Sync(HookThread* t, PyFrameObject* frame, uint32_t* generators_under, compat::FrameKey event_key) {
+  if (generators_under != nullptr) *generators_under = 0;
   if (!t->stack.empty() && t->stack.back().key == compat::KeyOf(frame)) return true;
   compat::FrameKey top = t->stack.empty() ? nullptr : t->stack.back().key;
   std::vector<std::pair<PyFrameObject*, CodeInfo*>> chain;  // innermost first, strong refs
@@ -2140,6 +2165,21 @@ bool Recorder::Sync(HookThread* t, PyFrameObject* frame) {
     for (auto& [f, ci] : chain) Py_DECREF(f);
     return false;
   }
+  if (generators_under != nullptr) {
+    const size_t first = !chain.empty() && compat::KeyOf(chain[0].first) == event_key ? 1 : 0;
+    size_t end = first;
+    while (end < chain.size() && chain[end].second->generator) ++end;
+    uint32_t n = static_cast<uint32_t>(end - first);
+    if (n > 0 && !LinkAllowed()) {
+      // Past the budget: not adopted (the old depth, without them), rather
+      // than adopted and left on the stack when they leave it unseen.
+      for (size_t k = first; k < end; ++k) Py_DECREF(chain[k].first);
+      chain.erase(chain.begin() + static_cast<std::ptrdiff_t>(first), chain.begin() + static_cast<std::ptrdiff_t>(end));
+      ++links_skipped_;
+      n = 0;
+    }
+    *generators_under = n;
+  }
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
     Adopt(t, it->first, it->second);
     Py_DECREF(it->first);
@@ -2147,16 +2187,25 @@ bool Recorder::Sync(HookThread* t, PyFrameObject* frame) {
   return true;
 }
 
-void Recorder::LinkCallers(HookThread* t, PyFrameObject* frame) {
-  PyFrameObject* back = PyFrame_GetBack(frame);
-  if (back == nullptr) return;
-  const size_t before = t->stack.size();
-  Sync(t, back);  // not connected: nothing adopted, the call pushed as it would be
-  Py_DECREF(back);
-  const size_t adopted = t->stack.size() - before;
-  if (adopted == 0) return;
-  t->links.push_back({t->stack.size() + 1, static_cast<uint32_t>(adopted)});
+void Recorder::AddLink(HookThread* t, uint32_t frames) {
+  if (frames == 0 || frames >= t->stack.size()) return;
+  ++links_made_;
+  last_link_at_ = ring_->written();
+  t->links.push_back({t->stack.size(), frames});
   last_tstate_ = nullptr;  // the fast paths leave the thread alone (CurrentThread)
+}
+
+uint32_t Recorder::LinkCallers(HookThread* t, PyFrameObject* frame) {
+  PyFrameObject* back = PyFrame_GetBack(frame);
+  if (back == nullptr) return 0;
+  uint32_t linked = 0;
+  Sync(t, back, &linked, nullptr);  // not connected: nothing adopted, the call pushed as it would be
+  Py_DECREF(back);
+  return linked;
+}
+
+bool Recorder::LinkAllowed() const {
+  return links_made_ < kLinkBurst || ring_->written() - last_link_at_ >= kLinkSpacing;
 }
 
 bool Recorder::RecordedCallerBelow(HookThread* t, compat::FrameKey key) {
@@ -2194,7 +2243,7 @@ void Recorder::Unlink(HookThread* t) {
 // so: an unwind record (which starts a chunk whose checkpoint is the stack
 // without them) and the loss of their return events. Frames that began
 // unseen are adopted by the event's own Sync, as usual.
-void Recorder::Resync(HookThread* t, PyFrameObject* frame, int what) {
+bool Recorder::Resync(HookThread* t, PyFrameObject* frame, int what) {
   t->resync = false;
   std::unordered_set<compat::FrameKey> live;
   PyFrameObject* cur = what == PyTrace_CALL ? PyFrame_GetBack(frame) : (Py_INCREF(frame), frame);
@@ -2211,7 +2260,7 @@ void Recorder::Resync(HookThread* t, PyFrameObject* frame, int what) {
     ++gone;
   }
   while (!t->links.empty() && t->links.back().depth > t->stack.size()) t->links.pop_back();
-  if (gone == 0) return;
+  if (gone == 0) return false;
   std::string rec;
   RawWriter w(&rec);
   w.Begin(RawTag::kUnwind);
@@ -2219,14 +2268,9 @@ void Recorder::Resync(HookThread* t, PyFrameObject* frame, int what) {
   w.U32(gone);
   Emit(w.Finish());
   Lose(gone);
-  if (what == PyTrace_CALL && !t->stack.empty()) {
-    // The caller's recorded frames that began unseen: adopted before the call.
-    PyFrameObject* back = PyFrame_GetBack(frame);
-    if (back != nullptr) {
-      Sync(t, back);
-      Py_DECREF(back);
-    }
-  }
+  // At a call, the caller's recorded frames that began unseen are adopted
+  // before it (OnEvent).
+  return what == PyTrace_CALL && !t->stack.empty();
 }
 
 void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* frame, int what, PyObject* arg,
@@ -2267,7 +2311,7 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
   if (t->quiet && t->stack.empty()) {
     if (what != PyTrace_CALL || InDefaultExcludedDir(code)) return;
   }
-  if (t->resync && fo.get() != nullptr) Resync(t, fo.get(), what);
+  const bool resynced = t->resync && fo.get() != nullptr && Resync(t, fo.get(), what);
   // The settrace backend cannot tell a yield from a return, nor a resume
   // from a first call: every return of a generator's frame keeps its slot
   // states, and every call looks for them (a finished generator's are only
@@ -2278,21 +2322,26 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
   if (line < 0) line = frame ? PyFrame_GetLineNumber(frame) : compat::KeyLine(key);
   switch (what) {
     case PyTrace_CALL: {
-      if (t->stack.empty() && fo.get() != nullptr && !t->quiet) {
-        // The first frame of this thread that we see: adopt its recorded
-        // callers, if any began before recording (on a quiet thread they
-        // are the runner's: not adopted).
+      uint32_t linked = 0;  // generator frames adopted right under it
+      if (((t->stack.empty() && !t->quiet) || resynced) && fo.get() != nullptr) {
+        // The first frame of this thread that we see, or the first after a
+        // gap: adopt its recorded callers, if any began unseen (before
+        // recording; on a quiet thread they are the runner's: not adopted).
         PyFrameObject* back = PyFrame_GetBack(fo.get());
         if (back != nullptr) {
-          Sync(t, back);  // with an empty stack every chain connects
+          Sync(t, back, ci->generator ? &linked : nullptr, nullptr);  // with an empty stack every chain connects
           Py_DECREF(back);
         }
       } else if (ci->generator && !t->stack.empty() && compat::CallerKey(key) != t->stack.back().key &&
                  RecordedCallerBelow(t, key) && fo.get() != nullptr) {
         // throw() may have run it through delegating frames (yield from, await).
-        LinkCallers(t, fo.get());
+        linked = LinkCallers(t, fo.get());
       }
       t->stack.emplace_back(key, ci);
+      // Generator frames adopted right under a generator's: frames that a
+      // throw() linked above it, they leave with it. (A guess where they
+      // were not: one that really runs is adopted again at its next event.)
+      AddLink(t, linked);
       if (switched) t->Resume();
       Record(t, ci, key, EventKind::kCall, line, nullptr);
       return;
@@ -2300,9 +2349,16 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
     case PyTrace_LINE:
     case PyTrace_EXCEPTION:
     case PyTrace_RETURN: {
-      if ((t->stack.empty() || t->stack.back().key != key) && (fo.get() == nullptr || !Sync(t, fo.get()))) {
-        Lose(1);
-        return;
+      if (t->stack.empty() || t->stack.back().key != key) {
+        uint32_t linked = 0;
+        if (fo.get() == nullptr || !Sync(t, fo.get(), ci->generator ? &linked : nullptr, key)) {
+          Lose(1);
+          return;
+        }
+        // The frame itself was adopted (3.11 resumes a delegating generator
+        // after its subgenerator returned from a throw() without a call):
+        // generator frames under it, as at a call.
+        if (t->stack.back().key == key) AddLink(t, linked);
       }
       EventKind kind = what == PyTrace_LINE ? EventKind::kLine
                        : what == PyTrace_RETURN ? EventKind::kReturn
@@ -2735,6 +2791,13 @@ Status Recorder::Finish(int exit_status) {
   Py_BEGIN_ALLOW_THREADS
   s = writer_->Finish(exit_status);
   Py_END_ALLOW_THREADS
+  if (links_skipped_ > 0) {
+    PySys_WriteStderr(
+        "tracetape: warning: past the first %llu, %llu calls of generators that throw() ran through delegating "
+        "frames (yield from, await) were recorded without those frames (each costs the tape two chunks): their "
+        "depth is one less per frame than Python's\n",
+        static_cast<unsigned long long>(links_made_), static_cast<unsigned long long>(links_skipped_));
+  }
   if (std::getenv("TRACETAPE_TEST_WRITER_PAUSE_US") != nullptr) {
     PySys_WriteStderr("tracetape: test: %llu records found the ring full\n",
                       static_cast<unsigned long long>(ring_full_));

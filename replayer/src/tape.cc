@@ -188,6 +188,7 @@ StatusOr<DecodedChunk> DecodeChunk(const std::string& raw) {
     for (const auto* t : *c->threads()) d.threads[t->index()] = ThreadDef{t->index(), t->ident(), Str(t->name())};
   }
   if (c->detached()) {
+    if (c->seq() == 0 && c->detached()->size() > 0) return bad("the first chunk detaches frames it never had");
     for (const auto* x : *c->detached()) {
       if (!d.threads.count(x->thread())) return bad("detached frames of an undefined thread");
       if (x->frames() == 0) return bad("detaches no frames");

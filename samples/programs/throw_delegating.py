@@ -4,7 +4,9 @@ CPython runs the innermost one with the delegating frames linked above it on
 the stack but not resumed: no event says they are there, and they leave it
 without one. Each case below is such a throw: handled by the innermost frame
 (which yields again), handled half-way up, not handled at all, two at once
-(nested), and asyncio's cancellation of a task awaiting a coroutine chain.
+(nested), handled by the innermost one that then returns (3.11 resumes the
+delegating frames without a call event), and asyncio's cancellation of a
+task awaiting a coroutine chain.
 """
 import asyncio
 
@@ -81,6 +83,32 @@ def throw_then_close():
     return caught
 
 
+def returner():
+    try:
+        yield "waiting"
+    except KeyError:
+        return "returned"  # ends the delegation with a value, after a throw
+
+
+def forwards():
+    got = yield from returner()
+    again = yield got
+    return again
+
+
+def keeps_forwarding():
+    first = yield from forwards()
+    yield first
+
+
+def throw_then_return():
+    g = keeps_forwarding()
+    next(g)
+    answer = g.throw(KeyError("k2"))  # the delegating frames go on, not thrown into
+    after = next(g)
+    return answer, after
+
+
 async def wait_forever(events):
     events.append("waiting")
     await asyncio.sleep(3600)
@@ -112,6 +140,7 @@ def main():
     handled_half_way(log, g)
     print(log)
     print(throw_then_close())
+    print(throw_then_return())
     print(asyncio.run(supervisor([])))
 
 

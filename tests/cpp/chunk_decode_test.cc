@@ -225,6 +225,7 @@ TEST(DecodeChunkTest, CheckpointMustReferToDefinedThreadsCodesAndStrings) {
 // Format 2.1: which threads' frames left the stack just before the chunk.
 TEST(DecodeChunkTest, DetachedFramesMustBeOfDefinedThreadsOnceEachAndSomeFrames) {
   ChunkParts p;
+  p.seq = 1;
   p.detached = {fb::Detached(0, 2)};
   auto d = DecodeChunk(Build(p));
   ASSERT_TRUE(d.ok()) << d.status().ToString();
@@ -236,6 +237,9 @@ TEST(DecodeChunkTest, DetachedFramesMustBeOfDefinedThreadsOnceEachAndSomeFrames)
   ExpectCorrupt(p, "detaches no frames");
   p.detached = {fb::Detached(0, 1), fb::Detached(0, 1)};
   ExpectCorrupt(p, "detaches a thread's frames twice");
+  p.detached = {fb::Detached(0, 1)};
+  p.seq = 0;
+  ExpectCorrupt(p, "the first chunk has no frames to detach");
 }
 
 TEST(DecodeChunkTest, CheckpointFramesAreTheStartingStack) {

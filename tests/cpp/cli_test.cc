@@ -219,11 +219,11 @@ TEST_F(CliTest, VerifyAcceptsThreadsAdoptedMidRecording) {
   EXPECT_EQ(r.status, 0) << r.err;
 }
 
-// A generator that throw() ran through delegating frames: they are adopted
-// at its call (linked, without events) and detached when it yields
-// (format 2.1's Chunk.detached); `records` adds a second thread's frame and,
-// when `unexplained` frames > 0, an unwind without a loss after the detach:
-// frames gone that nothing on the tape accounts for.
+// The raw records of a generator that throw() ran through a delegating
+// frame: adopted at its call (linked, without events) and detached when it
+// returns (format 2.1's Chunk.detached), beside a second thread's frame.
+// With `unexplained` > 0, an unwind of that many frames without a loss
+// follows the detach: frames gone that nothing on the tape accounts for.
 std::vector<std::string> ThrowThroughDelegation(uint32_t unexplained) {
   testing::RecordingBuilder b;
   const uint32_t file = b.DefineFile("/a.py", "x\n");

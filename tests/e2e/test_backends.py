@@ -846,3 +846,160 @@ def test_the_program_s_code_that_runs_after_its_main_module_is_recorded(tmp_path
     assert handled[-1]["kind"] == "return" and handled[-1]["locals"]["note"] == "'handled 1'", handled[-1]
     # Nothing of threading.py's on the main thread outside the handler's calls.
     assert all(f == "handler" or d > 1 for _, f, d in after), after
+
+
+# --- throw() through delegating frames (yield from, await) ------------------
+
+CANCELLED_APP = '''\
+import asyncio
+
+async def wait_forever():
+    await asyncio.sleep(3600)
+
+async def handler(n):
+    try:
+        await wait_forever()
+    except asyncio.CancelledError:
+        return "cancelled %d" % n
+
+async def serve():
+    tasks = [asyncio.ensure_future(handler(n)) for n in range(3)]
+    await asyncio.sleep(0)
+    for t in tasks:
+        t.cancel()
+    done = [await t for t in tasks]
+    return done
+'''
+
+CANCELLED_RUNNER = '''\
+import asyncio, sys, threading
+sys.path.insert(0, sys.argv[1])
+import app
+print(asyncio.run(app.serve()))
+worker = threading.Thread(target=lambda: print(asyncio.run(app.serve())))
+worker.start()
+worker.join()
+'''
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cancellation_driven_by_code_out_of_scope_keeps_python_s_depths(tmp_path, backend):
+    # asyncio's loop run by a module out of scope (a console script, a server's
+    # entry point): each recorded coroutine is entered with an empty stack. The
+    # cancellation throws through the awaiting coroutines; those linked frames
+    # leave with the one it ran, on the main thread and on another.
+    from conftest import run_reference
+    from test_record_vs_reference import sequence_report
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    (rec / "app.py").write_text(CANCELLED_APP)
+    (tmp_path / "runner.py").write_text(CANCELLED_RUNNER)
+    status, out, err = run(tracetape_cmd("record", "-o", "t.tape", "--exclude", str(tmp_path / "runner.py"),
+                                         "runner.py", str(rec)), tmp_path, backend)
+    assert status == 0, err
+    assert out.count("['cancelled 0', 'cancelled 1', 'cancelled 2']") == 2, out
+    reference = run_reference(tmp_path / "runner.py", str(rec), options=("--include", str(rec)), cwd=tmp_path)
+    assert reference.stdout == out
+    events = dump(tmp_path / "t.tape", tmp_path)
+    assert "dropped:   0 events" in info(tmp_path / "t.tape", tmp_path)
+    for thread in (0, 1):
+        got = [e for e in events if e["thread"] == thread]
+        want = [e for e in reference.events if e["thread"] == thread]
+        assert [e["depth"] for e in got if e["func"] == "wait_forever"][:1] == [2], got
+        report = sequence_report(want, got, "thread %d (%s hook)" % (thread, backend))
+        assert not report, report
+
+
+START_INSIDE = '''\
+import sys, tracetape
+
+def inner():
+    while True:
+        try:
+            yield 1
+        except KeyError:
+            tracetape.start(sys.argv[1])
+            x = 1
+            yield x
+
+def middle():
+    yield from inner()
+
+def outer():
+    yield from middle()
+
+def after():
+    return 3
+
+def main():
+    g = outer()
+    next(g)
+    g.throw(KeyError("k"))
+    y = after()
+    next(g)
+    z = after()
+    tracetape.stop()
+    return y + z
+
+print(main())
+'''
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_recording_started_inside_a_generator_a_throw_ran_adopts_its_linked_frames(tmp_path, backend):
+    # tracetape.start() in the generator that g.throw() ran: its callers are
+    # adopted, the delegating frames among them leave with it when it yields,
+    # and main's calls after that are at main's depth plus one.
+    (tmp_path / "prog.py").write_text(START_INSIDE)
+    status, out, err = run([sys.executable, "prog.py", "t.tape"], tmp_path, backend)
+    assert status == 0 and out == "6\n", (out, err)
+    events = dump(tmp_path / "t.tape", tmp_path)
+    assert "dropped:   0 events" in info(tmp_path / "t.tape", tmp_path)
+    depths = {(e["func"], e["kind"]): e["depth"] for e in events}
+    assert depths[("inner", "line")] == 5  # <module>, main, outer, middle, inner
+    assert [e["depth"] for e in events if e["func"] == "after" and e["kind"] == "call"] == [3, 3]
+    assert {e["depth"] for e in events if e["func"] == "main"} == {2}
+    status, _, err = run(tracetape_cmd("verify", "t.tape"), tmp_path)
+    assert status == 0, err
+
+
+MANY_THROWS = '''\
+def inner():
+    while True:
+        try:
+            yield 1
+        except KeyError:
+            pass
+
+def middle():
+    yield from inner()
+
+def outer():
+    yield from middle()
+
+def main():
+    g = outer()
+    next(g)
+    for i in range(300):
+        g.throw(KeyError(i))
+
+main()
+'''
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_throws_through_delegating_frames_in_a_loop_do_not_grow_the_tape_by_a_chunk_each(tmp_path, backend):
+    # Each throw whose linked frames are put on the tape costs two chunks: past
+    # the first 256 (and then one per MiB of records), the generator's events
+    # keep the depth without them, and the recording says so at its end.
+    (tmp_path / "prog.py").write_text(MANY_THROWS)
+    status, _, err = run(tracetape_cmd("record", "-o", "t.tape", "prog.py"), tmp_path, backend)
+    assert status == 0, err
+    assert "tracetape: warning: past the first 256, 44 calls of generators that throw() ran through" in err, err
+    text = info(tmp_path / "t.tape", tmp_path)
+    chunks = int(text.split(" chunks")[0].split()[-1].replace(",", ""))
+    assert 2 * 256 <= chunks < 2 * 256 + 20, text
+    calls = [e["depth"] for e in dump(tmp_path / "t.tape", tmp_path) if e["kind"] == "call" and e["func"] == "inner"]
+    # next() under <module>, main, outer and middle; 256 throws with the linked
+    # frames; 44 without; then the close when main's g goes (not linked).
+    assert calls == [5] + [5] * 256 + [3] * 44 + [2], calls

@@ -23,6 +23,9 @@ class RingBuffer {
   explicit RingBuffer(size_t capacity);
 
   size_t capacity() const { return capacity_; }
+  // Bytes the producer has published since the ring was made (padding
+  // included): a clock of the recording's volume, for the producer only.
+  uint64_t written() const { return head_.load(std::memory_order_relaxed); }
   // The largest record TryWrite accepts.
   size_t max_record() const { return capacity_ / 4; }
 
