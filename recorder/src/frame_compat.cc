@@ -11,6 +11,8 @@
 #include <internal/pycore_setobject.h>
 #endif
 
+#include <opcode.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -351,6 +353,34 @@ bool SplitEntriesAre(PyObject* dict, PyObject* const* keys, PyObject* const* val
   (void)dict, (void)keys, (void)values, (void)n;
   return false;
 #endif
+}
+
+bool SuspendedAtYield(PyFrameObject* frame) {
+  PyCodeObject* code = PyFrame_GetCode(frame);  // a new reference
+#if PY_VERSION_HEX >= 0x030B0000
+  const int lasti = PyFrame_GetLasti(frame);  // bytes; -1 before the first instruction
+  PyObject* bytes = PyCode_GetCode(code);      // a new reference: base opcodes (not specialized or instrumented)
+#else
+  const int lasti = frame->f_lasti * static_cast<int>(sizeof(_Py_CODEUNIT));
+  PyObject* bytes = code->co_code;
+  Py_XINCREF(bytes);
+#endif
+  bool at = false;
+  if (bytes != nullptr && PyBytes_Check(bytes) && lasti >= 0) {
+    const auto* b = reinterpret_cast<const unsigned char*>(PyBytes_AS_STRING(bytes));
+    const Py_ssize_t n = PyBytes_GET_SIZE(bytes);
+#if PY_VERSION_HEX >= 0x030D0000
+    at = lasti > 0 && lasti < n && b[lasti] == RESUME;  // the yield done, its RESUME next
+#elif PY_VERSION_HEX >= 0x030B0000
+    at = lasti < n && b[lasti] == YIELD_VALUE;
+#else
+    at = lasti + 2 < n && b[lasti + 2] == YIELD_FROM;  // YIELD_FROM steps back to yield again
+#endif
+  }
+  Py_XDECREF(bytes);
+  Py_DECREF(code);
+  if (PyErr_Occurred()) PyErr_Clear();
+  return at;
 }
 
 FrameKey CallerKey(FrameKey key) {

@@ -85,6 +85,11 @@ FrameKey CurrentFrameKey(PyThreadState* tstate);
 // from, await) returns to the innermost of them. On 3.10, a generator's
 // frame that is not running has none.
 FrameKey CallerKey(FrameKey key);
+// A generator's or coroutine's frame that yielded and has not run since, as
+// a frame that delegates (yield from, await) is while throw() runs the frame
+// it delegates to (its last instruction a yield; a frame that runs is at a
+// SEND or a call).
+bool SuspendedAtYield(PyFrameObject* frame);
 // The frame the thread is running, as the thread state holds it: what
 // CurrentFrameKey finds inside a sys.monitoring callback of a Python event,
 // which an instruction of that (complete) frame raised, in a few

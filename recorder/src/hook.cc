@@ -476,8 +476,12 @@ class Recorder {
   // frame.
   // `switched`: a generator's or coroutine's resume (a call) or yield (a
   // return), from sys.monitoring's PY_RESUME and PY_YIELD.
+  // `thrown`, for a call: sys.monitoring says whether it is a throw()'s
+  // (PY_THROW); the trace function cannot tell (kMaybeThrown).
+  enum Thrown { kNotThrown, kThrown, kMaybeThrown };
   void OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* frame, int what, PyObject* arg,
-               int line = -1, PyThreadState* ts = nullptr, long offset = -1, bool switched = false);
+               int line = -1, PyThreadState* ts = nullptr, long offset = -1, bool switched = false,
+               Thrown thrown = kMaybeThrown);
   // One sys.monitoring event; returns Py_None or DISABLE (new references).
   __attribute__((noinline)) PyObject* OnMonitoringEvent(monitoring::Event event, PyObject* const* args,
                                                         Py_ssize_t nargs);
@@ -751,12 +755,15 @@ class Recorder {
   void DefineThread(const HookThread& t);
 
   // With `generators_under` (for an event of a generator's or coroutine's
-  // frame): how many of the adopted frames right under the event's frame
-  // (`event_key`; the innermost adopted one if that is not it) are
-  // generators' or coroutines' (a throw() may have linked them); past the
-  // link budget (LinkAllowed) those are not adopted, and it is 0.
+  // frame): how many recorded frames it adopted among the generators' and
+  // coroutines' frames suspended at a yield that are right under the event's
+  // frame (`event_key`; `frame` itself if that is not it), one under the
+  // other, up to the first other frame, in scope or not: the frames a
+  // throw() linked (compat::SuspendedAtYield).
+  // `budgeted`: past the link budget (LinkAllowed) those are not adopted,
+  // and it is 0.
   bool Sync(HookThread* t, PyFrameObject* frame, uint32_t* generators_under = nullptr,
-            compat::FrameKey event_key = nullptr);
+            compat::FrameKey event_key = nullptr, bool budgeted = false);
   // Returns whether a call's callers are to be adopted (OnEvent).
   bool Resync(HookThread* t, PyFrameObject* frame, int what);
   // At the call of a generator's or coroutine's `frame` whose caller is not
@@ -767,7 +774,7 @@ class Recorder {
   // The top frame, a generator's or coroutine's, has `frames` adopted
   // generator frames right under it that leave the stack with it
   // (HookThread::links).
-  void AddLink(HookThread* t, uint32_t frames);
+  void AddLink(HookThread* t, uint32_t frames, bool budgeted);
   // Each link costs two chunk boundaries (each a checkpoint of every
   // thread's stack): past a burst, at most one per kLinkSpacing bytes of
   // records, so that a program throwing into delegating generators in a
@@ -2138,7 +2145,8 @@ void Recorder::Adopt(HookThread* t, PyFrameObject* frame, CodeInfo* code) {
 // between it and the current top that began before the hook saw them (the
 // caller of tracetape.start(), threads that were already running). Returns
 // false if the stacks cannot be reconciled; the event is then counted lost.
-bool Recorder::Sync(HookThread* t, PyFrameObject* frame, uint32_t* generators_under, compat::FrameKey event_key) {
+bool Recorder::Sync(HookThread* t, PyFrameObject* frame, uint32_t* generators_under, compat::FrameKey event_key,
+                    bool budgeted) {
   if (generators_under != nullptr) *generators_under = 0;
   if (!t->stack.empty() && t->stack.back().key == compat::KeyOf(frame)) return true;
   compat::FrameKey top = t->stack.empty() ? nullptr : t->stack.back().key;
@@ -2146,13 +2154,22 @@ bool Recorder::Sync(HookThread* t, PyFrameObject* frame, uint32_t* generators_un
   bool connected = top == nullptr;
   PyFrameObject* cur = frame;
   Py_INCREF(cur);
+  // The run of generator frames under the event's frame (generators_under).
+  bool in_run = true;
+  uint32_t run = 0;
   for (int guard = 0; cur != nullptr && guard < 100000; ++guard) {
     if (compat::KeyOf(cur) == top) {
       connected = true;
       break;
     }
     PyFrameObject* next = PyFrame_GetBack(cur);  // a new reference, or NULL
-    CodeInfo* ci = Lookup(compat::FrameCode(cur));
+    PyCodeObject* code = compat::FrameCode(cur);
+    CodeInfo* ci = Lookup(code);
+    if (in_run && !(guard == 0 && compat::KeyOf(cur) == event_key)) {
+      in_run = (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0 &&
+               compat::SuspendedAtYield(cur);
+      if (in_run && ci && ci->recorded) ++run;
+    }
     if (ci && ci->recorded) {
       chain.emplace_back(cur, ci);  // keeps the reference
     } else {
@@ -2166,11 +2183,12 @@ bool Recorder::Sync(HookThread* t, PyFrameObject* frame, uint32_t* generators_un
     return false;
   }
   if (generators_under != nullptr) {
+    // The run's recorded frames are the innermost of the chain (after the
+    // event's own, if it is in it).
     const size_t first = !chain.empty() && compat::KeyOf(chain[0].first) == event_key ? 1 : 0;
-    size_t end = first;
-    while (end < chain.size() && chain[end].second->generator) ++end;
-    uint32_t n = static_cast<uint32_t>(end - first);
-    if (n > 0 && !LinkAllowed()) {
+    const size_t end = first + run;
+    uint32_t n = run;
+    if (n > 0 && budgeted && !LinkAllowed()) {
       // Past the budget: not adopted (the old depth, without them), rather
       // than adopted and left on the stack when they leave it unseen.
       for (size_t k = first; k < end; ++k) Py_DECREF(chain[k].first);
@@ -2187,10 +2205,12 @@ bool Recorder::Sync(HookThread* t, PyFrameObject* frame, uint32_t* generators_un
   return true;
 }
 
-void Recorder::AddLink(HookThread* t, uint32_t frames) {
+void Recorder::AddLink(HookThread* t, uint32_t frames, bool budgeted) {
   if (frames == 0 || frames >= t->stack.size()) return;
-  ++links_made_;
-  last_link_at_ = ring_->written();
+  if (budgeted) {
+    ++links_made_;
+    last_link_at_ = ring_->written();
+  }
   t->links.push_back({t->stack.size(), frames});
   last_tstate_ = nullptr;  // the fast paths leave the thread alone (CurrentThread)
 }
@@ -2199,7 +2219,7 @@ uint32_t Recorder::LinkCallers(HookThread* t, PyFrameObject* frame) {
   PyFrameObject* back = PyFrame_GetBack(frame);
   if (back == nullptr) return 0;
   uint32_t linked = 0;
-  Sync(t, back, &linked, nullptr);  // not connected: nothing adopted, the call pushed as it would be
+  Sync(t, back, &linked, nullptr, /*budgeted=*/true);  // not connected: nothing adopted, the call pushed as it would be
   Py_DECREF(back);
   return linked;
 }
@@ -2274,7 +2294,7 @@ bool Recorder::Resync(HookThread* t, PyFrameObject* frame, int what) {
 }
 
 void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* frame, int what, PyObject* arg,
-                       int line, PyThreadState* ts, long offset, bool switched) {
+                       int line, PyThreadState* ts, long offset, bool switched, Thrown thrown) {
   if (disabled_) return;
   if (writer_->failed()) {
     Disable("the tape writer failed: " + writer_->error());
@@ -2323,25 +2343,26 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
   switch (what) {
     case PyTrace_CALL: {
       uint32_t linked = 0;  // generator frames adopted right under it
+      const bool maybe_thrown = ci->generator && thrown != kNotThrown;
       if (((t->stack.empty() && !t->quiet) || resynced) && fo.get() != nullptr) {
         // The first frame of this thread that we see, or the first after a
         // gap: adopt its recorded callers, if any began unseen (before
         // recording; on a quiet thread they are the runner's: not adopted).
         PyFrameObject* back = PyFrame_GetBack(fo.get());
         if (back != nullptr) {
-          Sync(t, back, ci->generator ? &linked : nullptr, nullptr);  // with an empty stack every chain connects
+          // With an empty stack every chain connects.
+          Sync(t, back, maybe_thrown ? &linked : nullptr, nullptr, /*budgeted=*/true);
           Py_DECREF(back);
         }
-      } else if (ci->generator && !t->stack.empty() && compat::CallerKey(key) != t->stack.back().key &&
+      } else if (maybe_thrown && !t->stack.empty() && compat::CallerKey(key) != t->stack.back().key &&
                  RecordedCallerBelow(t, key) && fo.get() != nullptr) {
         // throw() may have run it through delegating frames (yield from, await).
         linked = LinkCallers(t, fo.get());
       }
       t->stack.emplace_back(key, ci);
-      // Generator frames adopted right under a generator's: frames that a
-      // throw() linked above it, they leave with it. (A guess where they
-      // were not: one that really runs is adopted again at its next event.)
-      AddLink(t, linked);
+      // Generator frames adopted right under a generator's, each suspended at
+      // a yield: frames a throw() linked above it, they leave with it.
+      AddLink(t, linked, /*budgeted=*/true);
       if (switched) t->Resume();
       Record(t, ci, key, EventKind::kCall, line, nullptr);
       return;
@@ -2358,7 +2379,7 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
         // The frame itself was adopted (3.11 resumes a delegating generator
         // after its subgenerator returned from a throw() without a call):
         // generator frames under it, as at a call.
-        if (t->stack.back().key == key) AddLink(t, linked);
+        if (t->stack.back().key == key) AddLink(t, linked, /*budgeted=*/false);
       }
       EventKind kind = what == PyTrace_LINE ? EventKind::kLine
                        : what == PyTrace_RETURN ? EventKind::kReturn
@@ -2769,7 +2790,8 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
   bool pending = compat::ErrorPending(ts);
   if (pending) PyErr_Fetch(&type, &value, &tb);
   OnEvent(code, key, nullptr, what, arg, line, ts, offset,
-          event == monitoring::kPyResume || event == monitoring::kPyYield);
+          event == monitoring::kPyResume || event == monitoring::kPyYield,
+          event == monitoring::kPyThrow ? kThrown : kNotThrown);
   if (compat::ErrorPending(ts)) PyErr_Clear();
   if (pending) PyErr_Restore(type, value, tb);
   Py_RETURN_NONE;
@@ -2793,10 +2815,12 @@ Status Recorder::Finish(int exit_status) {
   Py_END_ALLOW_THREADS
   if (links_skipped_ > 0) {
     PySys_WriteStderr(
-        "tracetape: warning: past the first %llu, %llu calls of generators that throw() ran through delegating "
-        "frames (yield from, await) were recorded without those frames (each costs the tape two chunks): their "
-        "depth is one less per frame than Python's\n",
-        static_cast<unsigned long long>(links_made_), static_cast<unsigned long long>(links_skipped_));
+        "tracetape: warning: %llu calls of generators that throw() ran through delegating frames "
+        "(yield from, await) were recorded without those frames, their depth one less per frame than Python's: "
+        "%llu were recorded with them, at most %llu and then one per MiB of records (each costs the tape two "
+        "chunks)\n",
+        static_cast<unsigned long long>(links_skipped_), static_cast<unsigned long long>(links_made_),
+        static_cast<unsigned long long>(kLinkBurst));
   }
   if (std::getenv("TRACETAPE_TEST_WRITER_PAUSE_US") != nullptr) {
     PySys_WriteStderr("tracetape: test: %llu records found the ring full\n",
