@@ -240,20 +240,10 @@ std::vector<std::string> ThrowThroughDelegation(uint32_t unexplained) {
   b.Exception(0, 10, "KeyError('k')");                        // 4
   b.Return(0, 10, "2");                                       // 5
   b.Detach(0, 1);
-  std::vector<std::string> raw = b.raw();
-  if (unexplained > 0) {
-    std::string unwind;
-    recorder::RawWriter w(&unwind);
-    w.Begin(recorder::RawTag::kUnwind);
-    w.U32(0);
-    w.U32(unexplained);
-    raw.push_back(w.Finish());
-  }
-  const size_t before = b.raw().size();
+  if (unexplained > 0) b.Unwind(0, unexplained);
   b.Line(0, 2);                                               // 6
   b.Line(1, 2);                                               // 7
-  raw.insert(raw.end(), b.raw().begin() + static_cast<std::ptrdiff_t>(before), b.raw().end());
-  return raw;
+  return b.raw();
 }
 
 TEST_F(CliTest, VerifyAcceptsFramesDetachedWithoutALossAndNothingElse) {
@@ -282,18 +272,10 @@ TEST_F(CliTest, VerifyRejectsACheckpointThatLostFramesUnexplained) {
   b.Call(0, f, 1);
   b.Call(0, f, 1);
   b.Line(0, 2);
-  std::vector<std::string> raw = b.raw();
-  std::string unwind;
-  recorder::RawWriter w(&unwind);
-  w.Begin(recorder::RawTag::kUnwind);
-  w.U32(0);
-  w.U32(1);
-  raw.push_back(w.Finish());  // and no loss after it
-  const size_t before = b.raw().size();
+  b.Unwind(0, 1);  // and no loss after it
   b.Line(0, 3);
-  raw.insert(raw.end(), b.raw().begin() + static_cast<std::ptrdiff_t>(before), b.raw().end());
   const std::string tape = dir_->File("unexplained.tape");
-  ASSERT_TRUE(testing::WriteTape(testing::TestRecordOptions(tape), raw).ok());
+  ASSERT_TRUE(testing::WriteTape(testing::TestRecordOptions(tape), b.raw()).ok());
   Result r = RunCli({"verify", tape});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("chunk 1 starts from a state that differs from where chunk 0 ended"), std::string::npos)
@@ -687,22 +669,13 @@ TEST_F(CliTest, ExportClosesTheFramesAGapEndedWhereTheGapIs) {
   b.Call(0, g, 5);  // 1
   b.Call(1, g, 5);  // 2
   b.Line(1, 6);     // 3
-  std::vector<std::string> raw = b.raw();
-  const size_t before = raw.size();
-  for (uint32_t thread : {0u, 1u}) {
-    std::string unwind;
-    recorder::RawWriter w(&unwind);
-    w.Begin(recorder::RawTag::kUnwind, 0);
-    const uint32_t body[2] = {thread, 1};  // thread, frames that ended
-    w.Put(body, sizeof(body));
-    raw.push_back(w.Finish(0));
-  }
+  b.Unwind(0, 1);   // a frame of each thread ended unseen
+  b.Unwind(1, 1);
   b.Loss(3);
   b.Line(0, 2);        // 4
   b.Return(0, 3, "7");  // 5
-  raw.insert(raw.end(), b.raw().begin() + static_cast<std::ptrdiff_t>(before), b.raw().end());
   const std::string tape = dir_->File("gap.tape");
-  ASSERT_TRUE(testing::WriteTape(testing::TestRecordOptions(tape), raw).ok());
+  ASSERT_TRUE(testing::WriteTape(testing::TestRecordOptions(tape), b.raw()).ok());
   Result r = RunCli({"export", tape, "-o", "-"});
   ASSERT_EQ(r.status, 0) << r.err;
   std::vector<Span> exceptions;

@@ -272,10 +272,14 @@ void RecordingBuilder::Loss(uint64_t n) {
   raw_.push_back(w.Finish());
 }
 
-void RecordingBuilder::Detach(uint32_t thread, uint32_t n) {
+void RecordingBuilder::Detach(uint32_t thread, uint32_t n) { PopUnseen(RawTag::kDetach, thread, n); }
+
+void RecordingBuilder::Unwind(uint32_t thread, uint32_t n) { PopUnseen(RawTag::kUnwind, thread, n); }
+
+void RecordingBuilder::PopUnseen(RawTag tag, uint32_t thread, uint32_t n) {
   std::string buf;
   RawWriter w(&buf);
-  w.Begin(RawTag::kDetach);
+  w.Begin(tag);
   w.U32(thread);
   w.U32(n);
   raw_.push_back(w.Finish());

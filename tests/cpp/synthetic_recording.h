@@ -106,6 +106,9 @@ class RecordingBuilder {
   // The thread's `n` innermost frames leave its stack without an event
   // (frames CPython linked above a generator that throw() ran).
   void Detach(uint32_t thread, uint32_t n);
+  // The thread's `n` innermost frames ended unseen (the hook's unwind
+  // record, at a gap; a Loss of their returns normally follows).
+  void Unwind(uint32_t thread, uint32_t n);
   // Forces the writer to start a new chunk before the next event, without
   // adding an event: a frame is adopted on a thread that never runs (defined
   // on first use, index kBoundaryThread), which only a chunk boundary can
@@ -152,6 +155,8 @@ class RecordingBuilder {
   bool ints_as_words_ = false;
   // One delta's value (not unbound), as text or as a word.
   void PutValue(recorder::RawWriter* w, const std::string& text) const;
+  // Detach and Unwind: a record of (thread, n), the model's n frames popped.
+  void PopUnseen(recorder::RawTag tag, uint32_t thread, uint32_t n);
   bool boundary_thread_defined_ = false;
 };
 
