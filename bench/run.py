@@ -108,6 +108,7 @@ TOOLS = [
     ("tracetape", None, False),
     ("tracetape-nolocals", None, False),
     ("tracetape-excluded", None, False),
+    ("tracetape-pytest", None, False),
     ("viztracer", None, False),
     ("viztracer-args", None, False),
     ("coverage-ctrace", None, False),
@@ -118,6 +119,11 @@ TOOLS = [
 SLOW = {name for name, _, slow in TOOLS if slow}
 FLOORS = ("floor-settrace", "floor-monitoring")
 TRACETAPE_TOOLS = ("tracetape", "tracetape-nolocals", "tracetape-excluded")
+# Tools that apply to one workload only: `pytest --tape`, a tape per test (the
+# plugin starts and stops a recording around each one, and removes the tapes of
+# passing tests), as users record a suite, where the "tracetape" row records
+# the whole pytest process into one tape.
+ONLY_ON = {"tracetape-pytest": "suite"}
 TOOL_TITLES = {
     "untraced": "untraced",
     "floor-settrace": "floor: C settrace",
@@ -125,6 +131,7 @@ TOOL_TITLES = {
     "tracetape": "tracetape (full)",
     "tracetape-nolocals": "tracetape --locals none",
     "tracetape-excluded": "tracetape, workload excluded",
+    "tracetape-pytest": "tracetape: pytest --tape",
     "viztracer": "viztracer",
     "viztracer-args": "viztracer +args +retval",
     "coverage-ctrace": "coverage ctrace",
@@ -152,6 +159,10 @@ def tool_command(tool, env, w, args, tmp):
             for d in w.scope:
                 cmd += ["--exclude", d]
         cmd += ["--"] + target
+    elif tool == "tracetape-pytest":
+        cmd = [py] + target
+        extra["BENCH_PYTEST_ARGS"] = shlex.join(
+            ["-p", "tracetape.pytest_plugin", "--tape", "--tape-dir", os.path.join(tmp, "tapes")])
     elif tool.startswith("viztracer"):
         cmd = [py, "-m", "viztracer", "--quiet", "-o", os.path.join(tmp, "trace.json")]
         if tool == "viztracer-args":
@@ -461,6 +472,10 @@ def summarize(runs, envs, workloads):
                       and r["tool"] == tool]
                 ok = [r for r in rs if r["state"] == "ok"]
                 cell = {"runs": len(rs), "ok": len(ok)}
+                if ONLY_ON.get(tool, w.name) != w.name:
+                    cell.update(status="n/a", median=None)
+                    cells[tool] = cell
+                    continue
                 states = {r["state"] for r in rs}
                 if ok:
                     ts = [r["elapsed"] for r in ok]
@@ -562,6 +577,8 @@ def cell_text(cell, fastest=False):
     if st == "timeout":
         above = cell.get("ratio_untraced_above")
         return f">{cell['timeout']:.0f}s" + (f" (>{above:.0f}x)" if above else "")
+    if st == "n/a":
+        return "-"
     if st in ("broken", "error", "not run"):
         return st
     if fastest:
@@ -583,7 +600,7 @@ def render(results, targets, envs, workloads, markdown):
         per_w = results[v]
         header = ["tool"] + [WORKLOAD_TITLES[n] for n in wnames]
         def ran(tool):
-            return any(per_w[n]["tools"].get(tool, {}).get("status", "not run") != "not run"
+            return any(per_w[n]["tools"].get(tool, {}).get("status", "not run") not in ("not run", "n/a")
                        for n in wnames)
 
         def ratio_rows(fastest):
@@ -730,6 +747,8 @@ def run_matrix(args, envs, workloads):
                             and tool not in FLOORS:
                         continue
                     if tool in SLOW and rep >= args.slow_reps:
+                        continue
+                    if ONLY_ON.get(tool, w.name) != w.name:
                         continue
                     jobs.append((env, w, tool))
         rng.shuffle(jobs)

@@ -9,6 +9,7 @@ trace are outside it, as for the other workloads.
 usage: python suite.py SUITE_DIR [TEST_PATH...]   (see bench/README.md)
 """
 import os
+import shlex
 import sys
 import time
 
@@ -43,7 +44,10 @@ if __name__ == "__main__":
     timer = Timer()
     # No cache, no plugins from entry points (tracetape's own pytest plugin,
     # hunter's, ...): the suite runs the same way under every tool.
-    status = pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", root, *tests],
+    # BENCH_PYTEST_ARGS: more options, for a tool that is a pytest plugin
+    # (bench/run.py's tracetape-pytest: `-p tracetape.pytest_plugin --tape`).
+    more = shlex.split(os.environ.get("BENCH_PYTEST_ARGS", ""))
+    status = pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", root, *more, *tests],
                          plugins=[timer])
     outcomes = ",".join(f"{k}={v}" for k, v in sorted(timer.outcomes.items()))
     report(timer.end - timer.start, f"exit={int(status)},{outcomes}")
