@@ -87,9 +87,9 @@ void Start(const std::string& path, const std::vector<std::string>& include, con
   ThrowIfError(rec::StartRecording(std::move(o), thread_registry.ptr()));
 }
 
-std::string Stop(int exit_status) {
+std::string Stop(int exit_status, bool discard) {
   std::string path;
-  ThrowIfError(rec::StopRecording(exit_status, &path));
+  ThrowIfError(rec::StopRecording(exit_status, &path, discard));
   return path;
 }
 
@@ -196,8 +196,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("pseudo_files"), py::arg("locals"), py::arg("redact"), py::arg("embed_source"), py::arg("ring_mb"),
         py::arg("metadata"), py::arg("argv"), py::arg("options"), py::arg("thread_registry"),
         "Start recording into `path`. Raises ValueError for bad options, OSError if the tape cannot be created.");
-  m.def("stop", &Stop, py::arg("exit_status") = 0,
-        "Stop recording, finish the tape, return its path. Raises OSError if writing failed.");
+  m.def("stop", &Stop, py::arg("exit_status") = 0, py::arg("discard") = false,
+        "Stop recording, finish the tape, return its path. Raises OSError if writing failed. "
+        "discard: remove the tape instead (nothing more is written, no error is raised).");
   m.def("is_recording", &rec::IsRecording);
   m.def("last_event_count", &rec::LastRecordingEvents, "The events the tape of the last stop() holds.");
   m.def(

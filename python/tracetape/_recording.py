@@ -242,10 +242,15 @@ def _set_thread_hook(func) -> None:
         threading.settrace(func)
 
 
-def stop(exit_status: int = 0) -> Optional[str]:
+def stop(exit_status: int = 0, *, discard: bool = False) -> Optional[str]:
     """Stop recording, finish the tape and return its path (None if idle).
 
     Raises OSError if the tape could not be written completely.
+
+    ``discard=True``: the tape is not wanted after all (``pytest --tape``'s
+    passing test): it is removed instead of finished, without compressing or
+    syncing what is left, and no error is raised; the path is returned all
+    the same.
     """
     global _hook_was_taken
     if not _core.is_recording():
@@ -254,7 +259,7 @@ def stop(exit_status: int = 0) -> Optional[str]:
     _hook_was_taken = handle is not None and _backend == "settrace" and sys.gettrace() is not handle
     _set_thread_hook(None)
     try:
-        return _core.stop(exit_status)
+        return _core.stop(exit_status, discard)
     finally:
         # After: a SIGTERM while the tape is being finished waits for it.
         _remove_exit_guards()

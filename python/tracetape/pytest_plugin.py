@@ -155,13 +155,9 @@ class _TapePlugin:
             if path is not None:
                 state = item.stash[_KEY]
                 failed = bool(state["failed"])
-                _recording.stop(1 if failed else 0)
-                if not (failed or self.mode == "on"):
-                    try:
-                        os.unlink(path)
-                    except OSError:
-                        pass
-                elif _recording.last_event_count() == 0:
+                keep = failed or self.mode == "on"
+                _recording.stop(1 if failed else 0, discard=not keep)
+                if keep and _recording.last_event_count() == 0:
                     self.empty.add(path)
 
     @pytest.hookimpl(hookwrapper=True)

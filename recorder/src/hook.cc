@@ -579,7 +579,8 @@ class Recorder {
     }
     return key;
   }
-  Status Finish(int exit_status);
+  // `discard`: see TapeWriter::Finish (no warning about the tape either).
+  Status Finish(int exit_status, bool discard);
   void AfterFork();
   // The settrace backend: a recorded frame's f_trace is the trace handle, so
   // that a sys.settrace(handle) restore hears of it again (TraceHandle).
@@ -2797,7 +2798,7 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
   Py_RETURN_NONE;
 }
 
-Status Recorder::Finish(int exit_status) {
+Status Recorder::Finish(int exit_status, bool discard) {
   cached_code_ = nullptr;
   renderer_.ReleaseCaches();
   ReleaseMappingNames();
@@ -2811,8 +2812,9 @@ Status Recorder::Finish(int exit_status) {
   }
   Status s;
   Py_BEGIN_ALLOW_THREADS
-  s = writer_->Finish(exit_status);
+  s = writer_->Finish(exit_status, discard);
   Py_END_ALLOW_THREADS
+  if (discard) return Status::Ok();
   if (links_skipped_ > 0) {
     PySys_WriteStderr(
         "tracetape: warning: %llu calls of generators that throw() ran through delegating frames "
@@ -2932,7 +2934,7 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
                                    g_recorder->ScopeKey());
     if (!s.ok()) {
       g_recorder = nullptr;
-      g_owner->Finish(1);
+      g_owner->Finish(1, false);
       g_owner.reset();
       return s;
     }
@@ -2945,7 +2947,7 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
 
 uint64_t g_last_events = 0;  // see LastRecordingEvents
 
-Status StopRecording(int exit_status, std::string* path) {
+Status StopRecording(int exit_status, std::string* path, bool discard) {
   if (g_recorder == nullptr) return Status::Ok();
   RestartWriterIfPending();  // it drains what is left
   Recorder* r = g_recorder;
@@ -2976,7 +2978,7 @@ Status StopRecording(int exit_status, std::string* path) {
     Py_XDECREF(other_obj);
   }
   if (path) *path = r->path();
-  Status s = r->Finish(exit_status);
+  Status s = r->Finish(exit_status, discard);
   g_last_events = r->writer() != nullptr ? r->writer()->events() : 0;
   g_owner.reset();
   return s;

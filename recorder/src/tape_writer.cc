@@ -195,14 +195,30 @@ TapeWriter::TapeWriter(const RecordOptions& options, RingBuffer* ring, int fd)
 TapeWriter::~TapeWriter() {
   if (thread_.joinable()) {
     stop_.store(true, std::memory_order_release);
+    Wake();
     thread_.join();
   }
   if (fd_ >= 0) ::close(fd_);
 }
 
+void TapeWriter::Nap() {
+  std::unique_lock<std::mutex> lock(nap_mu_);
+  nap_cv_.wait_for(lock, std::chrono::milliseconds(2), [this] {
+    return stop_.load(std::memory_order_acquire) || pause_.load(std::memory_order_acquire);
+  });
+}
+
+void TapeWriter::Wake() {
+  // Taking the lock orders the flag's store before the thread's check of
+  // it: either the thread sees the flag, or it is waiting and is notified.
+  { std::lock_guard<std::mutex> lock(nap_mu_); }
+  nap_cv_.notify_one();
+}
+
 void TapeWriter::PauseThread() {
   if (!thread_.joinable()) return;
   pause_.store(true, std::memory_order_release);
+  Wake();
   thread_.join();
 }
 
@@ -258,13 +274,19 @@ Status TapeWriter::AppendFlatBuffer(format::RecordType type, const flatbuffers::
   return Append(*rec, offset);
 }
 
-Status TapeWriter::Finish(int exit_status) {
+Status TapeWriter::Finish(int exit_status, bool discard) {
   exit_status_ = exit_status;
+  if (discard) abandon_.store(true, std::memory_order_release);
   stop_.store(true, std::memory_order_release);
+  Wake();
   if (thread_.joinable()) thread_.join();
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
+  }
+  if (discard) {
+    ::unlink(options_.path.c_str());
+    return Status::Ok();
   }
   std::lock_guard<std::mutex> lock(error_mu_);
   if (!error_.empty()) return Status::IoError(error_);
@@ -315,6 +337,7 @@ void TapeWriter::Run() {
   while (true) {
     if (g_term_requested.load(std::memory_order_acquire)) FinishForTermSignal();
     if (pause_.load(std::memory_order_acquire)) return;  // between records: a consistent point
+    if (abandon_.load(std::memory_order_acquire)) return;
     if (MonotonicNs() - guard_checked_ns >= 100'000'000) {
       RestoreTermGuardOverDefault();
       guard_checked_ns = MonotonicNs();
@@ -328,7 +351,7 @@ void TapeWriter::Run() {
       // Checked only when the ring was empty: everything published before
       // stop_ was set has been drained.
       if (stop_.load(std::memory_order_acquire) && ring_->Empty()) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      Nap();
     }
   }
   if (discard_) return;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <string>
@@ -296,6 +297,25 @@ TEST(TapeWriterTest, LossIsRecordedInBandAndInTheFooter) {
   std::vector<Event> got;
   ASSERT_TRUE(ReadAllEvents(*w.tape, &got).ok());
   ExpectSameEvents(got, b.events());
+}
+
+TEST(TapeWriterTest, FinishWithDiscardRemovesTheTapeWithoutAnError) {
+  ProgramSpec spec;
+  spec.seed = 3;
+  spec.events = 5000;
+  auto rec = testing::MakeProgram(spec);
+  TempDir dir;
+  auto options = testing::TestRecordOptions(dir.File("passed.tape"));
+  recorder::RingBuffer ring(options.ring_bytes);
+  auto writer = recorder::TapeWriter::Start(options, &ring);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  for (const auto& r : rec.builder.raw()) {
+    while (!ring.TryWrite(r.data(), r.size())) std::this_thread::yield();
+  }
+  Status s = (*writer)->Finish(1, /*discard=*/true);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(std::filesystem::exists(options.path)) << "a discarded tape is removed";
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "and nothing is left beside it";
 }
 
 TEST(TapeWriterTest, StartFailsForADirectoryOrAMissingDirectory) {

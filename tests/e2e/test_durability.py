@@ -189,3 +189,48 @@ def test_a_program_that_puts_back_the_default_sigterm_action_keeps_the_guard(tmp
     assert proc.wait(timeout=30) == -signal.SIGTERM
     verify = tracetape(tmp_path, "verify", "run.tape")
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+DISCARD = """\
+import os
+import sys
+import threading
+import tracetape
+
+def work(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+# A tape not wanted after all (pytest --tape's passing test): removed, with a
+# thread still running and records the writer has not drained yet.
+stop = threading.Event()
+worker = threading.Thread(target=lambda: [work(100) for _ in iter(stop.is_set, True)])
+path = tracetape.start("passed.tape")
+worker.start()
+work(200000)
+print("discarded", tracetape.stop(discard=True) == path, os.path.exists(path), flush=True)
+stop.set()
+worker.join()
+# Discarding leaves nothing behind that the next recording would trip over.
+with tracetape.record("failed.tape") as rec:
+    work(3)
+print("kept", os.path.exists(rec.path), flush=True)
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_discarded_tape_is_removed_and_the_next_one_is_whole(tmp_path, backend):
+    script = tmp_path / "prog.py"
+    script.write_text(DISCARD)
+    proc = subprocess.run([sys.executable, str(script)], cwd=str(tmp_path), env=child_env(backend),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["discarded True False", "kept True"], proc.stdout + proc.stderr
+    assert proc.stderr == "", proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["failed.tape", "prog.py"]
+    assert tracetape(tmp_path, "verify", "failed.tape").returncode == 0
+    dump = tracetape(tmp_path, "dump", "failed.tape", "--format", "jsonl")
+    calls = [e for e in parse_jsonl(dump.stdout, "dump") if e["kind"] == "call" and e["func"] == "work"]
+    assert [c["locals"] for c in calls] == [{"n": "3"}]

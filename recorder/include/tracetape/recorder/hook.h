@@ -17,8 +17,10 @@ namespace tracetape::recorder {
 Status StartRecording(RecordOptions options, PyObject* thread_registry);
 
 // Stops the hook, drains and closes the tape. Returns the writer's error, if
-// any; *path receives the tape's path. No-op (Ok) when not recording.
-Status StopRecording(int exit_status, std::string* path);
+// any; *path receives the tape's path. No-op (Ok) when not recording. With
+// `discard`, the tape is not wanted: it is removed instead of finished
+// (TapeWriter::Finish), and Ok is returned.
+Status StopRecording(int exit_status, std::string* path, bool discard = false);
 
 // The callable that gives the source of a recorded file that cannot be read
 // from disk (a module imported from a zip archive): called once per such

@@ -6,6 +6,7 @@
 #define TRACETAPE_RECORDER_TAPE_WRITER_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,8 +52,11 @@ class TapeWriter {
   ~TapeWriter();
 
   // Asks the thread to drain the ring, write the footer and exit; then waits.
-  // Returns the first error the writer met, if any.
-  Status Finish(int exit_status);
+  // Returns the first error the writer met, if any. With `discard`, the tape
+  // is not wanted (`pytest --tape`'s passing test): the thread stops at once,
+  // leaving the ring undrained, and the file is removed; nothing is written
+  // or synced, and no error is returned.
+  Status Finish(int exit_status, bool discard = false);
 
   // Around fork(): the thread is stopped before (so the child is forked from
   // a single-threaded process and no write is in flight) and started again
@@ -104,6 +108,15 @@ class TapeWriter {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> pause_{false};
+  std::atomic<bool> abandon_{false};  // Finish's discard: the thread stops at once
+  // The thread's nap when the ring is empty (at most kNap, so that a
+  // SIGTERM's flag is seen): cut short by Wake once stop_ or pause_ is set,
+  // so that Finish and PauseThread (a test's end under `pytest --tape`, a
+  // fork) do not wait for the rest of it.
+  void Nap();
+  void Wake();
+  std::mutex nap_mu_;
+  std::condition_variable nap_cv_;
   std::atomic<bool> failed_{false};
   std::atomic<bool>* also_failed_ = nullptr;
   int exit_status_ = 0;
