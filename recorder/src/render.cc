@@ -125,7 +125,7 @@ bool DeclaresSlots(PyTypeObject* c) {
 }
 
 template <typename F>
-bool ForEachSlot(PyTypeObject* t, F&& f) {
+bool ForEachSlotUncached(PyTypeObject* t, F&& f) {
   constexpr int kObjectEx = 16;  // T_OBJECT_EX, Py_T_OBJECT_EX from 3.12
   constexpr int kReadOnly = 1;   // READONLY, Py_READONLY
   PyObject* mro = t->tp_mro;
@@ -137,6 +137,67 @@ bool ForEachSlot(PyTypeObject* t, F&& f) {
       if (m->type != kObjectEx || (m->flags & kReadOnly) || IsDunder(m->name)) continue;
       if (!f(m)) return false;
     }
+  }
+  return true;
+}
+
+// The members ForEachSlot visits for a class, kept for the class's version
+// tag: the walk of a slotted instance (an `_iterinfo`, an attrs class with
+// slots=True) compared at every event of a frame that shows it looked its
+// MRO's dicts up and measured every member's name each time. CPython gives a
+// class a new tag whenever it changes (its bases, a class attribute such as
+// __slots__ itself) and never reuses one, so a class at a reused address
+// cannot match either. A class without a valid tag is not cached.
+struct SlotLayout {
+  PyTypeObject* type = nullptr;
+  unsigned int tag = 0;
+  std::vector<const PyMemberDef*> members;
+};
+
+unsigned int ValidVersionTag(PyTypeObject* t) {
+#if PY_VERSION_HEX >= 0x030C0000
+  // 3.12+: 0 is "none"; one is assigned on demand (no program code runs).
+  if (t->tp_version_tag == 0 && !PyUnstable_Type_AssignVersionTag(t)) return 0;
+  return t->tp_version_tag;
+#else
+  // 3.10/3.11: a changed class keeps its number but loses the flag.
+  return PyType_HasFeature(t, Py_TPFLAGS_VALID_VERSION_TAG) ? t->tp_version_tag : 0;
+#endif
+}
+
+// The members ForEachSlot visits for `t`, copied into `out` (a walk may
+// meet another slotted class inside and replace a cache entry meanwhile):
+// how many, or -1 for a class without a valid tag or with more than
+// kCachedSlots of them, which ForEachSlot works out as before. Out of line,
+// so that the walk that calls ForEachSlot at every event stays small.
+constexpr size_t kCachedSlots = 32;
+
+__attribute__((noinline)) ptrdiff_t SlotMembers(PyTypeObject* t, const PyMemberDef** out) {
+  static SlotLayout cache[32];
+  const unsigned int tag = ValidVersionTag(t);
+  if (tag == 0) return -1;
+  SlotLayout& c = cache[(reinterpret_cast<uintptr_t>(t) * 0x9E3779B97F4A7C15ull) >> 59];
+  if (c.type != t || c.tag != tag) {
+    c.members.clear();
+    ForEachSlotUncached(t, [&](const PyMemberDef* m) {
+      c.members.push_back(m);
+      return true;
+    });
+    c.type = t;
+    c.tag = tag;
+  }
+  if (c.members.size() > kCachedSlots) return -1;
+  std::copy(c.members.begin(), c.members.end(), out);
+  return static_cast<ptrdiff_t>(c.members.size());
+}
+
+template <typename F>
+bool ForEachSlot(PyTypeObject* t, F&& f) {
+  const PyMemberDef* members[kCachedSlots];
+  const ptrdiff_t n = SlotMembers(t, members);
+  if (n < 0) return ForEachSlotUncached(t, std::forward<F>(f));
+  for (ptrdiff_t i = 0; i < n; ++i) {
+    if (!f(members[i])) return false;
   }
   return true;
 }
