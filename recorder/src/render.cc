@@ -1029,8 +1029,29 @@ bool Walk::GuardsHold(const SharedRendering& s) {
     PyTypeObject* t = Py_TYPE(v);
     if (t != g.type) return false;
     if (g.dict == nullptr) {
-      // A dict: Same's dict branch, whose version vouches for its items.
-      if (PyDict_GET_SIZE(v) != g.size || compat::DictVersion(v) != g.version) return false;
+      if (g.items < 0) {
+        // A dict: Same's dict branch, whose version vouches for its items.
+        if (PyDict_GET_SIZE(v) != g.size || compat::DictVersion(v) != g.version) return false;
+        continue;
+      }
+      // A list, tuple or set of held scalars: the same length, and the
+      // items shown, in order, the same objects (as Walk::Same compares it).
+      PyObject* const* held = s.fp.objs().data() + g.items_at;
+      const size_t n = static_cast<size_t>(g.items);
+      if (t == &PyList_Type || t == &PyTuple_Type) {
+        const bool list = t == &PyList_Type;
+        if ((list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v)) != g.size) return false;
+        PyObject* const* items =
+            list ? reinterpret_cast<PyListObject*>(v)->ob_item : reinterpret_cast<PyTupleObject*>(v)->ob_item;
+        if (std::memcmp(items, held, n * sizeof(PyObject*)) != 0) return false;
+        continue;
+      }
+      if (PySet_GET_SIZE(v) != g.size) return false;
+      Py_ssize_t pos = 0;
+      for (size_t k = 0; k < n; ++k) {
+        PyObject* item;  // borrowed: no program code runs meanwhile
+        if (!compat::SetNext(v, &pos, &item) || item != held[k]) return false;
+      }
       continue;
     }
     // An instance: Same's kInstance branch, at a version. The same object
@@ -1083,6 +1104,20 @@ bool Walk::IdentitiesHold(const Fingerprint& fp, const std::vector<Fingerprint::
   return true;
 }
 
+// Whether entries[i] is a list, tuple, set or frozenset (exact types) whose
+// items shown are all held scalars, their entries right after it: checked
+// by a guard of its own (SharedRendering::Guard::items).
+bool FlatGuardable(const std::vector<Fingerprint::Entry>& entries, size_t i) {
+  const Fingerprint::Entry& e = entries[i];
+  if (e.size < 0 || e.children > static_cast<uint64_t>(e.size) || i + 1 + e.children > entries.size()) return false;
+  if (e.type == &PyList_Type || e.type == &PyTuple_Type) return e.scalar_items;
+  if (e.type != &PySet_Type && e.type != &PyFrozenSet_Type) return false;
+  for (size_t k = i + 1; k <= i + e.children; ++k) {
+    if (entries[k].size != Fingerprint::kScalar) return false;
+  }
+  return true;
+}
+
 // The guards of a shared rendering, if it can have them (see Guard).
 void BuildGuards(SharedRendering* s) {
   s->guards.clear();
@@ -1093,13 +1128,16 @@ void BuildGuards(SharedRendering* s) {
     s->guards.clear();
     s->ReleaseSplit();
   };
-  for (const Fingerprint::Entry& e : s->fp.entries()) {
-    SharedRendering::Guard g{e.obj};
+  const std::vector<Fingerprint::Entry>& entries = s->fp.entries();
+  const size_t count = entries.size();
+  for (size_t i = 0; i < count; ++i) {
+    const Fingerprint::Entry& e = entries[i];
     if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) continue;
+    SharedRendering::Guard g{e.obj};
     if (e.size == Fingerprint::kShared) {
       const SharedRendering* nested = e.shared;
       if (nested->guarded && nested->guards.size() == 1 && nested->guards[0].shared == nullptr &&
-          nested->guards[0].split < 0) {
+          nested->guards[0].split < 0 && nested->guards[0].items < 0) {
         // A shared rendering checked by one guard of its own (a dict, or an
         // instance of versioned __dict__: tags={...} on an instance): that
         // guard, copied, in its place (its entries follow none of ours).
@@ -1155,6 +1193,12 @@ void BuildGuards(SharedRendering* s) {
       g.type = e.type;
       g.size = e.size;
       g.version = e.version;
+    } else if (FlatGuardable(entries, i)) {
+      // Its items' entries follow (held scalars: skipped above).
+      g.type = e.type;
+      g.size = e.size;
+      g.items = static_cast<int32_t>(e.children);
+      g.items_at = i + 1;
     } else {
       return unguarded();  // a list, tuple, set or named value
     }

@@ -220,7 +220,7 @@ struct SharedRendering {
     PyObject* obj;
     PyTypeObject* type = nullptr;
     PyObject* name = nullptr;            // an instance's class __name__ (heap)
-    PyObject* dict = nullptr;            // an instance's __dict__ (or itself: inline values); null for a dict
+    PyObject* dict = nullptr;            // an instance's __dict__ (or itself: inline values); null for a dict (or `items`)
     // Where that instance keeps it (_PyObject_GetDictPtr): fixed by its
     // class and address, so read again only after its class is compared.
     // Null for inline values (compat::InlineAttrsAre finds them in place).
@@ -238,6 +238,13 @@ struct SharedRendering {
     Py_ssize_t split = -1;
     size_t split_at = 0;
     int32_t shape = -1;
+    // A list or tuple whose items shown are all held scalars (an entry with
+    // scalar_items): its length (`size`) and those `items` items, compared
+    // by identity with fp's objects from `items_at` on (-1: not one). What
+    // holds it is checked first, so whatever is at its address is alive;
+    // another list there holding the same items renders the same.
+    int32_t items = -1;
+    size_t items_at = 0;
   };
   std::vector<Guard> guards;
   // The split guards' keys (strong references: strs, so that a key's

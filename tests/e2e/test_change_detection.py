@@ -224,6 +224,62 @@ def test_the_probe_sees_a_dict_object_made():
     assert has_dict_object(node)
 
 
+class Schedule:
+    """An instance holding flat containers (lists, tuples, sets of scalars), as
+    dateutil's rrule does: each checked by a guard of its own (its length and the
+    items shown, by identity) instead of a walk of the whole instance."""
+
+    def __init__(self):
+        self.hours = [9, 12, 18]
+        self.days = (0, 2, 4)
+        self.tags = {"daily", "fixed"}
+        self.frozen = frozenset({1, 2})
+        self.long = list(range(200))  # more items than are shown
+        self.options = {"tz": "UTC", "weeks": (1, 53)}
+
+
+def rebind_tuple(s):
+    # The same items, another tuple: freed first, so that the new one may take
+    # its address, then an equal one made again.
+    days = list(s.days)
+    s.days = None
+    s.days = tuple(days)
+
+
+FLAT_CHANGES = {
+    # name: (change, whether the text changes)
+    "a list item replaced": (lambda s: s.hours.__setitem__(1, 13), True),
+    "a list item bound to itself": (lambda s: s.hours.__setitem__(1, s.hours[1]), False),
+    "a list's items reordered": (lambda s: s.hours.reverse(), True),
+    "a list item added": (lambda s: s.hours.append(20), True),
+    "a tuple replaced by an equal one": (rebind_tuple, False),
+    "a tuple replaced by another of its length": (lambda s: setattr(s, "days", (0, 2, 5)), True),
+    "a set's item swapped, same size": (lambda s: (s.tags.discard("fixed"), s.tags.add("moved")), True),
+    "a set grown": (lambda s: s.tags.add("extra"), True),
+    "a frozenset replaced": (lambda s: setattr(s, "frozen", frozenset({1, 3})), True),
+    "an item past those shown": (lambda s: s.long.__setitem__(150, -1), False),
+    "an item shown of a long list": (lambda s: s.long.__setitem__(3, -1), True),
+    "a long list grown past those shown": (lambda s: s.long.append(-1), False),  # `...` either way
+    "a tuple in a dict it holds replaced": (lambda s: s.options.__setitem__("weeks", (1, 52)), True),
+    "a list turned into a tuple": (lambda s: setattr(s, "hours", tuple(s.hours)), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLAT_CHANGES))
+def test_every_change_to_a_flat_container_an_instance_holds_is_found(name):
+    change, changes_text = FLAT_CHANGES[name]
+    for wrap in (lambda s: s, lambda s: [s, s.hours], lambda s: {"k": s}, lambda s: Node("outer", [s])):
+        schedule = Schedule()
+        value = wrap(schedule)
+        assert probe(value)[1], "unchanged at first"
+        before, unchanged, after = assert_consistent(value, lambda: change(schedule))
+        if changes_text:
+            assert not unchanged and after != before, (name, before, after)
+        else:
+            assert after == before, (name, before, after)
+        assert probe(value)[1], (name, after)
+
+
 def random_value(rng, depth=0):
     kinds = ["int", "str", "list", "dict", "node", "pair", "stack", "set", "counter", "level"]
     kind = rng.choice(kinds if depth < 7 else kinds[:2])
