@@ -280,6 +280,57 @@ def test_every_change_to_a_flat_container_an_instance_holds_is_found(name):
         assert probe(value)[1], (name, after)
 
 
+class SlottedBase:
+    __slots__ = ("a", "b")
+
+    def __init__(self):
+        self.a = 1
+        self.b = [2]
+
+
+class Slotted(SlottedBase):
+    __slots__ = ("c",)
+
+    def __init__(self):
+        super().__init__()
+        self.c = "x"
+
+
+def test_a_class_whose_slots_are_declared_again_is_rendered_anew():
+    # A class's slot members are kept for its version tag: rebinding or
+    # deleting its __slots__ (which decides what is shown) gives it another.
+    value = Slotted()
+    assert probe(value) == ("Slotted(a=1, b=[2], c='x')", True, "Slotted(a=1, b=[2], c='x')")
+    try:
+        before, unchanged, after = assert_consistent(value, lambda: delattr(Slotted, "__slots__"))
+        assert not unchanged and after == "Slotted(a=1, b=[2])"
+        before, unchanged, after = assert_consistent(value, lambda: setattr(Slotted, "__slots__", ("c",)))
+        assert not unchanged and after == "Slotted(a=1, b=[2], c='x')"
+    finally:
+        Slotted.__slots__ = ("c",)
+
+
+def test_slotted_instances_nested_in_more_classes_than_are_kept():
+    # More slotted classes, nested in one another, than the table of their
+    # members holds (32), rebuilt three times: a walk meets the next class
+    # inside, whose entry may replace its own (the members were copied out).
+    classes = [type(f"S{i}", (), {"__slots__": ("inner", "n")}) for i in range(48)]
+    def build():
+        inner = None
+        for i, cls in enumerate(classes):
+            obj = cls()
+            obj.inner, obj.n = inner, i
+            inner = obj
+        return inner
+    for _ in range(3):
+        value = build()
+        before, unchanged, after = probe(value)
+        assert unchanged and after == before and before.startswith("S47(inner=S46(inner=")
+        deepest = value.inner.inner.inner
+        before, unchanged, after = assert_consistent(value, lambda: setattr(deepest, "n", -1))
+        assert not unchanged and after != before and "n=-1" in after
+
+
 def random_value(rng, depth=0):
     kinds = ["int", "str", "list", "dict", "node", "pair", "stack", "set", "counter", "level"]
     kind = rng.choice(kinds if depth < 7 else kinds[:2])
