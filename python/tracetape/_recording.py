@@ -275,6 +275,11 @@ def is_recording() -> bool:
     return _core.is_recording()
 
 
+def recording_path() -> Optional[str]:
+    """The tape the running recording writes (None if idle)."""
+    return _core.recording_path() if _core.is_recording() else None
+
+
 def last_event_count() -> int:
     """The events the tape of the last :func:`stop` holds."""
     return _core.last_event_count()

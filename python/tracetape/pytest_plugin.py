@@ -156,8 +156,17 @@ class _TapePlugin:
                 state = item.stash[_KEY]
                 failed = bool(state["failed"])
                 keep = failed or self.mode == "on"
-                _recording.stop(1 if failed else 0, discard=not keep)
-                if keep and _recording.last_event_count() == 0:
+                # The recording is this test's own unless the test stopped it
+                # (and perhaps started one of its own: stopped here as
+                # before, its tape kept).
+                ours = _recording.recording_path() == path
+                _recording.stop(1 if failed else 0, discard=ours and not keep)
+                if not keep and not ours:
+                    try:
+                        os.unlink(path)
+                    except OSError:
+                        pass
+                elif keep and ours and _recording.last_event_count() == 0:
                     self.empty.add(path)
 
     @pytest.hookimpl(hookwrapper=True)

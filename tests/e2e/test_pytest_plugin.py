@@ -493,6 +493,34 @@ def test_tape_on_keeps_every_test(pytester):
     assert [e["func"] for e in events if e["kind"] == "call"] == ["counter", "test_pass", "counter"]
 
 
+def test_a_test_that_stops_the_recording_or_records_itself(pytester):
+    """A test may stop pytest --tape's recording, or stop it and record into a tape of
+    its own: a passing test's tape is removed all the same, and the test's own tape is
+    not pytest's to discard (it is finished where the test ends, as before)."""
+    pytester.makepyfile(test_own="""
+        import os
+        import tracetape
+
+        def helper():
+            return 42
+
+        def test_stops_the_recording():
+            tracetape.stop()
+            assert helper() == 42
+
+        def test_records_its_own_tape():
+            tracetape.stop()
+            tracetape.start(os.path.abspath("mine.tape"))
+            assert helper() == 42
+    """)
+    result = run(pytester, "--tape")
+    assert result.ret == 0, show(result)
+    assert all_tapes(pytester.path) == [str(pytester.path / "mine.tape")], show(result)
+    assert_sound(pytester.path, "mine.tape")
+    calls = [e["func"] for e in dump(pytester.path, "mine.tape") if e["kind"] == "call"]
+    assert calls == ["helper"], calls
+
+
 def test_an_installed_package_s_tests_are_recorded(pytester, monkeypatch):
     """`pytest --pyargs pkg --tape` on a package installed where the default scope leaves
     code out (here the user site-packages): its tests and its code are recorded, not
