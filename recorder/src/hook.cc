@@ -2812,7 +2812,8 @@ Status Recorder::Finish(int exit_status, bool discard) {
   }
   Status s;
   Py_BEGIN_ALLOW_THREADS
-  s = writer_->Finish(exit_status, discard);
+  // (No writer: a forked child's could not start; disabled_ says why.)
+  if (writer_) s = writer_->Finish(exit_status, discard);
   Py_END_ALLOW_THREADS
   if (discard) return Status::Ok();
   if (links_skipped_ > 0) {
@@ -2846,7 +2847,7 @@ std::string ChildPath(const std::string& parent, long parent_pid, long child_pid
 }
 
 void Recorder::AfterFork() {
-  writer_->AbandonAfterFork();
+  if (writer_) writer_->AbandonAfterFork();  // (none: this is a child's child whose writer could not start)
   writer_.reset();
   ring_->Reset();
   long parent = static_cast<long>(options_.metadata.pid);

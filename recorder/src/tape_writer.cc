@@ -276,7 +276,12 @@ Status TapeWriter::AppendFlatBuffer(format::RecordType type, const flatbuffers::
 
 Status TapeWriter::Finish(int exit_status, bool discard) {
   exit_status_ = exit_status;
-  if (discard) abandon_.store(true, std::memory_order_release);
+  if (discard) {
+    abandon_.store(true, std::memory_order_release);
+    // Removed first: a SIGTERM meanwhile ends the process before Finish
+    // returns (the thread writes on into the unlinked file, if at all).
+    ::unlink(options_.path.c_str());
+  }
   stop_.store(true, std::memory_order_release);
   Wake();
   if (thread_.joinable()) thread_.join();
@@ -284,10 +289,7 @@ Status TapeWriter::Finish(int exit_status, bool discard) {
     ::close(fd_);
     fd_ = -1;
   }
-  if (discard) {
-    ::unlink(options_.path.c_str());
-    return Status::Ok();
-  }
+  if (discard) return Status::Ok();
   std::lock_guard<std::mutex> lock(error_mu_);
   if (!error_.empty()) return Status::IoError(error_);
   return Status::Ok();
@@ -335,9 +337,9 @@ void TapeWriter::Run() {
   } dead;
   int64_t guard_checked_ns = MonotonicNs();
   while (true) {
+    if (abandon_.load(std::memory_order_acquire)) return;  // discarded: nothing more to write
     if (g_term_requested.load(std::memory_order_acquire)) FinishForTermSignal();
     if (pause_.load(std::memory_order_acquire)) return;  // between records: a consistent point
-    if (abandon_.load(std::memory_order_acquire)) return;
     if (MonotonicNs() - guard_checked_ns >= 100'000'000) {
       RestoreTermGuardOverDefault();
       guard_checked_ns = MonotonicNs();
@@ -362,7 +364,7 @@ void TapeWriter::Run() {
 }  // a SIGTERM that came while the tape was being finished: see Dead
 
 void TapeWriter::FinishForTermSignal() {
-  if (!discard_) {
+  if (!discard_ && !abandon_.load(std::memory_order_acquire)) {
     // What the program had published (a drain stops at the ring's wrap
     // point: several, for at most 100 ms while the program goes on).
     const int64_t until = MonotonicNs() + 100'000'000;

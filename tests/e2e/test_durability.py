@@ -234,3 +234,59 @@ def test_a_discarded_tape_is_removed_and_the_next_one_is_whole(tmp_path, backend
     dump = tracetape(tmp_path, "dump", "failed.tape", "--format", "jsonl")
     calls = [e for e in parse_jsonl(dump.stdout, "dump") if e["kind"] == "call" and e["func"] == "work"]
     assert [c["locals"] for c in calls] == [{"n": "3"}]
+
+
+def test_a_sigterm_while_a_tape_is_discarded_leaves_no_tape(tmp_path):
+    # The tape is removed before the writer is stopped: a SIGTERM meanwhile
+    # (the writer slowed down so that it comes then) ends the process as it
+    # would have, without finishing the unwanted tape.
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""\
+        import os, signal, threading, time, tracetape
+        path = tracetape.start(os.path.abspath("passed.tape"))
+        total = 0
+        for i in range(20000):
+            total += i
+        threading.Thread(target=lambda: (time.sleep(0.02), os.kill(os.getpid(), signal.SIGTERM))).start()
+        tracetape.stop(discard=True)
+        time.sleep(5)
+    """))
+    env = child_env()
+    env["TRACETAPE_TEST_WRITER_PAUSE_US"] = "100000"
+    proc = subprocess.run([sys.executable, str(script)], cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == -signal.SIGTERM, (proc.returncode, proc.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prog.py"]
+
+
+def test_a_forked_child_whose_tape_cannot_be_made_stops_with_an_error(tmp_path):
+    # The child's tape goes beside the parent's, in a directory gone by then:
+    # its recording is disabled, and its stop() says why (it crashed before).
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""\
+        import os, sys, tracetape
+        d = os.path.abspath("tapes")
+        os.makedirs(d)
+        path = tracetape.start(os.path.join(d, "run.tape"))
+        os.unlink(path)
+        os.rmdir(d)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                tracetape.stop()
+            except OSError as e:
+                print("child:", e, flush=True)
+                os._exit(3)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        print("child exit", os.waitstatus_to_exitcode(status), flush=True)
+        try:
+            tracetape.stop()
+        except OSError:
+            pass
+    """))
+    proc = subprocess.run([sys.executable, str(script)], cwd=str(tmp_path), env=child_env(), capture_output=True,
+                          text=True, timeout=60)
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == "child exit 3", proc.stdout + proc.stderr
+    assert lines[0].startswith("child: ") and "cannot record the forked child" in lines[0], lines
