@@ -29,6 +29,17 @@ def assert_consistent(value, between):
     return before, unchanged, after
 
 
+def assert_change_found(name, value, change, changes_text):
+    """`change` changes the text (found changed) or not (the same text); either
+    way, nothing changing afterwards, the value is found unchanged again."""
+    before, unchanged, after = assert_consistent(value, change)
+    if changes_text:
+        assert not unchanged and after != before, (name, before, after)
+    else:
+        assert after == before, (name, before, after)
+    assert probe(value)[1], (name, after)
+
+
 class Node:
     def __init__(self, name, children=()):
         self.name = name
@@ -203,16 +214,11 @@ def test_every_change_to_an_instance_s_attributes_is_found(name):
     for wrap in (lambda n: n, lambda n: [n, {"k": n}], lambda n: Node("outer", [n]), lambda n: {"k": {"in": n}, **pad}):
         node = Node("n", [0])
         value = wrap(node)
-        before = probe(value)[0]
+        probe(value)
         if sys.version_info >= (3, 11):
             assert not has_dict_object(node), "rendering made a __dict__"
-        before, unchanged, after = assert_consistent(value, lambda: change(node))
-        if changes_text:
-            assert not unchanged and after != before, (name, before, after)
-        else:
-            assert after == before, (name, before, after)
-        # And again from there, whatever the storage now is.
-        assert probe(value)[1], (name, after)
+        # Then unchanged again, whatever the storage now is.
+        assert_change_found(name, value, lambda: change(node), changes_text)
 
 
 @needs_inline_values
@@ -272,12 +278,7 @@ def test_every_change_to_a_flat_container_an_instance_holds_is_found(name):
         schedule = Schedule()
         value = wrap(schedule)
         assert probe(value)[1], "unchanged at first"
-        before, unchanged, after = assert_consistent(value, lambda: change(schedule))
-        if changes_text:
-            assert not unchanged and after != before, (name, before, after)
-        else:
-            assert after == before, (name, before, after)
-        assert probe(value)[1], (name, after)
+        assert_change_found(name, value, lambda: change(schedule), changes_text)
 
 
 class SlottedBase:
