@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -589,6 +590,11 @@ class Recorder {
     if (ci != nullptr && ci->recorded) compat::SetFrameTrace(frame, g_trace_handle);
   }
   TapeWriter* writer() { return writer_.get(); }
+  // The ring, once Finish has stopped the writer: kept for the next recording.
+  std::unique_ptr<RingBuffer> TakeRing() { return std::move(ring_); }
+  // The redactor, its names' answers with it, once nothing renders any more.
+  Redactor TakeRedactor() { return std::move(redactor_); }
+  const std::vector<std::string>& redact_patterns() const { return options_.redact; }
   // The code's file is under a directory the default scope leaves out.
   bool InDefaultExcludedDir(PyCodeObject* code) {
     const char* name = PyUnicode_Check(code->co_filename) ? PyUnicode_AsUTF8(code->co_filename) : nullptr;
@@ -1451,11 +1457,36 @@ PyMethodDef g_trace_handle_def = {
     "tracetape_hook", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(TraceHandle)), METH_FASTCALL,
     "tracetape's trace function (sys.gettrace() while it records with the settrace backend)."};
 
+// The last recording's ring, recycled (RingBuffer::Recycle): `pytest --tape`
+// records each test, and mapping 32 MiB, faulting its first huge page in
+// (the kernel zeroes 2 MiB) and unmapping it took a fifth of a test's
+// recording overhead.
+std::unique_ptr<RingBuffer> g_spare_ring;
+// And its redactor, for the same patterns: compiling the default pattern's
+// regex took a few percent of that overhead, and the answers it keeps per
+// name stay true.
+std::vector<std::string> g_spare_redactor_patterns;
+std::optional<Redactor> g_spare_redactor;
+
+StatusOr<Redactor> MakeRedactor(const std::vector<std::string>& patterns) {
+  if (g_spare_redactor.has_value() && g_spare_redactor_patterns == patterns) {
+    Redactor r = std::move(*g_spare_redactor);
+    g_spare_redactor.reset();
+    return r;
+  }
+  return Redactor::Create(patterns);
+}
+
 StatusOr<std::unique_ptr<Recorder>> Recorder::Create(RecordOptions options, PyObject* thread_registry) {
-  auto redactor = Redactor::Create(options.redact);
+  auto redactor = MakeRedactor(options.redact);
   if (!redactor.ok()) return redactor.status();
   std::unique_ptr<Recorder> r(new Recorder(std::move(options), std::move(redactor).value(), thread_registry));
-  r->ring_ = std::make_unique<RingBuffer>(r->options_.ring_bytes);
+  if (g_spare_ring != nullptr && g_spare_ring->capacity() == RingBuffer::CapacityFor(r->options_.ring_bytes)) {
+    r->ring_ = std::move(g_spare_ring);
+  } else {
+    g_spare_ring.reset();
+    r->ring_ = std::make_unique<RingBuffer>(r->options_.ring_bytes);
+  }
   auto writer = TapeWriter::Start(r->options_, r->ring_.get(), &r->halted_);
   if (!writer.ok()) return writer.status();
   r->writer_ = std::move(writer).value();
@@ -2981,6 +3012,10 @@ Status StopRecording(int exit_status, std::string* path, bool discard) {
   if (path) *path = r->path();
   Status s = r->Finish(exit_status, discard);
   g_last_events = r->writer() != nullptr ? r->writer()->events() : 0;
+  g_spare_ring = r->TakeRing();  // the writer is stopped: nothing reads it now
+  if (g_spare_ring != nullptr) g_spare_ring->Recycle();
+  g_spare_redactor_patterns = r->redact_patterns();
+  g_spare_redactor.emplace(r->TakeRedactor());
   g_owner.reset();
   return s;
 }

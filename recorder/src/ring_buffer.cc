@@ -21,9 +21,14 @@ constexpr size_t kHugePage = size_t{2} << 20;
 // to 2 MiB and advised (MADV_HUGEPAGE: Linux's transparent huge pages in
 // their "madvise" mode, Debian's default), it is 16 entries. Where the
 // kernel does not give huge pages, the advice does nothing.
-RingBuffer::RingBuffer(size_t capacity) {
+size_t RingBuffer::CapacityFor(size_t capacity) {
   size_t c = 64 * 1024;
   while (c < capacity) c <<= 1;
+  return c;
+}
+
+RingBuffer::RingBuffer(size_t capacity) {
+  const size_t c = CapacityFor(capacity);
   capacity_ = c;
   const size_t align = c >= kHugePage ? kHugePage : alignof(std::max_align_t);
   void* p = nullptr;
@@ -79,6 +84,16 @@ void RingBuffer::Reset() {
   reserved_head_ = 0;
   fast_limit_ = 0;
   fast_base_ = 0;
+}
+
+void RingBuffer::Recycle() {
+  const uint64_t used = std::max(head_.load(std::memory_order_relaxed), reserved_head_);
+  // Only a ring of whole huge pages: it has a mapping of its own (a smaller
+  // one may share pages with the heap).
+  if (capacity_ > kHugePage && used > kHugePage) {
+    madvise(buffer_.get() + kHugePage, capacity_ - kHugePage, MADV_DONTNEED);
+  }
+  Reset();
 }
 
 }  // namespace tracetape::recorder

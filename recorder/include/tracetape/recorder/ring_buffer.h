@@ -21,6 +21,8 @@ class RingBuffer {
  public:
   // capacity is rounded up to a power of two, at least 64 KiB.
   explicit RingBuffer(size_t capacity);
+  // The capacity a ring asked for `capacity` bytes gets.
+  static size_t CapacityFor(size_t capacity);
 
   size_t capacity() const { return capacity_; }
   // Bytes the producer has published since the ring was made (padding
@@ -65,6 +67,11 @@ class RingBuffer {
 
   // After fork() in the child, or when a recording ends: forget everything.
   void Reset();
+  // Reset, for another recording: the pages past the first 2 MiB that this
+  // one wrote are given back to the kernel (a long recording touched them
+  // all); the first stay, so that a short recording (`pytest --tape`'s
+  // test) neither maps nor faults in a page.
+  void Recycle();
 
   static constexpr uint32_t kPaddingTag = 0xff;
 
