@@ -149,6 +149,13 @@ void RemoveTermGuard() {
 
 StatusOr<int> CreateTapeFile(const std::string& path) {
   if (path.empty()) return Status::InvalidArgument("empty output path");
+  // Nothing there (`pytest --tape`'s test, a new run): created in place.
+  // O_EXCL never follows a symlink, and fails on anything that exists.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) return fd;
+  if (errno != EEXIST) return Status::IoError(path + ": cannot create the tape: " + std::strerror(errno));
+  // Something is there: the new tape replaces it whole, by a rename (a
+  // symlink planted there is replaced, not followed).
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     return Status::InvalidArgument(path + ": is a directory");
@@ -159,7 +166,7 @@ StatusOr<int> CreateTapeFile(const std::string& path) {
   std::string tmpl = dir + "/.tracetape-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
-  int fd = ::mkostemp(buf.data(), O_CLOEXEC);  // O_EXCL, mode 0600
+  fd = ::mkostemp(buf.data(), O_CLOEXEC);  // O_EXCL, mode 0600
   if (fd < 0) return Status::IoError(path + ": cannot create the tape: " + std::strerror(errno));
   if (::fchmod(fd, 0600) != 0 || ::rename(buf.data(), path.c_str()) != 0) {
     int err = errno;
@@ -176,13 +183,23 @@ StatusOr<std::unique_ptr<TapeWriter>> TapeWriter::Start(const RecordOptions& opt
   if (!fd.ok()) return fd.status();
   std::unique_ptr<TapeWriter> w(new TapeWriter(options, ring, *fd));
   w->also_failed_ = also_failed;
-  uint64_t offset;
-  TRACETAPE_RETURN_IF_ERROR(w->Append(format::EncodePreamble(), &offset));
-  auto header = format::EncodeRecord(format::RecordType::kHeader, EncodeHeader(options), options.zstd_level);
-  if (!header.ok()) return header.status();
-  TRACETAPE_RETURN_IF_ERROR(w->Append(*header, &offset));
+  // The preamble and the header are written by the thread, first thing
+  // (WriteHead): compressing the header took a tenth of what starting a
+  // recording costs the program.
   w->thread_ = std::thread([p = w.get()] { p->Run(); });
   return w;
+}
+
+void TapeWriter::WriteHead() {
+  if (head_written_) return;
+  head_written_ = true;
+  uint64_t offset;
+  Status s = Append(format::EncodePreamble(), &offset);
+  if (!s.ok()) return Fail(s);
+  auto header = format::EncodeRecord(format::RecordType::kHeader, EncodeHeader(options_), options_.zstd_level);
+  if (!header.ok()) return Fail(header.status());
+  s = Append(*header, &offset);
+  if (!s.ok()) Fail(s);
 }
 
 TapeWriter::TapeWriter(const RecordOptions& options, RingBuffer* ring, int fd)
@@ -335,6 +352,7 @@ void TapeWriter::Run() {
       if (g_term_requested.load()) DieOfSigterm();
     }
   } dead;
+  if (!abandon_.load(std::memory_order_acquire)) WriteHead();
   int64_t guard_checked_ns = MonotonicNs();
   while (true) {
     if (abandon_.load(std::memory_order_acquire)) return;  // discarded: nothing more to write

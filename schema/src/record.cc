@@ -4,6 +4,8 @@
 
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "tracetape/format/crc32c.h"
 
@@ -38,9 +40,43 @@ uint32_t ComputeCrc(const unsigned char header_bytes[kRecordHeaderSize], std::st
   return MaskCrc(crc);
 }
 
+// Compression contexts outlive their threads: a recording's writer thread
+// compresses with one, and `pytest --tape` starts a writer per test. A new
+// context cost its first record (the tape's header) about 40 microseconds
+// more than one already used; a thread that ends gives its context back here
+// for the next one. Never freed (threads may end during static destruction).
+std::mutex& SpareMutex() {
+  static auto* mu = new std::mutex;
+  return *mu;
+}
+std::vector<ZSTD_CCtx*>& SpareContexts() {
+  static auto* spare = new std::vector<ZSTD_CCtx*>;
+  return *spare;
+}
+
 struct CCtxDeleter {
-  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+  void operator()(ZSTD_CCtx* c) const {
+    std::lock_guard<std::mutex> lock(SpareMutex());
+    if (SpareContexts().size() < 4) {
+      SpareContexts().push_back(c);
+    } else {
+      ZSTD_freeCCtx(c);
+    }
+  }
 };
+
+ZSTD_CCtx* TakeContext() {
+  {
+    std::lock_guard<std::mutex> lock(SpareMutex());
+    auto& spare = SpareContexts();
+    if (!spare.empty()) {
+      ZSTD_CCtx* c = spare.back();
+      spare.pop_back();
+      return c;
+    }
+  }
+  return ZSTD_createCCtx();
+}
 struct DCtxDeleter {
   void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
 };
@@ -100,7 +136,7 @@ StatusOr<std::string> EncodeRecord(RecordType type, std::string_view raw, int zs
     h.codec = Codec::kZstd;
     size_t bound = ZSTD_compressBound(raw.size());
     out.resize(kRecordHeaderSize + bound);
-    thread_local std::unique_ptr<ZSTD_CCtx, CCtxDeleter> cctx(ZSTD_createCCtx());
+    thread_local std::unique_ptr<ZSTD_CCtx, CCtxDeleter> cctx(TakeContext());
     size_t n = ZSTD_compressCCtx(cctx.get(), out.data() + kRecordHeaderSize, bound, raw.data(), raw.size(),
                                  zstd_level);
     if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));

@@ -84,6 +84,7 @@ class TapeWriter {
   // SIGTERM came (see InstallTermGuard): finish the tape, end the process.
   [[noreturn]] void FinishForTermSignal();
   void DrainOnce(bool* did_work);
+  void WriteHead();
   void WriteChunk();
   void WriteSources();
   void WriteFooter();
@@ -123,6 +124,7 @@ class TapeWriter {
   mutable std::mutex error_mu_;
   std::string error_;
   bool discard_ = false;  // after a failure: drain and drop
+  bool head_written_ = false;  // the preamble and the header (WriteHead)
   // For the tests only: TRACETAPE_TEST_WRITER_PAUSE_US, a pause after each
   // drain of at most 4 KiB, so that the hook finds the ring full (0: none).
   int64_t test_pause_us_ = 0;
