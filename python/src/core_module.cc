@@ -87,9 +87,9 @@ void Start(const std::string& path, const std::vector<std::string>& include, con
   ThrowIfError(rec::StartRecording(std::move(o), thread_registry.ptr()));
 }
 
-std::string Stop(int exit_status, bool discard) {
+std::string Stop(int exit_status, bool discard, bool keep_hook) {
   std::string path;
-  ThrowIfError(rec::StopRecording(exit_status, &path, discard));
+  ThrowIfError(rec::StopRecording(exit_status, &path, discard, keep_hook));
   return path;
 }
 
@@ -196,9 +196,12 @@ PYBIND11_MODULE(_core, m) {
         py::arg("pseudo_files"), py::arg("locals"), py::arg("redact"), py::arg("embed_source"), py::arg("ring_mb"),
         py::arg("metadata"), py::arg("argv"), py::arg("options"), py::arg("thread_registry"),
         "Start recording into `path`. Raises ValueError for bad options, OSError if the tape cannot be created.");
-  m.def("stop", &Stop, py::arg("exit_status") = 0, py::arg("discard") = false,
+  m.def("stop", &Stop, py::arg("exit_status") = 0, py::arg("discard") = false, py::arg("keep_hook") = false,
         "Stop recording, finish the tape, return its path. Raises OSError if writing failed. "
-        "discard: remove the tape instead (nothing more is written, no error is raised).");
+        "discard: remove the tape instead (nothing more is written, no error is raised). "
+        "keep_hook: leave the sys.monitoring hook installed, idle, for a next recording with the same options "
+        "(release_hook() removes it).");
+  m.def("release_hook", &rec::ReleaseHook, "Remove the hook that stop(keep_hook=True) left installed, if any.");
   m.def("is_recording", &rec::IsRecording);
   m.def("last_event_count", &rec::LastRecordingEvents, "The events the tape of the last stop() holds.");
   m.def(

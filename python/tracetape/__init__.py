@@ -22,8 +22,8 @@ imported already, and without this marker pytest warns (an error where
 ``filterwarnings = error``). Nothing here needs rewritten asserts.
 """
 
-from tracetape._recording import record, start, stop, is_recording
+from tracetape._recording import record, start, stop, is_recording, release_hook
 from tracetape._replay import Tape, open
 
 __version__ = "0.1.0"
-__all__ = ["record", "start", "stop", "is_recording", "open", "Tape", "__version__"]
+__all__ = ["record", "start", "stop", "is_recording", "release_hook", "open", "Tape", "__version__"]

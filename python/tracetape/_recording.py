@@ -242,7 +242,7 @@ def _set_thread_hook(func) -> None:
         threading.settrace(func)
 
 
-def stop(exit_status: int = 0, *, discard: bool = False) -> Optional[str]:
+def stop(exit_status: int = 0, *, discard: bool = False, keep_hook: bool = False) -> Optional[str]:
     """Stop recording, finish the tape and return its path (None if idle).
 
     Raises OSError if the tape could not be written completely.
@@ -251,6 +251,14 @@ def stop(exit_status: int = 0, *, discard: bool = False) -> Optional[str]:
     passing test): it is removed instead of finished, without compressing or
     syncing what is left, and no error is raised; the path is returned all
     the same.
+
+    ``keep_hook=True``: another recording with the same options follows soon
+    (``pytest --tape``'s next test). On CPython 3.12+ the ``sys.monitoring``
+    hook then stays installed, idle, so that the next :func:`start` does not
+    make CPython re-instrument every function the program runs afterwards
+    (it did at every start and stop). Until :func:`release_hook`, or a
+    recording with other options, code in the recording's scope that runs
+    between recordings still calls the idle hook at each line.
     """
     global _hook_was_taken
     if not _core.is_recording():
@@ -259,10 +267,16 @@ def stop(exit_status: int = 0, *, discard: bool = False) -> Optional[str]:
     _hook_was_taken = handle is not None and _backend == "settrace" and sys.gettrace() is not handle
     _set_thread_hook(None)
     try:
-        return _core.stop(exit_status, discard)
+        return _core.stop(exit_status, discard, keep_hook)
     finally:
         # After: a SIGTERM while the tape is being finished waits for it.
         _remove_exit_guards()
+
+
+def release_hook() -> None:
+    """Remove the idle hook that ``stop(keep_hook=True)`` left (no-op while
+    recording, or if there is none)."""
+    _core.release_hook()
 
 
 def hook_was_taken() -> bool:

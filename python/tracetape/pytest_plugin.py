@@ -160,7 +160,9 @@ class _TapePlugin:
                 # (and perhaps started one of its own: stopped here as
                 # before, its tape kept).
                 ours = _recording.recording_path() == path
-                _recording.stop(1 if failed else 0, discard=ours and not keep)
+                # The hook stays for the next test's recording (released
+                # when the session ends).
+                _recording.stop(1 if failed else 0, discard=ours and not keep, keep_hook=ours)
                 if not keep and not ours:
                     try:
                         os.unlink(path)
@@ -212,6 +214,9 @@ class _TapePlugin:
                 f"tracetape: {len(empty)} of these tapes hold no events: none of the code their tests ran is "
                 "in the recording's scope (the standard library, site-packages, pytest and tracetape are left "
                 "out, and a doctest's examples)")
+
+    def pytest_unconfigure(self, config):
+        _recording.release_hook()
 
     def display(self, path: str) -> str:
         rel = os.path.relpath(path, self.base)

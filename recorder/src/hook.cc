@@ -2972,6 +2972,9 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
     }
     g_recorder->EnableRunningCode();
   } else {
+    // A hook parked by a monitoring recording would call this one's
+    // handlers too.
+    monitoring::Uninstall();
     compat::SetTrace(TraceFunctionOf(g_recorder), g_trace_handle, compat::CanTraceAllThreads());
   }
   return Status::Ok();
@@ -2979,13 +2982,18 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
 
 uint64_t g_last_events = 0;  // see LastRecordingEvents
 
-Status StopRecording(int exit_status, std::string* path, bool discard) {
+Status StopRecording(int exit_status, std::string* path, bool discard, bool keep_hook) {
   if (g_recorder == nullptr) return Status::Ok();
   RestartWriterIfPending();  // it drains what is left
   Recorder* r = g_recorder;
   g_recorder = nullptr;
   if (r->uses_monitoring()) {
-    monitoring::Uninstall();
+    // (A recording that disabled itself silenced its events: not kept.)
+    if (keep_hook && !r->disabled()) {
+      monitoring::Park();
+    } else {
+      monitoring::Uninstall();
+    }
   } else {
     PyThreadState* ts = PyThreadState_Get();
     if (compat::TraceObject(ts) != g_trace_handle && !r->disabled()) {
@@ -3021,6 +3029,10 @@ Status StopRecording(int exit_status, std::string* path, bool discard) {
 }
 
 uint64_t LastRecordingEvents() { return g_last_events; }
+
+void ReleaseHook() {
+  if (g_recorder == nullptr) monitoring::Uninstall();
+}
 
 void SetSourceFinder(PyObject* finder) {
   Py_XINCREF(finder);

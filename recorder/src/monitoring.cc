@@ -1,6 +1,7 @@
 #include "monitoring.h"
 
 #include <cstddef>
+#include <unordered_set>
 
 namespace tracetape::recorder::monitoring {
 namespace {
@@ -27,9 +28,13 @@ PyObject* g_monitoring = nullptr;   // the sys.monitoring module
 PyObject* g_disable = nullptr;      // sys.monitoring.DISABLE
 uint32_t g_event_bits[kEventCount];  // our Event -> sys.monitoring.events.X (one bit)
 std::vector<PyObject*> g_codes;     // code objects with local events (strong)
+std::unordered_set<PyObject*> g_code_set;  // the same, to keep each once
 std::string g_scope;                // the scope of the installed recording
 bool g_disabled = false;            // some location answered DISABLE...
 std::string g_disabled_scope;       // ...under this scope
+bool g_parked = false;              // installed, no recording (Park)
+const std::array<Handler, kEventCount>* g_handlers = nullptr;  // the installed ones
+uint32_t g_global_events = 0;
 
 bool ReadyType() {
   if (g_type_ready) return true;
@@ -103,6 +108,13 @@ PyObject* Disable() {
 }
 
 Status Install(const std::array<Handler, kEventCount>& handlers, uint32_t global_events, const std::string& scope) {
+  if (g_parked) {
+    if (&handlers == g_handlers && global_events == g_global_events && scope == g_scope) {
+      g_parked = false;
+      return Status::Ok();
+    }
+    Uninstall();
+  }
   if (Installed()) return Status::InvalidArgument("the sys.monitoring hook is already installed");
   PyObject* mon = PySys_GetObject("monitoring");  // borrowed
   if (mon == nullptr) return Status::Unsupported("sys.monitoring needs CPython 3.12 or later");
@@ -173,8 +185,16 @@ Status Install(const std::array<Handler, kEventCount>& handlers, uint32_t global
     Uninstall();
     return Status::Internal(error);
   }
+  g_handlers = &handlers;
+  g_global_events = global_events;
   return Status::Ok();
 }
+
+void Park() {
+  if (Installed()) g_parked = true;
+}
+
+bool Parked() { return g_parked; }
 
 Status EnableCode(PyCodeObject* code, uint32_t local_events) {
   if (!Installed()) return Status::InvalidArgument("the sys.monitoring hook is not installed");
@@ -182,13 +202,18 @@ Status EnableCode(PyCodeObject* code, uint32_t local_events) {
   if (!CallOk("set_local_events", Py_BuildValue("(iOI)", g_tool, code, ToMonitoringMask(local_events)), &error)) {
     return Status::Internal(error);
   }
-  Py_INCREF(code);
-  g_codes.push_back(reinterpret_cast<PyObject*>(code));
+  // (A parked hook's code objects are enabled again by the next recording:
+  // CPython returns at once when their events are unchanged.)
+  if (g_code_set.insert(reinterpret_cast<PyObject*>(code)).second) {
+    Py_INCREF(code);
+    g_codes.push_back(reinterpret_cast<PyObject*>(code));
+  }
   return Status::Ok();
 }
 
 void SilenceAll() {
   if (!Installed()) return;
+  g_handlers = nullptr;  // never taken back as it is
   CallOk("set_events", Py_BuildValue("(iI)", g_tool, 0u));
   for (PyObject* code : g_codes) CallOk("set_local_events", Py_BuildValue("(iOI)", g_tool, code, 0u));
 }
@@ -199,6 +224,9 @@ void Uninstall() {
   SilenceAll();
   for (PyObject* code : g_codes) Py_DECREF(code);
   g_codes.clear();
+  g_code_set.clear();
+  g_parked = false;
+  g_handlers = nullptr;
   for (int e = 0; e < kEventCount; ++e) {
     CallOk("register_callback", Py_BuildValue("(iIO)", g_tool, g_event_bits[e], Py_None));
   }

@@ -56,11 +56,23 @@ bool Available();  // sys.monitoring exists (3.12+)
 // process (sys.monitoring keeps them until restart_events()). `scope` names
 // what decided them (the recording's include/exclude rules): a recording
 // with another scope restarts them first.
+//
+// If the hook is parked (Park) with these handlers, events and scope, it is
+// taken back as it is: no sys.monitoring call at all. Parked otherwise, it
+// is uninstalled first.
 Status Install(const std::array<Handler, kEventCount>& handlers, uint32_t global_events, const std::string& scope);
 // Switches every event off (global and local), unregisters the callbacks and
 // frees the tool id. Safe to call when not installed.
 void Uninstall();
 bool Installed();
+// Leaves the hook installed, its events on, for the next Install of the same
+// recording options (`pytest --tape` records one test after another): each
+// set_events() makes CPython re-instrument every function it runs next,
+// which cost a test's recording as much as all the rest of its start and
+// stop. The handlers must do nothing while no recording runs (they already
+// check that theirs is on).
+void Park();
+bool Parked();
 
 // Switches on `local_events` for one code object (kept alive until Uninstall).
 Status EnableCode(PyCodeObject* code, uint32_t local_events);

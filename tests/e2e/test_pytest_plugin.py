@@ -26,6 +26,7 @@ import shlex
 import stat
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -519,6 +520,46 @@ def test_a_test_that_stops_the_recording_or_records_itself(pytester):
     assert_sound(pytester.path, "mine.tape")
     calls = [e["func"] for e in dump(pytester.path, "mine.tape") if e["kind"] == "call"]
     assert calls == ["helper"], calls
+
+
+def test_the_hook_kept_between_tests_is_gone_when_the_session_ends(pytester):
+    """On 3.12+ the sys.monitoring hook stays installed, idle, from one test's
+    recording to the next (stop(keep_hook=True)); when pytest is done, it is
+    removed, and the program that ran pytest goes on untraced."""
+    pytester.makepyfile(test_two="""
+        import sys
+
+        def helper(n):
+            return n + 1
+
+        def test_one():
+            assert helper(1) == 2
+
+        def test_two():
+            monitoring = getattr(sys, "monitoring", None)
+            tools = [monitoring.get_tool(i) for i in range(6)] if monitoring else []
+            # (During the recording the hook is tracetape's on 3.12+.)
+            assert ("tracetape" in tools) == (monitoring is not None)
+            assert helper(2) == 4
+    """)
+    script = pytester.path / "driver.py"
+    script.write_text(textwrap.dedent("""\
+        import sys
+        import pytest
+
+        code = pytest.main(["-q", "-p", "no:cacheprovider", "--tape", "test_two.py"])
+        monitoring = getattr(sys, "monitoring", None)
+        tools = [monitoring.get_tool(i) for i in range(6)] if monitoring else []
+        print("exit", int(code), "hook kept", "tracetape" in tools)
+    """))
+    proc = subprocess.run([sys.executable, str(script)], cwd=str(pytester.path), env=child_env(),
+                          capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+    assert proc.stdout.splitlines()[-1] == "exit 1 hook kept False", proc.stdout + proc.stderr
+    tapes = tape_files(pytester.path / DEFAULT_DIR)
+    assert tapes == [tape_name("test_two.py::test_two")], tapes
+    calls = [(e["func"], e["locals"]) for e in dump(pytester.path, Path(DEFAULT_DIR) / tapes[0])
+             if e["kind"] == "call"]
+    assert calls == [("test_two", {}), ("helper", {"n": "2"})], calls
 
 
 def test_an_installed_package_s_tests_are_recorded(pytester, monkeypatch):

@@ -19,8 +19,14 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry);
 // Stops the hook, drains and closes the tape. Returns the writer's error, if
 // any; *path receives the tape's path. No-op (Ok) when not recording. With
 // `discard`, the tape is not wanted: it is removed instead of finished
-// (TapeWriter::Finish), and Ok is returned.
-Status StopRecording(int exit_status, std::string* path, bool discard = false);
+// (TapeWriter::Finish), and Ok is returned. With `keep_hook`, when another
+// recording with the same options follows (`pytest --tape`'s next test):
+// the sys.monitoring hook stays installed, idle, for it (monitoring::Park);
+// ReleaseHook removes it, as does a recording with other options.
+Status StopRecording(int exit_status, std::string* path, bool discard = false, bool keep_hook = false);
+
+// Removes a hook kept by StopRecording (no-op while recording or if none).
+void ReleaseHook();
 
 // The callable that gives the source of a recorded file that cannot be read
 // from disk (a module imported from a zip archive): called once per such
