@@ -2953,6 +2953,9 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
       return Status::Internal("cannot make the trace handle");
     }
   }
+  // A hook parked by a monitoring recording would give a settrace one the
+  // same events again.
+  if (options.metadata.hook_backend != "monitoring") monitoring::Uninstall();
   auto r = Recorder::Create(std::move(options), thread_registry);
   if (!r.ok()) return r.status();
   g_owner = std::move(r).value();
@@ -2972,9 +2975,6 @@ Status StartRecording(RecordOptions options, PyObject* thread_registry) {
     }
     g_recorder->EnableRunningCode();
   } else {
-    // A hook parked by a monitoring recording would call this one's
-    // handlers too.
-    monitoring::Uninstall();
     compat::SetTrace(TraceFunctionOf(g_recorder), g_trace_handle, compat::CanTraceAllThreads());
   }
   return Status::Ok();
@@ -2987,6 +2987,9 @@ Status StopRecording(int exit_status, std::string* path, bool discard, bool keep
   RestartWriterIfPending();  // it drains what is left
   Recorder* r = g_recorder;
   g_recorder = nullptr;
+  // Owned here from now on: Finish lets other threads run, and one of them
+  // may start the next recording (g_owner) meanwhile.
+  std::unique_ptr<Recorder> owner = std::move(g_owner);
   if (r->uses_monitoring()) {
     // (A recording that disabled itself silenced its events: not kept.)
     if (keep_hook && !r->disabled()) {
@@ -3024,7 +3027,7 @@ Status StopRecording(int exit_status, std::string* path, bool discard, bool keep
   if (g_spare_ring != nullptr) g_spare_ring->Recycle();
   g_spare_redactor_patterns = r->redact_patterns();
   g_spare_redactor.emplace(r->TakeRedactor());
-  g_owner.reset();
+  owner.reset();
   return s;
 }
 

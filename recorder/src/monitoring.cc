@@ -90,6 +90,32 @@ uint32_t ToMonitoringMask(uint32_t events) {
   return mask;
 }
 
+// The tool id is still tracetape's: the program did not free it
+// (sys.monitoring.free_tool_id) while the hook was parked.
+bool ToolIsOurs() {
+  PyObject* name = Call("get_tool", Py_BuildValue("(i)", g_tool), nullptr);
+  bool ours = name != nullptr && PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "tracetape") == 0;
+  Py_XDECREF(name);
+  return ours;
+}
+
+bool ToolIsFree() {
+  PyObject* name = Call("get_tool", Py_BuildValue("(i)", g_tool), nullptr);
+  bool free = name == Py_None;
+  Py_XDECREF(name);
+  return free;
+}
+
+// The parked tool is as Install left it: its id, and its events.
+bool StillOurs() {
+  if (!ToolIsOurs()) return false;
+  PyObject* events = Call("get_events", Py_BuildValue("(i)", g_tool), nullptr);
+  bool ours = events != nullptr && PyLong_Check(events) && PyLong_AsUnsignedLong(events) == ToMonitoringMask(g_global_events);
+  if (PyErr_Occurred()) PyErr_Clear();
+  Py_XDECREF(events);
+  return ours;
+}
+
 }  // namespace
 
 bool Available() { return PySys_GetObject("monitoring") != nullptr; }
@@ -109,7 +135,7 @@ PyObject* Disable() {
 
 Status Install(const std::array<Handler, kEventCount>& handlers, uint32_t global_events, const std::string& scope) {
   if (g_parked) {
-    if (&handlers == g_handlers && global_events == g_global_events && scope == g_scope) {
+    if (&handlers == g_handlers && global_events == g_global_events && scope == g_scope && StillOurs()) {
       g_parked = false;
       return Status::Ok();
     }
@@ -191,7 +217,20 @@ Status Install(const std::array<Handler, kEventCount>& handlers, uint32_t global
 }
 
 void Park() {
-  if (Installed()) g_parked = true;
+  if (!Installed()) return;
+  g_parked = true;
+  // Code objects only this holds (a test's generated module, gone) are let
+  // go now rather than when the hook is released.
+  size_t kept = 0;
+  for (PyObject* code : g_codes) {
+    if (Py_REFCNT(code) > 1) {
+      g_codes[kept++] = code;
+    } else {
+      g_code_set.erase(code);
+      Py_DECREF(code);
+    }
+  }
+  g_codes.resize(kept);
 }
 
 bool Parked() { return g_parked; }
@@ -220,13 +259,24 @@ void SilenceAll() {
 
 void Uninstall() {
   if (!Installed()) return;
+  // A parked id the program freed: CPython (3.12, 3.13) leaves its events on
+  // and our callbacks registered, so it is claimed again to switch them off;
+  // unless another tool holds it now, when it is only forgotten here.
+  const bool ours = !g_parked || ToolIsOurs() ||
+                    (ToolIsFree() && CallOk("use_tool_id", Py_BuildValue("(is)", g_tool, "tracetape")));
   // Events off first: a callback must not run while we take things apart.
-  SilenceAll();
+  if (ours) SilenceAll();
   for (PyObject* code : g_codes) Py_DECREF(code);
   g_codes.clear();
   g_code_set.clear();
   g_parked = false;
   g_handlers = nullptr;
+  if (!ours) {
+    g_tool = -1;
+    Py_CLEAR(g_disable);
+    Py_CLEAR(g_monitoring);
+    return;
+  }
   for (int e = 0; e < kEventCount; ++e) {
     CallOk("register_callback", Py_BuildValue("(iIO)", g_tool, g_event_bits[e], Py_None));
   }

@@ -2,10 +2,9 @@
 
 #include <zstd.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
-#include <mutex>
-#include <vector>
 
 #include "tracetape/format/crc32c.h"
 
@@ -44,39 +43,29 @@ uint32_t ComputeCrc(const unsigned char header_bytes[kRecordHeaderSize], std::st
 // compresses with one, and `pytest --tape` starts a writer per test. A new
 // context cost its first record (the tape's header) about 40 microseconds
 // more than one already used; a thread that ends gives its context back here
-// for the next one. Never freed (threads may end during static destruction).
-std::mutex& SpareMutex() {
-  static auto* mu = new std::mutex;
-  return *mu;
-}
-std::vector<ZSTD_CCtx*>& SpareContexts() {
-  static auto* spare = new std::vector<ZSTD_CCtx*>;
-  return *spare;
-}
+// for the next one. Slots taken and filled by atomic exchanges: no lock that
+// a fork could copy held. Never freed (threads may end during static
+// destruction).
+constexpr int kSpareContexts = 4;
+std::atomic<ZSTD_CCtx*> g_spare_contexts[kSpareContexts];
 
 struct CCtxDeleter {
   void operator()(ZSTD_CCtx* c) const {
-    std::lock_guard<std::mutex> lock(SpareMutex());
-    if (SpareContexts().size() < 4) {
-      SpareContexts().push_back(c);
-    } else {
-      ZSTD_freeCCtx(c);
+    for (auto& slot : g_spare_contexts) {
+      ZSTD_CCtx* empty = nullptr;
+      if (slot.compare_exchange_strong(empty, c)) return;
     }
+    ZSTD_freeCCtx(c);
   }
 };
 
 ZSTD_CCtx* TakeContext() {
-  {
-    std::lock_guard<std::mutex> lock(SpareMutex());
-    auto& spare = SpareContexts();
-    if (!spare.empty()) {
-      ZSTD_CCtx* c = spare.back();
-      spare.pop_back();
-      return c;
-    }
+  for (auto& slot : g_spare_contexts) {
+    if (ZSTD_CCtx* c = slot.exchange(nullptr)) return c;
   }
   return ZSTD_createCCtx();
 }
+
 struct DCtxDeleter {
   void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
 };

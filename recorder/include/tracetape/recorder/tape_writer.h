@@ -23,8 +23,9 @@
 
 namespace tracetape::recorder {
 
-// Creates `path` with mode 0600 without following a symlink planted there: a
-// fresh file is made beside it with O_EXCL and renamed over the path.
+// Creates `path` with mode 0600 without following a symlink planted there:
+// with O_EXCL where nothing is at the path; else a fresh file is made beside
+// it with O_EXCL and renamed over the path.
 StatusOr<int> CreateTapeFile(const std::string& path);
 
 // SIGTERM while recording. With the default action the process would die
@@ -44,7 +45,8 @@ void RemoveTermGuard();
 
 class TapeWriter {
  public:
-  // Opens the file, writes the preamble and header, starts the thread.
+  // Opens the file and starts the thread, which writes the preamble and the
+  // header first (a failure there is the writer's, as any later one).
   // `also_failed`, if given, is set (relaxed) with failed(): one flag the
   // hook's fast paths can check among their own.
   static StatusOr<std::unique_ptr<TapeWriter>> Start(const RecordOptions& options, RingBuffer* ring,
