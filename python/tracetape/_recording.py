@@ -48,6 +48,7 @@ def _loader_source(path: str) -> Optional[str]:
 _core.set_source_finder(_loader_source)
 _fork_hook_installed = False
 _saved = {}
+_release_at_exit = False  # stop(keep_hook=True) registered release_hook with atexit
 _BACKENDS = ("auto", "settrace", "monitoring")
 
 
@@ -253,19 +254,26 @@ def stop(exit_status: int = 0, *, discard: bool = False, keep_hook: bool = False
     the same.
 
     ``keep_hook=True``: another recording with the same options follows soon
-    (``pytest --tape``'s next test). On CPython 3.12+ the ``sys.monitoring``
-    hook then stays installed, idle, so that the next :func:`start` does not
-    make CPython re-instrument every function the program runs afterwards
-    (it did at every start and stop). Until :func:`release_hook`, or a
-    recording with other options, code in the recording's scope that runs
-    between recordings still calls the idle hook at each line.
+    (``pytest --tape``'s next test). With the ``sys.monitoring`` backend
+    (3.12+) the hook then stays installed, idle, so that the next
+    :func:`start` with the same scope takes it back as it is;
+    installing it again made CPython re-instrument every function the program
+    ran next. Meanwhile the idle hook is still called: at each line of the
+    functions an earlier recording recorded, at each start of a function no
+    recording has seen yet, and at each exception raised. It goes at
+    :func:`release_hook`, at a recording with another scope or backend, or
+    that switches between ``locals="none"`` and capturing locals, and at exit.
     """
+    global _release_at_exit
     global _hook_was_taken
     if not _core.is_recording():
         return None
     handle = _core._trace_handle()
     _hook_was_taken = handle is not None and _backend == "settrace" and sys.gettrace() is not handle
     _set_thread_hook(None)
+    if keep_hook and not _release_at_exit:
+        atexit.register(_core.release_hook)
+        _release_at_exit = True
     try:
         return _core.stop(exit_status, discard, keep_hook)
     finally:

@@ -43,9 +43,20 @@ PROGRAM = textwrap.dedent("""\
             s += i
         return s
 
+    def free_tracetape_tool():
+        monitoring = getattr(sys, "monitoring", None)
+        for tool in range(6) if monitoring else ():
+            if monitoring.get_tool(tool) == "tracetape":
+                monitoring.free_tool_id(tool)
+
     PHASES = {
         "long": (lambda: long_run(60000), {}),
         "short": (lambda: short("hunter2", 5), {}),
+        # The options of "short": the hook parked after it is taken back,
+        # and `between`, run while it was parked, is recorded now.
+        "again": (lambda: (between(3), short("w", 1)), {}),
+        # The same, after the program freed the parked hook's tool id.
+        "freed": (lambda: (between(2), short("v", 2)), {}),
         "narrow": (lambda: (between(3), short("x", 2)), {"include": ["*/prog.py"], "exclude": ["*nothing*"]}),
         "none": (lambda: short("y", 3), {"locals": "none"}),
         "settrace": (lambda: short("z", 4), {"backend": "settrace"}),
@@ -54,6 +65,8 @@ PROGRAM = textwrap.dedent("""\
     keep = sys.argv[1] == "keep"
     for name in sys.argv[2:]:
         work, options = PHASES[name]
+        if name == "freed":
+            free_tracetape_tool()
         if options.get("backend") == "settrace" and os.environ.get("TRACETAPE_BACKEND") != "monitoring":
             options = {}
         tracetape.start(os.path.join("tapes", name + ".tape"), ring_mb=4, **options)
@@ -70,7 +83,7 @@ PROGRAM = textwrap.dedent("""\
     print("done", between(10))
 """)
 
-PHASES = ["long", "short", "narrow", "none", "short", "settrace", "short"]
+PHASES = ["long", "short", "again", "freed", "narrow", "none", "short", "settrace", "short"]
 
 
 def run(cmd, cwd, backend):
@@ -120,6 +133,8 @@ def test_each_tape_of_a_row_is_the_tape_of_a_fresh_process(tmp_path, backend, ke
         if name == "short":
             calls = [e for e in got if e["kind"] == "call" and e["func"] == "short"]
             assert calls[0]["locals"]["token"] == "<redacted>", calls
+        if name in ("again", "freed"):
+            assert [e["func"] for e in got if e["kind"] == "call"] == ["<lambda>", "between", "short"], got
         if name == "narrow":
             # `between` ran in scope before every recording but was recorded
             # only where the recording itself called it.
