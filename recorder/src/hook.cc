@@ -89,6 +89,15 @@ struct CodeInfo {
   // built (0 before: one compare says whether an offset is in the table).
   const int32_t* line_data = nullptr;
   size_t line_units = 0;
+  // The decisions above but `id` and the slots' name ids were made under
+  // this key (Recorder::decisions_: the scope, the locals mode and the
+  // redaction patterns). A later recording with the same key (`pytest
+  // --tape`'s next test) keeps them, and only gives the code an id and a
+  // definition in its own tape, from what is kept here (recorded code only).
+  uint64_t decided = 0;
+  std::string filename, name, qualname;
+  std::vector<std::string> args;
+  std::vector<std::string> slot_names;  // slots[i]'s name
 };
 
 // The code-object extra slot of the CodeInfo (RequestCodeExtraIndex).
@@ -578,6 +587,8 @@ class Recorder {
       for (const auto& item : *list) key += item + '\n';
       key += '\0';
     }
+    // (Code "files" a recording takes as the program's: `python -c` code.)
+    for (const auto& pseudo : options_.pseudo_files) key += pseudo.first + '\n';
     return key;
   }
   // `discard`: see TapeWriter::Finish (no warning about the tape either).
@@ -732,6 +743,7 @@ class Recorder {
     line_code_ = ci != nullptr && !monitoring_ && captures_locals() && ci->recorded && !halted ? cached_code_ : nullptr;
   }
   CodeInfo* LookupSlow(PyCodeObject* code);
+  void EmitCodeDef(PyCodeObject* code, const CodeInfo* ci);
   // The code's own CodeInfo, read in place; LookupSlow for a code not seen
   // yet by this recording. Leaves the cache (cached_code_) alone.
   __attribute__((always_inline)) CodeInfo* LookupUncached(PyCodeObject* code) {
@@ -1281,6 +1293,10 @@ class Recorder {
   std::unique_ptr<RingBuffer> ring_;
   std::unique_ptr<TapeWriter> writer_;
   uint64_t session_;
+  // The key of the code decisions this recording makes (CodeInfo::decided):
+  // the same as the last recording's if its scope, locals mode and
+  // redaction patterns were the same.
+  uint64_t decisions_ = 0;
   bool monitoring_;  // the sys.monitoring backend, else PyEval_SetTrace
 
   std::unordered_map<std::string, uint32_t> file_ids_;
@@ -1343,6 +1359,9 @@ class Recorder {
 Recorder* g_recorder = nullptr;
 PyThreadState* const Recorder::kNoHolder = reinterpret_cast<PyThreadState*>(const_cast<PyThreadState**>(&kNoHolder));
 uint64_t g_session = 0;
+// The last recording's code-decision key, and its number (Recorder::decisions_).
+std::string g_decisions_key;
+uint64_t g_decisions = 0;
 
 // The handler of one sys.monitoring event: compiled once per event, so that
 // the fast path of each is only its own case.
@@ -1503,6 +1522,15 @@ Recorder::Recorder(RecordOptions options, Redactor redactor, PyObject* thread_re
       monitoring_(options_.metadata.hook_backend == "monitoring") {
   Py_XINCREF(thread_registry_);
   Renderer::Prepare();
+  std::string key = ScopeKey();
+  key += '\1';
+  key += static_cast<char>('0' + static_cast<int>(options_.locals));
+  for (const auto& p : options_.redact) key += '\1' + p;
+  if (g_decisions == 0 || key != g_decisions_key) {
+    g_decisions_key = std::move(key);
+    ++g_decisions;
+  }
+  decisions_ = g_decisions;
   // This thread holds the GIL now: the slot must name it, or it is not
   // what gil_compat.h says it is (another build of the interpreter).
   PyThreadState* ts = PyThreadState_Get();
@@ -1585,8 +1613,20 @@ CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
     }
   }
   if (compat::PeekCodeExtra(code, g_extra_index) != ci) g_peek_extra = false;  // not the layout we know
+  if (ci->decided == decisions_) {
+    // An earlier recording decided it under the same key: this tape only
+    // needs the code's id, its slots' name ids and its definition.
+    ci->session = session_;
+    ci->monitored = false;
+    if (!ci->recorded) return ci;
+    ci->id = next_code_id_++;
+    for (size_t i = 0; i < ci->slots.size(); ++i) ci->slots[i].name = NameId(ci->slot_names[i]);
+    EmitCodeDef(code, ci);
+    return ci;
+  }
   *ci = CodeInfo();
   ci->session = session_;
+  ci->decided = decisions_;
   std::string filename = Utf8(code->co_filename);
   ci->recorded = scope_.Includes(filename);
   if (!ci->recorded) return ci;
@@ -1594,19 +1634,19 @@ CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
   ci->id = next_code_id_++;
   ci->function = compat::CodeIsFunction(code);
   ci->generator = (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
-  std::string name = Utf8(code->co_name);
-  ci->redact_return = redactor_.ShouldRedact(name);
-  std::vector<std::string> args;
+  ci->name = Utf8(code->co_name);
+  ci->redact_return = redactor_.ShouldRedact(ci->name);
   std::vector<compat::LocalSlot> all_slots;
   if (ci->function) all_slots = compat::CodeSlots(code);
   for (const auto& slot : all_slots) {
-    if (slot.arg) args.push_back(Utf8(slot.name));
+    if (slot.arg) ci->args.push_back(Utf8(slot.name));
   }
   if (ci->function && options_.locals != LocalsMode::kNone) {
     for (const auto& slot : all_slots) {
       if (options_.locals == LocalsMode::kArgs && !slot.arg) continue;
       std::string n = Utf8(slot.name);
       ci->slots.push_back(SlotInfo{slot.index, NameId(n), slot.cell, redactor_.ShouldRedact(n)});
+      ci->slot_names.push_back(std::move(n));
     }
   }
   ci->nslots = static_cast<uint32_t>(ci->slots.size());
@@ -1616,19 +1656,25 @@ CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
     const SlotInfo& si = ci->slots[i];
     ci->ident_fast = si.index == static_cast<int>(i) && !si.cell && !si.redacted;
   }
-  uint32_t file = FileId(filename);
+  ci->filename = std::move(filename);
+  ci->qualname = Utf8(compat::CodeQualname(code));
+  EmitCodeDef(code, ci);
+  return ci;
+}
+
+void Recorder::EmitCodeDef(PyCodeObject* code, const CodeInfo* ci) {
+  uint32_t file = FileId(ci->filename);
   std::string rec;
   RawWriter w(&rec);
   w.Begin(RawTag::kCodeDef);
   w.U32(ci->id);
   w.U32(file);
   w.I32(code->co_firstlineno);
-  w.Str(name);
-  w.Str(Utf8(compat::CodeQualname(code)));
-  w.U32(static_cast<uint32_t>(args.size()));
-  for (const auto& a : args) w.Str(a);
+  w.Str(ci->name);
+  w.Str(ci->qualname);
+  w.U32(static_cast<uint32_t>(ci->args.size()));
+  for (const auto& a : ci->args) w.Str(a);
   EmitDef(w.Finish());
-  return ci;
 }
 
 void Recorder::BuildLines(PyCodeObject* code, CodeInfo* ci) {
