@@ -90,14 +90,17 @@ struct CodeInfo {
   const int32_t* line_data = nullptr;
   size_t line_units = 0;
   // The decisions above but `id` and the slots' name ids were made under
-  // this key (Recorder::decisions_: the scope, the locals mode and the
+  // this key (g_decisions: the scope, the locals mode and the
   // redaction patterns). A later recording with the same key (`pytest
   // --tape`'s next test) keeps them, and only gives the code an id and a
   // definition in its own tape, from what is kept here (recorded code only).
   uint64_t decided = 0;
-  std::string filename, name, qualname;
-  std::vector<std::string> args;
-  std::vector<std::string> slot_names;  // slots[i]'s name
+  struct Names {
+    std::string filename, name, qualname;
+    std::vector<std::string> args;
+    std::vector<std::string> slot_names;  // slots[i]'s name
+  };
+  std::unique_ptr<Names> names;  // recorded code only
 };
 
 // The code-object extra slot of the CodeInfo (RequestCodeExtraIndex).
@@ -744,6 +747,7 @@ class Recorder {
   }
   CodeInfo* LookupSlow(PyCodeObject* code);
   void EmitCodeDef(PyCodeObject* code, const CodeInfo* ci);
+  __attribute__((noinline)) CodeInfo* Redecide(PyCodeObject* code, CodeInfo* ci);
   // The code's own CodeInfo, read in place; LookupSlow for a code not seen
   // yet by this recording. Leaves the cache (cached_code_) alone.
   __attribute__((always_inline)) CodeInfo* LookupUncached(PyCodeObject* code) {
@@ -1293,10 +1297,6 @@ class Recorder {
   std::unique_ptr<RingBuffer> ring_;
   std::unique_ptr<TapeWriter> writer_;
   uint64_t session_;
-  // The key of the code decisions this recording makes (CodeInfo::decided):
-  // the same as the last recording's if its scope, locals mode and
-  // redaction patterns were the same.
-  uint64_t decisions_ = 0;
   bool monitoring_;  // the sys.monitoring backend, else PyEval_SetTrace
 
   std::unordered_map<std::string, uint32_t> file_ids_;
@@ -1359,7 +1359,9 @@ class Recorder {
 Recorder* g_recorder = nullptr;
 PyThreadState* const Recorder::kNoHolder = reinterpret_cast<PyThreadState*>(const_cast<PyThreadState**>(&kNoHolder));
 uint64_t g_session = 0;
-// The last recording's code-decision key, and its number (Recorder::decisions_).
+// The code decisions of the running recording (CodeInfo::decided): its key
+// (the scope, the locals mode, the redaction patterns), and the key's
+// number, the same as the last recording's if the key is.
 std::string g_decisions_key;
 uint64_t g_decisions = 0;
 
@@ -1530,7 +1532,6 @@ Recorder::Recorder(RecordOptions options, Redactor redactor, PyObject* thread_re
     g_decisions_key = std::move(key);
     ++g_decisions;
   }
-  decisions_ = g_decisions;
   // This thread holds the GIL now: the slot must name it, or it is not
   // what gil_compat.h says it is (another build of the interpreter).
   PyThreadState* ts = PyThreadState_Get();
@@ -1613,20 +1614,10 @@ CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
     }
   }
   if (compat::PeekCodeExtra(code, g_extra_index) != ci) g_peek_extra = false;  // not the layout we know
-  if (ci->decided == decisions_) {
-    // An earlier recording decided it under the same key: this tape only
-    // needs the code's id, its slots' name ids and its definition.
-    ci->session = session_;
-    ci->monitored = false;
-    if (!ci->recorded) return ci;
-    ci->id = next_code_id_++;
-    for (size_t i = 0; i < ci->slots.size(); ++i) ci->slots[i].name = NameId(ci->slot_names[i]);
-    EmitCodeDef(code, ci);
-    return ci;
-  }
+  if (ci->decided == g_decisions) return Redecide(code, ci);
   *ci = CodeInfo();
   ci->session = session_;
-  ci->decided = decisions_;
+  ci->decided = g_decisions;
   std::string filename = Utf8(code->co_filename);
   ci->recorded = scope_.Includes(filename);
   if (!ci->recorded) return ci;
@@ -1634,19 +1625,21 @@ CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
   ci->id = next_code_id_++;
   ci->function = compat::CodeIsFunction(code);
   ci->generator = (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
-  ci->name = Utf8(code->co_name);
-  ci->redact_return = redactor_.ShouldRedact(ci->name);
+  ci->names = std::make_unique<CodeInfo::Names>();
+  CodeInfo::Names& names = *ci->names;
+  names.name = Utf8(code->co_name);
+  ci->redact_return = redactor_.ShouldRedact(names.name);
   std::vector<compat::LocalSlot> all_slots;
   if (ci->function) all_slots = compat::CodeSlots(code);
   for (const auto& slot : all_slots) {
-    if (slot.arg) ci->args.push_back(Utf8(slot.name));
+    if (slot.arg) names.args.push_back(Utf8(slot.name));
   }
   if (ci->function && options_.locals != LocalsMode::kNone) {
     for (const auto& slot : all_slots) {
       if (options_.locals == LocalsMode::kArgs && !slot.arg) continue;
       std::string n = Utf8(slot.name);
       ci->slots.push_back(SlotInfo{slot.index, NameId(n), slot.cell, redactor_.ShouldRedact(n)});
-      ci->slot_names.push_back(std::move(n));
+      names.slot_names.push_back(std::move(n));
     }
   }
   ci->nslots = static_cast<uint32_t>(ci->slots.size());
@@ -1656,24 +1649,37 @@ CodeInfo* Recorder::LookupSlow(PyCodeObject* code) {
     const SlotInfo& si = ci->slots[i];
     ci->ident_fast = si.index == static_cast<int>(i) && !si.cell && !si.redacted;
   }
-  ci->filename = std::move(filename);
-  ci->qualname = Utf8(compat::CodeQualname(code));
+  names.filename = std::move(filename);
+  names.qualname = Utf8(compat::CodeQualname(code));
+  EmitCodeDef(code, ci);
+  return ci;
+}
+
+// An earlier recording decided `ci` under the same key: this tape only needs
+// the code's id, its slots' name ids and its definition.
+CodeInfo* Recorder::Redecide(PyCodeObject* code, CodeInfo* ci) {
+  ci->session = session_;
+  ci->monitored = false;
+  if (!ci->recorded) return ci;
+  ci->id = next_code_id_++;
+  for (size_t i = 0; i < ci->slots.size(); ++i) ci->slots[i].name = NameId(ci->names->slot_names[i]);
   EmitCodeDef(code, ci);
   return ci;
 }
 
 void Recorder::EmitCodeDef(PyCodeObject* code, const CodeInfo* ci) {
-  uint32_t file = FileId(ci->filename);
+  const CodeInfo::Names& names = *ci->names;
+  uint32_t file = FileId(names.filename);
   std::string rec;
   RawWriter w(&rec);
   w.Begin(RawTag::kCodeDef);
   w.U32(ci->id);
   w.U32(file);
   w.I32(code->co_firstlineno);
-  w.Str(ci->name);
-  w.Str(ci->qualname);
-  w.U32(static_cast<uint32_t>(ci->args.size()));
-  for (const auto& a : ci->args) w.Str(a);
+  w.Str(names.name);
+  w.Str(names.qualname);
+  w.U32(static_cast<uint32_t>(names.args.size()));
+  for (const auto& a : names.args) w.Str(a);
   EmitDef(w.Finish());
 }
 
