@@ -348,16 +348,22 @@ struct HookThread {
   std::vector<Link> links;
   // Slot vectors of returned frames, released (no references, unbound),
   // kept for the next calls with their strings' and fingerprints' room: a
-  // call then allocates nothing.
-  std::vector<std::vector<SlotState>> spare_slots;
+  // call then allocates nothing. The first spare_count entries; the rest
+  // are empty vectors. (Not a vector of vectors: its push_back, with its
+  // reallocation, was a call on every return or not, as the compiler chose.)
+  static constexpr size_t kSpareSlotVectors = 64;
+  std::array<std::vector<SlotState>, kSpareSlotVectors> spare_slots;
+  size_t spare_count = 0;
   // n unbound slot states for a new frame's empty `slots`: a spare vector
   // if there is one (swapped in, nothing freed or moved), resized to n.
   __attribute__((always_inline)) void TakeSpare(std::vector<SlotState>* slots, size_t n) {
-    if (!spare_slots.empty()) {
-      slots->swap(spare_slots.back());
-      spare_slots.pop_back();
-    }
+    if (spare_count > 0) slots->swap(spare_slots[--spare_count]);
     if (slots->size() != n) slots->resize(n);
+  }
+  // Keeps `slots` (released) as a spare if there is room; leaves it empty.
+  __attribute__((always_inline)) void PutSpare(std::vector<SlotState>* slots) {
+    if (spare_count < kSpareSlotVectors) spare_slots[spare_count++].swap(*slots);
+    slots->clear();
   }
 
   // The slot states of generator and coroutine frames that yielded (the
@@ -390,16 +396,13 @@ struct HookThread {
 
   void Recycle(std::vector<SlotState>* slots) {
     for (auto& st : *slots) st.Clear();
-    if (spare_slots.size() < kSpareSlotVectors) spare_slots.push_back(std::move(*slots));
-    slots->clear();
+    PutSpare(slots);
   }
   __attribute__((always_inline)) void Pop() {
     ShadowFrame& sf = stack.back();
     if (!sf.Bare()) {
       sf.Release();
-      if (!sf.slots.empty() && spare_slots.size() < kSpareSlotVectors) {
-        spare_slots.push_back(std::move(sf.slots));  // cleared by Release
-      }
+      if (!sf.slots.empty()) PutSpare(&sf.slots);  // cleared by Release
     }
     stack.pop_back();
   }
@@ -445,7 +448,6 @@ struct HookThread {
       e.key = nullptr;
     }
   }
-  static constexpr size_t kSpareSlotVectors = 64;
 };
 
 constexpr uint32_t kMaxThreads = 0xffff;
