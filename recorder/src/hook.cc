@@ -386,6 +386,9 @@ struct HookThread {
     constexpr Py_ssize_t kLarge = 4096;
     if (PyUnicode_Check(o)) return PyUnicode_GET_LENGTH(o) > kLarge;
     if (PyBytes_Check(o)) return PyBytes_GET_SIZE(o) > kLarge;
+    // A held tuple (Renderer::HeldTuple) holds all its items, not only
+    // those shown.
+    if (PyTuple_CheckExact(o)) return PyTuple_GET_SIZE(o) > 64;
     return false;
   }
   std::array<Suspended, kSuspendedWays> suspended;
@@ -408,7 +411,7 @@ struct HookThread {
   }
   // The top frame yielded: popped, its slot states kept for its resume.
   // Kept states may outlive the generator (one abandoned, or finished on the
-  // settrace backend) until their way is taken: a large str or bytes held
+  // settrace backend) until their way is taken: a large str, bytes or tuple held
   // is let go now, and rendered again at the resume instead.
   void Suspend() {
     ShadowFrame& sf = stack.back();
@@ -1859,13 +1862,15 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
     }
   }
   if (st->bound && !redacted && Renderer::Unchanged(v, st->fp)) return;
-  const bool scalar = Renderer::IsImmutableScalar(v);  // (rendering runs no program code)
+  // (Rendering runs no program code.) A held tuple (Renderer::HeldTuple)
+  // is held as a scalar is, rendered without a fingerprint either.
+  const bool scalar = Renderer::IsImmutableScalar(v) || (!redacted && Renderer::HeldTuple(v));
   if (redacted) {
     if (st->bound) return;
     text_ = kRedacted;
     st->fp.Clear();
   } else if (scalar) {
-    renderer_.Render(v, &text_);  // held below: no fingerprint needed
+    renderer_.Render(v, &text_, nullptr);  // held below: no fingerprint needed
     st->fp.Clear();
   } else {
     if (!renderer_.RenderCached(v, &text_, &fp_scratch_)) renderer_.Render(v, &text_, &fp_scratch_);
@@ -1875,9 +1880,14 @@ void Recorder::CaptureSlot(SlotState* st, uint32_t name, bool redacted, PyObject
   bool changed = !st->bound || st->Text() != text_;
   PyObject* old = st->held;
   st->held = nullptr;
-  if (scalar) {
+  // A value whose fingerprint is only itself, held (a datetime, a range...),
+  // is held by the slot instead: compared by identity, as a scalar, without
+  // a walk of its one entry at every event.
+  const bool held = scalar || (!redacted && st->fp.HeldWhole(v));
+  if (held) {
     Py_INCREF(v);
     st->held = v;
+    if (!scalar) st->fp.Clear();
   }
   Py_XDECREF(old);
   if (changed) {

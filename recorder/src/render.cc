@@ -499,10 +499,13 @@ std::string Utf8(PyObject* s) {
   return std::string(p, static_cast<size_t>(n));
 }
 
-bool Renderer::IsImmutableScalar(PyObject* v) {
-  PyTypeObject* t = Py_TYPE(v);
-  return t == &PyLong_Type || t == &PyUnicode_Type || t == &PyFloat_Type || t == &PyBool_Type || v == Py_None ||
-         t == &PyBytes_Type || t == &PyComplex_Type;
+bool Renderer::HeldTupleItems(PyObject* v) {
+  const Py_ssize_t n = PyTuple_GET_SIZE(v);
+  if (n > kHeldTupleItems) return false;
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    if (!IsImmutableScalar(PyTuple_GET_ITEM(v, i))) return false;
+  }
+  return true;
 }
 
 namespace {
@@ -1604,6 +1607,14 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
   const char* close = is_list ? "]" : ")";
   if (Limited(v, depth, nullptr, is_list ? "[...]" : "(...)", out)) return;
   Ref hold(v);
+  // A tuple held whole (HeldTuple): one held entry, and its items rendered
+  // without any (fingerprinting paused); if its text ran past the length
+  // budget, the cut comes right after that entry.
+  Fingerprint* const paused = fp_ && fp_->valid_ && !is_list && HeldTuple(v) ? fp_ : nullptr;
+  if (paused) {
+    Record(v, Fingerprint::kScalar);
+    fp_ = nullptr;
+  }
   active_.push_back(v);
   deepest_ = std::max(deepest_, depth);
   out->append(open);
@@ -1642,6 +1653,10 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
   if (!is_list && n == 1) out->append(",");
   out->append(close);
   active_.pop_back();
+  if (paused) {
+    fp_ = paused;
+    if (fp_->cut_ == std::string::npos && out->size() > start_ + limits_.max_total) fp_->cut_ = fp_->entries_.size();
+  }
 }
 
 void Renderer::Dict(PyObject* v, int depth, std::string* out) {
@@ -2066,8 +2081,13 @@ bool Renderer::SpliceItems(PyObject* v, PyObject* dict, bool instance, bool vers
       // What Value would find: a held scalar is the same object, a fixed
       // text does not depend on it, and a shared rendering is compared as
       // ReuseCached compares it (where Instance or Dict would look it up).
+      // Each within the depth it was rendered to: a held tuple's text is
+      // `(...)` past the limit (a scalar's reach is 0).
       const Fingerprint::Entry& e = prev.fp.entries_[a.entry];
-      if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) continue;
+      if ((e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) &&
+          (a.reach == 0 || depth + a.reach <= limits_.max_depth)) {
+        continue;
+      }
       if (e.size == Fingerprint::kShared && depth + a.reach <= limits_.max_depth && !Active(now) &&
           Walk::SharedSame(e.shared, now)) {
         continue;

@@ -30,8 +30,9 @@ struct SharedRendering;
 // `<T object>`), functions, classes and modules: the objects in pre-order. Only the scalars are held, by strong
 // references, so that their addresses cannot be reused while they are
 // compared against; holding anything else could delay a finalizer the
-// program can observe. Containers need no reference: they are compared by
-// content (their items, held or compared in turn). Dicts and instances
+// program can observe. So is a tuple of scalars (Renderer::HeldTuple), as
+// one entry: it cannot change either. Other containers need no reference:
+// they are compared by content (their items, held or compared in turn). Dicts and instances
 // carry the version tag of the dict they were rendered from (PEP 509: a
 // fresh, never reused number at every change of any dict), so an unchanged
 // instance is recognised without walking its attributes' text.
@@ -112,6 +113,11 @@ class Fingerprint {
     if (watch_) watch_->mods_at = mods;
   }
   bool valid() const { return valid_ && !entries_.empty(); }
+  // v's whole rendering is one held entry, v itself (a datetime, a range, a
+  // held tuple...): unchanged while it is v, as a held scalar is.
+  bool HeldWhole(PyObject* v) const {
+    return objs_.size() == 1 && objs_[0] == v && entries_[0].size == kScalar && valid_ && cut_ == std::string::npos;
+  }
   // Room for n entries, growing geometrically (reserve alone would not).
   void Reserve(size_t n) {
     if (n <= entries_.capacity() && n <= objs_.capacity()) return;
@@ -406,7 +412,24 @@ class Renderer {
 
   // Exact int/float/complex/str/bytes/bool/None: immutable, and rendering
   // cannot differ for the same object.
-  static bool IsImmutableScalar(PyObject* v);
+  __attribute__((always_inline)) static bool IsImmutableScalar(PyObject* v) {
+    PyTypeObject* t = Py_TYPE(v);
+    return t == &PyLong_Type || t == &PyUnicode_Type || t == &PyFloat_Type || t == &PyBool_Type || v == Py_None ||
+           t == &PyBytes_Type || t == &PyComplex_Type;
+  }
+  // An exact tuple of at most kHeldTupleItems items, every one an immutable
+  // scalar: neither it nor anything it holds can ever change, and holding
+  // it cannot be seen by the program (a tuple takes no weak reference and
+  // has no finalizer; nor have those scalars). Held as a scalar is, and
+  // compared by identity alone: a local bound to one is a held slot, and a
+  // rendering that shows one has a single kScalar entry for it instead of
+  // one per item (dateutil's rrule iterator keeps tables of 366 ints in
+  // tuples: each was compared item by item at every event).
+  __attribute__((always_inline)) static bool HeldTuple(PyObject* v) {
+    return Py_TYPE(v) == &PyTuple_Type && HeldTupleItems(v);
+  }
+  static bool HeldTupleItems(PyObject* v);  // (HeldTuple's, out of line)
+  static constexpr Py_ssize_t kHeldTupleItems = 1024;
   // An exact int that fits a word, as that word: true and *out set, or
   // false if v is not such an int (before 3.12: an int of more than one
   // digit). Its text is std::to_chars of *out, the text Render gives it.

@@ -149,6 +149,46 @@ def test_changes_past_the_depth_limit_only_count_when_the_brackets_change():
     assert not unchanged and "Renamed(...)" in after
 
 
+class Tables:
+    def __init__(self):
+        self.table = tuple(range(400))  # longer than shown: past 30 items, `...`
+        self.pair = (1, "two", 3.5, None, b"x")
+        self.nested = (1, [2, 3])  # holds a list: not held whole
+
+
+def test_a_tuple_of_scalars_an_instance_holds_follows_the_depth_it_is_shown_at():
+    # A tuple of scalars is held and compared by identity alone, but its text
+    # still depends on its depth: past the limit it is `(...)`, also where the
+    # instance's last rendering, at a shallower depth, is spliced anew.
+    tables = Tables()
+    value = [tables, []]
+
+    def bury():
+        value[0] = None
+        value[1].append([[tables]])  # `tables` at the depth limit, its tuples past it
+
+    before, unchanged, after = assert_consistent(value, bury)
+    assert "table=(0, 1, 2, " in before and "pair=(1, 'two', 3.5, None, b'x')" in before
+    assert not unchanged and "table=(...)" in after and "pair=(...)" in after, after
+
+    def unbury():
+        value[0] = value[1].pop()[0][0]
+
+    before, unchanged, after = assert_consistent(value, unbury)
+    assert not unchanged and "table=(0, 1, 2, " in after, after
+
+
+def test_a_list_inside_a_tuple_an_instance_holds_is_still_compared():
+    tables = Tables()
+    assert probe(tables)[1]
+    assert_change_found("the tuple's list", tables, lambda: tables.nested[1].append(4), True)
+    assert_change_found("the tuple rebound to an equal one", tables,
+                        lambda: setattr(tables, "table", tuple(range(400))), False)
+    assert_change_found("the tuple rebound to another", tables, lambda: setattr(tables, "pair", (1,)), True)
+    for local in (tuple(range(400)), (1, (2, 3)), (1, [2])):
+        assert probe(local)[1], local
+
+
 def test_subclass_values_changed_in_place_are_found():
     pair = Pair([1], {"a": 1})
     assert not assert_consistent(pair, lambda: pair.left.append(2))[1]
