@@ -2602,8 +2602,12 @@ void Renderer::RenderException(PyObject* exc, std::string* out) {
   out->append(TypeName(t));
   const size_t name_end = out->size();
   out->append(": ");
+  // args may be a tuple subclass (C code raising with a tuple subclass as
+  // the value, as OrderedDict.move_to_end does with a missing key): then
+  // str(exc) of two args or more is str(args), which may run its class's
+  // __repr__, and the message is rendered from the items instead.
   PyObject* args = reinterpret_cast<PyBaseExceptionObject*>(exc)->args;
-  bool simple = args && PyTuple_Check(args);
+  bool simple = args && PyTuple_Check(args) && (PyTuple_CheckExact(args) || PyTuple_GET_SIZE(args) < 2);
   for (Py_ssize_t i = 0; simple && i < PyTuple_GET_SIZE(args); ++i) simple = SimpleArg(PyTuple_GET_ITEM(args, i));
   if (simple && BuiltinStr(t)) {
     PyObject* s = PyObject_Str(exc);
@@ -2639,7 +2643,7 @@ void Renderer::RenderException(PyObject* exc, std::string* out) {
         Value(a, 0, out);
       }
     } else if (n > 1) {
-      Value(args, 0, out);
+      Sequence(args, &PyTuple_Type, 0, out);  // as a tuple, whatever its class
     }
   }
   if (out->size() == name_end + 2) out->resize(name_end);

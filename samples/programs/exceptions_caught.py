@@ -25,6 +25,30 @@ class Detail:
         self.code = code
 
 
+class Key(tuple):
+    """A tuple subclass as a mapping key: C code raising KeyError with it makes it
+    the exception's args itself."""
+
+
+class LoudKey(tuple):
+    calls = []
+
+    def __repr__(self):
+        LoudKey.calls.append("repr")  # program code a recorder must not run
+        return "LoudKey!"
+
+
+def missing_keys():
+    import collections
+    seen = []
+    for key in (Key((0, int)), Key((1, 2)), Key(("one",)), LoudKey((3, 4)), LoudKey((int, 5))):
+        try:
+            collections.OrderedDict().move_to_end(key)
+        except KeyError as exc:
+            seen.append((type(exc.args).__name__, len(exc.args)))
+    return seen, LoudKey.calls
+
+
 def divide(a, b):
     return a / b
 
@@ -103,6 +127,7 @@ def main():
         pass
     print(log)
     print(many_kinds())
+    print(missing_keys())
     try:
         try:
             divide(5, 0)

@@ -379,7 +379,10 @@ class Renderer:
             args = _exc_args(exc)
         except Exception:  # not a BaseException instance
             args = ()
-        if _str_is_builtin(type(exc)) and all(_is_simple(a) for a in args):
+        # str(exc) of two args or more is str(args): a tuple subclass's own
+        # __repr__ would run (C code may raise with one as the args).
+        if (_str_is_builtin(type(exc)) and (type(args) is tuple or len(args) < 2)
+                and all(_is_simple(a) for a in args)):
             return str(exc)
         if len(args) == 0:
             return ""
