@@ -60,6 +60,16 @@ class Blob(bytes):
     pass
 
 
+class Wrapped(bytes):
+    """Its buffer (3.12+: __buffer__, PEP 688) is program code, which neither the
+    recorder nor the reference may run to read its bytes."""
+    opened = []
+
+    def __buffer__(self, flags):
+        Wrapped.opened.append(flags)
+        return memoryview(b"other")
+
+
 class Ratio(float):
     pass
 
@@ -106,10 +116,12 @@ def scalars():
     name = Name("alpha")
     name = Name("beta")
     blob = Blob(b"\x00a")
+    wrapped = Wrapped(b"own")
+    opened = len(Wrapped.opened)
     ratio = Ratio(0.5)
     ratio = Ratio(1e20)
     Feet.__name__ = "Feet"
-    return int(size) + level + len(name) + len(blob) + int(ratio > 1)
+    return int(size) + level + len(name) + len(blob) + int(ratio > 1) + len(wrapped) + opened
 
 
 def nested():

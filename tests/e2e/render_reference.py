@@ -51,7 +51,8 @@ _BASES = (
     (int, int.__index__),                    # exact int copy
     (float, float.__float__),                # exact float copy
     (str, lambda v: "".join((v,))),          # exact str copy
-    (bytes, lambda v: b"".join((v,))),       # exact bytes copy
+    (bytes, lambda v: bytes.__getitem__(v, slice(None))),  # exact bytes copy (no buffer protocol:
+                                             # a subclass's __buffer__ is program code, 3.12+)
     (list, None),
     (tuple, None),
     (dict, None),
