@@ -1594,8 +1594,11 @@ inline bool Renderer::Limited(PyObject* v, int depth, PyTypeObject* named, std::
                               std::string* out) {
   const bool cycle = Active(v);
   if (depth <= limits_.max_depth && !cycle) return false;
-  if (cycle) Invalidate();
-  else RecordLimited(v, depth, named != nullptr);
+  // A cycle's text, as the depth limit's, is the brackets; which object
+  // closes it depends on the path there, so no part of this rendering is
+  // kept for another (as if it met the depth limit: StoreCached, the
+  // splice's reach). The whole value's walk compares the same path.
+  RecordLimited(v, cycle ? limits_.max_depth + 1 : depth, named != nullptr);
   if (named != nullptr) out->append(TypeName(named));
   out->append(cut);
   return true;
@@ -1903,8 +1906,8 @@ __attribute__((noinline)) bool Renderer::ReuseTop(PyObject* v, std::string* out)
 
 __attribute__((noinline)) void Renderer::StoreTop(PyObject* v, const std::string& out) {
   // Only a rendering that render_cache_ does not keep (else its entry is
-  // already a shared one): cut, or that met the depth limit (right at depth
-  // 0 only). Valid: no cycle met inside.
+  // already a shared one): cut, or that met the depth limit or a cycle
+  // (right at depth 0 only: the same path to each).
   if (!fp_->valid_ || (fp_->cut_ == std::string::npos && deepest_ <= limits_.max_depth) || fp_->entries_.empty() ||
       fp_->entries_[0].obj != v || fp_->entries_[0].size != Fingerprint::kInstance) {
     return;
@@ -1945,10 +1948,10 @@ void Renderer::PushShared(PyObject* v, SharedRendering* s) {
 
 void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t fp_index, size_t text_start,
                            const std::string& out, size_t attrs_base) {
-  // Still valid: no cycle met inside, nor the depth limit, and the budget never
-  // ran out (the text so far fits it, and it only grows).
+  // Still valid, the depth limit not met (nor a cycle: Limited), and the
+  // budget never ran out (the text so far fits it, and it only grows).
   if (slot == nullptr || !fp_->valid_ || fp_->cut_ != std::string::npos || out.size() > start_ + limits_.max_total ||
-      deepest_ > limits_.max_depth ||  // met the depth limit: right at this depth only
+      deepest_ > limits_.max_depth ||  // met the depth limit (right at this depth only) or a cycle
       fp_index >= fp_->entries_.size() ||
       fp_->entries_[fp_index].obj != v) {
     return;

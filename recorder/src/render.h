@@ -152,10 +152,11 @@ class Fingerprint {
   // entries of its base value follow: the container's own (recorded with
   // `type`), or for an int, float, str or bytes, a held kScalar.
   static constexpr Py_ssize_t kSubclass = -10;
-  // A container or instance past the depth limit: `[...]`, `(...)`, `{...}`,
-  // `T(...)`, whatever it holds. Of `type` (and for an instance, named
-  // `type_name`); its text depends on the depth it was met at, so a
-  // rendering holding it is not reused at another (Renderer::deepest_).
+  // A container or instance past the depth limit, or met again inside
+  // itself (a cycle): `[...]`, `(...)`, `{...}`, `T(...)`, whatever it
+  // holds. Of `type` (and for an instance, named `type_name`); its text
+  // depends on the depth (or the path) it was met at, so a rendering holding
+  // it is not reused at another (Renderer::deepest_).
   static constexpr Py_ssize_t kLimited = -11;
   // An instance without a __dict__ rendered from its __slots__ (rule 11):
   // of `type` named `type_name`; `children` slots visited (set or not: an
@@ -621,7 +622,8 @@ class Renderer {
   // Past the depth limit, or met again while it is being rendered (a
   // cycle): v's text is `cut` (`[...]`), after its class's name for an
   // instance (`named`: `T(...)`), and true. A cycle's text depends on the
-  // path to it: not fingerprinted.
+  // path to it: fingerprinted as a kLimited entry, and no rendering that
+  // holds it is kept for reuse elsewhere but a whole value's (ReuseTop).
   bool Limited(PyObject* v, int depth, PyTypeObject* named, std::string_view cut, std::string* out);
   static PyObject* HeapNameOf(PyTypeObject* t) {
     return (t->tp_flags & Py_TPFLAGS_HEAPTYPE) ? reinterpret_cast<PyHeapTypeObject*>(t)->ht_name : nullptr;

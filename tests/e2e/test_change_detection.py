@@ -189,6 +189,77 @@ def test_a_list_inside_a_tuple_an_instance_holds_is_still_compared():
         assert probe(local)[1], local
 
 
+class Parent:
+    def __init__(self, name):
+        self.name = name
+        self.children = []
+
+
+class Child:
+    def __init__(self, parent, n):
+        self.parent = parent
+        self.n = n
+        parent.children.append(self)
+
+
+def family():
+    parent = Parent("p")
+    return parent, Child(parent, 1), Child(parent, 2)
+
+
+def cyclic_values():
+    parent, first, second = family()
+    loop = [1, "x"]
+    loop.append(loop)
+    table = {"k": 1}
+    table["self"] = [table, (table,)]
+    return {
+        "parent": parent,
+        "child": first,
+        "both, child first": [first, parent],
+        "in a dict": {"k": second, "p": parent},
+        "list holding itself": loop,
+        "dict through a list and a tuple": table,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(cyclic_values()))
+def test_a_value_in_a_cycle_is_compared_not_rendered_anew(name):
+    # A cycle's text (`Parent(...)`, `[...]`) depends on the path to it; the
+    # whole value's walk takes the same path, and is found unchanged, with the
+    # text the reference renderer gives.
+    import render_reference
+
+    value = cyclic_values()[name]
+    before, unchanged, after = probe(value)
+    assert before == render_reference.render(value)
+    assert unchanged and after == before, name
+
+
+CYCLE_CHANGES = {
+    # name: change to (parent, first, second), whether the text of each value changes
+    "a child's attribute": (lambda p, a, b: setattr(a, "n", 5), True),
+    "a child moved to another parent": (lambda p, a, b: setattr(a, "parent", Parent("p")), True),
+    "a child added": (lambda p, a, b: Child(p, 3), True),
+    "the parent renamed": (lambda p, a, b: setattr(p, "name", "q"), True),
+    "the children list rebound to an equal one": (lambda p, a, b: setattr(p, "children", [a, b]), False),
+    "the children swapped": (lambda p, a, b: p.children.reverse(), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CYCLE_CHANGES))
+def test_every_change_inside_a_cycle_is_found(name):
+    import render_reference
+
+    change, changes_text = CYCLE_CHANGES[name]
+    for pick in (lambda p, a, b: p, lambda p, a, b: a, lambda p, a, b: [b, p]):
+        parent, first, second = family()
+        value = pick(parent, first, second)
+        assert probe(value)[1], "unchanged at first"
+        assert_change_found(name, value, lambda: change(parent, first, second), changes_text)
+        assert probe(value)[0] == render_reference.render(value)
+
+
 def test_subclass_values_changed_in_place_are_found():
     pair = Pair([1], {"a": 1})
     assert not assert_consistent(pair, lambda: pair.left.append(2))[1]
