@@ -38,14 +38,31 @@ class LoudKey(tuple):
         return "LoudKey!"
 
 
+class OddKey(tuple):
+    def __iter__(self):
+        return iter(("X",))  # program code: neither recorder nor reference iterates through it
+
+    def __len__(self):
+        return 1
+
+
+class Holder:
+    def __init__(self):
+        self.ref = None
+
+
 def missing_keys():
     import collections
     seen = []
-    for key in (Key((0, int)), Key((1, 2)), Key(("one",)), LoudKey((3, 4)), LoudKey((int, 5))):
+    holder = Holder()
+    looped = Key((holder, 2))
+    holder.ref = looped  # an arg that holds the args object itself
+    for key in (Key((0, int)), Key((1, 2)), Key(("one",)), LoudKey((3, 4)), LoudKey((int, 5)),
+                OddKey((6, 7)), OddKey((8,)), looped):
         try:
             collections.OrderedDict().move_to_end(key)
         except KeyError as exc:
-            seen.append((type(exc.args).__name__, len(exc.args)))
+            seen.append((type(exc.args).__name__, tuple.__len__(exc.args)))
     return seen, LoudKey.calls
 
 

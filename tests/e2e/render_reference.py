@@ -330,7 +330,8 @@ class Renderer:
         # TypeName(...), as past max_depth.
         def body():
             out.add(name + "(")
-            self._entries(((None, arg) for arg in _exc_args(v)), level, active, out)
+            # (tuple's own iterator: the args may be a tuple subclass's.)
+            self._entries(((None, arg) for arg in tuple.__iter__(_exc_args(v))), level, active, out)
             out.add(")")
         self._enclosed(v, level, active, out, name + "(...)", body)
 
@@ -380,21 +381,30 @@ class Renderer:
             args = _exc_args(exc)
         except Exception:  # not a BaseException instance
             args = ()
-        # str(exc) of two args or more is str(args): a tuple subclass's own
-        # __repr__ would run (C code may raise with one as the args).
-        if (_str_is_builtin(type(exc)) and (type(args) is tuple or len(args) < 2)
-                and all(_is_simple(a) for a in args)):
+        # args may be a tuple subclass (C code may raise with one as the args):
+        # read through tuple's own methods, never the subclass's. str(exc) of two
+        # args or more is str(args), which would run the subclass's __repr__.
+        items = [tuple.__getitem__(args, i) for i in range(tuple.__len__(args))]
+        if (_str_is_builtin(type(exc)) and (type(args) is tuple or len(items) < 2)
+                and all(_is_simple(a) for a in items)):
             return str(exc)
-        if len(args) == 0:
+        if len(items) == 0:
             return ""
-        if len(args) == 1:
-            arg = args[0]
+        if len(items) == 1:
+            arg = items[0]
             if type(arg) is str:
                 if len(arg) <= self.max_string:
                     return arg
                 return arg[:self.max_string] + "..."
             return self.render(arg)
-        return self.render(tuple(args))
+        # The args object itself seen as a tuple: an item that holds it again
+        # closes a cycle there.
+        out = _Out(self.max_total)
+        try:
+            self._container(args, tuple, 0, set(), out)
+        except _Full:
+            pass
+        return self.bound_total("".join(out.parts))
 
     # ------------------------------------------------------------------ locals
     def capture_locals(self, code, items, mode="all"):
