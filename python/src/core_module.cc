@@ -218,6 +218,10 @@ PYBIND11_MODULE(_core, m) {
         return py::none();
       },
       "threading.settrace bootstrap: installs the C hook on the new thread.");
+  m.def("_pause_thread", &rec::PauseCurrentThread,
+        "pytest --tape, between a test's phases: the settrace hook off this thread (see recorder/hook.h).");
+  m.def("_resume_thread", &rec::ResumeCurrentThread, "The hook back on the thread _pause_thread took it from.");
+  m.def("_thread_paused", &rec::CurrentThreadPaused, "_pause_thread took the hook off this thread.");
   m.def("_quiet_thread", &rec::QuietCurrentThread,
         "After the program's main module: this thread's calls into the standard library are the runner's, not recorded.");
   m.def(

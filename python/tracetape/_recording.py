@@ -269,7 +269,8 @@ def stop(exit_status: int = 0, *, discard: bool = False, keep_hook: bool = False
     if not _core.is_recording():
         return None
     handle = _core._trace_handle()
-    _hook_was_taken = handle is not None and _backend == "settrace" and sys.gettrace() is not handle
+    _hook_was_taken = (handle is not None and _backend == "settrace" and sys.gettrace() is not handle
+                       and not _core._thread_paused())
     _set_thread_hook(None)
     if keep_hook and not _release_at_exit:
         atexit.register(_core.release_hook)

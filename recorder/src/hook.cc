@@ -334,6 +334,10 @@ struct HookThread {
   // handler of the program's) is recorded (Recorder::OnEvent); the fast
   // paths do not take it (CurrentThread).
   bool quiet = false;
+  // Recorder::PauseThread (sys.monitoring backend): the thread's events are
+  // not recorded until ResumeThread; it had no recorded frame running. The
+  // fast paths do not take it (CurrentThread).
+  bool paused = false;
   // Frames that CPython linked above a generator or coroutine that throw()
   // ran through delegating frames (`yield from`, `await`): they are on the
   // real stack, without events, until that frame returns or yields, and
@@ -632,6 +636,13 @@ class Recorder {
     last_tstate_ = nullptr;
   }
   bool disabled() const { return disabled_; }
+  // See tracetape::recorder::PauseCurrentThread. `ts` is the calling
+  // thread's.
+  bool PauseThread(PyThreadState* ts);
+  bool ResumeThread(PyThreadState* ts);
+  bool PausedOn(PyThreadState* ts) const {
+    return paused_tstate_ != nullptr && ts == paused_tstate_ && compat::ThreadStateId(ts) == paused_tstate_id_;
+  }
   // The hook comes back on this thread after another trace function held
   // it (TraceHandle).
   void NoteGap() {
@@ -1322,6 +1333,9 @@ class Recorder {
   uint32_t next_code_id_ = 0;
   std::vector<std::string> defs_;  // every file/code/name definition, for a forked child
   std::unordered_map<uint64_t, HookThread> threads_;
+  // The thread PauseThread paused (one at a time; NULL: none), and its id.
+  PyThreadState* paused_tstate_ = nullptr;
+  uint64_t paused_tstate_id_ = 0;
   // The word that names the running thread (gil_compat.h: the GIL's last
   // holder on 3.12+, the runtime's current thread state before), or
   // kNoHolder where it cannot be read or does not name the running thread
@@ -1737,6 +1751,45 @@ void Recorder::DefineThread(const HookThread& t) {
   Emit(w.Finish());
 }
 
+bool Recorder::PauseThread(PyThreadState* ts) {
+  if (paused_tstate_ != nullptr || disabled_) return false;
+  auto it = threads_.find(compat::ThreadStateId(ts));
+  HookThread* t = it != threads_.end() ? &it->second : nullptr;
+  // Only where the thread runs no recorded frame: nothing is left midway.
+  if (t != nullptr && !t->stack.empty()) return false;
+  if (monitoring_) {
+    // The hook is every thread's: this thread's events are dropped instead.
+    t = CurrentThread(ts);
+    if (t == nullptr) return false;
+    t->paused = true;
+    last_tstate_ = nullptr;  // off the fast paths (CurrentThread)
+  } else {
+    // Only tracetape's own hook, installed, not saved aside by someone.
+    if (compat::TraceObject(ts) != g_trace_handle || compat::TraceFunc(ts) != TraceFunctionOf(this)) return false;
+    PyEval_SetTrace(nullptr, nullptr);
+  }
+  paused_tstate_ = ts;
+  paused_tstate_id_ = compat::ThreadStateId(ts);
+  return true;
+}
+
+bool Recorder::ResumeThread(PyThreadState* ts) {
+  if (!PausedOn(ts)) return false;
+  paused_tstate_ = nullptr;
+  if (monitoring_) {
+    auto it = threads_.find(compat::ThreadStateId(ts));
+    if (it == threads_.end()) return false;
+    it->second.paused = false;
+    last_tstate_ = nullptr;  // CurrentThread caches it again
+    return true;
+  }
+  // Another trace function installed meanwhile keeps the thread (as if the
+  // program had replaced the hook: StopRecording says so).
+  if (compat::TraceFunc(ts) != nullptr) return false;
+  PyEval_SetTrace(TraceFunctionOf(this), g_trace_handle);
+  return true;
+}
+
 HookThread* Recorder::CurrentThread(PyThreadState* ts) {
   if (ts == nullptr) ts = PyThreadState_Get();
   uint64_t id = compat::ThreadStateId(ts);
@@ -1766,7 +1819,8 @@ HookThread* Recorder::CurrentThread(PyThreadState* ts) {
   }
   // A thread that needs a resync is looked up again at each event, and
   // the fast paths (SteadyThread) do not take it, until Resync is done.
-  last_tstate_ = it->second.resync || it->second.quiet || !it->second.links.empty() ? nullptr : ts;
+  last_tstate_ =
+      it->second.resync || it->second.quiet || it->second.paused || !it->second.links.empty() ? nullptr : ts;
   last_tstate_id_ = id;
   last_thread_ = &it->second;
   return last_thread_;
@@ -2424,6 +2478,7 @@ void Recorder::OnEvent(PyCodeObject* code, compat::FrameKey key, PyFrameObject* 
     Lose(1);
     return;
   }
+  if (t->paused) return;
   if (t->quiet && t->stack.empty()) {
     if (what != PyTrace_CALL || InDefaultExcludedDir(code)) return;
   }
@@ -3063,7 +3118,8 @@ Status StopRecording(int exit_status, std::string* path, bool discard, bool keep
     }
   } else {
     PyThreadState* ts = PyThreadState_Get();
-    if (compat::TraceObject(ts) != g_trace_handle && !r->disabled()) {
+    if (compat::TraceObject(ts) != g_trace_handle && !r->disabled() &&
+        !(r->PausedOn(ts) && compat::TraceObject(ts) == nullptr)) {
       // Something called sys.settrace() and never gave the handle back (a
       // save and restore does, and the recording goes on): a debugger, a
       // coverage tool, the program's own tracer.
@@ -3126,6 +3182,12 @@ void InstallOnCurrentThread(PyObject* frame) {
 void QuietCurrentThread() {
   if (g_recorder != nullptr) g_recorder->QuietCurrentThread();
 }
+
+bool PauseCurrentThread() { return g_recorder != nullptr && g_recorder->PauseThread(PyThreadState_Get()); }
+
+bool CurrentThreadPaused() { return g_recorder != nullptr && g_recorder->PausedOn(PyThreadState_Get()); }
+
+bool ResumeCurrentThread() { return g_recorder != nullptr && g_recorder->ResumeThread(PyThreadState_Get()); }
 
 PyObject* TraceHandleObject() { return g_trace_handle; }
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SUBPROCESS_TIMEOUT, child_env, parse_jsonl, tracetape_cmd
+from conftest import BACKENDS, SUBPROCESS_TIMEOUT, child_env, parse_jsonl, tracetape_cmd
 
 pytest_plugins = ["pytester"]
 
@@ -1017,6 +1017,104 @@ def test_fixtures_recorded_and_pytest_internals_never(pytester):
     assert any(e["func"] == "resource" and i > body_end for i, e in enumerate(events)), \
         "the fixture's teardown is not in the tape"
     assert any(e["func"] == "helper" and e["kind"] == "exception" for e in events)
+
+
+PHASES_CONFTEST = '''
+import sys
+import threading
+
+import pytest
+
+seen = []
+
+
+@pytest.fixture
+def resource():
+    opened = "resource"
+    yield opened
+    closed = opened.upper()
+
+
+def pytest_runtest_setup(item):
+    setup_hook = item.name
+
+
+def pytest_runtest_teardown(item, nextitem):
+    teardown_hook = item.name
+
+
+def pytest_runtest_makereport(item, call):
+    reporting = call.when
+    seen.append(reporting)
+
+
+def pytest_runtest_logreport(report):
+    logged = report.when
+    seen.append(logged)
+
+
+def background(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+'''
+
+PHASES_TESTS = '''
+import threading
+
+import conftest
+
+
+def test_phases(resource):
+    worker = threading.Thread(target=conftest.background, args=(3,))
+    worker.start()
+    worker.join()
+    value = len(resource)
+    assert value == 9
+
+
+def test_second(resource):
+    assert resource == "resource"
+'''
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_tape_holds_the_test_s_phases_and_not_the_reporting_between_them(pytester, monkeypatch, backend):
+    """A tape holds the test's setup, call and teardown: the fixtures, the
+    conftest's hooks that run within those phases, the test's own threads. The
+    reporting that pytest does between the phases (makereport, logreport, the
+    terminal) is pytest's own work, left out on both backends, as it would be
+    if the conftest's hooks were pytest's: the settrace backend takes the hook
+    off the thread there."""
+    monkeypatch.setenv("TRACETAPE_BACKEND", backend)
+    pytester.makeini("[pytest]\n")
+    pytester.makeconftest(PHASES_CONFTEST)
+    pytester.makepyfile(test_phases=PHASES_TESTS)
+    result = run(pytester, "--tape=on", "-p", "no:cacheprovider")
+    assert result.ret == 1, show(result)
+    result.assert_outcomes(passed=1, failed=1)
+    assert "replaced tracetape's trace function" not in result.stderr.str(), show(result)
+    for test in ("test_phases", "test_second"):
+        tape = Path(DEFAULT_DIR) / tape_name("test_phases.py::" + test)
+        assert_sound(pytester.path, tape)
+        events = dump(pytester.path, tape)
+        funcs = [e["func"] for e in events if e["kind"] == "call"]
+        assert "pytest_runtest_makereport" not in funcs and "pytest_runtest_logreport" not in funcs, funcs
+        # In order: setup (the conftest's hook, the fixture), the test, teardown.
+        order = [f for f in funcs if f in ("pytest_runtest_setup", "resource", test, "pytest_runtest_teardown")]
+        assert order == ["pytest_runtest_setup", "resource", test, "pytest_runtest_teardown", "resource"], funcs
+        fixture = [e for e in events if e["func"] == "resource"]
+        assert any(e["locals"].get("closed") == "'RESOURCE'" for e in fixture), fixture
+        assert any(e["func"] == "pytest_runtest_teardown" and e["locals"].get("teardown_hook") == repr(test)
+                   for e in events), events
+    events = dump(pytester.path, Path(DEFAULT_DIR) / tape_name("test_phases.py::test_phases"))
+    threads = {e["thread"] for e in events if e["func"] == "background"}
+    main = {e["thread"] for e in events if e["func"] == "test_phases"}
+    assert threads and not threads & main, events
+    assert any(e["func"] == "background" and e["kind"] == "return" and e.get("value") == "3" for e in events)
+    failure = [e for e in events if e["func"] == "test_phases" and e["kind"] == "exception"]
+    assert failure and failure[0]["locals"].get("value") == "8", failure
 
 
 def test_run_from_a_subdirectory(pytester, monkeypatch):

@@ -53,6 +53,22 @@ void InstallOnCurrentThread(PyObject* frame);
 // code there (a signal handler) still is, and so are the other threads.
 void QuietCurrentThread();
 
+// `pytest --tape` (settrace backend): between a test's phases the calling
+// thread runs pytest's own code, out of scope, whose every call CPython
+// would still give the trace function (and run slower for it, on 3.10 and
+// 3.11). PauseCurrentThread takes the hook off the thread until
+// ResumeCurrentThread puts it back, so that those calls run untraced: only
+// where the hook is tracetape's own, installed on the thread, and no
+// recorded frame is running on it (the recording then misses nothing it is
+// in the middle of). Returns whether it did. ResumeCurrentThread: the hook
+// back on the thread PauseCurrentThread took it from, unless another trace
+// function was installed meanwhile; returns whether it did. Other threads
+// are not touched. A no-op, returning false, with the sys.monitoring
+// backend, whose hook costs nothing in code it has switched off.
+bool PauseCurrentThread();
+bool ResumeCurrentThread();
+bool CurrentThreadPaused();  // the calling thread's hook is off, by PauseCurrentThread
+
 // What sys.gettrace() returns while the settrace backend records: a Python
 // trace function that, given back to sys.settrace (a save and restore of
 // the trace function), installs the hook again. NULL before the first
