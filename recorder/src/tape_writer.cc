@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <unordered_map>
 
 #include <flatbuffers/flatbuffers.h>
 
@@ -34,6 +36,84 @@ int64_t WallNs() {
 }
 
 constexpr size_t kMaxSourceBytes = 16u << 20;
+
+// Source records already encoded, by path, for the next tapes of the
+// process: `pytest --tape` records each test into a tape of its own, and
+// each embeds the test module and the code the test ran, the same files
+// again and again (compressing a 100 KB test module took about 600k
+// instructions per test). An entry is reused while the file is the same one,
+// unchanged (device, inode, size, modification and change times, as stat()
+// gives them before and after the read that made it), and the record would
+// be the same (file id, compression level). A file changed in the last two
+// seconds is not kept (SetSourceCacheSettledNs), as git treats a "racily
+// clean" file: a filesystem stamps its times from a clock that ticks every
+// few milliseconds, and a rewrite of the same size within one tick would
+// look unchanged. At most kSourceCacheBytes.
+struct FileIdentity {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = -1;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileIdentity& o) const {
+    return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns;
+  }
+};
+
+bool IdentityOf(const std::string& path, FileIdentity* out) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  out->dev = st.st_dev;
+  out->ino = st.st_ino;
+  out->size = st.st_size;
+  out->mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  out->ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  return true;
+}
+
+struct CachedSource {
+  uint32_t id;
+  int level;
+  FileIdentity identity;
+  std::string record;
+};
+constexpr size_t kSourceCacheBytes = 32u << 20;
+std::atomic<int64_t> g_settled_ns{2'000'000'000};  // SetSourceCacheSettledNs
+std::mutex g_source_cache_mu;
+std::unordered_map<std::string, CachedSource> g_source_cache;
+size_t g_source_cache_bytes = 0;
+
+// The cached record of `path`, if it is still `identity`'s and would be the
+// same; empty otherwise.
+std::string CachedSourceRecord(const std::string& path, uint32_t id, int level, const FileIdentity& identity) {
+  std::lock_guard<std::mutex> lock(g_source_cache_mu);
+  auto it = g_source_cache.find(path);
+  if (it == g_source_cache.end() || it->second.id != id || it->second.level != level ||
+      !(it->second.identity == identity)) {
+    return std::string();
+  }
+  return it->second.record;
+}
+
+void CacheSourceRecord(const std::string& path, uint32_t id, int level, const FileIdentity& identity,
+                       const std::string& record) {
+  std::lock_guard<std::mutex> lock(g_source_cache_mu);
+  auto it = g_source_cache.find(path);
+  if (it != g_source_cache.end()) {
+    g_source_cache_bytes -= it->second.record.size();
+    g_source_cache.erase(it);
+  }
+  if (record.size() > kSourceCacheBytes / 4) return;
+  const int64_t now = WallNs();
+  const int64_t settled = g_settled_ns.load(std::memory_order_relaxed);
+  if (now - identity.mtime_ns < settled || now - identity.ctime_ns < settled) return;
+  if (g_source_cache_bytes + record.size() > kSourceCacheBytes) {
+    g_source_cache.clear();  // rare: a process whose tapes embed over 32 MiB of sources
+    g_source_cache_bytes = 0;
+  }
+  g_source_cache.emplace(path, CachedSource{id, level, identity, record});
+  g_source_cache_bytes += record.size();
+}
 
 // The SIGTERM guard's state, lock-free atomics only (the handler reads and
 // writes them). One recording runs at a time: one writer thread is "live".
@@ -145,6 +225,13 @@ void RemoveTermGuard() {
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
   ::sigaction(SIGTERM, &dfl, nullptr);
+}
+
+int64_t SetSourceCacheSettledNs(int64_t ns) { return g_settled_ns.exchange(ns); }
+
+bool SourceCached(const std::string& path) {
+  std::lock_guard<std::mutex> lock(g_source_cache_mu);
+  return g_source_cache.count(path) != 0;
 }
 
 StatusOr<int> CreateTapeFile(const std::string& path) {
@@ -419,6 +506,20 @@ void TapeWriter::WriteSources() {
     flatbuffers::FlatBufferBuilder b;
     std::string text;
     std::string omitted;
+    // Read from disk: the record may be in the cache, or go there.
+    const bool from_disk = options_.embed_source && file.source_override.empty();
+    FileIdentity before;
+    const bool cacheable = from_disk && IdentityOf(file.path, &before);
+    if (cacheable) {
+      std::string cached = CachedSourceRecord(file.path, file.id, options_.zstd_level, before);
+      if (!cached.empty()) {
+        uint64_t offset;
+        Status s = Append(cached, &offset);
+        if (!s.ok()) return Fail(s);
+        source_offsets_.push_back(offset);
+        continue;
+      }
+    }
     if (!options_.embed_source) {
       omitted = "--no-source";
     } else if (!file.source_override.empty()) {
@@ -445,10 +546,19 @@ void TapeWriter::WriteSources() {
     auto data = b.CreateVector(reinterpret_cast<const uint8_t*>(text.data()), text.size());
     auto why = omitted.empty() ? flatbuffers::Offset<flatbuffers::String>() : b.CreateString(omitted);
     b.Finish(fb::CreateSource(b, file.id, path, data, why));
+    auto rec = format::EncodeRecord(
+        format::RecordType::kSource,
+        std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()), options_.zstd_level);
+    if (!rec.ok()) return Fail(rec.status());
     uint64_t offset;
-    Status s = AppendFlatBuffer(format::RecordType::kSource, b, &offset);
+    Status s = Append(*rec, &offset);
     if (!s.ok()) return Fail(s);
     source_offsets_.push_back(offset);
+    // Kept only if the file did not change while it was read.
+    FileIdentity after;
+    if (cacheable && omitted.empty() && IdentityOf(file.path, &after) && after == before) {
+      CacheSourceRecord(file.path, file.id, options_.zstd_level, after, *rec);
+    }
   }
 }
 

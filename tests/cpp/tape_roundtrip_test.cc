@@ -9,11 +9,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "synthetic_recording.h"
@@ -271,6 +275,79 @@ TEST(TapeWriterTest, NoSourceOptionOmitsSourceText) {
   EXPECT_TRUE(it->second.text.empty());
   EXPECT_FALSE(it->second.omitted_reason.empty());
   EXPECT_EQ(testing::ReadFileBytes(w.path).find("def fib(n):"), std::string::npos);
+}
+
+// A tape of one call into `path`, whose source the writer reads from disk;
+// the text it embedded.
+std::string EmbeddedSource(const std::string& path) {
+  testing::RecordingBuilder b;
+  uint32_t f = b.DefineFile(path, "");
+  uint32_t c = b.DefineCode(f, 1, "f", "f");
+  b.DefineThread(0, 77, "MainThread");
+  b.Call(0, c, 1);
+  b.Return(0, 1, "None");
+  Written w = WriteAndOpen(b.raw(), testing::TestRecordOptions(""));
+  if (w.tape == nullptr) return "<no tape>";
+  auto it = w.tape->sources().find(path);
+  return it == w.tape->sources().end() ? "<no source>" : it->second.text;
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+// Sets the file's modification time (and with it its change time, to now).
+void SetMtime(const std::string& path, const struct timespec& mtime) {
+  struct timespec times[2] = {mtime, mtime};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << std::strerror(errno);
+}
+
+struct timespec MtimeOf(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0);
+  return st.st_mtim;
+}
+
+// The writers keep the source records they encode for the process's next
+// tapes (pytest --tape embeds the same files in every test's tape): a file
+// that changed since is read again, even with its size and modification time
+// put back as they were, and a file changed within the last two seconds is
+// never kept (its times may not show a rewrite in the same clock tick).
+TEST(TapeWriterTest, ASourceEmbeddedAgainIsTheFileAsItIsNow) {
+  TempDir dir;
+  const std::string path = dir.File("mod.py");
+  const int64_t settled = recorder::SetSourceCacheSettledNs(0);
+  WriteText(path, "value = 1\n");
+  struct timespec old_mtime = {1'600'000'000, 123};
+  SetMtime(path, old_mtime);
+  EXPECT_EQ(EmbeddedSource(path), "value = 1\n");
+  EXPECT_TRUE(recorder::SourceCached(path));
+  EXPECT_EQ(EmbeddedSource(path), "value = 1\n");  // from the cache
+  // The same size, the same modification time: only the change time differs
+  // (its clock ticks every few milliseconds).
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  WriteText(path, "value = 2\n");
+  SetMtime(path, old_mtime);
+  EXPECT_EQ(EmbeddedSource(path), "value = 2\n");
+  // Replaced by another file (another inode) of the same size and times.
+  const std::string other = dir.File("other.py");
+  WriteText(other, "value = 3\n");
+  SetMtime(other, old_mtime);
+  ASSERT_EQ(::rename(other.c_str(), path.c_str()), 0);
+  EXPECT_EQ(EmbeddedSource(path), "value = 3\n");
+  recorder::SetSourceCacheSettledNs(settled);
+
+  // A file changed in the last two seconds is read again for each tape: a
+  // rewrite of the same size in the same tick of the filesystem's clock
+  // would not show in its times.
+  const std::string fresh = dir.File("fresh.py");
+  WriteText(fresh, "flag = 'a'\n");
+  EXPECT_EQ(EmbeddedSource(fresh), "flag = 'a'\n");
+  EXPECT_FALSE(recorder::SourceCached(fresh));
+  SetMtime(fresh, old_mtime);  // an old modification time, a change time of now
+  EXPECT_EQ(EmbeddedSource(fresh), "flag = 'a'\n");
+  EXPECT_FALSE(recorder::SourceCached(fresh));
 }
 
 TEST(TapeWriterTest, LossIsRecordedInBandAndInTheFooter) {

@@ -43,6 +43,14 @@ bool InstallTermGuard();
 // Restores the default action if the guard is still the handler.
 void RemoveTermGuard();
 
+// The writers keep each source record they encode from a file on disk for
+// the process's next tapes (`pytest --tape` embeds the same files in each
+// test's tape), while the file is unchanged and was not changed in the last
+// `ns` before it was read (2 s; tests set it lower). Returns the last value.
+int64_t SetSourceCacheSettledNs(int64_t ns);
+// Whether a record of `path` is kept (for tests).
+bool SourceCached(const std::string& path);
+
 class TapeWriter {
  public:
   // Opens the file and starts the thread, which writes the preamble and the
