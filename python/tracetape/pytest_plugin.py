@@ -174,12 +174,16 @@ class _TapePlugin:
                     self.empty.add(path)
 
     def _phase(self, item):
-        """A test's setup, call or teardown phase, recorded. Between them this
-        thread runs pytest's own code (reports, logging, the terminal), out of
-        scope: with the settrace backend CPython would still give each of its
-        calls to the trace function, which cost 3.10 and 3.11 about half a
-        millisecond per test, so the hook leaves the thread there (the
-        sys.monitoring backend switches such code off by itself)."""
+        """A test's setup, call or teardown phase, recorded: the phase's hook
+        implementations (pytest's runner, which sets the fixtures up, runs the
+        test and tears them down, and the conftest's own), inside every hook
+        wrapper (trylast: capture, logging, warnings, a plugin's timing). Around
+        them this thread runs pytest's own code (wrappers, reports, the
+        terminal), out of scope: with the settrace backend CPython would still
+        give each of its calls to the trace function (two thirds of --tape's
+        cost on a trivial test, 3.11), so the hook leaves the thread there. The
+        sys.monitoring backend switches such code off by itself; it drops the
+        thread's events there, so that both give the same tape."""
         state = item.stash.get(_KEY, None)
         resumed = state is not None and state.get("paused") and _core._resume_thread()
         if state is not None:
@@ -190,15 +194,15 @@ class _TapePlugin:
             if resumed:
                 state["paused"] = _core._pause_thread()
 
-    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_setup(self, item):
         yield from self._phase(item)
 
-    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_call(self, item):
         yield from self._phase(item)
 
-    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item):
         yield from self._phase(item)
 

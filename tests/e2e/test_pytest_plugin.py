@@ -1043,6 +1043,13 @@ def pytest_runtest_teardown(item, nextitem):
     teardown_hook = item.name
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    wrapping = item.name
+    yield
+    unwrapped = wrapping
+
+
 def pytest_runtest_makereport(item, call):
     reporting = call.when
     seen.append(reporting)
@@ -1082,11 +1089,11 @@ def test_second(resource):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_tape_holds_the_test_s_phases_and_not_the_reporting_between_them(pytester, monkeypatch, backend):
     """A tape holds the test's setup, call and teardown: the fixtures, the
-    conftest's hooks that run within those phases, the test's own threads. The
-    reporting that pytest does between the phases (makereport, logreport, the
-    terminal) is pytest's own work, left out on both backends, as it would be
-    if the conftest's hooks were pytest's: the settrace backend takes the hook
-    off the thread there."""
+    conftest's hook implementations for those phases, the test's own threads.
+    Hook wrappers around the phases and the reporting that pytest does between
+    them (makereport, logreport, the terminal) are left out on both backends,
+    as they would be if the conftest's were pytest's: the settrace backend
+    takes the hook off the thread there."""
     monkeypatch.setenv("TRACETAPE_BACKEND", backend)
     pytester.makeini("[pytest]\n")
     pytester.makeconftest(PHASES_CONFTEST)
@@ -1101,6 +1108,7 @@ def test_a_tape_holds_the_test_s_phases_and_not_the_reporting_between_them(pytes
         events = dump(pytester.path, tape)
         funcs = [e["func"] for e in events if e["kind"] == "call"]
         assert "pytest_runtest_makereport" not in funcs and "pytest_runtest_logreport" not in funcs, funcs
+        assert "pytest_runtest_call" not in funcs, funcs  # a hook wrapper
         # In order: setup (the conftest's hook, the fixture), the test, teardown.
         order = [f for f in funcs if f in ("pytest_runtest_setup", "resource", test, "pytest_runtest_teardown")]
         assert order == ["pytest_runtest_setup", "resource", test, "pytest_runtest_teardown", "resource"], funcs
