@@ -13,8 +13,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <mutex>
-#include <unordered_map>
+#include <utility>
 
 #include <flatbuffers/flatbuffers.h>
 
@@ -37,7 +38,7 @@ int64_t WallNs() {
 
 constexpr size_t kMaxSourceBytes = 16u << 20;
 
-// Source records already encoded, by path, for the next tapes of the
+// Source records already encoded, by path and file id, for the next tapes of the
 // process: `pytest --tape` records each test into a tape of its own, and
 // each embeds the test module and the code the test ran, the same files
 // again and again (compressing a 100 KB test module took about 600k
@@ -72,7 +73,6 @@ bool IdentityOf(const std::string& path, FileIdentity* out) {
 }
 
 struct CachedSource {
-  uint32_t id;
   int level;
   FileIdentity identity;
   std::string record;
@@ -80,16 +80,17 @@ struct CachedSource {
 constexpr size_t kSourceCacheBytes = 32u << 20;
 std::atomic<int64_t> g_settled_ns{2'000'000'000};  // SetSourceCacheSettledNs
 std::mutex g_source_cache_mu;
-std::unordered_map<std::string, CachedSource> g_source_cache;
+// (A file's id is its order among the files a recording meets: tests that
+// run other code meet the same file with other ids.)
+std::map<std::pair<std::string, uint32_t>, CachedSource> g_source_cache;
 size_t g_source_cache_bytes = 0;
 
 // The cached record of `path`, if it is still `identity`'s and would be the
 // same; empty otherwise.
 std::string CachedSourceRecord(const std::string& path, uint32_t id, int level, const FileIdentity& identity) {
   std::lock_guard<std::mutex> lock(g_source_cache_mu);
-  auto it = g_source_cache.find(path);
-  if (it == g_source_cache.end() || it->second.id != id || it->second.level != level ||
-      !(it->second.identity == identity)) {
+  auto it = g_source_cache.find({path, id});
+  if (it == g_source_cache.end() || it->second.level != level || !(it->second.identity == identity)) {
     return std::string();
   }
   return it->second.record;
@@ -98,7 +99,7 @@ std::string CachedSourceRecord(const std::string& path, uint32_t id, int level, 
 void CacheSourceRecord(const std::string& path, uint32_t id, int level, const FileIdentity& identity,
                        const std::string& record) {
   std::lock_guard<std::mutex> lock(g_source_cache_mu);
-  auto it = g_source_cache.find(path);
+  auto it = g_source_cache.find({path, id});
   if (it != g_source_cache.end()) {
     g_source_cache_bytes -= it->second.record.size();
     g_source_cache.erase(it);
@@ -111,7 +112,7 @@ void CacheSourceRecord(const std::string& path, uint32_t id, int level, const Fi
     g_source_cache.clear();  // rare: a process whose tapes embed over 32 MiB of sources
     g_source_cache_bytes = 0;
   }
-  g_source_cache.emplace(path, CachedSource{id, level, identity, record});
+  g_source_cache.emplace(std::make_pair(path, id), CachedSource{level, identity, record});
   g_source_cache_bytes += record.size();
 }
 
@@ -231,7 +232,8 @@ int64_t SetSourceCacheSettledNs(int64_t ns) { return g_settled_ns.exchange(ns); 
 
 bool SourceCached(const std::string& path) {
   std::lock_guard<std::mutex> lock(g_source_cache_mu);
-  return g_source_cache.count(path) != 0;
+  auto it = g_source_cache.lower_bound({path, 0});
+  return it != g_source_cache.end() && it->first.first == path;
 }
 
 StatusOr<int> CreateTapeFile(const std::string& path) {
