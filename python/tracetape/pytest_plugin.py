@@ -173,7 +173,7 @@ class _TapePlugin:
                 elif keep and ours and _recording.last_event_count() == 0:
                     self.empty.add(path)
 
-    def _phase(self, item):
+    def _resume(self, item) -> bool:
         """A test's setup, call or teardown phase, recorded: the phase's hook
         implementations (pytest's runner, which sets the fixtures up, runs the
         test and tears them down, and the conftest's own), inside every hook
@@ -185,26 +185,36 @@ class _TapePlugin:
         sys.monitoring backend switches such code off by itself; it drops the
         thread's events there, so that both give the same tape."""
         state = item.stash.get(_KEY, None)
-        resumed = state is not None and state.get("paused") and _core._resume_thread()
-        if state is not None:
-            state["paused"] = False
-        try:
-            yield
-        finally:
-            if resumed:
-                state["paused"] = _core._pause_thread()
+        if state is None or not state["paused"]:
+            return False
+        state["paused"] = False
+        return _core._resume_thread()
 
+    def _pause(self, item) -> None:
+        item.stash[_KEY]["paused"] = _core._pause_thread()
+
+    # (An old-style hook wrapper's yield does not raise: each pauses again
+    # whatever the phase's outcome.)
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_setup(self, item):
-        yield from self._phase(item)
+        resumed = self._resume(item)
+        yield
+        if resumed:
+            self._pause(item)
 
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_call(self, item):
-        yield from self._phase(item)
+        resumed = self._resume(item)
+        yield
+        if resumed:
+            self._pause(item)
 
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item):
-        yield from self._phase(item)
+        resumed = self._resume(item)
+        yield
+        if resumed:
+            self._pause(item)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
