@@ -193,28 +193,17 @@ class _TapePlugin:
     def _pause(self, item) -> None:
         item.stash[_KEY]["paused"] = _core._pause_thread()
 
-    # (An old-style hook wrapper's yield does not raise: each pauses again
-    # whatever the phase's outcome.)
+    # Each phase: pytest_runtest_setup, _call and _teardown. (An old-style
+    # hook wrapper's yield does not raise: it pauses again whatever the
+    # phase's outcome.)
     @pytest.hookimpl(hookwrapper=True, trylast=True)
-    def pytest_runtest_setup(self, item):
+    def _phase(self, item):
         resumed = self._resume(item)
         yield
         if resumed:
             self._pause(item)
 
-    @pytest.hookimpl(hookwrapper=True, trylast=True)
-    def pytest_runtest_call(self, item):
-        resumed = self._resume(item)
-        yield
-        if resumed:
-            self._pause(item)
-
-    @pytest.hookimpl(hookwrapper=True, trylast=True)
-    def pytest_runtest_teardown(self, item):
-        resumed = self._resume(item)
-        yield
-        if resumed:
-            self._pause(item)
+    pytest_runtest_setup = pytest_runtest_call = pytest_runtest_teardown = _phase
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
