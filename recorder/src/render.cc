@@ -571,6 +571,15 @@ void Renderer::ReleaseCaches() {
   SpareShared().clear();
 }
 
+bool Renderer::SecretKey(PyObject* key) {
+  if (PyUnicode_Check(key)) return ShouldRedactName(key, Utf8View(key));
+  // os.environ's own mapping (_data) has bytes keys: read as UTF-8 text.
+  if (PyBytes_Check(key)) {
+    return ShouldRedactName(key, std::string_view(PyBytes_AS_STRING(key), static_cast<size_t>(PyBytes_GET_SIZE(key))));
+  }
+  return false;
+}
+
 bool Renderer::ShouldRedactName(PyObject* name, std::string_view text) {
   if (name_cache_.empty()) name_cache_.resize(kNameCacheSize);
   // Attribute names are interned strings: one object per name.
@@ -1696,7 +1705,7 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
       whole = whole && IsImmutableScalar(key);
       Value(key, depth + 1, out);
       out->append(": ");
-      ItemValue(key, value, PyUnicode_Check(key) && ShouldRedactName(key, Utf8View(key)), depth, out);
+      ItemValue(key, value, SecretKey(key), depth, out);
     }
   }
   if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = static_cast<uint32_t>(i);

@@ -513,6 +513,9 @@ class Renderer {
   bool Active(PyObject* v) const;
   void Finish(std::string* out);
   bool ShouldRedactName(PyObject* name, std::string_view text);
+  // A dict key whose item is <redacted>: a str, or a bytes (as UTF-8), that
+  // ShouldRedactName matches.
+  bool SecretKey(PyObject* key);
 
   // The last rendering of instances and dicts, reused inside a container or
   // another instance while its own fingerprint still holds: a change to one

@@ -5,6 +5,7 @@ appear in a recording. Values whose names do not match the redaction pattern sta
 visible (username, pass_count), and "author" matches by substring ("auth").
 """
 # e2e-canaries: canary
+import os
 
 
 def secret_value(tag):
@@ -58,8 +59,19 @@ def check_credentials(credentials):
     raise ValueError({"password": credentials["password"], "user": credentials["user"]})
 
 
+def environment(tag):
+    # os.environ's own mapping (_data) has bytes keys, matched as UTF-8 text: a
+    # local holding an environment shows it without the secret-named variables.
+    data = {b"MY_API_TOKEN": secret_value(tag).encode(), b"LANG": b"C.UTF-8",
+            b"nested": {b"db_password": secret_value(tag + "-db").encode(), b"port": b"5432"}}
+    env = os._Environ(data, os.fsencode, os.fsdecode, os.fsencode, os.fsdecode)
+    names = sorted(env)
+    return len(names)
+
+
 def main():
     api_key = make_api_key("svc")
+    print("variables", environment("environ"))
     password = secret_value("password")
     print(login("ann", password, token_ttl=secret_value("kw"), mode="fast"))
     try:

@@ -314,8 +314,10 @@ class Renderer:
                 out.add(", ")
             self._render(key, level + 1, active, out)
             out.add(": ")
-            # Choice: a key "is str" when isinstance(key, str) (subclasses included).
-            if isinstance(key, str) and self.is_secret(key):
+            # Choice: a key "is str" when isinstance(key, str) (subclasses included),
+            # and likewise for bytes, read as UTF-8 (os.environ's _data).
+            if isinstance(key, str) and self.is_secret(key) or \
+                    isinstance(key, bytes) and self.is_secret(bytes.decode(key, "utf-8", "surrogateescape")):
                 out.add(REDACTED)
             else:
                 self._render(value, level + 1, active, out)

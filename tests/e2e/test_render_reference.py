@@ -709,8 +709,11 @@ def test_dict_keys_are_redacted_at_any_depth():
                              "[{'API_KEY': <redacted>, 'level': {'session': <redacted>}}]}")
 
 
-def test_only_str_keys_are_redacted():
-    assert render({b"password": 1, ("token",): 2}) == "{b'password': 1, ('token',): 2}"
+def test_str_and_bytes_keys_are_redacted_and_no_others():
+    # A bytes key is read as UTF-8 (os.environ's own mapping has bytes keys).
+    assert render({b"password": 1, ("token",): 2, "token": 3, b"\xffAPI_KEY\xfe": 4, b"path": 5}) == \
+        "{b'password': <redacted>, ('token',): 2, 'token': <redacted>, b'\\xffAPI_KEY\\xfe': <redacted>, " \
+        "b'path': 5}"
 
 
 def test_redaction_in_dict_subclasses():
