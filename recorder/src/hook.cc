@@ -1753,13 +1753,9 @@ void Recorder::DefineThread(const HookThread& t) {
 
 bool Recorder::PauseThread(PyThreadState* ts) {
   if (paused_tstate_ != nullptr || disabled_) return false;
-  auto it = threads_.find(compat::ThreadStateId(ts));
-  HookThread* t = it != threads_.end() ? &it->second : nullptr;
-  // Only where the thread runs no recorded frame: nothing is left midway.
-  if (t != nullptr && !t->stack.empty()) return false;
   if (monitoring_) {
     // The hook is every thread's: this thread's events are dropped instead.
-    t = CurrentThread(ts);
+    HookThread* t = CurrentThread(ts);
     if (t == nullptr) return false;
     t->paused = true;
     last_tstate_ = nullptr;  // off the fast paths (CurrentThread)
@@ -1776,11 +1772,17 @@ bool Recorder::PauseThread(PyThreadState* ts) {
 bool Recorder::ResumeThread(PyThreadState* ts) {
   if (!PausedOn(ts)) return false;
   paused_tstate_ = nullptr;
+  auto it = threads_.find(compat::ThreadStateId(ts));
+  if (it != threads_.end()) {
+    // The recorded frames under the pause point (a script that called
+    // pytest.main) are checked against the real stack at the next event,
+    // as after any gap: one that ended meanwhile leaves the shadow stack.
+    if (!it->second.stack.empty()) it->second.resync = true;
+    last_tstate_ = nullptr;  // CurrentThread caches it again
+  }
   if (monitoring_) {
-    auto it = threads_.find(compat::ThreadStateId(ts));
     if (it == threads_.end()) return false;
     it->second.paused = false;
-    last_tstate_ = nullptr;  // CurrentThread caches it again
     return true;
   }
   // Another trace function installed meanwhile keeps the thread (as if the

@@ -1125,6 +1125,52 @@ def test_a_tape_holds_the_test_s_phases_and_not_the_reporting_between_them(pytes
     assert failure and failure[0]["locals"].get("value") == "8", failure
 
 
+RUN_TESTS_SCRIPT = '''
+import sys
+
+import pytest
+
+
+class Hooks:
+    def pytest_runtest_logreport(self, report):
+        script_logged = report.when
+
+
+sys.exit(pytest.main(["-p", "no:cacheprovider", "--tape=on", "test_phases.py"], plugins=[Hooks()]))
+'''
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_phases_alone_when_a_script_in_scope_runs_pytest(pytester, backend):
+    """A script of the project that calls pytest.main() is in the recording's
+    scope and under every test: its frame is on the stack at each pause. The
+    tapes are those of test_a_tape_holds_the_test_s_phases_...: the script's
+    own hook, run between the phases, is left out as the conftest's are."""
+    pytester.makeini("[pytest]\n")
+    pytester.makeconftest(PHASES_CONFTEST)
+    pytester.makepyfile(test_phases=PHASES_TESTS)
+    script = pytester.path / "run_tests.py"
+    script.write_text(RUN_TESTS_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script)], cwd=str(pytester.path), env=child_env(backend),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=SUBPROCESS_TIMEOUT)
+    out = proc.stdout.decode("utf-8", "backslashreplace") + proc.stderr.decode("utf-8", "backslashreplace")
+    assert proc.returncode == 1, out
+    assert "1 failed, 1 passed" in out, out
+    assert "replaced tracetape's trace function" not in out, out
+    for test in ("test_phases", "test_second"):
+        tape = Path(DEFAULT_DIR) / tape_name("test_phases.py::" + test)
+        assert_sound(pytester.path, tape)
+        events = dump(pytester.path, tape)
+        funcs = [e["func"] for e in events if e["kind"] == "call"]
+        assert "pytest_runtest_logreport" not in funcs and "pytest_runtest_makereport" not in funcs, funcs
+        order = [f for f in funcs if f in ("pytest_runtest_setup", "resource", test, "pytest_runtest_teardown")]
+        assert order == ["pytest_runtest_setup", "resource", test, "pytest_runtest_teardown", "resource"], funcs
+        # Every event of the test's own frames is there, at the depth under the script's frame.
+        body = [e for e in events if e["func"] == test]
+        assert body[0]["kind"] == "call" and body[-1]["kind"] in ("return", "exception"), body
+        assert len({e["depth"] for e in body}) == 1, body
+
+
 def test_run_from_a_subdirectory(pytester, monkeypatch):
     """The default tape directory is under the rootdir, and the paths shown are right
     from where pytest was started."""

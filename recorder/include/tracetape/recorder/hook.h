@@ -58,9 +58,12 @@ void QuietCurrentThread();
 // would still give the trace function (and run slower for it, on 3.10 and
 // 3.11). PauseCurrentThread takes the hook off the thread until
 // ResumeCurrentThread puts it back, so that those calls run untraced: only
-// where the hook is tracetape's own, installed on the thread, and no
-// recorded frame is running on it (the recording then misses nothing it is
-// in the middle of). Returns whether it did. ResumeCurrentThread: the hook
+// where the hook is tracetape's own, installed on the thread. Call it where
+// the thread runs out-of-scope code above every recorded frame on it (a
+// script that called pytest.main): those cannot run before the hook comes
+// back, and calls that begin and end meanwhile are left out. (The next
+// event checks the shadow stack against the real one all the same.)
+// Returns whether it did. ResumeCurrentThread: the hook
 // back on the thread PauseCurrentThread took it from, unless another trace
 // function was installed meanwhile; returns whether it did. Other threads
 // are not touched. A no-op, returning false, with the sys.monitoring
