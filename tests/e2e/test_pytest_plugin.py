@@ -1086,6 +1086,24 @@ def test_second(resource):
 '''
 
 
+def phase_tapes(root):
+    """The events of test_phases.py's two tapes, each checked: sound, none of the
+    reporting hooks (makereport, logreport) nor the hook wrapper, and in order
+    setup (the conftest's hook, the fixture), the test, teardown."""
+    tapes = {}
+    for test in ("test_phases", "test_second"):
+        tape = Path(DEFAULT_DIR) / tape_name("test_phases.py::" + test)
+        assert_sound(root, tape)
+        events = dump(root, tape)
+        funcs = [e["func"] for e in events if e["kind"] == "call"]
+        assert "pytest_runtest_makereport" not in funcs and "pytest_runtest_logreport" not in funcs, funcs
+        assert "pytest_runtest_call" not in funcs, funcs  # a hook wrapper
+        order = [f for f in funcs if f in ("pytest_runtest_setup", "resource", test, "pytest_runtest_teardown")]
+        assert order == ["pytest_runtest_setup", "resource", test, "pytest_runtest_teardown", "resource"], funcs
+        tapes[test] = events
+    return tapes
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_tape_holds_the_test_s_phases_and_not_the_reporting_between_them(pytester, monkeypatch, backend):
     """A tape holds the test's setup, call and teardown: the fixtures, the
@@ -1102,21 +1120,13 @@ def test_a_tape_holds_the_test_s_phases_and_not_the_reporting_between_them(pytes
     assert result.ret == 1, show(result)
     result.assert_outcomes(passed=1, failed=1)
     assert "replaced tracetape's trace function" not in result.stderr.str(), show(result)
-    for test in ("test_phases", "test_second"):
-        tape = Path(DEFAULT_DIR) / tape_name("test_phases.py::" + test)
-        assert_sound(pytester.path, tape)
-        events = dump(pytester.path, tape)
-        funcs = [e["func"] for e in events if e["kind"] == "call"]
-        assert "pytest_runtest_makereport" not in funcs and "pytest_runtest_logreport" not in funcs, funcs
-        assert "pytest_runtest_call" not in funcs, funcs  # a hook wrapper
-        # In order: setup (the conftest's hook, the fixture), the test, teardown.
-        order = [f for f in funcs if f in ("pytest_runtest_setup", "resource", test, "pytest_runtest_teardown")]
-        assert order == ["pytest_runtest_setup", "resource", test, "pytest_runtest_teardown", "resource"], funcs
+    tapes = phase_tapes(pytester.path)
+    for test, events in tapes.items():
         fixture = [e for e in events if e["func"] == "resource"]
         assert any(e["locals"].get("closed") == "'RESOURCE'" for e in fixture), fixture
         assert any(e["func"] == "pytest_runtest_teardown" and e["locals"].get("teardown_hook") == repr(test)
                    for e in events), events
-    events = dump(pytester.path, Path(DEFAULT_DIR) / tape_name("test_phases.py::test_phases"))
+    events = tapes["test_phases"]
     threads = {e["thread"] for e in events if e["func"] == "background"}
     main = {e["thread"] for e in events if e["func"] == "test_phases"}
     assert threads and not threads & main, events
@@ -1157,14 +1167,7 @@ def test_the_phases_alone_when_a_script_in_scope_runs_pytest(pytester, backend):
     assert proc.returncode == 1, out
     assert "1 failed, 1 passed" in out, out
     assert "replaced tracetape's trace function" not in out, out
-    for test in ("test_phases", "test_second"):
-        tape = Path(DEFAULT_DIR) / tape_name("test_phases.py::" + test)
-        assert_sound(pytester.path, tape)
-        events = dump(pytester.path, tape)
-        funcs = [e["func"] for e in events if e["kind"] == "call"]
-        assert "pytest_runtest_logreport" not in funcs and "pytest_runtest_makereport" not in funcs, funcs
-        order = [f for f in funcs if f in ("pytest_runtest_setup", "resource", test, "pytest_runtest_teardown")]
-        assert order == ["pytest_runtest_setup", "resource", test, "pytest_runtest_teardown", "resource"], funcs
+    for test, events in phase_tapes(pytester.path).items():
         # Every event of the test's own frames is there, at the depth under the script's frame.
         body = [e for e in events if e["func"] == test]
         assert body[0]["kind"] == "call" and body[-1]["kind"] in ("return", "exception"), body
