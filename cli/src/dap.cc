@@ -278,9 +278,11 @@ class DapServer {
         return Fail(request, "steps follow the thread of the current event (" + std::to_string(state->thread + 1) +
                                  ", " + state->thread_name + "): continue to a breakpoint in this one, or goto");
       }
-      Status s = command == "next"       ? engine().Next(true)
-                 : command == "stepBack" ? engine().Next(false)
-                 : command == "stepIn"   ? engine().Step(true)
+      // An IDE's steps (debugpy's): over a frame's return, not onto it.
+      using Stops = Engine::Stops;
+      Status s = command == "next"       ? engine().Next(true, 0, Stops::kLines)
+                 : command == "stepBack" ? engine().Next(false, 0, Stops::kLines)
+                 : command == "stepIn"   ? engine().Step(true, Stops::kLines)
                                          : engine().Finish(true);
       Respond(request);
       // Nowhere to go (the tape's edge, the outermost frame): it stays, as

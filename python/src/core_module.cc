@@ -277,9 +277,12 @@ PYBIND11_MODULE(_core, m) {
         return py::object(py::int_(*r));
       })
       .def("state", &StateDict)
-      .def("step", [](rep::Engine& e, bool forward) { return Moved(e.Step(forward)); }, py::arg("forward") = true)
-      .def("next", [](rep::Engine& e, bool forward, uint32_t up) { return Moved(e.Next(forward, up)); },
-           py::arg("forward") = true, py::arg("up") = 0)
+      .def("step", [](rep::Engine& e, bool forward, bool frame_ends) {
+        return Moved(e.Step(forward, frame_ends ? rep::Engine::Stops::kFrameEnds : rep::Engine::Stops::kLines));
+      }, py::arg("forward") = true, py::arg("frame_ends") = true)
+      .def("next", [](rep::Engine& e, bool forward, uint32_t up, bool frame_ends) {
+        return Moved(e.Next(forward, up, frame_ends ? rep::Engine::Stops::kFrameEnds : rep::Engine::Stops::kLines));
+      }, py::arg("forward") = true, py::arg("up") = 0, py::arg("frame_ends") = true)
       .def("finish", [](rep::Engine& e, bool forward, uint32_t up) { return Moved(e.Finish(forward, up)); },
            py::arg("forward") = true, py::arg("up") = 0)
       .def("cont", [](rep::Engine& e, bool forward) {

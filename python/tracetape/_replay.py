@@ -94,21 +94,24 @@ class Tape:
                              f"'exception', not {where!r}")
         self._engine.goto(int(where))
 
-    # step stops at lines, calls and exceptions of the thread. next, finish
-    # and their reverse twins act on the frame ``up`` levels above the
-    # event's own (pdb's ``up``): next stops at its lines and exceptions, or
-    # once it has ended, its callers'.
-    def step(self) -> bool:
-        return self._engine.step(True)
+    # As the prompt's (pdb's): step stops at every event of the thread, a
+    # return included (pdb's ``--Return--``). next, finish and their reverse
+    # twins act on the frame ``up`` levels above the event's own (pdb's
+    # ``up``): next stops at its lines, exceptions and end (its return going
+    # forward, its call going back), or once it has ended, its callers'.
+    # ``frame_ends=False``: an IDE's steps (the dap command's), which stop
+    # at no return, nor at next's frame's call going back.
+    def step(self, *, frame_ends: bool = True) -> bool:
+        return self._engine.step(True, frame_ends=frame_ends)
 
-    def step_back(self) -> bool:
-        return self._engine.step(False)
+    def step_back(self, *, frame_ends: bool = True) -> bool:
+        return self._engine.step(False, frame_ends=frame_ends)
 
-    def next(self, up: int = 0) -> bool:
-        return self._engine.next(True, up)
+    def next(self, up: int = 0, *, frame_ends: bool = True) -> bool:
+        return self._engine.next(True, up, frame_ends=frame_ends)
 
-    def next_back(self, up: int = 0) -> bool:
-        return self._engine.next(False, up)
+    def next_back(self, up: int = 0, *, frame_ends: bool = True) -> bool:
+        return self._engine.next(False, up, frame_ends=frame_ends)
 
     def finish(self, up: int = 0) -> bool:
         return self._engine.finish(True, up)

@@ -475,18 +475,22 @@ StatusOr<std::optional<uint64_t>> Engine::UncaughtException() {
   return *uncaught_;
 }
 
-Status Engine::Step(bool forward) {
+Status Engine::Step(bool forward, Stops stops) {
   auto here = At(pos_);
   if (!here.ok()) return here.status();
   uint32_t t = here->thread;
-  // pdb's step stops at calls, lines and exceptions (not at returns).
-  auto r = Scan(pos_, forward, [t](const IndexedChunk& c, size_t i) {
+  // pdb's step stops at every event of the thread, a return included.
+  const bool returns = stops == Stops::kFrameEnds;
+  auto r = Scan(pos_, forward, [t, returns](const IndexedChunk& c, size_t i) {
     auto k = static_cast<EventKind>(c.d.kind[i]);
-    return c.d.thread[i] == t && k != EventKind::kReturn;
+    return c.d.thread[i] == t && (returns || k != EventKind::kReturn);
   });
   if (!r.ok()) return r.status();
-  if (!*r) return Status::NotFound(forward ? "no later line, call or exception on this thread"
-                                           : "no earlier line, call or exception on this thread");
+  if (!*r) {
+    if (returns) return Status::NotFound(forward ? "no later event on this thread" : "no earlier event on this thread");
+    return Status::NotFound(forward ? "no later line, call or exception on this thread"
+                                    : "no earlier line, call or exception on this thread");
+  }
   return Goto(**r);
 }
 
@@ -497,27 +501,31 @@ StatusOr<uint32_t> Engine::SelectedDepth(uint32_t up) {
   return here->depth - up;
 }
 
-Status Engine::Next(bool forward, uint32_t up) {
+Status Engine::Next(bool forward, uint32_t up, Stops stops) {
   auto here = At(pos_);
   if (!here.ok()) return here.status();
   auto selected = SelectedDepth(up);
   if (!selected.ok()) return selected.status();
   const uint32_t t = here->thread, d = *selected;
+  const EventKind end = forward ? EventKind::kReturn : EventKind::kCall;
+  const bool ends = stops == Stops::kFrameEnds;
   // The next line (or exception) of the selected frame; once that frame
   // has ended (forward: its return; backward: its call), of a caller. A
-  // frame the caller calls next at the same depth is not this one.
-  bool ended = up == 0 && here->kind == (forward ? EventKind::kReturn : EventKind::kCall);
-  auto r = Scan(pos_, forward, [t, d, forward, &ended](const IndexedChunk& c, size_t i) {
+  // frame the caller calls next at the same depth is not this one. With
+  // kFrameEnds the end is a stop too, the selected frame's and then its
+  // callers' (pdb: once the frame has returned, the next event stops).
+  bool ended = up == 0 && here->kind == end;
+  auto r = Scan(pos_, forward, [t, d, end, ends, &ended](const IndexedChunk& c, size_t i) {
     if (c.d.thread[i] != t || c.depth[i] > d) return false;
     auto k = static_cast<EventKind>(c.d.kind[i]);
     if (c.depth[i] == d) {
       if (ended) return false;
-      if (k == (forward ? EventKind::kReturn : EventKind::kCall)) {
+      if (k == end) {
         ended = true;
-        return false;
+        return ends;
       }
     }
-    return k == EventKind::kLine || k == EventKind::kException;
+    return k == EventKind::kLine || k == EventKind::kException || (ends && k == end);
   });
   if (!r.ok()) return r.status();
   if (!*r) return Status::NotFound(forward ? "no later line in this frame or its callers on this thread"

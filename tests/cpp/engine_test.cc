@@ -183,10 +183,12 @@ class Model {
     return std::nullopt;
   }
 
-  // pdb's step: the thread's next (previous) line, call or exception.
-  std::optional<uint64_t> Step(uint64_t pos, bool forward) const {
+  // pdb's step: the thread's next (previous) event; an IDE's (kLines):
+  // its next line, call or exception.
+  std::optional<uint64_t> Step(uint64_t pos, bool forward, Engine::Stops stops = Engine::Stops::kFrameEnds) const {
     uint32_t t = ev_[pos].thread;
-    return Find(pos, forward, [&](uint64_t j) { return ev_[j].thread == t && ev_[j].kind != kReturn; });
+    const bool returns = stops == Engine::Stops::kFrameEnds;
+    return Find(pos, forward, [&](uint64_t j) { return ev_[j].thread == t && (returns || ev_[j].kind != kReturn); });
   }
   // The frame `up` levels above pos's own (0: none).
   uint64_t Selected(uint64_t pos, uint32_t up) const {
@@ -198,13 +200,18 @@ class Model {
     return f;
   }
   // A line or exception of the selected frame, or of a frame below it in the
-  // stack (its callers: nothing shallower runs while it lives).
-  std::optional<uint64_t> Next(uint64_t pos, bool forward, uint32_t up = 0) const {
+  // stack (its callers: nothing shallower runs while it lives); pdb's
+  // (kFrameEnds) also their ends: a return going forward, a call going back.
+  std::optional<uint64_t> Next(uint64_t pos, bool forward, uint32_t up = 0,
+                               Engine::Stops stops = Engine::Stops::kFrameEnds) const {
     uint64_t f = Selected(pos, up);
     if (f == 0) return std::nullopt;
     uint32_t t = ev_[pos].thread, d = ev_[pos].depth - up;
+    const int end = forward ? kReturn : kCall;
+    const bool ends = stops == Engine::Stops::kFrameEnds;
     return Find(pos, forward, [&](uint64_t j) {
-      return ev_[j].thread == t && (ev_[j].kind == kLine || ev_[j].kind == kException) &&
+      const int k = ev_[j].kind;
+      return ev_[j].thread == t && (k == kLine || k == kException || (ends && k == end)) &&
              (frame_[j] == f || ev_[j].depth < d);
     });
   }
@@ -329,12 +336,15 @@ std::string StateDiff(const StateView& s, const Event& want) {
 }
 
 
-enum class Move { kStep, kNext, kFinish };
+// kStepLines and kNextLines: an IDE's steps (Engine::Stops::kLines, DAP's).
+enum class Move { kStep, kNext, kFinish, kStepLines, kNextLines };
 const char* MoveName(Move m, bool forward) {
   switch (m) {
     case Move::kStep: return forward ? "step" : "reverse step";
     case Move::kNext: return forward ? "next" : "reverse next";
     case Move::kFinish: return forward ? "finish" : "reverse finish";
+    case Move::kStepLines: return forward ? "step (lines)" : "reverse step (lines)";
+    case Move::kNextLines: return forward ? "next (lines)" : "reverse next (lines)";
   }
   return "?";
 }
@@ -343,6 +353,8 @@ Status DoMove(Engine& e, Move m, bool forward, uint32_t up = 0) {
     case Move::kStep: return e.Step(forward);
     case Move::kNext: return e.Next(forward, up);
     case Move::kFinish: return e.Finish(forward, up);
+    case Move::kStepLines: return e.Step(forward, Engine::Stops::kLines);
+    case Move::kNextLines: return e.Next(forward, up, Engine::Stops::kLines);
   }
   return Status::Internal("?");
 }
@@ -351,6 +363,8 @@ std::optional<uint64_t> Expected(const Model& model, Move m, uint64_t pos, bool 
     case Move::kStep: return model.Step(pos, forward);
     case Move::kNext: return model.Next(pos, forward, up);
     case Move::kFinish: return model.Finish(pos, forward, up);
+    case Move::kStepLines: return model.Step(pos, forward, Engine::Stops::kLines);
+    case Move::kNextLines: return model.Next(pos, forward, up, Engine::Stops::kLines);
   }
   return std::nullopt;
 }
@@ -375,7 +389,7 @@ std::string MoveDiff(Engine& e, Move m, bool forward, uint64_t from, std::option
   return os.str();
 }
 
-// Every move (step, next, finish; forward and backward) from `from`, checked
+// Every move (step, next, finish, and an IDE's step and next; forward and backward) from `from`, checked
 // against the model: one message per move that differs; next and finish
 // also with each frame below the event's own selected (pdb's `up`). After
 // each move the cursor is where that move left it.
@@ -383,9 +397,10 @@ std::vector<std::string> MoveDiffs(Engine& e, const Model& m, uint64_t from,
                                    const std::function<void(const std::string&)>& after_move = nullptr) {
   std::vector<std::string> diffs;
   const uint32_t depth = m[from].depth;
-  for (Move mv : {Move::kStep, Move::kNext, Move::kFinish}) {
+  for (Move mv : {Move::kStep, Move::kNext, Move::kFinish, Move::kStepLines, Move::kNextLines}) {
     for (bool fwd : {true, false}) {
-      for (uint32_t up = 0; up < (mv == Move::kStep ? 1 : depth); ++up) {
+      const bool steps = mv == Move::kStep || mv == Move::kStepLines;
+      for (uint32_t up = 0; up < (steps ? 1 : depth); ++up) {
         std::string md = MoveDiff(e, mv, fwd, from, Expected(m, mv, from, fwd, up), up);
         if (after_move) after_move(md);
         if (!md.empty()) diffs.push_back(std::move(md));
@@ -673,14 +688,20 @@ TEST_F(RecursionTest, NextStepsOverTheRecursiveCallInBothDirections) {
     ExpectMove(*engine_, Move::kNext, true, lv.line13, lv.line14);
     ExpectMove(*engine_, Move::kNext, false, lv.line14, lv.line13);
     ExpectMove(*engine_, Move::kStep, true, lv.line13, levels_[k + 1].call);
-    // Stepping back from after the call lands on the callee's last line.
-    ExpectMove(*engine_, Move::kStep, false, lv.line14, levels_[k + 1].line14);
+    // Stepping back from after the call lands on the callee's return (an
+    // IDE's step: its last line).
+    ExpectMove(*engine_, Move::kStep, false, lv.line14, levels_[k + 1].ret);
+    ExpectMove(*engine_, Move::kStepLines, false, lv.line14, levels_[k + 1].line14);
   }
   ExpectMove(*engine_, Move::kNext, true, main_line2_, main_line3_);
   ExpectMove(*engine_, Move::kNext, false, main_line3_, main_line2_);
-  // From the bottom, next leaves the frame for the caller's next line.
+  // From the bottom, next stops at the frame's return, then the caller's
+  // next line; an IDE's next goes to that line at once.
   const Level& base = levels_.back();
-  ExpectMove(*engine_, Move::kNext, true, base.line13, levels_[levels_.size() - 2].line14);
+  const Level& above = levels_[levels_.size() - 2];
+  ExpectMove(*engine_, Move::kNext, true, base.line13, base.ret);
+  ExpectMove(*engine_, Move::kNext, true, base.ret, above.line14);
+  ExpectMove(*engine_, Move::kNextLines, true, base.line13, above.line14);
 }
 
 TEST_F(RecursionTest, StateAtTheBottomShowsEveryLevelOutermostFirst) {
@@ -828,26 +849,33 @@ TEST_F(GeneratorTest, ReverseFinishInsideAResumeLandsInMainBeforeThatResume) {
   }
 }
 
-TEST_F(GeneratorTest, StepBackAcrossResumesVisitsEveryLineAndCallOfTheThread) {
-  TT_ASSERT_OK(engine_->Goto(resumes_[2].last_line));
-  std::vector<uint64_t> got{engine_->position()};
-  while (engine_->Step(false).ok()) got.push_back(engine_->position());
-  std::vector<uint64_t> want;
-  for (uint64_t i = resumes_[2].last_line + 1; i-- > 0;) {
-    if (events_[i].kind == kLine || events_[i].kind == kCall) want.push_back(i);
+TEST_F(GeneratorTest, StepBackAcrossResumesVisitsEveryEventOfTheThread) {
+  // pdb's step: every event, the yields' returns included; an IDE's: every
+  // line and call.
+  for (Engine::Stops stops : {Engine::Stops::kFrameEnds, Engine::Stops::kLines}) {
+    const bool returns = stops == Engine::Stops::kFrameEnds;
+    auto stop = [&](uint64_t i) { return returns || events_[i].kind != kReturn; };
+    TT_ASSERT_OK(engine_->Goto(resumes_[2].last_line));
+    std::vector<uint64_t> got{engine_->position()};
+    while (engine_->Step(false, stops).ok()) got.push_back(engine_->position());
+    std::vector<uint64_t> want;
+    for (uint64_t i = resumes_[2].last_line + 1; i-- > 0;) {
+      if (stop(i)) want.push_back(i);
+    }
+    EXPECT_EQ(got, want);
+    // Including the resume calls themselves, and with pdb's, the yields.
+    EXPECT_NE(std::find(got.begin(), got.end(), resumes_[1].call), got.end());
+    EXPECT_NE(std::find(got.begin(), got.end(), resumes_[2].call), got.end());
+    EXPECT_EQ(std::find(got.begin(), got.end(), resumes_[1].yield) != got.end(), returns);
+    // And forward again to the end.
+    std::vector<uint64_t> fwd{engine_->position()};
+    while (engine_->Step(true, stops).ok()) fwd.push_back(engine_->position());
+    std::vector<uint64_t> want_fwd;
+    for (uint64_t i = 0; i < events_.size(); ++i) {
+      if (stop(i)) want_fwd.push_back(i);
+    }
+    EXPECT_EQ(fwd, want_fwd);
   }
-  EXPECT_EQ(got, want);
-  // Including the resume calls themselves.
-  EXPECT_NE(std::find(got.begin(), got.end(), resumes_[1].call), got.end());
-  EXPECT_NE(std::find(got.begin(), got.end(), resumes_[2].call), got.end());
-  // And forward again to the end.
-  std::vector<uint64_t> fwd{engine_->position()};
-  while (engine_->Step(true).ok()) fwd.push_back(engine_->position());
-  std::vector<uint64_t> want_fwd;
-  for (uint64_t i = 0; i < events_.size(); ++i) {
-    if (events_[i].kind == kLine || events_[i].kind == kCall) want_fwd.push_back(i);
-  }
-  EXPECT_EQ(fwd, want_fwd);
 }
 
 TEST_F(GeneratorTest, NextInMainStepsOverEveryResume) {
@@ -857,6 +885,7 @@ TEST_F(GeneratorTest, NextInMainStepsOverEveryResume) {
     want.push_back(resumes_[r].main_line3);
   }
   want.push_back(main_line5_);
+  want.push_back(main_line5_ + 1);  // main's return
   TT_ASSERT_OK(engine_->Goto(2));
   std::vector<uint64_t> got{2};
   while (engine_->Next(true).ok()) got.push_back(engine_->position());
@@ -865,8 +894,11 @@ TEST_F(GeneratorTest, NextInMainStepsOverEveryResume) {
   while (engine_->Next(false).ok() && engine_->position() >= 2) back.push_back(engine_->position());
   std::reverse(want.begin(), want.end());
   EXPECT_EQ(back, want);
-  // From inside the generator, next continues in main after the yield.
-  ExpectMove(*engine_, Move::kNext, true, resumes_[1].last_line, resumes_[1].main_line4);
+  // From inside the generator, next stops at its yield (the run's return),
+  // then continues in main; an IDE's next goes to main at once.
+  ExpectMove(*engine_, Move::kNext, true, resumes_[1].last_line, resumes_[1].yield);
+  ExpectMove(*engine_, Move::kNext, true, resumes_[1].yield, resumes_[1].main_line4);
+  ExpectMove(*engine_, Move::kNextLines, true, resumes_[1].last_line, resumes_[1].main_line4);
 }
 
 TEST_F(GeneratorTest, EveryMoveFromEveryEventMatchesTheModel) {
@@ -1123,26 +1155,43 @@ TEST(ExceptionTest, StepNextAndFinishAroundTheRaise) {
   auto e = WriteAndOpen(p.s.b, dir.File("caught.tape"));
   ASSERT_NE(e, nullptr);
   // As pdb: step and next stop where the exception is raised, then at each
-  // caller it propagates into (step: every frame's; next: those of the
-  // frame and its callers), then at the handler. The unwinding returns are
-  // not stops.
+  // unwinding return (pdb's `--Return--`) and caller it propagates into
+  // (step: every frame's; next: those of the frame and its callers), then
+  // at the handler. The other thread's events in between are not stops.
   ExpectMove(*e, Move::kStep, true, p.c_line, p.raise);
-  ExpectMove(*e, Move::kStep, true, p.raise, p.b_exc);
-  ExpectMove(*e, Move::kStep, true, p.b_exc, p.a_exc);
-  ExpectMove(*e, Move::kStep, true, p.a_exc, p.main_exc);
+  ExpectMove(*e, Move::kStep, true, p.raise, p.c_return);
+  ExpectMove(*e, Move::kStep, true, p.c_return, p.b_exc);
+  ExpectMove(*e, Move::kStep, true, p.b_exc, p.b_return);
+  ExpectMove(*e, Move::kStep, true, p.b_return, p.a_exc);
+  ExpectMove(*e, Move::kStep, true, p.a_exc, p.a_return);
+  ExpectMove(*e, Move::kStep, true, p.a_return, p.main_exc);
   ExpectMove(*e, Move::kStep, true, p.main_exc, p.main_after);
   ExpectMove(*e, Move::kNext, true, p.c_line, p.raise);
-  ExpectMove(*e, Move::kNext, true, p.raise, p.b_exc);
-  ExpectMove(*e, Move::kNext, true, p.b_line, p.b_exc);  // over c, to where it raised in b
+  ExpectMove(*e, Move::kNext, true, p.raise, p.c_return);
+  ExpectMove(*e, Move::kNext, true, p.c_return, p.b_exc);  // c has returned: its caller
+  ExpectMove(*e, Move::kNext, true, p.b_line, p.b_exc);    // over c, to where it raised in b
+  ExpectMove(*e, Move::kNext, true, p.b_exc, p.b_return);
   ExpectMove(*e, Move::kNext, true, p.main_line33, p.main_exc);
   ExpectMove(*e, Move::kNext, true, p.main_exc, p.main_after);
-  // Backward, the same stops in reverse.
+  // Backward, the same stops in reverse (a frame's call is a stop of next
+  // as its return is going forward).
   ExpectMove(*e, Move::kStep, false, p.main_after, p.main_exc);
-  ExpectMove(*e, Move::kStep, false, p.b_exc, p.raise);
+  ExpectMove(*e, Move::kStep, false, p.main_exc, p.a_return);
+  ExpectMove(*e, Move::kStep, false, p.b_exc, p.c_return);
+  ExpectMove(*e, Move::kStep, false, p.c_return, p.raise);
   ExpectMove(*e, Move::kStep, false, p.raise, p.c_line);
   ExpectMove(*e, Move::kNext, false, p.main_after, p.main_exc);
   ExpectMove(*e, Move::kNext, false, p.main_exc, p.main_line33);
   ExpectMove(*e, Move::kNext, false, p.b_exc, p.b_line);
+  ExpectMove(*e, Move::kNext, false, p.c_return, p.raise);
+  ExpectMove(*e, Move::kNext, false, p.c_line, p.c_line - 1);  // c's own call
+  // An IDE's steps (DAP's) pass over the returns.
+  ExpectMove(*e, Move::kStepLines, true, p.raise, p.b_exc);
+  ExpectMove(*e, Move::kStepLines, true, p.b_exc, p.a_exc);
+  ExpectMove(*e, Move::kStepLines, true, p.a_exc, p.main_exc);
+  ExpectMove(*e, Move::kNextLines, true, p.raise, p.b_exc);
+  ExpectMove(*e, Move::kStepLines, false, p.b_exc, p.raise);
+  ExpectMove(*e, Move::kNextLines, false, p.c_line, p.b_line);
   // With main's frame selected (two levels above c's), next and reverse next
   // stay in main.
   TT_ASSERT_OK(e->Goto(p.raise));
@@ -1422,10 +1471,11 @@ TEST_F(AdoptedTest, MovesCrossTheBoundaryAndMatchTheModel) {
   ExpectMove(*engine_, Move::kNext, true, 0, 10);
   ExpectMove(*engine_, Move::kNext, false, 10, 0);
   ExpectMove(*engine_, Move::kStep, true, 2, 4);
-  ExpectMove(*engine_, Move::kStep, false, 9, 6);
+  ExpectMove(*engine_, Move::kStep, false, 9, 7);       // helper's return
+  ExpectMove(*engine_, Move::kStepLines, false, 9, 6);  // an IDE's step: its last line
   Model m(events_);
   for (uint64_t i = 0; i < events_.size(); ++i) {
-    for (Move mv : {Move::kStep, Move::kNext, Move::kFinish}) {
+    for (Move mv : {Move::kStep, Move::kNext, Move::kFinish, Move::kStepLines, Move::kNextLines}) {
       for (bool fwd : {true, false}) {
         std::string md = MoveDiff(*engine_, mv, fwd, i, Expected(m, mv, i, fwd));
         EXPECT_TRUE(md.empty()) << md;

@@ -7,6 +7,7 @@ r / bn / c / bc), and what it shows (frames, locals, values expanded, the record
 against `dump --format jsonl` of the same tape.
 """
 
+import functools
 import json
 import os
 import subprocess
@@ -173,11 +174,15 @@ def test_an_editor_session_moves_both_ways_as_the_prompt_does(taped):
     cursor = tracetape.open(str(work / "bank.tape"))
     cursor.breakpoint("bank.py:8", "amount == 20")
     trail = []
-    moves = [("continue", cursor.cont), ("stepIn", cursor.step), ("next", cursor.next),
-             ("stepBack", cursor.next_back), ("stepOut", cursor.finish), ("next", cursor.next),
-             ("stepBack", cursor.next_back), ("stepIn", cursor.step),
-             ("stepIn", cursor.step), ("reverseContinue", cursor.cont_back), ("continue", cursor.cont),
-             ("next", cursor.next), ("next", cursor.next)]
+    # An editor's steps are an IDE's (debugpy's): they pass over returns.
+    step = functools.partial(cursor.step, frame_ends=False)
+    next_ = functools.partial(cursor.next, frame_ends=False)
+    next_back = functools.partial(cursor.next_back, frame_ends=False)
+    moves = [("continue", cursor.cont), ("stepIn", step), ("next", next_),
+             ("stepBack", next_back), ("stepOut", cursor.finish), ("next", next_),
+             ("stepBack", next_back), ("stepIn", step),
+             ("stepIn", step), ("reverseContinue", cursor.cont_back), ("continue", cursor.cont),
+             ("next", next_), ("next", next_)]
     for command, move in moves:
         c.ok(command, threadId=1)
         stopped = c.event("stopped")["body"]
@@ -199,6 +204,29 @@ def test_an_editor_session_moves_both_ways_as_the_prompt_does(taped):
         if event["kind"] == "return":
             assert shown["(return value)"]["value"] == event["value"]
     assert [reason for _, _, reason, _ in trail if reason == "breakpoint"] == ["breakpoint"] * 2, trail
+    # From transfer()'s last line, Step Over and Step Into go to main's next
+    # line, over the return where the prompt's `n` and `s` stop; Step Back
+    # from there goes back over the call, to the line that made it.
+    last_line = next(e["i"] for e in events if e["func"] == "transfer" and e["kind"] == "line"
+                     and e["line"] == 10)  # return a.balance
+    assert events[last_line + 1]["kind"] == "return"
+    main_after = last_line + 2
+    assert (events[main_after]["func"], events[main_after]["kind"]) == ("main", "line")
+    calling = max(e["i"] for e in events[:last_line] if e["func"] == "main" and e["kind"] == "line")
+    for command, want in (("next", main_after), ("stepIn", main_after), ("stepBack", calling)):
+        start_at = main_after if command == "stepBack" else last_line
+        if c.position() != start_at:
+            c.ok("evaluate", expression="goto %d" % start_at, context="repl")
+            assert c.event("stopped")["body"]["reason"] == "goto"
+        c.ok(command, threadId=1)
+        c.event("stopped")
+        assert c.position() == want, command
+    cursor.goto(last_line)
+    assert cursor.next() and cursor.position == last_line + 1
+    cursor.goto(last_line)
+    assert cursor.step() and cursor.position == last_line + 1
+    cursor.goto(main_after)
+    assert cursor.next_back() and cursor.position == calling
     # At the tape's edge a move stays where it is and says why.
     for where in ("start", "end"):
         c.ok("evaluate", expression="goto " + where, context="repl")

@@ -1,11 +1,11 @@
 """End-to-end: the replay prompt keeps pdb's habits where a pdb (or gdb/rr) user
 relies on them, on small programs written here and recorded with `tracetape record`.
 
-- step and next stop where an exception is raised (pdb's `--Exception--`), so a step
-  back from a failing line is undone by a step forward;
+- step and next stop where an exception is raised (pdb's `--Exception--`) and where
+  a frame returns (pdb's `--Return--`), so a step back is undone by a step forward;
 - next, return and their reverse twins act on the frame selected with `up`;
-- next from a frame's last line goes to its caller, never into the next call at the
-  same depth;
+- next from a frame's return goes to its caller, never into the next call at the
+  same depth (where pdb's would);
 - `when` shows the value a frame already held when the recording began;
 - breakpoints take paths relative to where the program was recorded, refuse blank
   lines, and say when nothing on the tape can reach them; a condition that fails says so;
@@ -59,16 +59,21 @@ def test_step_and_next_stop_where_the_exception_is_raised(tmp_path):
     raised = [e["i"] for e in events if e["kind"] == "exception"]
     assert [events[i]["func"] for i in raised] == ["check", "main"]
     assert_event = next(e["i"] for e in events if e["kind"] == "line" and e["line"] == assert_line)
-    s = replay(tape, ["goto %d" % assert_event, "s", "bs", "n", "n", "n", "bn", "bn", "q"])
+    s = replay(tape, ["goto %d" % assert_event, "s", "bs", "n", "n", "n", "n", "bn", "bn", "q"])
     assert s.status == 0, s.transcript()
-    # check's own raise, then main's (after check's unwinding return), then the
-    # handler's first line.
-    assert [s[k].after for k in range(1, 7)] == [
-        raised[0], assert_event, raised[0], raised[1], raised[1] + 1, raised[1]], s.transcript()
+    # As pdb's (same program, 3.10 to 3.13): check's own raise, check's
+    # unwinding return, main's raise, then the handler's first line.
+    check_return = raised[0] + 1
+    assert events[check_return]["kind"] == "return" and events[check_return]["func"] == "check"
+    assert [s[k].after for k in range(1, 8)] == [
+        raised[0], assert_event, raised[0], check_return, raised[1], raised[1] + 1, raised[1]], s.transcript()
     assert "--Exception-- AssertionError: -35" in s.output(1)
-    assert location(s.output(4)) == ("raises.py", line_of(path, "        check()"), "main")
-    assert location(s.output(5)) == ("raises.py", line_of(path, "except AssertionError"), "main")
-    assert s[7].after == next(e["i"] for e in events
+    assert s.output(4).startswith("--Return--\n"), s.transcript()
+    assert location(s.output(4)) == ("raises.py", assert_line, "check")
+    assert "check()->None" in s.output(4)
+    assert location(s.output(5)) == ("raises.py", line_of(path, "        check()"), "main")
+    assert location(s.output(6)) == ("raises.py", line_of(path, "except AssertionError"), "main")
+    assert s[8].after == next(e["i"] for e in events
                               if e["func"] == "main" and e["line"] == line_of(path, "        check()")
                               and e["kind"] == "line")
 
@@ -87,18 +92,24 @@ SIBLINGS = """\
     """
 
 
-def test_next_from_a_frames_last_line_goes_to_its_caller_not_the_next_call(tmp_path):
+def test_next_from_a_frames_last_line_stops_at_its_return_then_its_caller_not_the_next_call(tmp_path):
     tape, events, path = record(tmp_path, "siblings.py", SIBLINGS)
     last = line_of(path, "return y + 1")
     first_cost_last = next(e["i"] for e in events if e["kind"] == "line" and e["line"] == last)
     after = next(e["i"] for e in events if e["kind"] == "line" and e["line"] == line_of(path, "print(total)"))
-    s = replay(tape, ["goto %d" % first_cost_last, "n", "bn", "q"])
-    assert s[1].after == after, s.transcript()
-    assert "x = 2" not in s.output(1)
-    # Backward from main's next line: main's calling line, not cost(2)'s last one.
+    s = replay(tape, ["goto %d" % first_cost_last, "n", "n", "bn", "bn", "q"])
+    # pdb's `--Return--` first, with the value, then main's next line: not
+    # cost(2)'s call, where pdb's next would go.
+    assert s[1].after == first_cost_last + 1, s.transcript()
+    assert s.output(1).startswith("--Return--\n") and "cost()->11" in s.output(1), s.transcript()
+    assert s[2].after == after, s.transcript()
+    assert "x = 2" not in s.output(2)
+    # Backward from main's next line: main's calling line, not cost(2)'s return,
+    # then main's line before it.
     calling = next(e["i"] for e in events if e["kind"] == "line" and e["func"] == "main"
                    and e["line"] == line_of(path, "total = cost(1) + cost(2)"))
-    assert s[2].after == calling, s.transcript()
+    assert s[3].after == calling, s.transcript()
+    assert events[s[4].after]["func"] == "main" and s[4].after < calling, s.transcript()
 
 
 RECURSION = """\

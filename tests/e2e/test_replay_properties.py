@@ -2,8 +2,9 @@
 `tracetape.open`, in-process), checked against the tape's own `dump --format jsonl`.
 
 Semantics (DESIGN.md section 6), on the event stream of the current event's thread:
-step = the next line or call event; next = the next line event at the same or a lower
-depth; finish = the return event of the current frame; reverse finish = back to the
+step = the next event (pdb's: a return is a stop, `--Return--`); next = the next line,
+exception or end (a return going forward, a call going back) of the frame, or once it has
+ended, of a caller; finish = the return event of the current frame; reverse finish = back to the
 caller's event that made the call; continue = the next breakpoint or watch hit, else the
 end of the tape; the reverse commands mirror the forward ones.
 
@@ -107,8 +108,8 @@ class Model:
         return None
 
     def step(self, i, forward):
-        """pdb's step: the next (previous) line, call or exception of the thread."""
-        return self.scan(i, forward, lambda e: e["kind"] in ("line", "call", "exception"))
+        """pdb's step: the next (previous) event of the thread, a return included."""
+        return self.scan(i, forward, lambda e: True)
 
     def selected(self, i, up):
         """The frame ``up`` levels below event i's own in the stack (pdb's up)."""
@@ -120,14 +121,16 @@ class Model:
         return frame
 
     def next(self, i, forward, up=0):
-        """A line or exception of the selected frame or, once it has ended, of a
-        caller: nothing shallower runs while it lives, and a frame called after
-        it at its depth is not it."""
+        """A line, exception or end (pdb's `--Return--` going forward, the call
+        going back) of the selected frame or, once it has ended, of a caller:
+        nothing shallower runs while it lives, and a frame called after it at
+        its depth is not it."""
         frame = self.selected(i, up)
         if frame is None:
             return None
         d = self.events[i]["depth"] - up
-        return self.scan(i, forward, lambda e: e["kind"] in ("line", "exception")
+        stops = ("line", "exception", "return" if forward else "call")
+        return self.scan(i, forward, lambda e: e["kind"] in stops
                          and (self.frame[e["i"]] == frame or e["depth"] < d))
 
     def finish(self, i):
@@ -253,15 +256,14 @@ def test_goto_state_equals_the_dump(recorded, name):
 
 @pytest.mark.parametrize("name", PROPERTY_TAPES)
 def test_step_and_step_back_are_inverse(recorded, name):
-    """(b) From any event p, step() goes to the next line, call or exception event of
-    the thread and step_back() to the previous one; from such an event p, step()
-    then step_back() returns to p, and so does step_back() then step()."""
+    """(b) From any event p, step() goes to the next event of the thread (pdb's step
+    stops at returns too) and step_back() to the previous one; step() then
+    step_back() returns to p, and so does step_back() then step()."""
     rec = recorded(name)
     model = rec.model
     tape = tracetape.open(rec.tape)
     failures = []
     for p in sample(rec.events):
-        inverse = rec.events[p]["kind"] in ("line", "call", "exception")
         for forward in (True, False):
             tape.goto(p)
             want = model.step(p, forward)
@@ -276,8 +278,7 @@ def test_step_and_step_back_are_inverse(recorded, name):
                 failures.append("%d: %s -> %s (moved=%s), expected %d"
                                 % (p, what, tape.position, moved, want))
                 continue
-            if not inverse:
-                continue
+            # Every event of the thread is a stop: the move back undoes it.
             back = tape.step_back() if forward else tape.step()
             if not back or tape.position != p:
                 failures.append("%d: %s to %d, then back -> %d, expected %d"
@@ -287,9 +288,9 @@ def test_step_and_step_back_are_inverse(recorded, name):
 
 @pytest.mark.parametrize("name", PROPERTY_TAPES)
 def test_next_and_next_back(recorded, name):
-    """(c) From any event, next() goes to the next line or exception of the frame or,
-    once the frame has ended, of a caller (never of a frame called later at the same
-    depth); next_back() to the previous one; with ``up``, of the frame that many
+    """(c) From any event, next() goes to the next line, exception or return of the
+    frame or, once the frame has ended, of a caller (never of a frame called later at
+    the same depth); next_back() to the previous line, exception or call; with ``up``, of the frame that many
     levels below. From a line event p, when next() stayed in the same frame,
     next_back() comes back to p."""
     rec = recorded(name)

@@ -807,7 +807,7 @@ def test_navigation_stays_on_the_current_thread(tapes):
     assert s.output(2).splitlines()[-1].startswith("  (thread %d: " % thread)
     assert "at: event %d (line) on thread %d" % (hits[0], thread) in s.output(3)
     before = max(e["i"] for e in rec.events[:hits[0]]
-                 if e["thread"] == thread and e["kind"] in ("line", "call"))
+                 if e["thread"] == thread)  # pdb's step: any event, a return too
     assert s[4].after == before
     assert rec.events[before]["thread"] == thread
     assert s.output(5) == first["locals"]["index"]

@@ -85,16 +85,25 @@ class Engine {
   StatusOr<StateView> StateAt(uint64_t event);
   std::string ThreadName(uint32_t thread) const;
 
+  // Where Step and Next stop besides lines, calls (Step) and exceptions.
+  // kFrameEnds, pdb's: also at a frame's end, its return going forward
+  // (pdb's `--Return--`, where `retval` reads what it returned) and its
+  // call going back, so that each move back undoes one forward. kLines, an
+  // IDE's (DAP's step in and over, as debugpy's): never at a return, nor
+  // at Next's frame's call.
+  enum class Stops { kFrameEnds, kLines };
   // Moves. NotFound (and no move) when there is nothing in that direction.
-  // Step: to the next (previous) line, call or exception event of the
-  // thread. Next: to the next (previous) line or exception event of the
-  // selected frame, or, past the frame's end (its return forward, its call
-  // backward), of its callers. Finish: forward, to the selected frame's
-  // return (at a frame's own return event, the caller's); backward, to the
-  // caller's last event before the selected frame's call. `up`: the frame
-  // selected, that many levels above the event's own (pdb's `up`).
-  Status Step(bool forward);
-  Status Next(bool forward, uint32_t up = 0);
+  // Step: to the next (previous) event of the thread (a return only with
+  // kFrameEnds). Next: to the next (previous) line or exception event of
+  // the selected frame, or, past the frame's end (its return forward, its
+  // call backward: a stop of its own with kFrameEnds), of its callers
+  // (never of the next frame called at the same depth). Finish: forward,
+  // to the selected frame's return (at a frame's own return event, the
+  // caller's); backward, to the caller's last event before the selected
+  // frame's call. `up`: the frame selected, that many levels above the
+  // event's own (pdb's `up`).
+  Status Step(bool forward, Stops stops = Stops::kFrameEnds);
+  Status Next(bool forward, uint32_t up = 0, Stops stops = Stops::kFrameEnds);
   Status Finish(bool forward, uint32_t up = 0);
   // Runs to the next breakpoint or watch hit; *why says what stopped it.
   // With none in that direction, moves to the end (start) and says so.
