@@ -3212,9 +3212,11 @@ void BeforeFork() {
   // The GIL stays held: the writer never needs it to stop, and no other
   // thread may fill the ring while nothing drains it.
   if (g_recorder != nullptr && g_recorder->writer() != nullptr) g_recorder->writer()->PauseThread();
+  LeftWritersBeforeFork();  // a discarded recording's thread, ending
 }
 
 void AfterForkInParent() {
+  LeftWritersAfterForkInParent();
   if (g_recorder == nullptr || g_recorder->writer() == nullptr) return;
 #if PY_VERSION_HEX >= 0x030D0000
   // 3.13 counts the process's threads for its "multi-threaded, use of
@@ -3232,6 +3234,7 @@ void AfterForkInParent() {
 }
 
 void AfterForkInChild() {
+  LeftWritersAfterForkInChild();
   g_writer_restart_pending = false;  // the child's writer is its own
   if (g_recorder != nullptr) g_recorder->AfterFork();
 }

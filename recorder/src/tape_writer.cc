@@ -117,12 +117,16 @@ void CacheSourceRecord(const std::string& path, uint32_t id, int level, const Fi
 }
 
 // The SIGTERM guard's state, lock-free atomics only (the handler reads and
-// writes them). One recording runs at a time: one writer thread is "live".
+// writes them). One recording runs at a time: one writer thread is "live",
+// besides those a discarding Finish left, which end on their own.
 std::atomic<bool> g_term_requested{false};
-std::atomic<bool> g_writer_live{false};
+// Writer threads running (a recording's, and those a discarding Finish
+// left, ending).
+std::atomic<int> g_writers_live{0};
 std::atomic<int64_t> g_term_first_ns{0};  // monotonic time of the first SIGTERM
 std::atomic<bool> g_guard_wanted{false};   // InstallTermGuard succeeded, RemoveTermGuard not called
-static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int64_t>::is_always_lock_free,
+static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free &&
+                  std::atomic<int64_t>::is_always_lock_free,
               "the SIGTERM handler needs lock-free atomics");
 // Repeats of SIGTERM this soon after the first (GNU timeout signals the
 // process and its group; a supervisor may send two) leave the writer to
@@ -158,7 +162,7 @@ void OnTermSignal(int) {
   // consistent, as the writer's exit in the other order): a writer that
   // ends meanwhile sees the request, or this sees it gone.
   const bool first = !g_term_requested.exchange(true);
-  if (g_writer_live.load()) {
+  if (g_writers_live.load() > 0) {
     if (first || now - g_term_first_ns.load() < kTermGraceNs) {
       errno = saved_errno;
       return;  // the writer finishes the tape, then ends the process
@@ -275,8 +279,83 @@ StatusOr<std::unique_ptr<TapeWriter>> TapeWriter::Start(const RecordOptions& opt
   // The preamble and the header are written by the thread, first thing
   // (WriteHead): compressing the header took a tenth of what starting a
   // recording costs the program.
-  w->thread_ = std::thread([p = w.get()] { p->Run(); });
+  w->StartThread();
   return w;
+}
+
+namespace {
+
+// The threads a discarding Finish left (napping, or not begun), with what
+// they share.
+struct LeftWriter {
+  std::thread thread;
+  std::shared_ptr<void> nap;  // a TapeWriter::NapState, kept alive for `ended`
+  const std::atomic<bool>* ended;
+};
+std::mutex g_left_mu;
+// Never destroyed: a joinable std::thread's destructor would end the
+// process (std::terminate) if one is left at exit.
+std::vector<LeftWriter>& LeftWriterList() {
+  static auto* left = new std::vector<LeftWriter>;
+  return *left;
+}
+
+// Joins the left threads that have ended (`all`: every one, waiting).
+void JoinLeft(bool all) {
+  std::vector<LeftWriter> joining;
+  {
+    std::lock_guard<std::mutex> lock(g_left_mu);
+    auto& left = LeftWriterList();
+    for (size_t i = 0; i < left.size();) {
+      if (all || left[i].ended->load(std::memory_order_acquire)) {
+        joining.push_back(std::move(left[i]));
+        left[i] = std::move(left.back());
+        left.pop_back();
+      } else {
+        ++i;
+      }
+    }
+  }
+  for (auto& w : joining) w.thread.join();
+}
+
+}  // namespace
+
+void JoinLeftWriters() { JoinLeft(true); }
+
+void LeftWritersBeforeFork() {
+  JoinLeft(true);
+  g_left_mu.lock();  // no thread adds one while the process forks
+}
+
+void LeftWritersAfterForkInParent() { g_left_mu.unlock(); }
+
+void LeftWritersAfterForkInChild() {
+  // The forking thread locked it (LeftWritersBeforeFork), and is this one.
+  g_left_mu.unlock();
+  auto& left = LeftWriterList();
+  if (left.empty()) return;
+  // Not this process's threads: their handles are dropped unjoined (a
+  // joinable std::thread cannot be destroyed), leaked.
+  new std::vector<LeftWriter>(std::move(left));
+  left.clear();
+}
+
+size_t LeftWriters() {
+  std::lock_guard<std::mutex> lock(g_left_mu);
+  return LeftWriterList().size();
+}
+
+void TapeWriter::StartThread() {
+  // Threads an earlier recording left: joined here once ended (it usually
+  // is by the time the next recording starts), so that they do not pile up.
+  JoinLeft(false);
+  nap_ = std::make_shared<NapState>();
+  nap_->linger_us = test_linger_us_;
+  thread_ = std::thread([this, nap = nap_] {
+    Run(*nap);
+    nap->ended.store(true, std::memory_order_release);
+  });
 }
 
 void TapeWriter::WriteHead() {
@@ -296,6 +375,10 @@ TapeWriter::TapeWriter(const RecordOptions& options, RingBuffer* ring, int fd)
   if (const char* pause = std::getenv("TRACETAPE_TEST_WRITER_PAUSE_US")) {
     test_pause_us_ = std::clamp<int64_t>(std::strtoll(pause, nullptr, 10), 0, 100'000);
   }
+  // The tests' left thread that takes its time to end (a busy machine's).
+  if (const char* linger = std::getenv("TRACETAPE_TEST_LEFT_WRITER_LINGER_US")) {
+    test_linger_us_ = std::clamp<int64_t>(std::strtoll(linger, nullptr, 10), 0, 100'000);
+  }
 }
 
 TapeWriter::~TapeWriter() {
@@ -307,18 +390,24 @@ TapeWriter::~TapeWriter() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void TapeWriter::Nap() {
-  std::unique_lock<std::mutex> lock(nap_mu_);
-  nap_cv_.wait_for(lock, std::chrono::milliseconds(2), [this] {
-    return stop_.load(std::memory_order_acquire) || pause_.load(std::memory_order_acquire);
+bool TapeWriter::Nap(NapState& nap) {
+  std::unique_lock<std::mutex> lock(nap.mu);
+  nap.busy = false;
+  // `left` first: once it is set, nothing of `this` is read.
+  nap.cv.wait_for(lock, std::chrono::milliseconds(2), [this, &nap] {
+    return nap.left || stop_.load(std::memory_order_acquire) || pause_.load(std::memory_order_acquire);
   });
+  if (nap.left) return false;
+  nap.busy = true;
+  return true;
 }
 
 void TapeWriter::Wake() {
+  if (!nap_) return;
   // Taking the lock orders the flag's store before the thread's check of
   // it: either the thread sees the flag, or it is waiting and is notified.
-  { std::lock_guard<std::mutex> lock(nap_mu_); }
-  nap_cv_.notify_one();
+  { std::lock_guard<std::mutex> lock(nap_->mu); }
+  nap_->cv.notify_one();
 }
 
 void TapeWriter::PauseThread() {
@@ -331,7 +420,7 @@ void TapeWriter::PauseThread() {
 void TapeWriter::ResumeThread() {
   if (thread_.joinable()) return;
   pause_.store(false, std::memory_order_release);
-  thread_ = std::thread([this] { Run(); });
+  StartThread();
 }
 
 void TapeWriter::AbandonAfterFork() {
@@ -387,6 +476,26 @@ Status TapeWriter::Finish(int exit_status, bool discard) {
     // Removed first: a SIGTERM meanwhile ends the process before Finish
     // returns (the thread writes on into the unlinked file, if at all).
     ::unlink(options_.path.c_str());
+    // A thread in its nap is left there (see Finish's comment): it wakes to
+    // `left` and returns without touching this writer.
+    bool leave = false;
+    if (thread_.joinable() && nap_) {
+      std::lock_guard<std::mutex> lock(nap_->mu);
+      leave = !nap_->busy;
+      nap_->left = leave;
+    }
+    if (leave) {
+      nap_->cv.notify_one();
+      {
+        std::lock_guard<std::mutex> lock(g_left_mu);
+        LeftWriterList().push_back(LeftWriter{std::move(thread_), nap_, &nap_->ended});
+      }
+      if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+      }
+      return Status::Ok();
+    }
   }
   stop_.store(true, std::memory_order_release);
   Wake();
@@ -430,17 +539,31 @@ void TapeWriter::DrainOnce(bool* did_work) {
   ring_->Release(used);
 }
 
-void TapeWriter::Run() {
-  g_writer_live.store(true);
+void TapeWriter::Run(NapState& nap) {
+  g_writers_live.fetch_add(1);
   struct Dead {
     // Every way out (finished, paused for a fork, discarding after a
-    // failure): a SIGTERM that came meanwhile ends the process now, once
-    // whatever could be finished is (OnTermSignal's order is the reverse).
+    // failure, left by a discarding Finish): a SIGTERM that came
+    // meanwhile ends the process now, once whatever could be finished is
+    // (OnTermSignal's order is the reverse), unless another writer lives:
+    // the next recording's, which finishes its tape first.
     ~Dead() {
-      g_writer_live.store(false);
-      if (g_term_requested.load()) DieOfSigterm();
+      if (g_writers_live.fetch_sub(1) == 1 && g_term_requested.load()) DieOfSigterm();
     }
   } dead;
+  // Left by a discarding Finish (before it began, or in a nap): `this` may
+  // be gone.
+  auto leave = [&nap] {
+    if (nap.linger_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(nap.linger_us));
+  };
+  {
+    std::unique_lock<std::mutex> lock(nap.mu);
+    if (nap.left) {
+      lock.unlock();
+      return leave();
+    }
+    nap.busy = true;
+  }
   if (!abandon_.load(std::memory_order_acquire)) WriteHead();
   int64_t guard_checked_ns = MonotonicNs();
   while (true) {
@@ -460,7 +583,7 @@ void TapeWriter::Run() {
       // Checked only when the ring was empty: everything published before
       // stop_ was set has been drained.
       if (stop_.load(std::memory_order_acquire) && ring_->Empty()) break;
-      Nap();
+      if (!Nap(nap)) return leave();
     }
   }
   if (discard_) return;

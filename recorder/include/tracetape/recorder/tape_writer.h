@@ -51,6 +51,20 @@ int64_t SetSourceCacheSettledNs(int64_t ns);
 // Whether a record of `path` is kept (for tests).
 bool SourceCached(const std::string& path);
 
+// A discarding Finish leaves a napping (or not yet begun) writer thread to end by itself (see
+// Finish). JoinLeftWriters waits for every such thread to have ended.
+// Around fork() (the three in the order of pthread_atfork's): the child is
+// forked from a process without them (no lock of theirs held, and no thread
+// for CPython 3.12+'s "multi-threaded" fork warning to count), with their
+// list's lock held, and the child forgets the list (its threads are the
+// parent's).
+void JoinLeftWriters();
+void LeftWritersBeforeFork();
+void LeftWritersAfterForkInParent();
+void LeftWritersAfterForkInChild();
+// How many are not joined yet (for tests).
+size_t LeftWriters();
+
 class TapeWriter {
  public:
   // Opens the file and starts the thread, which writes the preamble and the
@@ -65,7 +79,12 @@ class TapeWriter {
   // Returns the first error the writer met, if any. With `discard`, the tape
   // is not wanted (`pytest --tape`'s passing test): the thread stops at once,
   // leaving the ring undrained, and the file is removed; nothing is written
-  // or synced, and no error is returned.
+  // or synced, and no error is returned. A thread napping then (the ring
+  // empty: the usual case), or not yet begun, is not waited for: it touches
+  // nothing of this writer, the ring or the file any more, and ends when it
+  // next runs (JoinLeftWriters). Waiting for it to run first cost a test up
+  // to a few milliseconds where the other cores were busy (pytest -n): the
+  // kernel queued the woken thread behind another process's.
   Status Finish(int exit_status, bool discard = false);
 
   // Around fork(): the thread is stopped before (so the child is forked from
@@ -90,7 +109,8 @@ class TapeWriter {
 
  private:
   TapeWriter(const RecordOptions& options, RingBuffer* ring, int fd);
-  void Run();
+  struct NapState;
+  void Run(NapState& nap);
   // SIGTERM came (see InstallTermGuard): finish the tape, end the process.
   [[noreturn]] void FinishForTermSignal();
   void DrainOnce(bool* did_work);
@@ -120,14 +140,25 @@ class TapeWriter {
   std::atomic<bool> stop_{false};
   std::atomic<bool> pause_{false};
   std::atomic<bool> abandon_{false};  // Finish's discard: the thread stops at once
-  // The thread's nap when the ring is empty (at most kNap, so that a
+  // The thread's nap when the ring is empty (at most 2 ms, so that a
   // SIGTERM's flag is seen): cut short by Wake once stop_ or pause_ is set,
   // so that Finish and PauseThread (a test's end under `pytest --tape`, a
-  // fork) do not wait for the rest of it.
-  void Nap();
+  // fork) do not wait for the rest of it. Its state is shared with the
+  // thread, which holds it: a discarding Finish may leave the thread napping
+  // or not begun yet (`left`), and the TapeWriter may be gone when it runs.
+  // False then: the thread returns at once, touching nothing of `this`.
+  struct NapState {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool busy = false;  // between Run's start and a nap, or after one: it uses the writer
+    bool left = false;  // left by Finish while not busy: `this` may be gone
+    std::atomic<bool> ended{false};  // Run has returned
+    int64_t linger_us = 0;           // test_linger_us_
+  };
+  bool Nap(NapState& nap);
   void Wake();
-  std::mutex nap_mu_;
-  std::condition_variable nap_cv_;
+  void StartThread();
+  std::shared_ptr<NapState> nap_;
   std::atomic<bool> failed_{false};
   std::atomic<bool>* also_failed_ = nullptr;
   int exit_status_ = 0;
@@ -138,6 +169,9 @@ class TapeWriter {
   // For the tests only: TRACETAPE_TEST_WRITER_PAUSE_US, a pause after each
   // drain of at most 4 KiB, so that the hook finds the ring full (0: none).
   int64_t test_pause_us_ = 0;
+  // TRACETAPE_TEST_LEFT_WRITER_LINGER_US: a thread left by a discarding
+  // Finish sleeps this long before it ends.
+  int64_t test_linger_us_ = 0;
 };
 
 }  // namespace tracetape::recorder
