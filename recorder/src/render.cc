@@ -60,6 +60,24 @@ bool IsDeque(PyTypeObject* t) {
   return t == deque;
 }
 
+// Whether t is os._Environ (the class of os.environ and os.environb): the
+// class bound as `_Environ` in the loaded `os` module, found once a type of
+// that name is met.
+bool IsEnviron(PyTypeObject* t) {
+  static PyTypeObject* environ = nullptr;  // under the GIL; the module lives for ever
+  if (t == environ) return true;
+  if (environ != nullptr || std::strcmp(t->tp_name, "_Environ") != 0) return false;
+  PyObject* name = PyUnicode_FromString("os");
+  PyObject* mod = name ? PyImport_GetModule(name) : nullptr;  // sys.modules only
+  Py_XDECREF(name);
+  PyObject* cls = (mod && PyModule_Check(mod)) ? PyObject_GetAttrString(mod, "_Environ") : nullptr;
+  Py_XDECREF(mod);
+  if (cls == nullptr) PyErr_Clear();
+  if (cls != nullptr && PyType_Check(cls)) environ = reinterpret_cast<PyTypeObject*>(cls);  // kept
+  else Py_XDECREF(cls);
+  return t == environ;
+}
+
 // collections.deque's object as _collectionsmodule.c lays it out (3.10 to
 // 3.13: blocks of 64 item slots, linked both ways; the fields used here come
 // first). Not a public structure: the renderer reads it only once it has
@@ -1776,6 +1794,13 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
     // Its text is its class's name.
     RecordNamed(v, Fingerprint::kOpaque, t, HeapName(t));
     out->append("<").append(TypeName(t)).append(" object>");
+    return;
+  }
+  if (IsEnviron(t)) {
+    // The environment is not recorded (rule 12): a text of its class alone,
+    // unchanged while the object keeps it (a kLimited entry without a name).
+    RecordNamed(v, Fingerprint::kLimited, t, nullptr);
+    out->append("environ(<not recorded>)");
     return;
   }
   if (Limited(v, depth, t, "(...)", out)) return;

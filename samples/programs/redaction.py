@@ -60,8 +60,8 @@ def check_credentials(credentials):
 
 
 def environment(tag):
-    # os.environ's own mapping (_data) has bytes keys, matched as UTF-8 text: a
-    # local holding an environment shows it without the secret-named variables.
+    # An environment is not recorded: `env` shows none of it. Its own mapping
+    # (`data`, as os.environ's _data) has bytes keys, matched as UTF-8 text.
     data = {b"MY_API_TOKEN": secret_value(tag).encode(), b"LANG": b"C.UTF-8",
             b"nested": {b"db_password": secret_value(tag + "-db").encode(), b"port": b"5432"}}
     env = os._Environ(data, os.fsencode, os.fsdecode, os.fsencode, os.fsdecode)

@@ -16,6 +16,7 @@ be overridden by a user class is reached through the built-in type's own slot
 import collections
 import ctypes
 import datetime
+import os
 import re
 import types
 
@@ -181,6 +182,9 @@ class Renderer:
                 return
             if t in _DATETIME_VALUES and self._plain_datetime(v, t):
                 out.add(repr(v))
+                return
+            if t is os._Environ:
+                out.add("environ(<not recorded>)")
                 return
             # Rule 11.
             d = _instance_dict(v)

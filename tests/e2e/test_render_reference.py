@@ -2,6 +2,7 @@
 
 import collections
 import enum
+import os
 import sys
 import types
 
@@ -714,6 +715,17 @@ def test_str_and_bytes_keys_are_redacted_and_no_others():
     assert render({b"password": 1, ("token",): 2, "token": 3, b"\xffAPI_KEY\xfe": 4, b"path": 5}) == \
         "{b'password': <redacted>, ('token',): 2, 'token': <redacted>, b'\\xffAPI_KEY\\xfe': <redacted>, " \
         "b'path': 5}"
+
+
+def test_the_environment_is_not_recorded():
+    # os.environ and os.environb show none of their variables, at any depth;
+    # a copy is a dict, of which only the secret-named keys are redacted.
+    env = os._Environ({b"AWS_ACCESS_KEY_ID": b"AKIA-canary", b"LANG": b"C"},
+                      os.fsencode, os.fsdecode, os.fsencode, os.fsdecode)
+    assert render(env) == "environ(<not recorded>)"
+    assert render(os.environ) == render(os.environb) == "environ(<not recorded>)"
+    assert render([[[[env]]]]) == "[[[[environ(<not recorded>)]]]]"
+    assert render(dict(env)) == "{'AWS_ACCESS_KEY_ID': 'AKIA-canary', 'LANG': 'C'}"
 
 
 def test_redaction_in_dict_subclasses():
