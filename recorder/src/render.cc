@@ -42,40 +42,35 @@ bool HoldingObservable(PyTypeObject* t) {
   return t->tp_finalize != nullptr || t->tp_del != nullptr || t->tp_weaklistoffset != 0;
 }
 
-// Whether t is collections.deque (a static type before 3.12, a heap one
-// since): the class bound as `deque` in the loaded `_collections` module,
-// found once a type of that name is met (the recorder imports nothing).
-bool IsDeque(PyTypeObject* t) {
-  static PyTypeObject* deque = nullptr;  // under the GIL; the module lives for ever
-  if (t == deque) return true;
-  if (deque != nullptr || std::strcmp(t->tp_name, "collections.deque") != 0) return false;
-  PyObject* name = PyUnicode_FromString("_collections");
+// Whether t is the class bound as `attr` in the loaded module `module`,
+// found (into *found) once a type named `tp_name` is met: the recorder
+// imports nothing. Under the GIL; the module's class lives for ever.
+bool IsBoundClass(PyTypeObject* t, PyTypeObject** found, const char* tp_name, const char* module,
+                  const char* attr) {
+  if (t == *found) return true;
+  if (*found != nullptr || std::strcmp(t->tp_name, tp_name) != 0) return false;
+  PyObject* name = PyUnicode_FromString(module);
   PyObject* mod = name ? PyImport_GetModule(name) : nullptr;  // sys.modules only
   Py_XDECREF(name);
-  PyObject* cls = (mod && PyModule_Check(mod)) ? PyObject_GetAttrString(mod, "deque") : nullptr;
+  PyObject* cls = (mod && PyModule_Check(mod)) ? PyObject_GetAttrString(mod, attr) : nullptr;
   Py_XDECREF(mod);
   if (cls == nullptr) PyErr_Clear();
-  if (cls != nullptr && PyType_Check(cls)) deque = reinterpret_cast<PyTypeObject*>(cls);  // kept
+  if (cls != nullptr && PyType_Check(cls)) *found = reinterpret_cast<PyTypeObject*>(cls);  // kept
   else Py_XDECREF(cls);
-  return t == deque;
+  return t == *found;
 }
 
-// Whether t is os._Environ (the class of os.environ and os.environb): the
-// class bound as `_Environ` in the loaded `os` module, found once a type of
-// that name is met.
+// Whether t is collections.deque (a static type before 3.12, a heap one
+// since), as bound in the `_collections` module.
+bool IsDeque(PyTypeObject* t) {
+  static PyTypeObject* deque = nullptr;
+  return IsBoundClass(t, &deque, "collections.deque", "_collections", "deque");
+}
+
+// Whether t is os._Environ (the class of os.environ and os.environb).
 bool IsEnviron(PyTypeObject* t) {
-  static PyTypeObject* environ = nullptr;  // under the GIL; the module lives for ever
-  if (t == environ) return true;
-  if (environ != nullptr || std::strcmp(t->tp_name, "_Environ") != 0) return false;
-  PyObject* name = PyUnicode_FromString("os");
-  PyObject* mod = name ? PyImport_GetModule(name) : nullptr;  // sys.modules only
-  Py_XDECREF(name);
-  PyObject* cls = (mod && PyModule_Check(mod)) ? PyObject_GetAttrString(mod, "_Environ") : nullptr;
-  Py_XDECREF(mod);
-  if (cls == nullptr) PyErr_Clear();
-  if (cls != nullptr && PyType_Check(cls)) environ = reinterpret_cast<PyTypeObject*>(cls);  // kept
-  else Py_XDECREF(cls);
-  return t == environ;
+  static PyTypeObject* environ = nullptr;
+  return IsBoundClass(t, &environ, "_Environ", "os", "_Environ");
 }
 
 // collections.deque's object as _collectionsmodule.c lays it out (3.10 to

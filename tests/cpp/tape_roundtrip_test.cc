@@ -376,20 +376,40 @@ TEST(TapeWriterTest, LossIsRecordedInBandAndInTheFooter) {
   ExpectSameEvents(got, b.events());
 }
 
-TEST(TapeWriterTest, FinishWithDiscardRemovesTheTapeWithoutAnError) {
-  ProgramSpec spec;
-  spec.seed = 3;
-  spec.events = 5000;
-  auto rec = testing::MakeProgram(spec);
-  TempDir dir;
-  auto options = testing::TestRecordOptions(dir.File("passed.tape"));
-  recorder::RingBuffer ring(options.ring_bytes);
-  auto writer = recorder::TapeWriter::Start(options, &ring);
-  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
-  for (const auto& r : rec.builder.raw()) {
-    while (!ring.TryWrite(r.data(), r.size())) std::this_thread::yield();
+// A writer started on `ring`, given `raw`'s records (null if it failed to start).
+std::unique_ptr<recorder::TapeWriter> StartAndFill(const recorder::RecordOptions& options,
+                                                   recorder::RingBuffer* ring, const std::vector<std::string>& raw) {
+  auto writer = recorder::TapeWriter::Start(options, ring);
+  EXPECT_TRUE(writer.ok()) << writer.status().ToString();
+  if (!writer.ok()) return nullptr;
+  for (const auto& r : raw) {
+    while (!ring->TryWrite(r.data(), r.size())) std::this_thread::yield();
   }
-  Status s = (*writer)->Finish(1, /*discard=*/true);
+  return std::move(writer).value();
+}
+
+// A synthetic program's records, a directory, options for its passed.tape
+// and a ring: what the discarding writers' tests start from.
+struct DiscardSetup {
+  DiscardSetup(uint64_t seed, size_t events) : rec(Make(seed, events)) {}
+  static SyntheticRecording Make(uint64_t seed, size_t events) {
+    ProgramSpec spec;
+    spec.seed = seed;
+    spec.events = events;
+    return testing::MakeProgram(spec);
+  }
+  SyntheticRecording rec;
+  TempDir dir;
+  recorder::RecordOptions options = testing::TestRecordOptions(dir.File("passed.tape"));
+  recorder::RingBuffer ring{options.ring_bytes};
+};
+
+TEST(TapeWriterTest, FinishWithDiscardRemovesTheTapeWithoutAnError) {
+  DiscardSetup d(3, 5000);
+  auto& [rec, dir, options, ring] = d;
+  auto writer = StartAndFill(options, &ring, rec.builder.raw());
+  ASSERT_NE(writer, nullptr);
+  Status s = writer->Finish(1, /*discard=*/true);
   EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_FALSE(std::filesystem::exists(options.path)) << "a discarded tape is removed";
   EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "and nothing is left beside it";
@@ -402,27 +422,19 @@ TEST(TapeWriterTest, ADiscardedRecordingLeavesItsNappingThreadToEndOnItsOwn) {
   // the next recording takes). Whether it naps at that instant is the
   // scheduler's doing (it wakes every 2 ms to look for SIGTERM): of ten
   // recordings, drained, some leave it.
-  ProgramSpec spec;
-  spec.seed = 7;
-  spec.events = 500;
-  auto rec = testing::MakeProgram(spec);
-  TempDir dir;
-  auto options = testing::TestRecordOptions(dir.File("passed.tape"));
-  recorder::RingBuffer ring(options.ring_bytes);
+  DiscardSetup d(7, 500);
+  auto& [rec, dir, options, ring] = d;
   size_t left = 0;
   for (int i = 0; i < 10; ++i) {
-    auto writer = recorder::TapeWriter::Start(options, &ring);
-    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
-    for (const auto& r : rec.builder.raw()) {
-      while (!ring.TryWrite(r.data(), r.size())) std::this_thread::yield();
-    }
+    auto writer = StartAndFill(options, &ring, rec.builder.raw());
+    ASSERT_NE(writer, nullptr);
     while (!ring.Empty()) std::this_thread::yield();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     const size_t before = recorder::LeftWriters();
-    Status s = (*writer)->Finish(0, /*discard=*/true);
+    Status s = writer->Finish(0, /*discard=*/true);
     EXPECT_TRUE(s.ok()) << s.ToString();
     left += recorder::LeftWriters() - before;
-    writer->reset();
+    writer.reset();
     EXPECT_FALSE(std::filesystem::exists(options.path)) << "a discarded tape is removed";
   }
   EXPECT_GT(left, 0u) << "no discarding Finish left a napping thread";
@@ -430,12 +442,9 @@ TEST(TapeWriterTest, ADiscardedRecordingLeavesItsNappingThreadToEndOnItsOwn) {
   EXPECT_EQ(recorder::LeftWriters(), 0u);
   // The ring, taken by a recording that is kept: its tape holds its events.
   options.path = dir.File("kept.tape");
-  auto writer = recorder::TapeWriter::Start(options, &ring);
-  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
-  for (const auto& r : rec.builder.raw()) {
-    while (!ring.TryWrite(r.data(), r.size())) std::this_thread::yield();
-  }
-  Status s = (*writer)->Finish(0);
+  auto writer = StartAndFill(options, &ring, rec.builder.raw());
+  ASSERT_NE(writer, nullptr);
+  Status s = writer->Finish(0);
   ASSERT_TRUE(s.ok()) << s.ToString();
   auto t = Tape::Open(options.path);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
