@@ -116,6 +116,10 @@ inline Py_ssize_t MaxLen(PyObject* d) { return reinterpret_cast<Object*>(d)->max
 // 1: the layout read the items and maxlen the iterator and `maxlen` gave;
 // -1: it did not (never read again); 0: not yet seen on a non-empty deque.
 int layout = 0;
+// The same for maxlen alone, which any deque proves: an empty one (a
+// work queue idle between uses) is compared by it and its length, and was
+// rendered anew at every event while no deque had held an item yet.
+int maxlen_layout = 0;
 }  // namespace dq
 
 // The __slots__ of an instance's classes, as CPython lays them out: for
@@ -545,6 +549,7 @@ void Unref(SharedRendering* s) {
   s->ReleaseSplit();
   s->ReleaseAttrs();
   s->guarded = false;
+  s->walk_if_guards_fail = false;
   s->dicts_watched = false;
   s->watch_worth = false;
   s->epoch = 0;
@@ -693,7 +698,7 @@ class Walk {
     if (s->watch_worth) return WatchedSharedSame(s, v);
     bool same;
     if (s->guarded) {
-      same = GuardsHold(*s);
+      same = GuardsHold(*s) || (s->walk_if_guards_fail && WalkInstead(s, v));
     } else {
       Walk walk(s->fp);
       same = walk.Same(v) && walk.Complete();
@@ -708,7 +713,7 @@ class Walk {
     if (Renderer::WatchedSame(s->fp, v)) {
       same = true;  // no watched dict changed since it was last found unchanged
     } else if (s->guarded) {
-      same = GuardsHold(*s);
+      same = GuardsHold(*s) || (s->walk_if_guards_fail && WalkInstead(s, v));
     } else {
       Walk walk(s->fp);
       same = walk.Same(v) && walk.Complete();
@@ -719,6 +724,15 @@ class Walk {
     return same;
   }
   static bool GuardsHold(const SharedRendering& s);
+  // The guards failed where a truncated dict's did (its version changed):
+  // the walk decides, and if it finds the rendering unchanged, those
+  // guards take the dicts' versions now, vouched for as of this walk.
+  static bool WalkInstead(SharedRendering* s, PyObject* v);
+  // A container's length as its rendering shows it: the same, or for one
+  // truncated (Fingerprint::Entry), any length past its visited items.
+  static bool LengthShows(Py_ssize_t n, const Fingerprint::Entry& e) {
+    return n == e.size || (e.truncated && n > static_cast<Py_ssize_t>(e.children));
+  }
   static bool IdentitiesHold(const Fingerprint& fp, const std::vector<Fingerprint::Identity>& identities,
                              PyObject* v);
 
@@ -757,7 +771,7 @@ class Walk {
     const bool list = PyList_Check(v);
     const Py_ssize_t n = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
     const uint32_t children = e.children;
-    if (n != e.size || static_cast<Py_ssize_t>(children) > n) return false;
+    if (!LengthShows(n, e) || static_cast<Py_ssize_t>(children) > n) return false;
     PyObject* const* items =
         list ? reinterpret_cast<PyListObject*>(v)->ob_item : reinterpret_cast<PyTupleObject*>(v)->ob_item;
     const size_t k = idx_;
@@ -984,7 +998,7 @@ bool Walk::Same(PyObject* v) {
   if (PyList_Check(v) || PyTuple_Check(v)) {
     bool list = PyList_Check(v);
     Py_ssize_t n = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
-    if (n != e.size || static_cast<Py_ssize_t>(e.children) > n) return false;
+    if (!LengthShows(n, e) || static_cast<Py_ssize_t>(e.children) > n) return false;
     PyObject* const* items = list ? reinterpret_cast<PyListObject*>(v)->ob_item
                                   : reinterpret_cast<PyTupleObject*>(v)->ob_item;
     Py_ssize_t i = 0;
@@ -994,7 +1008,7 @@ bool Walk::Same(PyObject* v) {
     });
   }
   if (PyDict_Check(v)) {
-    if (PyDict_GET_SIZE(v) != e.size) return false;
+    if (!LengthShows(PyDict_GET_SIZE(v), e)) return false;
     // Keys then values, per item visited.
     if (e.version != 0 && compat::DictVersion(v) == e.version) return Children(2 * e.children);
     Py_ssize_t pos = 0;
@@ -1012,7 +1026,7 @@ bool Walk::Same(PyObject* v) {
   if (PyAnySet_Check(v)) {
     // The same items in the same order: the set's table, read as
     // Renderer::Set reads it (never a subclass's __iter__, the program's).
-    if (PySet_GET_SIZE(v) != e.size) return false;
+    if (!LengthShows(PySet_GET_SIZE(v), e)) return false;
     Py_ssize_t pos = 0;
     // Borrowed: no program code runs during the walk to drop them.
     return ItemsSame(e.children, [&](PyObject** item) { return compat::SetNext(v, &pos, item); });
@@ -1028,9 +1042,9 @@ bool Walk::Same(PyObject* v) {
   if (IsDeque(t)) {
     // The same maxlen, then the same items in order, read in place (no
     // program code runs during the walk to change it). Until the layout is
-    // proven, any deque is taken as changed: rendered again and compared
-    // by its text.
-    if (dq::layout != 1 || Py_SIZE(v) != e.size) return false;
+    // proven (for maxlen, then for items if any are compared), any deque is
+    // taken as changed: rendered again and compared by its text.
+    if (dq::maxlen_layout != 1 || (e.children > 0 && dq::layout != 1) || !LengthShows(Py_SIZE(v), e)) return false;
     if (idx_ >= end_) return Stop();
     PyObject* held = entries_[idx_++].obj;
     const Py_ssize_t maxlen = dq::MaxLen(v);
@@ -1065,13 +1079,15 @@ bool Walk::GuardsHold(const SharedRendering& s) {
       const size_t n = static_cast<size_t>(g.items);
       if (t == &PyList_Type || t == &PyTuple_Type) {
         const bool list = t == &PyList_Type;
-        if ((list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v)) != g.size) return false;
+        const Py_ssize_t size = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
+        if (size != g.size && !(g.truncated && size > g.items)) return false;
         PyObject* const* items =
             list ? reinterpret_cast<PyListObject*>(v)->ob_item : reinterpret_cast<PyTupleObject*>(v)->ob_item;
         if (std::memcmp(items, held, n * sizeof(PyObject*)) != 0) return false;
         continue;
       }
-      if (PySet_GET_SIZE(v) != g.size) return false;
+      const Py_ssize_t size = PySet_GET_SIZE(v);
+      if (size != g.size && !(g.truncated && size > g.items)) return false;
       Py_ssize_t pos = 0;
       for (size_t k = 0; k < n; ++k) {
         PyObject* item;  // borrowed: no program code runs meanwhile
@@ -1099,6 +1115,20 @@ bool Walk::GuardsHold(const SharedRendering& s) {
     if (!compat::SplitEntriesAre(g.dict, s.split_keys.data() + g.split_at, s.split_values.data() + g.split_at,
                                  g.split)) {
       return false;
+    }
+  }
+  return true;
+}
+
+bool Walk::WalkInstead(SharedRendering* s, PyObject* v) {
+  Walk walk(s->fp);
+  if (!walk.Same(v) || !walk.Complete()) return false;
+  // Every object of the rendering was just found where it was (a shared
+  // rendering has no cut): the guarded dicts are alive.
+  for (SharedRendering::Guard& g : s->guards) {
+    if (g.truncated && g.dict == nullptr && g.items < 0 && g.shared == nullptr) {
+      g.size = PyDict_GET_SIZE(g.obj);
+      g.version = compat::DictVersion(g.obj);
     }
   }
   return true;
@@ -1148,10 +1178,12 @@ void BuildGuards(SharedRendering* s) {
   s->guards.clear();
   s->ReleaseSplit();
   s->guarded = false;
+  s->walk_if_guards_fail = false;
   // Not guardable: the walk compares it (guards built so far are dropped).
   auto unguarded = [s] {
     s->guards.clear();
     s->ReleaseSplit();
+    s->walk_if_guards_fail = false;
   };
   const std::vector<Fingerprint::Entry>& entries = s->fp.entries();
   const size_t count = entries.size();
@@ -1218,15 +1250,20 @@ void BuildGuards(SharedRendering* s) {
       g.type = e.type;
       g.size = e.size;
       g.version = e.version;
+      g.truncated = e.truncated;
     } else if (FlatGuardable(entries, i)) {
       // Its items' entries follow (held scalars: skipped above).
       g.type = e.type;
       g.size = e.size;
       g.items = static_cast<int32_t>(e.children);
       g.items_at = i + 1;
+      g.truncated = e.truncated;
     } else {
       return unguarded();  // a list, tuple, set or named value
     }
+    // A truncated dict's guard (its own, or a nested rendering's copied
+    // here) fails at changes it does not show.
+    if (g.truncated && g.dict == nullptr && g.items < 0 && g.shared == nullptr) s->walk_if_guards_fail = true;
     s->guards.push_back(g);
   }
   s->guarded = true;
@@ -1647,10 +1684,12 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
   Record(v, n);  // a subclass's: after its kSubclass entry (Value)
   uint32_t visited = 0;
+  bool truncated = false;
   for (Py_ssize_t i = 0; i < n; ++i) {
     if (i > 0) out->append(", ");
     if (static_cast<size_t>(i) >= limits_.max_items || Over(*out)) {
       out->append("...");
+      truncated = true;
       break;
     }
     // Re-read the size each time: nothing here runs user code, but stay safe.
@@ -1663,6 +1702,7 @@ void Renderer::Sequence(PyObject* v, PyTypeObject* base, int depth, std::string*
   if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
     Fingerprint::Entry& e = fp_->entries_[fp_index];
     e.children = visited;
+    e.truncated = truncated;
     // Exactly one entry per item, all held scalars: a flat run of objs().
     bool flat = fp_->entries_.size() == fp_index + 1 + visited;
     for (size_t j = fp_index + 1; flat && j < fp_->entries_.size(); ++j) {
@@ -1700,6 +1740,7 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
   size_t i = 0;
   bool whole = true;  // every item visited, each key an immutable scalar
+  bool truncated = false;
   if (prev == nullptr || !fp_ || !fp_->valid_ || !SpliceItems(v, v, false, false, *prev, depth, out, &i)) {
     out->append("{");
     RecordDict(v);  // a heap subclass's: after its kSubclass entry (Value)
@@ -1711,6 +1752,7 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
       if (i >= limits_.max_items || Over(*out)) {
         out->append("...");
         whole = false;
+        truncated = true;
         break;
       }
       ++i;
@@ -1721,7 +1763,10 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
       ItemValue(key, value, SecretKey(key), depth, out);
     }
   }
-  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
+  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
+    fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
+    fp_->entries_[fp_index].truncated = truncated;
+  }
   out->append("}");
   active_.pop_back();
   StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out, whole ? attrs_base : std::string::npos);
@@ -1753,12 +1798,14 @@ void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out)
     // runs no program code, so the set cannot change meanwhile.
     out->append("{");
     size_t i = 0;
+    bool truncated = false;
     Py_ssize_t pos = 0;
     PyObject* item;
     while (compat::SetNext(v, &pos, &item)) {
       if (i > 0) out->append(", ");
       if (i >= limits_.max_items || Over(*out)) {
         out->append("...");
+        truncated = true;
         break;
       }
       ++i;
@@ -1768,6 +1815,7 @@ void Renderer::Set(PyObject* v, PyTypeObject* base, int depth, std::string* out)
     out->append("}");
     if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
       fp_->entries_[fp_index].children = static_cast<uint32_t>(i);
+      fp_->entries_[fp_index].truncated = truncated;
     }
     active_.pop_back();
   }
@@ -2300,6 +2348,14 @@ void Renderer::Deque(PyObject* v, int depth, std::string* out) {
   Record(maxlen, Fingerprint::kScalar);
   out->append("deque([");
   uint32_t visited = 0;
+  bool truncated = false;
+  if (dq::maxlen_layout == 0) {
+    const Py_ssize_t m = dq::MaxLen(v);
+    const bool ok = maxlen == Py_None ? m == -1 : PyLong_AsSsize_t(maxlen) == m;
+    PyErr_Clear();
+    dq::maxlen_layout = ok ? 1 : -1;
+    if (!ok) dq::layout = -1;
+  }
   // The layout, checked item by item against sq_item while unproven.
   const bool check = dq::layout == 0 && n > 0;
   if (check) {
@@ -2312,6 +2368,7 @@ void Renderer::Deque(PyObject* v, int depth, std::string* out) {
     if (i > 0) out->append(", ");
     if (static_cast<size_t>(i) >= limits_.max_items || Over(*out)) {
       out->append("...");
+      truncated = true;
       break;
     }
     PyObject* item = item_at(v, i);  // a new reference
@@ -2337,7 +2394,10 @@ void Renderer::Deque(PyObject* v, int depth, std::string* out) {
   }
   out->append(")");
   Py_DECREF(maxlen);
-  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) fp_->entries_[fp_index].children = visited;
+  if (fp_ && fp_->valid_ && fp_index < fp_->entries_.size()) {
+    fp_->entries_[fp_index].children = visited;
+    fp_->entries_[fp_index].truncated = truncated;
+  }
   active_.pop_back();
 }
 

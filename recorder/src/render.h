@@ -183,6 +183,13 @@ class Fingerprint {
     // whether attributes were left out after the last visited one.
     // kLimited: an instance (`T(...)`), whose class's name is compared.
     bool more = false;
+    // A list, tuple, dict, set or deque whose items stopped short of its
+    // length (past `max_items`, or the length budget ran out), its text
+    // ending `...` there: it shows that items follow, not how many. It
+    // renders the same at any length past `children` (its visited items the
+    // same), as Walk compares it: a list appended to past what it shows is
+    // not rendered again at each append.
+    bool truncated = false;
     // A list or tuple whose visited items are all held scalars: compared at
     // once, as the contiguous run of objs() after it.
     bool scalar_items = false;
@@ -252,6 +259,10 @@ struct SharedRendering {
     // another list there holding the same items renders the same.
     int32_t items = -1;
     size_t items_at = 0;
+    // Its entry's `truncated`: a list, tuple or set of any length past
+    // `items`; a dict whose guard fails may still show the same items
+    // (SharedRendering::walk_if_guards_fail).
+    bool truncated = false;
   };
   std::vector<Guard> guards;
   // The split guards' keys (strong references: strs, so that a key's
@@ -268,6 +279,10 @@ struct SharedRendering {
     shapes.clear();
   }
   bool guarded = false;
+  // A guard failed is not a change for certain: a dict among them was
+  // truncated (its version changes with items it does not show), so the
+  // walk decides.
+  bool walk_if_guards_fail = false;
   // The text the object rendered to (the cache slot's), and for an
   // instance or a dict, where each visited attribute or item is in it and
   // in fp: rendered anew (Renderer::SpliceItems), the same names or keys in
@@ -390,7 +405,7 @@ class Renderer {
       n = PyTuple_GET_SIZE(v);
       items = reinterpret_cast<PyTupleObject*>(v)->ob_item;
     }
-    if (n != e.size) return 0;
+    if (n != e.size && !(e.truncated && n > Py_ssize_t{e.children})) return 0;
     return std::memcmp(items, fp.objs_.data() + 1, e.children * sizeof(PyObject*)) == 0 ? 1 : 0;
   }
   // True if fp is a function's (`<function Q>`) and v is that function,

@@ -10,6 +10,7 @@ import collections
 import ctypes
 import enum
 import random
+import subprocess
 import sys
 
 import pytest
@@ -573,3 +574,85 @@ def test_every_change_to_a_list_of_instances_is_found(name):
     frozen = tuple(accounts)
     before, unchanged, after = assert_consistent(frozen, lambda: change(accounts))
     assert probe(frozen)[1]
+
+
+class Holder:
+    def __init__(self, value):
+        self.first = "shown before it"
+        self.value = value
+
+
+GROWN_PAST_SHOWN = {
+    # name: (make, grow): grow adds an item past what the text shows.
+    "a list past max_items": (lambda: list(range(31)), lambda v: v.append(99)),
+    "a dict past max_items": (lambda: {i: i for i in range(31)}, lambda v: v.__setitem__(99, 1)),
+    "a deque past max_items": (lambda: collections.deque(range(31)), lambda v: v.append(99)),
+    "a list cut by the length budget": (lambda: ["x" * 150 for _ in range(8)], lambda v: v.append("y")),
+    "a dict cut by the length budget": (lambda: {i: "x" * 150 for i in range(8)}, lambda v: v.__setitem__(99, "y")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GROWN_PAST_SHOWN))
+def test_a_container_grown_past_what_its_text_shows_is_found_unchanged(name):
+    # Its text shows that items follow (`...`), not how many: a list appended
+    # to past its first 30 items renders the same, and was rendered anew at
+    # every append.
+    make, grow = GROWN_PAST_SHOWN[name]
+    for wrap in (lambda c: c, Holder, lambda c: [Holder(c), Holder(1)], lambda c: {"c": c}):
+        inner = make()
+        value = wrap(inner)
+        before, unchanged, after = probe(value, lambda: grow(inner))
+        assert after == before and "..." in before, (name, before)
+        assert unchanged, (name, before)
+
+
+SHOWN_LENGTH_CHANGES = {
+    # name: (make, change): the text changes with the length.
+    "a list of 30 appended to: `...` comes": (lambda: list(range(30)), lambda v: v.append(1)),
+    "a list of 31 popped: `...` goes": (lambda: list(range(31)), lambda v: v.pop()),
+    "a dict of 30 added to": (lambda: {i: i for i in range(30)}, lambda v: v.__setitem__(99, 1)),
+    "a dict of 31 with its first key removed": (lambda: {i: i for i in range(31)}, lambda v: v.pop(0)),
+    "a dict of 31 with its first key moved last": (lambda: {i: i for i in range(31)},
+                                                   lambda v: v.__setitem__(0, v.pop(0))),
+    "a list of 31 with a shown item replaced": (lambda: list(range(31)), lambda v: v.__setitem__(29, "x")),
+    "a deque of 31 rotated": (lambda: collections.deque(range(31)), lambda v: v.rotate(1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHOWN_LENGTH_CHANGES))
+def test_a_container_whose_shown_items_change_with_its_length_is_found_changed(name):
+    make, change = SHOWN_LENGTH_CHANGES[name]
+    for wrap in (lambda c: c, Holder, lambda c: [Holder(c), Holder(1)]):
+        inner = make()
+        assert_change_found(name, wrap(inner), lambda: change(inner), True)
+
+
+def test_a_set_grown_is_found_changed_exactly_when_its_text_changes():
+    # A set's shown items are its table's first ones: growing it may reorder them.
+    rng = random.Random(3)
+    for _ in range(200):
+        inner = {rng.randrange(1000) for _ in range(rng.randint(25, 60))}
+        value = Holder(inner)
+        before, unchanged, after = assert_consistent(value, lambda: inner.add(rng.randrange(1000)))
+        assert unchanged == (after == before), (before, after)
+
+
+def test_an_empty_deque_is_found_unchanged_before_any_deque_held_an_item():
+    # A deque's items are read in place once a non-empty one proved their
+    # layout; its maxlen is proven by any deque. An empty one (an idle work
+    # queue in an object) was rendered anew at every event until then. A new
+    # process: no deque rendered yet.
+    code = (
+        "import collections\n"
+        "from tracetape import _core\n"
+        "class Checker:\n"
+        "    def __init__(self):\n"
+        "        self.deferred = collections.deque()\n"
+        "        self.bounded = collections.deque(maxlen=3)\n"
+        "for value in (collections.deque(), Checker(), [Checker()]):\n"
+        "    before, unchanged, after = _core._probe_rendering(value, None)\n"
+        "    assert unchanged and after == before, before\n"
+        "print('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout == b"ok\n", proc.stderr.decode()
