@@ -549,7 +549,6 @@ void Unref(SharedRendering* s) {
   s->ReleaseSplit();
   s->ReleaseAttrs();
   s->guarded = false;
-  s->walk_if_guards_fail = false;
   s->dicts_watched = false;
   s->watch_worth = false;
   s->epoch = 0;
@@ -698,7 +697,7 @@ class Walk {
     if (s->watch_worth) return WatchedSharedSame(s, v);
     bool same;
     if (s->guarded) {
-      same = GuardsHold(*s) || (s->walk_if_guards_fail && WalkInstead(s, v));
+      same = GuardsHold(*s);
     } else {
       Walk walk(s->fp);
       same = walk.Same(v) && walk.Complete();
@@ -713,7 +712,7 @@ class Walk {
     if (Renderer::WatchedSame(s->fp, v)) {
       same = true;  // no watched dict changed since it was last found unchanged
     } else if (s->guarded) {
-      same = GuardsHold(*s) || (s->walk_if_guards_fail && WalkInstead(s, v));
+      same = GuardsHold(*s);
     } else {
       Walk walk(s->fp);
       same = walk.Same(v) && walk.Complete();
@@ -723,11 +722,14 @@ class Walk {
     s->same = same;
     return same;
   }
-  static bool GuardsHold(const SharedRendering& s);
-  // The guards failed where a truncated dict's did (its version changed):
-  // the walk decides, and if it finds the rendering unchanged, those
-  // guards take the dicts' versions now, vouched for as of this walk.
-  static bool WalkInstead(SharedRendering* s, PyObject* v);
+  // s's guards: their answer, but where a truncated dict's fails (its
+  // version changes with items it does not show), the walk's.
+  static bool GuardsHold(SharedRendering& s);
+  // That walk, of the object s was rendered from (its first entry's, which
+  // every caller of SharedSame has just found alive there): if it finds
+  // the rendering unchanged, the truncated dicts' guards take their
+  // versions now, vouched for as of this walk.
+  static bool WalkInstead(SharedRendering& s);
   // A container's length as its rendering shows it: the same, or for one
   // truncated (Fingerprint::Entry), any length past its visited items.
   static bool LengthShows(Py_ssize_t n, const Fingerprint::Entry& e) {
@@ -1058,7 +1060,7 @@ bool Walk::Same(PyObject* v) {
   return false;
 }
 
-bool Walk::GuardsHold(const SharedRendering& s) {
+bool Walk::GuardsHold(SharedRendering& s) {
   for (const SharedRendering::Guard& g : s.guards) {
     PyObject* v = g.obj;
     if (g.shared) {
@@ -1070,7 +1072,9 @@ bool Walk::GuardsHold(const SharedRendering& s) {
     if (g.dict == nullptr) {
       if (g.items < 0) {
         // A dict: Same's dict branch, whose version vouches for its items.
-        if (PyDict_GET_SIZE(v) != g.size || compat::DictVersion(v) != g.version) return false;
+        if (PyDict_GET_SIZE(v) != g.size || compat::DictVersion(v) != g.version) {
+          return g.truncated && WalkInstead(s);
+        }
         continue;
       }
       // A list, tuple or set of held scalars: the same length, and the
@@ -1120,12 +1124,12 @@ bool Walk::GuardsHold(const SharedRendering& s) {
   return true;
 }
 
-bool Walk::WalkInstead(SharedRendering* s, PyObject* v) {
-  Walk walk(s->fp);
-  if (!walk.Same(v) || !walk.Complete()) return false;
+__attribute__((noinline, cold)) bool Walk::WalkInstead(SharedRendering& s) {
+  Walk walk(s.fp);
+  if (!walk.Same(s.fp.objs()[0]) || !walk.Complete()) return false;
   // Every object of the rendering was just found where it was (a shared
   // rendering has no cut): the guarded dicts are alive.
-  for (SharedRendering::Guard& g : s->guards) {
+  for (SharedRendering::Guard& g : s.guards) {
     if (g.truncated && g.dict == nullptr && g.items < 0 && g.shared == nullptr) {
       g.size = PyDict_GET_SIZE(g.obj);
       g.version = compat::DictVersion(g.obj);
@@ -1178,12 +1182,10 @@ void BuildGuards(SharedRendering* s) {
   s->guards.clear();
   s->ReleaseSplit();
   s->guarded = false;
-  s->walk_if_guards_fail = false;
   // Not guardable: the walk compares it (guards built so far are dropped).
   auto unguarded = [s] {
     s->guards.clear();
     s->ReleaseSplit();
-    s->walk_if_guards_fail = false;
   };
   const std::vector<Fingerprint::Entry>& entries = s->fp.entries();
   const size_t count = entries.size();
@@ -1256,14 +1258,11 @@ void BuildGuards(SharedRendering* s) {
       g.type = e.type;
       g.size = e.size;
       g.items = static_cast<int32_t>(e.children);
-      g.items_at = i + 1;
+      g.items_at = static_cast<uint32_t>(i + 1);
       g.truncated = e.truncated;
     } else {
       return unguarded();  // a list, tuple, set or named value
     }
-    // A truncated dict's guard (its own, or a nested rendering's copied
-    // here) fails at changes it does not show.
-    if (g.truncated && g.dict == nullptr && g.items < 0 && g.shared == nullptr) s->walk_if_guards_fail = true;
     s->guards.push_back(g);
   }
   s->guarded = true;

@@ -258,10 +258,11 @@ struct SharedRendering {
     // holds it is checked first, so whatever is at its address is alive;
     // another list there holding the same items renders the same.
     int32_t items = -1;
-    size_t items_at = 0;
+    uint32_t items_at = 0;  // (32 bits: the guard stays 104 bytes with the flag)
     // Its entry's `truncated`: a list, tuple or set of any length past
-    // `items`; a dict whose guard fails may still show the same items
-    // (SharedRendering::walk_if_guards_fail).
+    // `items`; a dict whose guard fails may still show the same items (the
+    // walk decides: Walk::GuardsHold). A dict guard copied from a nested
+    // rendering keeps it.
     bool truncated = false;
   };
   std::vector<Guard> guards;
@@ -279,10 +280,6 @@ struct SharedRendering {
     shapes.clear();
   }
   bool guarded = false;
-  // A guard failed is not a change for certain: a dict among them was
-  // truncated (its version changes with items it does not show), so the
-  // walk decides.
-  bool walk_if_guards_fail = false;
   // The text the object rendered to (the cache slot's), and for an
   // instance or a dict, where each visited attribute or item is in it and
   // in fp: rendered anew (Renderer::SpliceItems), the same names or keys in
