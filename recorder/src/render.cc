@@ -565,7 +565,10 @@ void Fingerprint::Release() {
   for (auto& e : entries_) {
     if (e.size == kScalar) Py_DECREF(e.obj);
     else if (e.size == kShared) Unref(e.shared);
-    else if (HoldsName(e.size)) Py_XDECREF(e.type_name);
+    else if (HoldsName(e.size)) {
+      Py_XDECREF(e.type_name);
+      if (e.size == kClass) Py_XDECREF(e.dict);  // its __module__
+    }
   }
   entries_.clear();
   objs_.clear();
@@ -679,6 +682,16 @@ namespace {
 // length budget was cut at entry `cut`: what comes after cannot change the
 // text (Finish keeps only the bytes already written), so reaching it with
 // everything before unchanged ends the walk as unchanged (`done`).
+// The object bound to __module__ in a heap class's dict (borrowed), or
+// null: a lookup in an exact dict by an interned str, which runs no program
+// code.
+PyObject* ClassModule(PyObject* dict) {
+  if (dict == nullptr || !PyDict_CheckExact(dict) || ModuleKey() == nullptr) return nullptr;
+  PyObject* mod = PyDict_GetItemWithError(dict, ModuleKey());
+  if (mod == nullptr) PyErr_Clear();
+  return mod;
+}
+
 class Walk {
  public:
   explicit Walk(const Fingerprint& f)
@@ -824,7 +837,7 @@ bool Walk::Children(uint32_t children) {
   for (uint32_t i = 0; i < children; ++i) {
     if (idx_ >= end_) return Stop();
     const auto& c = entries_[idx_];
-    if (c.size == Fingerprint::kScalar || c.size == Fingerprint::kFixed) {
+    if (c.size == Fingerprint::kScalar || c.size == Fingerprint::kFixed || c.size == Fingerprint::kRedacted) {
       ++idx_;
       continue;
     }
@@ -844,9 +857,17 @@ bool Walk::Children(uint32_t children) {
 bool Walk::Same(PyObject* v) {
   if (idx_ >= end_) return Stop();
   const auto& e = entries_[idx_++];
-  if (e.obj != v) return false;
+  if (e.obj != v) {
+    // A redacted value shows `<redacted>` whatever it is: a secret attribute
+    // or item bound anew (jmespath's Parser's `_tokens`, at each expression)
+    // left its holder rendered anew at every event. A function's text and an
+    // opaque object's name its kind, not the object (a closure made at each
+    // call, a sentinel `object()`): their checks below read v alone.
+    if (e.size == Fingerprint::kRedacted) return true;
+    if (e.size != Fingerprint::kFunction && e.size != Fingerprint::kOpaque) return false;
+  }
   // A held immutable scalar, or a value whose text does not depend on it.
-  if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) return true;
+  if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed || e.size == Fingerprint::kRedacted) return true;
   // The most frequent container (a dict of lists, a list of tuples...).
   if (e.scalar_items) return FlatItems(v, e);
   if (e.shared_items) return SharedItems(v, e);
@@ -861,12 +882,17 @@ bool Walk::Same(PyObject* v) {
     case Fingerprint::kFunction:
       return t == &PyFunction_Type && reinterpret_cast<PyFunctionObject*>(v)->func_qualname == e.type_name;
     case Fingerprint::kClass: {
-      // The __module__ it was rendered with is bound in the class's dict,
-      // whose version is unique: any rebinding changes it.
+      // `<class 'MODULE.QUALNAME'>`: the same __qualname__ object, and the
+      // same __module__ object bound in its dict (both held). While that
+      // dict is at the version rendered (unique: another dict at its
+      // address has another) nothing in it changed; when it is not, a
+      // class attribute was set (a class being built, attrs' and
+      // dataclasses' way), and __module__ is looked up again.
       if (!PyType_Check(v) || !(reinterpret_cast<PyTypeObject*>(v)->tp_flags & Py_TPFLAGS_HEAPTYPE)) return false;
       auto* c = reinterpret_cast<PyHeapTypeObject*>(v);
+      if (c->ht_qualname != e.type_name) return false;
       PyObject* dict = c->ht_type.tp_dict;
-      return c->ht_qualname == e.type_name && dict == e.dict && compat::DictVersion(dict) == e.version;
+      return compat::DictVersion(dict) == e.version || ClassModule(dict) == e.dict;
     }
     case Fingerprint::kModule:
       return PyModule_Check(v) && ModuleNameObject(v) == e.type_name;
@@ -906,8 +932,10 @@ bool Walk::Same(PyObject* v) {
           return false;
         }
         const Fingerprint::Entry& c = entries_[idx_];
-        if (c.size == Fingerprint::kScalar || c.size == Fingerprint::kFixed) {
-          same = c.obj == value;
+        if (c.size == Fingerprint::kScalar || c.size == Fingerprint::kFixed || c.size == Fingerprint::kRedacted) {
+          // (kFixed: unset, with no object, or a built-in class; kRedacted:
+          // set to anything.)
+          same = c.obj == value || (c.size == Fingerprint::kRedacted && value != nullptr);
           ++idx_;
           return same;
         }
@@ -1073,7 +1101,7 @@ bool Walk::GuardsHold(SharedRendering& s) {
       if (g.items < 0) {
         // A dict: Same's dict branch, whose version vouches for its items.
         if (PyDict_GET_SIZE(v) != g.size || compat::DictVersion(v) != g.version) {
-          return g.truncated && WalkInstead(s);
+          return g.walk_on_fail && WalkInstead(s);
         }
         continue;
       }
@@ -1106,19 +1134,19 @@ bool Walk::GuardsHold(SharedRendering& s) {
     if (g.slot == nullptr) {
       // Inline values, still without a __dict__: the same keys bound to the
       // same objects, in order.
-      if (!compat::InlineAttrsAre(v, s.shapes[g.shape])) return false;
+      if (!compat::InlineAttrsAre(v, s.shapes[g.shape])) return g.walk_on_fail && WalkInstead(s);
       continue;
     }
 #endif
     if (*g.slot != g.dict) return false;
     if (g.split < 0) {
-      if (compat::DictVersion(g.dict) != g.version) return false;
+      if (compat::DictVersion(g.dict) != g.version) return g.walk_on_fail && WalkInstead(s);
       continue;
     }
     // A split table: the same keys bound to the same objects, in order.
     if (!compat::SplitEntriesAre(g.dict, s.split_keys.data() + g.split_at, s.split_values.data() + g.split_at,
                                  g.split)) {
-      return false;
+      return g.walk_on_fail && WalkInstead(s);
     }
   }
   return true;
@@ -1128,11 +1156,23 @@ __attribute__((noinline, cold)) bool Walk::WalkInstead(SharedRendering& s) {
   Walk walk(s.fp);
   if (!walk.Same(s.fp.objs()[0]) || !walk.Complete()) return false;
   // Every object of the rendering was just found where it was (a shared
-  // rendering has no cut): the guarded dicts are alive.
+  // rendering has no cut): the guarded dicts and instances are alive, and
+  // render as they did. Their guards take them as they are now (a split
+  // table's keep theirs, and fail again to the walk).
   for (SharedRendering::Guard& g : s.guards) {
-    if (g.truncated && g.dict == nullptr && g.items < 0 && g.shared == nullptr) {
+    if (!g.walk_on_fail || g.shared != nullptr) continue;
+    if (g.dict == nullptr) {
       g.size = PyDict_GET_SIZE(g.obj);
       g.version = compat::DictVersion(g.obj);
+    } else if (g.slot == nullptr) {
+#if PY_VERSION_HEX >= 0x030B0000
+      compat::InlineShape now;
+      if (compat::InlineAttrs(g.obj, nullptr, nullptr, SharedRendering::kMaxSplit, &now) == g.split) {
+        s.shapes[g.shape] = now;
+      }
+#endif
+    } else if (g.split < 0) {
+      g.version = compat::DictVersion(g.dict);
     }
   }
   return true;
@@ -1189,9 +1229,16 @@ void BuildGuards(SharedRendering* s) {
   };
   const std::vector<Fingerprint::Entry>& entries = s->fp.entries();
   const size_t count = entries.size();
+  // A redacted value bound anew changes no text, but the version or shape
+  // of what holds it: its failed guards leave the answer to the walk.
+  bool redacts = false;
   for (size_t i = 0; i < count; ++i) {
     const Fingerprint::Entry& e = entries[i];
     if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) continue;
+    if (e.size == Fingerprint::kRedacted) {
+      redacts = true;
+      continue;
+    }
     SharedRendering::Guard g{e.obj};
     if (e.size == Fingerprint::kShared) {
       const SharedRendering* nested = e.shared;
@@ -1252,7 +1299,7 @@ void BuildGuards(SharedRendering* s) {
       g.type = e.type;
       g.size = e.size;
       g.version = e.version;
-      g.truncated = e.truncated;
+      g.walk_on_fail = e.truncated;
     } else if (FlatGuardable(entries, i)) {
       // Its items' entries follow (held scalars: skipped above).
       g.type = e.type;
@@ -1264,6 +1311,11 @@ void BuildGuards(SharedRendering* s) {
       return unguarded();  // a list, tuple, set or named value
     }
     s->guards.push_back(g);
+  }
+  if (redacts) {
+    for (SharedRendering::Guard& g : s->guards) {
+      if (g.shared == nullptr && g.items < 0) g.walk_on_fail = true;  // a dict's or an instance's
+    }
   }
   s->guarded = true;
 }
@@ -1329,6 +1381,7 @@ bool Renderer::ComputeWatched(const Fingerprint& fp, bool nested, std::vector<Fi
     switch (e.size) {
       case Fingerprint::kScalar:
       case Fingerprint::kFixed:
+      case Fingerprint::kRedacted:
         continue;
       case Fingerprint::kShared:
         // Its identities, but for its own dict's version where its
@@ -2093,7 +2146,7 @@ void Renderer::ItemValue(PyObject* key, PyObject* value, bool redacted, int dept
   int reach = 0;
   if (redacted) {
     out->append(kRedacted);
-    Record(value, Fingerprint::kFixed);  // its text is fixed: identity is enough
+    Record(value, Fingerprint::kRedacted);
   } else {
     // How deep this value's rendering went, apart from the others'.
     const int others = deepest_;
@@ -2163,7 +2216,7 @@ bool Renderer::SpliceItems(PyObject* v, PyObject* dict, bool instance, bool vers
       // Each within the depth it was rendered to: a held tuple's text is
       // `(...)` past the limit (a scalar's reach is 0).
       const Fingerprint::Entry& e = prev.fp.entries_[a.entry];
-      if ((e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) &&
+      if ((e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed || e.size == Fingerprint::kRedacted) &&
           (a.reach == 0 || depth + a.reach <= limits_.max_depth)) {
         continue;
       }
@@ -2202,7 +2255,10 @@ void Renderer::CopyRun(const SharedRendering& prev, size_t t0, size_t t1, size_t
       const Fingerprint::Entry& c = entries[k];
       if (c.size == Fingerprint::kScalar) Py_INCREF(c.obj);
       else if (c.size == Fingerprint::kShared) ++c.shared->refs;
-      else if (Fingerprint::HoldsName(c.size)) Py_XINCREF(c.type_name);
+      else if (Fingerprint::HoldsName(c.size)) {
+        Py_XINCREF(c.type_name);
+        if (c.size == Fingerprint::kClass) Py_XINCREF(c.dict);
+      }
     }
   }
   for (size_t i = a0; i < a1; ++i) {
@@ -2432,7 +2488,7 @@ void Renderer::Slotted(PyObject* v, int depth, std::string* out) {
     Ref hv(value);
     if (redactor_ != nullptr && redactor_->ShouldRedact(m->name)) {
       out->append(kRedacted);
-      Record(value, Fingerprint::kFixed);  // its text is fixed: identity is enough
+      Record(value, Fingerprint::kRedacted);
     } else {
       Value(value, depth + 1, out);
     }
@@ -2608,7 +2664,8 @@ void Renderer::Class(PyObject* v, std::string* out) {
   }
   RecordNamed(v, Fingerprint::kClass, nullptr, reinterpret_cast<PyHeapTypeObject*>(c)->ht_qualname);
   if (!fp_->valid_) return;
-  fp_->entries_.back().dict = dict;
+  Py_INCREF(mod);  // held by the entry (Fingerprint::Release drops it)
+  fp_->entries_.back().dict = mod;
   fp_->entries_.back().version = compat::DictVersion(dict);
 }
 

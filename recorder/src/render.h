@@ -133,12 +133,14 @@ class Fingerprint {
   // size: a container's length, or one of these.
   static constexpr Py_ssize_t kScalar = -1;    // held: unchanged while identical
   static constexpr Py_ssize_t kInstance = -2;  // rendered from `dict` at `version`
-  static constexpr Py_ssize_t kFixed = -3;     // its text does not depend on it (redacted)
+  static constexpr Py_ssize_t kFixed = -3;     // its text is fixed while it is this object (a built-in class; null: an unset slot)
   // Values whose text is a name, compared by identity and the (held) name
   // object they were rendered with:
   static constexpr Py_ssize_t kOpaque = -4;    // `<T object>`: of `type`, named `type_name` (heap)
   static constexpr Py_ssize_t kFunction = -5;  // `<function Q>`: `type_name` is its __qualname__
-  static constexpr Py_ssize_t kClass = -6;     // a heap class: __qualname__, its dict at `version`
+  // A heap class: `type_name` its __qualname__, `dict` its __module__
+  // (held), `version` its dict's version then.
+  static constexpr Py_ssize_t kClass = -6;
   static constexpr Py_ssize_t kModule = -7;    // `<module 'N'>`: `type_name` is the __name__ bound
   // `T(args...)`: of `type`, named `type_name` (heap), its args `version`
   // long, `children` of them visited.
@@ -162,6 +164,10 @@ class Fingerprint {
   // of `type` named `type_name`; `children` slots visited (set or not: an
   // unset one has an entry with no object), `more` if a set one followed.
   static constexpr Py_ssize_t kSlots = -12;
+  // A redacted value (an attribute, item or slot whose name matches):
+  // `<redacted>` whatever it is, so any object there renders the same.
+  // (kFixed's text is fixed by the object itself: a built-in class.)
+  static constexpr Py_ssize_t kRedacted = -13;
   // Whether an entry of this kind holds type_name.
   static bool HoldsName(Py_ssize_t size) {
     return size == kInstance || (size <= kOpaque && size >= kException) || size == kSubclass || size == kLimited ||
@@ -259,11 +265,15 @@ struct SharedRendering {
     // another list there holding the same items renders the same.
     int32_t items = -1;
     uint32_t items_at = 0;  // (32 bits: the guard stays 104 bytes with the flag)
-    // Its entry's `truncated`: a list, tuple or set of any length past
-    // `items`; a dict whose guard fails may still show the same items (the
-    // walk decides: Walk::GuardsHold). A dict guard copied from a nested
-    // rendering keeps it.
+    // A list, tuple or set guard's entry was `truncated`: of any length
+    // past `items`.
     bool truncated = false;
+    // A dict or instance guard that fails may still leave the text as it
+    // was: the dict was truncated (its version changes with items it does
+    // not show), or the rendering holds a redacted value (`<redacted>`,
+    // whatever is bound there). The walk decides (Walk::GuardsHold). A
+    // guard copied from a nested rendering keeps it.
+    bool walk_on_fail = false;
   };
   std::vector<Guard> guards;
   // The split guards' keys (strong references: strs, so that a key's

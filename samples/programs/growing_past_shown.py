@@ -3,7 +3,8 @@ more than `max_items` items shows its first ones and `...`, and one cut by the l
 budget shows even fewer; appending to it leaves the text as it was, removing or replacing a
 shown item does not, and neither does shrinking it to what it shows. Held directly, in an
 instance (whose rendering is shared and checked by its guards), in an instance in a list,
-and next to an empty deque that never holds an item (a work queue idle in an object). Every
+and next to an empty deque that never holds an item (a work queue idle in an object). And an
+instance's secret-named attribute, `<redacted>` whatever it is bound to, bound anew. Every
 text must be what rendering anew gives."""
 
 from collections import deque
@@ -80,6 +81,35 @@ def main():
     print(grow_dict_set_deque(70))
     print(registry_in_an_instance(12))
     print(len(budget_cut(20).scope))
+    print(redacted_rebound())
+
+
+class Parser:
+    """A secret-looking attribute (`_tokens`) is shown `<redacted>`, whatever it is bound to."""
+
+    def __init__(self, text):
+        self._tokens = iter(text.split())
+        self.index = 0
+        self.seen = {"a": 1}
+
+    def parse(self):
+        out = []
+        for tok in self._tokens:
+            out.append(tok)
+            if tok == "(":
+                self._tokens = iter(["x", ")"])  # bound anew: the same text
+            self.index += 1  # shown: a new text
+            self._token_count = self.index  # secret too, added: a new name shown
+        return out
+
+
+def redacted_rebound():
+    parsers = [Parser("a ( b"), Parser("c")]
+    for p in parsers:
+        p.parse()
+        p._tokens = None
+    return [p.index for p in parsers]
+
 
 
 main()

@@ -656,3 +656,132 @@ def test_an_empty_deque_is_found_unchanged_before_any_deque_held_an_item():
     proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=120)
     assert proc.returncode == 0 and proc.stdout == b"ok\n", proc.stderr.decode()
+
+
+class Parser:
+    def __init__(self):
+        self.index = 0
+        self._tokens = ["a", "b"]  # a secret-looking name: <redacted>
+        self.tail = list(range(3))  # a list: the instance is walked, not guarded
+
+
+class SlottedSecret:
+    __slots__ = ("name", "api_key", "spare")
+
+    def __init__(self):
+        self.name = "svc"
+        self.api_key = "k1"
+
+
+REDACTED_REBINDINGS = {
+    # name: (make, rebind, whether the text changes)
+    "an attribute": (Parser, lambda p: setattr(p, "_tokens", iter("xyz")), False),
+    "a dict item": (lambda: {"token": [1], "n": 1}, lambda d: d.__setitem__("token", (2,)), False),
+    "a slot": (SlottedSecret, lambda s: setattr(s, "api_key", "k2"), False),
+    "an unset slot set": (SlottedSecret, lambda s: setattr(s, "spare", 3), True),
+    "a slot unset": (SlottedSecret, lambda s: delattr(s, "api_key"), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDACTED_REBINDINGS))
+def test_a_redacted_value_bound_anew_leaves_its_holder_unchanged(name):
+    # `<redacted>` whatever the value: a secret-named attribute, item or slot
+    # bound to another object does not change its holder's text, and was
+    # taken as a change (jmespath's Parser, rendered anew at each token).
+    make, rebind, changes_text = REDACTED_REBINDINGS[name]
+    for wrap in (lambda v: v, lambda v: [v, 1], Holder):
+        inner = make()
+        value = wrap(inner)
+        before, unchanged, after = assert_consistent(value, lambda: rebind(inner))
+        assert "<redacted>" in before, before
+        if changes_text:
+            assert not unchanged and after != before, (name, before, after)
+        elif name == "an attribute" and sys.version_info < (3, 11):
+            # Before 3.11 an instance keeps a real __dict__, compared at its
+            # version: any attribute bound anew renders it again (to the same text).
+            assert after == before, (name, before, after)
+        else:
+            assert unchanged and after == before, (name, before, after)
+
+
+class SlottedKind:
+    __slots__ = ("kind", "api_key")
+
+    def __init__(self):
+        self.kind = int
+        self.api_key = "k"
+
+
+class WalkedKind:
+    def __init__(self):
+        self.kind = int
+        self._token = "t"  # redacted: its guards fail to the walk
+        self.rows = [1, 2]
+
+
+BUILTIN_CLASS_REBINDINGS = {
+    # A built-in class's text is fixed by the class: another one is another text.
+    "a list item": (lambda: [int, 1], lambda v: v.__setitem__(0, str)),
+    "a dict value": (lambda: {"kind": int, "token": 1}, lambda v: v.__setitem__("kind", str)),
+    "an attribute": (WalkedKind, lambda v: setattr(v, "kind", str)),
+    "a slot": (SlottedKind, lambda v: setattr(v, "kind", str)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_CLASS_REBINDINGS))
+def test_a_builtin_class_bound_anew_is_found_changed(name):
+    make, rebind = BUILTIN_CLASS_REBINDINGS[name]
+    for wrap in (lambda v: v, lambda v: [v, 1], Holder):
+        inner = make()
+        assert_change_found(name, wrap(inner), lambda: rebind(inner), True)
+
+
+def test_a_class_is_found_changed_only_when_its_module_or_qualname_changes():
+    # `<class 'MODULE.QUALNAME'>`: a class attribute set (a class being built,
+    # attrs' and dataclasses' way) changes its dict's version, not its text,
+    # and its every `cls` local was rendered anew at each setattr.
+    def fresh():
+        return type("Built", (), {"__module__": "pkg.mod"})
+
+    for wrap in (lambda c: c, lambda c: [c, 1], Holder):
+        cls = fresh()
+        before, unchanged, after = probe(wrap(cls), lambda: setattr(cls, "field", 1))
+        assert before == after and unchanged, before
+        cls = fresh()
+        assert_change_found("module", wrap(cls), lambda: setattr(cls, "__module__", "other"), True)
+        cls = fresh()
+        assert_change_found("qualname", wrap(cls), lambda: setattr(cls, "__qualname__", "Outer.Built"), True)
+        cls = fresh()
+        # Bound again to an equal str: another object, the same text.
+        assert_change_found("equal module", wrap(cls), lambda: setattr(cls, "__module__", "".join(["pkg.", "mod"])),
+                            False)
+
+
+class Opaque:
+    __slots__ = ()  # no __dict__, no slots: `<Opaque object>`
+
+
+def test_a_function_or_opaque_object_bound_anew_is_found_changed_only_by_its_text():
+    def make_closure(i):
+        def add(x):
+            return x + i
+        return add
+
+    def other(x):
+        return x
+
+    def same_text(value, change):
+        before, unchanged, after = assert_consistent(value, change)
+        assert after == before and unchanged, (before, after)
+
+    for wrap in (lambda v: [v, 1], Holder, lambda v: {"k": v}):
+        box = [make_closure(1)]
+        value = wrap(box)
+        # Another closure of the same def: `<function ...make_closure.<locals>.add>` again.
+        same_text(value, lambda: box.__setitem__(0, make_closure(2)))
+        assert_change_found("function", value, lambda: box.__setitem__(0, other), True)
+        box[0] = Opaque()
+        assert probe(value)[1]
+        same_text(value, lambda: box.__setitem__(0, Opaque()))
+        assert_change_found("sentinel", value, lambda: box.__setitem__(0, object()), True)
+        same_text(value, lambda: box.__setitem__(0, object()))
