@@ -1,0 +1,123 @@
+"""What recording costs values that change without their text changing.
+
+The recorder renders a local anew only when its comparison with the last rendering says it
+may have changed. Each case below changes a value in a way its text does not show, at
+every step of a loop; a comparison stricter than the text renders the value anew each
+time, to the same text. Real suites led to each (see the README's Performance section):
+
+  appended     a list, a dict and a deque appended to past the 30 items they show
+  idle-deque   a method's `self` holding an empty deque (an idle work queue), in a
+               process where no deque has held an item yet
+  redacted     an instance whose secret-named attribute (`_tokens`) is bound anew
+  class        a class built attribute by attribute (`setattr(cls, ...)`)
+  closure      a local bound to a new closure, and to a new `object()` sentinel
+
+usage: python bench/same_text.py [STEPS]   (tracetape installed in that python)
+Prints, per case, the fastest of three timings untraced and under `tracetape record`
+(full recording), and their ratio.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+CASES = {
+    "appended": '''
+        import collections
+        def work(n):
+            out, seen, q = [], {}, collections.deque()
+            for i in range(n):
+                out.append(i)
+                seen[i] = i
+                q.append(i)
+            return len(out)
+    ''',
+    "idle-deque": '''
+        import collections
+        class Checker:
+            def __init__(self):
+                self.deferred = collections.deque()
+                self.count = 0
+                self.names = ["a", "b"]
+            def step(self, i):
+                self.names[0] = "a"
+                return i
+        def work(n):
+            c = Checker()
+            total = 0
+            for i in range(n):
+                total += c.step(i)
+            return total
+    ''',
+    "redacted": '''
+        class Parser:
+            def __init__(self):
+                self._tokens = iter(())
+                self.index = 0
+                self.rows = [1, 2]
+            def feed(self, i):
+                self._tokens = iter((i,))
+                return i
+        def work(n):
+            p = Parser()
+            total = 0
+            for i in range(n):
+                total += p.feed(i)
+            return total
+    ''',
+    "class": '''
+        def work(n):
+            cls = type("Built", (), {})
+            for i in range(n):
+                setattr(cls, "f%d" % (i % 50), i)
+            return cls
+    ''',
+    "closure": '''
+        def work(n):
+            total = 0
+            for i in range(n):
+                def add(x, i=i):
+                    return x + i
+                marker = object()
+                total = add(total)
+            return total
+    ''',
+}
+
+RUNNER = '''
+import sys, time
+{body}
+t = time.perf_counter()
+work({steps})
+sys.stderr.write("body %.6f\\n" % (time.perf_counter() - t))
+'''
+
+
+def timed(cmd, env):
+    best = None
+    for _ in range(3):
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+        body = [float(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("body ")]
+        best = body[0] if best is None else min(best, body[0])
+    return best
+
+
+def main():
+    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    print("%-11s %10s %10s %7s" % ("case", "untraced", "recorded", "ratio"))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, body in CASES.items():
+            script = os.path.join(tmp, name.replace("-", "_") + ".py")
+            with open(script, "w") as f:
+                f.write(RUNNER.format(body=textwrap.dedent(body), steps=steps))
+            plain = timed([sys.executable, script], env)
+            tape = os.path.join(tmp, "t.tape")
+            recorded = timed([sys.executable, "-m", "tracetape", "record", "-o", tape, script], env)
+            print("%-11s %9.3fs %9.3fs %6.1fx" % (name, plain, recorded, recorded / plain))
+
+
+if __name__ == "__main__":
+    main()
