@@ -23,6 +23,16 @@ import sys
 import tempfile
 import textwrap
 
+# The loop of the cases that call a method of one instance at each step.
+STEP_EACH = '''
+        def work(n):
+            obj = %s()
+            total = 0
+            for i in range(n):
+                total += obj.step(i)
+            return total
+'''
+
 CASES = {
     "appended": '''
         import collections
@@ -44,29 +54,17 @@ CASES = {
             def step(self, i):
                 self.names[0] = "a"
                 return i
-        def work(n):
-            c = Checker()
-            total = 0
-            for i in range(n):
-                total += c.step(i)
-            return total
-    ''',
+    ''' + STEP_EACH % "Checker",
     "redacted": '''
         class Parser:
             def __init__(self):
                 self._tokens = iter(())
                 self.index = 0
                 self.rows = [1, 2]
-            def feed(self, i):
+            def step(self, i):
                 self._tokens = iter((i,))
                 return i
-        def work(n):
-            p = Parser()
-            total = 0
-            for i in range(n):
-                total += p.feed(i)
-            return total
-    ''',
+    ''' + STEP_EACH % "Parser",
     "class": '''
         def work(n):
             cls = type("Built", (), {})
