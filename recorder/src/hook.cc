@@ -2857,6 +2857,50 @@ int Recorder::PlainTraceOtherCode(PyFrameObject* frame, int what, PyObject* arg)
   return PlainTraceEvent(frame, what, arg);
 }
 
+// 3.12: a STOP_ITERATION event at END_FOR, the end of a `for` loop over a
+// generator, that CPython's settrace shim never turns into an `exception`.
+// END_FOR raises it only after FOR_ITER_GEN, the specialized FOR_ITER, ran the
+// generator to its return; the shim asks for BRANCH events, which keep every
+// FOR_ITER instrumented and unspecialized, so there the generator ends inside
+// FOR_ITER: nothing is raised for a return of None, and a StopIteration (a
+// RAISE, an `exception`) for any other value. This backend asks for no BRANCH
+// events (they would cost one call per loop iteration), so its FOR_ITERs
+// specialize; the same stream is kept by dropping END_FOR's STOP_ITERATION
+// when the value is None. (pytest's assertion rewriting made a test's loop
+// specialize: an `exception StopIteration` at each loop's end, in 3.12 tapes
+// only. 3.13's shim reports END_FOR's itself, as this backend does.)
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+// END_FOR in CPython 3.12's Include/opcode.h (opcodes are fixed within a
+// minor version; the header's macros are not included for their names).
+constexpr unsigned char kEndForOpcode = 4;
+#endif
+bool SettraceMissesStopIteration(PyCodeObject* code, PyObject* offset_obj, PyObject* exc) {
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+  if (!PyObject_TypeCheck(exc, reinterpret_cast<PyTypeObject*>(PyExc_StopIteration))) return false;
+  if (reinterpret_cast<PyStopIterationObject*>(exc)->value != Py_None) return false;
+  const long offset = compat::SmallLong(offset_obj);
+  if (offset < 0) {
+    PyErr_Clear();
+    return false;
+  }
+  // The code without instrumentation (made once, kept by the code object).
+  PyObject* bytes = PyCode_GetCode(code);
+  if (bytes == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  const bool end_for = offset < PyBytes_GET_SIZE(bytes) &&
+                       static_cast<unsigned char>(PyBytes_AS_STRING(bytes)[offset]) == kEndForOpcode;
+  Py_DECREF(bytes);
+  return end_for;
+#else
+  (void)code;
+  (void)offset_obj;
+  (void)exc;
+  return false;
+#endif
+}
+
 PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* args, Py_ssize_t nargs) {
   if (disabled_ || nargs < 2 || !PyCode_Check(args[0])) Py_RETURN_NONE;
   auto* code = reinterpret_cast<PyCodeObject*>(args[0]);
@@ -2897,8 +2941,13 @@ PyObject* Recorder::OnMonitoringEvent(monitoring::Event event, PyObject* const* 
     case monitoring::kPyUnwind:
       what = PyTrace_RETURN;
       break;
-    case monitoring::kRaise:
     case monitoring::kStopIteration:
+      if (nargs < 3) Py_RETURN_NONE;
+      if (SettraceMissesStopIteration(code, args[1], args[2])) Py_RETURN_NONE;
+      what = PyTrace_EXCEPTION;
+      arg = args[2];
+      break;
+    case monitoring::kRaise:
       if (nargs < 3) Py_RETURN_NONE;
       what = PyTrace_EXCEPTION;
       arg = args[2];
