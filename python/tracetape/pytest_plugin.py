@@ -36,7 +36,7 @@ def pytest_addoption(parser):
         const="retain-on-failure",
         default=None,
         metavar="{" + ",".join(MODES) + "}",
-        help="record each test into a tape: on (keep all), retain-on-failure (keep failures; "
+        help="record each test into a tape: on (keep every test that ran), retain-on-failure (keep failures; "
         "the default of a bare --tape) or off",
     )
     group.addoption("--tape-dir", action="store", default=None, metavar="DIR",
@@ -157,7 +157,9 @@ class _TapePlugin:
             if path is not None:
                 state = item.stash[_KEY]
                 failed = bool(state["failed"])
-                keep = failed or self.mode == "on"
+                # A test skipped before it ran (a skip mark, a skipping
+                # fixture) has nothing to replay: its tape is not kept.
+                keep = failed or (self.mode == "on" and not state.get("not_run"))
                 # The recording is this test's own unless the test stopped it
                 # (and perhaps started one of its own: stopped here as
                 # before, its tape kept).
@@ -212,6 +214,17 @@ class _TapePlugin:
         state = item.stash.get(_KEY, None)
         if state is None:
             return
+        # The outcome the summary gives the test, in pytest's words.
+        if report.when == "setup" and report.skipped:
+            state["not_run"] = True
+            state["outcome"] = "SKIPPED"
+        elif report.when == "call":
+            if hasattr(report, "wasxfail"):
+                state["outcome"] = "XFAIL" if report.skipped else ("XPASS" if report.passed else "FAILED")
+            else:
+                state["outcome"] = "SKIPPED" if report.skipped else ("FAILED" if report.failed else "PASSED")
+        elif report.failed and state.get("outcome") != "FAILED":
+            state["outcome"] = "ERROR"  # in its setup or teardown
         if report.failed:
             state["failed"] = True
             if not state.get("announced"):
@@ -219,16 +232,16 @@ class _TapePlugin:
                 path = state["path"]
                 report.sections.append(
                     ("tracetape", f"tape: {self.display(path)}\nreplay it from the failure: {self.replay(path)}"))
-        if report.when == "teardown" and (state["failed"] or self.mode == "on"):
+        if report.when == "teardown" and (state["failed"] or (self.mode == "on" and not state.get("not_run"))):
             # Carried by the report, so that under pytest-xdist the main
             # process, which prints the summary, learns of the workers' tapes.
             report.tracetape_tape = state["path"]
-            report.tracetape_failed = bool(state["failed"])
+            report.tracetape_outcome = state.get("outcome") or ("ERROR" if state["failed"] else "PASSED")
 
     def pytest_runtest_logreport(self, report):
         path = getattr(report, "tracetape_tape", None)
         if path:
-            self.kept.append((report.nodeid, path, bool(getattr(report, "tracetape_failed", False))))
+            self.kept.append((report.nodeid, path, getattr(report, "tracetape_outcome", "PASSED")))
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.disabled_reason:
@@ -238,9 +251,8 @@ class _TapePlugin:
         if not self.kept:
             return
         terminalreporter.write_sep("-", "tracetape: tapes kept")
-        for nodeid, path, failed in self.kept:
-            status = "FAILED" if failed else "passed"
-            terminalreporter.write_line(f"{status} {nodeid}")
+        for nodeid, path, outcome in self.kept:
+            terminalreporter.write_line(f"{outcome} {nodeid}")
             terminalreporter.write_line(f"    {self.replay(path)}")
         empty = [path for _, path, _ in self.kept if path in self.empty]
         if empty:

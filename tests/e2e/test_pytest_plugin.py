@@ -130,6 +130,8 @@ MIXED_ALL = [M + n for n in ("test_pass", "test_fail", "test_setup_error", "test
                              "test_skip_marker")]
 MIXED_KEPT = [M + n for n in ("test_fail", "test_setup_error", "test_teardown_error",
                               "test_xpass_strict")]
+# What --tape=on keeps: every test that ran (test_skip_marker never did).
+MIXED_RAN = [n for n in MIXED_ALL if n != M + "test_skip_marker"]
 MIXED_OUTCOMES = dict(passed=2, failed=2, errors=2, xfailed=1, xpassed=1, skipped=2)
 
 
@@ -476,19 +478,31 @@ def test_a_doctest_run_inside_a_test_does_not_end_its_tape(pytester):
     assert "warning" not in result.stderr.str(), show(result)
 
 
-def test_tape_on_keeps_every_test(pytester):
+# What the summary of `--tape=on` says of each test of MIXED_TESTS (pytest's words).
+MIXED_SUMMARY = {"test_pass": "PASSED", "test_fail": "FAILED", "test_setup_error": "ERROR",
+                 "test_teardown_error": "ERROR", "test_xfail": "XFAIL", "test_xpass_strict": "FAILED",
+                 "test_xpass_lax": "XPASS", "test_skip": "SKIPPED"}
+
+
+def test_tape_on_keeps_every_test_that_ran(pytester):
+    # Every test but test_skip_marker, skipped before it ran: nothing to
+    # replay (its tape would hold no events).
     write_mixed(pytester)
     plain = run(pytester)
     result = run(pytester, "--tape=on")
     same_run(plain, result)
-    assert tape_files(pytester.path / DEFAULT_DIR) == names(MIXED_ALL), show(result)
+    ran = [M + name for name in MIXED_SUMMARY]
+    assert sorted(ran) == sorted(MIXED_RAN)
+    assert tape_files(pytester.path / DEFAULT_DIR) == names(ran), show(result)
     summary = summary_block(result)
     assert summary is not None, show(result)
     shown = sorted(os.path.basename(p) for p in replay_paths(summary))
-    assert shown == names(MIXED_ALL), summary
-    for nodeid in MIXED_ALL:
-        assert nodeid in "\n".join(summary)
-        assert_sound(pytester.path, Path(DEFAULT_DIR) / tape_name(nodeid))
+    assert shown == names(ran), summary
+    for name, outcome in MIXED_SUMMARY.items():
+        assert "%s %s%s" % (outcome, M, name) in summary, (name, outcome, summary)
+        assert_sound(pytester.path, Path(DEFAULT_DIR) / tape_name(M + name))
+    assert not any("test_skip_marker" in line for line in summary), summary
+    assert "hold no events" not in "\n".join(summary), summary
     # A passing test's tape holds its run, fixture included.
     events = dump(pytester.path, Path(DEFAULT_DIR) / tape_name(M + "test_pass"))
     assert [e["func"] for e in events if e["kind"] == "call"] == ["counter", "test_pass", "counter"]
@@ -648,7 +662,7 @@ def test_tape_dir_absolute(pytester, tmp_path_factory):
     target = tmp_path_factory.mktemp("elsewhere") / "deep" / "tapes"
     result = run(pytester, "--tape=on", "--tape-dir=%s" % target)
     assert result.ret == 1, show(result)
-    assert tape_files(target) == names(MIXED_ALL), show(result)
+    assert tape_files(target) == names(MIXED_RAN), show(result)
     assert all_tapes(pytester.path) == []
     check_announced(result, pytester.path, target, {"test_fail": M + "test_fail"})
     for nodeid in MIXED_KEPT:
@@ -656,10 +670,10 @@ def test_tape_dir_absolute(pytester, tmp_path_factory):
 
 
 @pytest.mark.parametrize("ini, args, directory, kept", [
-    ("tape = on\ntape_dir = ini_tapes\n", (), "ini_tapes", MIXED_ALL),
+    ("tape = on\ntape_dir = ini_tapes\n", (), "ini_tapes", MIXED_RAN),
     ("tape = retain-on-failure\n", (), DEFAULT_DIR, MIXED_KEPT),
     ("tape = on\ntape_dir = ini_tapes\n", ("--tape",), "ini_tapes", MIXED_KEPT),
-    ("tape = on\ntape_dir = ini_tapes\n", ("--tape-dir", "cli_tapes"), "cli_tapes", MIXED_ALL),
+    ("tape = on\ntape_dir = ini_tapes\n", ("--tape-dir", "cli_tapes"), "cli_tapes", MIXED_RAN),
     ("tape_dir = ini_tapes\n", ("--tape",), "ini_tapes", MIXED_KEPT),
 ], ids=["on+dir", "retain", "cli-mode-wins", "cli-dir-wins", "dir-only"])
 def test_ini_options(pytester, ini, args, directory, kept):
