@@ -1,5 +1,6 @@
 #include "tracetape/recorder/redactor.h"
 
+#include <atomic>
 #include <optional>
 
 namespace tracetape::recorder {
@@ -57,7 +58,9 @@ std::optional<std::vector<std::string>> Literals(const std::string& pattern) {
 }  // namespace
 
 StatusOr<Redactor> Redactor::Create(const std::vector<std::string>& extra_patterns) {
+  static std::atomic<uint64_t> next_id{1};
   Redactor r;
+  r.id_ = next_id.fetch_add(1);
   std::vector<std::string> all{kDefaultRedactPattern};
   all.insert(all.end(), extra_patterns.begin(), extra_patterns.end());
   for (const auto& p : all) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <unordered_map>
 
 namespace tracetape::recorder {
 namespace {
@@ -160,15 +161,20 @@ bool ForEachSlotUncached(PyTypeObject* t, F&& f) {
 
 // The members ForEachSlot visits for a class, kept for the class's version
 // tag: the walk of a slotted instance (an `_iterinfo`, an attrs class with
-// slots=True) compared at every event of a frame that shows it looked its
-// MRO's dicts up and measured every member's name each time. CPython gives a
-// class a new tag whenever it changes (its bases, a class attribute such as
-// __slots__ itself) and never reuses one, so a class at a reused address
-// cannot match either. A class without a valid tag is not cached.
+// slots=True, packaging's marker nodes) compared at every event of a frame
+// that shows it looked its MRO's dicts up and measured every member's name
+// each time. CPython gives a class a new tag whenever it changes (its bases,
+// a class attribute such as __slots__ itself) and never reuses one, so a
+// class at a reused address cannot match either. A class without a valid
+// tag is not kept.
 struct SlotLayout {
-  PyTypeObject* type = nullptr;
   unsigned int tag = 0;
   std::vector<const PyMemberDef*> members;
+  std::vector<Py_ssize_t> offsets;  // members[i]->offset: what the walk reads
+  // Each member's redaction, decided by the Redactor `redactor_id` (0: not
+  // yet): asked of the Redactor, a hash of the name at each slot rendered.
+  uint64_t redactor_id = 0;
+  std::vector<uint8_t> redact;
 };
 
 unsigned int ValidVersionTag(PyTypeObject* t) {
@@ -182,39 +188,59 @@ unsigned int ValidVersionTag(PyTypeObject* t) {
 #endif
 }
 
-// The members ForEachSlot visits for `t`, copied into `out` (a walk may
-// meet another slotted class inside and replace a cache entry meanwhile):
-// how many, or -1 for a class without a valid tag or with more than
-// kCachedSlots of them, which ForEachSlot works out as before. Out of line,
-// so that the walk that calls ForEachSlot at every event stays small.
-constexpr size_t kCachedSlots = 32;
-
-__attribute__((noinline)) ptrdiff_t SlotMembers(PyTypeObject* t, const PyMemberDef** out) {
-  static SlotLayout cache[32];
-  const unsigned int tag = ValidVersionTag(t);
-  if (tag == 0) return -1;
-  SlotLayout& c = cache[(reinterpret_cast<uintptr_t>(t) * 0x9E3779B97F4A7C15ull) >> 59];
-  if (c.type != t || c.tag != tag) {
+// t's layout (null for a class without a valid tag, which ForEachSlot
+// works out each time). One per class address, never freed and rebuilt in
+// place only when the class at that address has another tag: a walk that
+// holds a layout while it meets another slotted class inside (which may be
+// looked up, or made, meanwhile) keeps a valid one, since its own class
+// lives while the walk reads its instance, and nothing changes a class
+// during a walk (no program code runs). A small direct-mapped table in
+// front keeps the lookup off the hash map.
+__attribute__((noinline)) SlotLayout* FindSlotLayout(PyTypeObject* t, unsigned int tag) {
+  static auto* const all = new std::unordered_map<PyTypeObject*, SlotLayout>();
+  SlotLayout& c = (*all)[t];
+  if (c.tag != tag) {
     c.members.clear();
+    c.offsets.clear();
+    c.redactor_id = 0;
     ForEachSlotUncached(t, [&](const PyMemberDef* m) {
       c.members.push_back(m);
+      c.offsets.push_back(m->offset);
       return true;
     });
-    c.type = t;
     c.tag = tag;
   }
-  if (c.members.size() > kCachedSlots) return -1;
-  std::copy(c.members.begin(), c.members.end(), out);
-  return static_cast<ptrdiff_t>(c.members.size());
+  return &c;
+}
+
+struct SlotLayoutSlot {
+  PyTypeObject* type = nullptr;
+  unsigned int tag = 0;
+  SlotLayout* layout = nullptr;
+};
+SlotLayoutSlot g_slot_layouts[64];
+
+inline SlotLayout* SlotLayoutOf(PyTypeObject* t) {
+  const unsigned int tag = ValidVersionTag(t);
+  if (tag == 0) return nullptr;
+  SlotLayoutSlot& s = g_slot_layouts[(reinterpret_cast<uintptr_t>(t) * 0x9E3779B97F4A7C15ull) >> 58];
+  if (s.type != t || s.tag != tag) {
+    s.layout = FindSlotLayout(t, tag);
+    s.type = t;
+    s.tag = tag;
+  }
+  return s.layout;
 }
 
 template <typename F>
 bool ForEachSlot(PyTypeObject* t, F&& f) {
-  const PyMemberDef* members[kCachedSlots];
-  const ptrdiff_t n = SlotMembers(t, members);
-  if (n < 0) return ForEachSlotUncached(t, std::forward<F>(f));
-  for (ptrdiff_t i = 0; i < n; ++i) {
-    if (!f(members[i])) return false;
+  const SlotLayout* layout = SlotLayoutOf(t);
+  if (layout == nullptr) return ForEachSlotUncached(t, std::forward<F>(f));
+  // By index: f may render a value, whose allocations may run a collection,
+  // and so a finalizer that changes t (its layout is then made again, the
+  // same members in a new vector).
+  for (size_t i = 0; i < layout->members.size(); ++i) {
+    if (!f(layout->members[i])) return false;
   }
   return true;
 }
@@ -753,6 +779,12 @@ class Walk {
 
  private:
   bool Children(uint32_t children);
+  // A slotted instance of e's class (checked), whose ForEachSlot members
+  // are at `offsets`: each visited slot holding what it held, then whether
+  // a set one follows as before.
+  bool SlotsSame(PyObject* v, const Fingerprint::Entry& e, const Py_ssize_t* offsets, size_t n);
+  // The same for a class without a valid version tag (no layout kept).
+  __attribute__((noinline, cold)) bool UntaggedSlotsSame(PyObject* v, const Fingerprint::Entry& e);
   // `children` items of a sequence, each from next(&item) (false: none
   // left), compared in order with the entries that follow: a held scalar
   // item inline (the common case: unchanged iff the same object), anything
@@ -917,33 +949,8 @@ bool Walk::Same(PyObject* v) {
       // walked past holding what it held (or still unset), then whether a
       // set slot follows the visited ones as before.
       if (t != e.type || HeapName(t) != e.type_name) return false;
-      uint32_t k = 0;
-      bool same = true;
-      bool more = false;
-      ForEachSlot(t, [&](const PyMemberDef* m) {
-        PyObject* value = SlotValue(v, m);
-        if (k == e.children) {
-          more = value != nullptr;
-          return !more;
-        }
-        ++k;
-        if (idx_ >= end_) {
-          same = Stop();
-          return false;
-        }
-        const Fingerprint::Entry& c = entries_[idx_];
-        if (c.size == Fingerprint::kScalar || c.size == Fingerprint::kFixed || c.size == Fingerprint::kRedacted) {
-          // (kFixed: unset, with no object, or a built-in class; kRedacted:
-          // set to anything.)
-          same = c.obj == value || (c.size == Fingerprint::kRedacted && value != nullptr);
-          ++idx_;
-          return same;
-        }
-        same = Same(value);
-        return same && !done_;
-      });
-      if (!same || done_) return same;
-      return k == e.children && more == e.more;
+      if (const SlotLayout* layout = SlotLayoutOf(t)) return SlotsSame(v, e, layout->offsets.data(), layout->offsets.size());
+      return UntaggedSlotsSame(v, e);
     }
     case Fingerprint::kLimited:
       // Still of the class it was (and for an instance, under the same
@@ -1086,6 +1093,38 @@ bool Walk::Same(PyObject* v) {
     });
   }
   return false;
+}
+
+bool Walk::SlotsSame(PyObject* v, const Fingerprint::Entry& e, const Py_ssize_t* offsets, size_t n) {
+  const uint32_t children = e.children;
+  if (children > n) return false;
+  auto slot = [&](size_t k) { return *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(v) + offsets[k]); };
+  for (uint32_t k = 0; k < children; ++k) {
+    if (idx_ >= end_) return Stop();
+    PyObject* value = slot(k);
+    const Fingerprint::Entry& c = entries_[idx_];
+    if (c.size == Fingerprint::kScalar || c.size == Fingerprint::kFixed || c.size == Fingerprint::kRedacted) {
+      // (kFixed: unset, with no object, or a built-in class; kRedacted: set
+      // to anything.)
+      if (c.obj != value && !(c.size == Fingerprint::kRedacted && value != nullptr)) return false;
+      ++idx_;
+      continue;
+    }
+    if (!Same(value)) return false;
+    if (done_) return true;
+  }
+  bool more = false;
+  for (size_t k = children; k < n && !more; ++k) more = slot(k) != nullptr;
+  return more == e.more;
+}
+
+bool Walk::UntaggedSlotsSame(PyObject* v, const Fingerprint::Entry& e) {
+  std::vector<Py_ssize_t> offsets;
+  ForEachSlotUncached(Py_TYPE(v), [&](const PyMemberDef* m) {
+    offsets.push_back(m->offset);
+    return true;
+  });
+  return SlotsSame(v, e, offsets.data(), offsets.size());
 }
 
 bool Walk::GuardsHold(SharedRendering& s) {
@@ -2468,7 +2507,16 @@ void Renderer::Slotted(PyObject* v, int depth, std::string* out) {
   uint32_t visited = 0;  // slots walked past, set or not
   size_t shown = 0;
   bool more = false;
+  // Each member's redaction, from its class's layout if it is kept.
+  SlotLayout* layout = redactor_ != nullptr ? SlotLayoutOf(t) : nullptr;
+  if (layout != nullptr && layout->redactor_id != redactor_->id()) {
+    layout->redact.clear();
+    for (const PyMemberDef* m : layout->members) layout->redact.push_back(redactor_->ShouldRedact(m->name));
+    layout->redactor_id = redactor_->id();
+  }
+  size_t k = 0;  // the member's index in the layout
   ForEachSlot(t, [&](const PyMemberDef* m) {
+    const size_t index = k++;
     PyObject* value = SlotValue(v, m);
     if (value == nullptr) {
       // Unset: not shown, and compared as unset.
@@ -2486,7 +2534,10 @@ void Renderer::Slotted(PyObject* v, int depth, std::string* out) {
     ++visited;
     out->append(m->name).append("=");
     Ref hv(value);
-    if (redactor_ != nullptr && redactor_->ShouldRedact(m->name)) {
+    if (redactor_ != nullptr &&
+        (layout != nullptr && layout->redactor_id == redactor_->id() && index < layout->redact.size()
+             ? layout->redact[index] != 0
+             : redactor_->ShouldRedact(m->name))) {
       out->append(kRedacted);
       Record(value, Fingerprint::kRedacted);
     } else {

@@ -43,6 +43,20 @@ PROGRAM = textwrap.dedent("""\
             s += i
         return s
 
+    class Person:
+        # A slotted class: its slots' redaction is kept with its layout,
+        # decided again for each recording's patterns.
+        __slots__ = ("name", "ssn", "password")
+
+        def __init__(self, name, ssn, password):
+            self.name = name
+            self.ssn = ssn
+            self.password = password
+
+    def slotted(n):
+        people = [Person("p%d" % i, "123-%d" % i, "pw") for i in range(n)]
+        return people[-1].name
+
     def free_tracetape_tool():
         monitoring = getattr(sys, "monitoring", None)
         for tool in range(6) if monitoring else ():
@@ -60,6 +74,8 @@ PROGRAM = textwrap.dedent("""\
         "narrow": (lambda: (between(3), short("x", 2)), {"include": ["*/prog.py"], "exclude": ["*nothing*"]}),
         "none": (lambda: short("y", 3), {"locals": "none"}),
         "settrace": (lambda: short("z", 4), {"backend": "settrace"}),
+        "slots": (lambda: slotted(2), {}),
+        "slotsredact": (lambda: slotted(2), {"redact": ["ssn"]}),
     }
 
     keep = sys.argv[1] == "keep"
@@ -83,7 +99,8 @@ PROGRAM = textwrap.dedent("""\
     print("done", between(10))
 """)
 
-PHASES = ["long", "short", "again", "freed", "narrow", "none", "short", "settrace", "short"]
+PHASES = ["long", "short", "again", "freed", "narrow", "none", "short", "settrace", "short",
+          "slots", "slotsredact", "slots"]
 
 
 def run(cmd, cwd, backend):
@@ -133,6 +150,13 @@ def test_each_tape_of_a_row_is_the_tape_of_a_fresh_process(tmp_path, backend, ke
         if name == "short":
             calls = [e for e in got if e["kind"] == "call" and e["func"] == "short"]
             assert calls[0]["locals"]["token"] == "<redacted>", calls
+        if name.startswith("slots"):
+            people = [e["locals"]["people"] for e in got if e["kind"] == "line" and "people" in e["locals"]]
+            ssn = "<redacted>" if name == "slotsredact" else "'123-1'"
+            # (Slots show in CPython's order: their names sorted.)
+            assert people[-1] == ("[Person(name='p0', password=<redacted>, ssn=%s), "
+                                  "Person(name='p1', password=<redacted>, ssn=%s)]"
+                                  % (ssn.replace("1'", "0'"), ssn)), people
         if name in ("again", "freed"):
             assert [e["func"] for e in got if e["kind"] == "call"] == ["<lambda>", "between", "short"], got
         if name == "narrow":

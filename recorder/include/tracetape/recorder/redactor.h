@@ -27,9 +27,13 @@ class Redactor {
   // lookup allocates nothing (it runs for every attribute and dict key the
   // hook renders).
   bool ShouldRedact(std::string_view name);
+  // Unique in the process (never 0): what a cache of its decisions kept
+  // elsewhere is keyed by.
+  uint64_t id() const { return id_; }
 
  private:
   bool Matches(std::string_view name);  // uncached
+  uint64_t id_ = 0;
   // Patterns that are alternations of words (the default is one) are
   // searched as these literals, lowercased: std::regex took about 20,000
   // instructions per name, a tenth of the recording thread's work while a
