@@ -113,6 +113,11 @@ class _TapePlugin:
         self.left_out = [d.rstrip("/") + "/" for d in _recording._default_exclude_dirs()]
         # Kept tapes that hold no events (not known under pytest-xdist).
         self.empty: set = set()
+        # include_for's answer per test file (it resolves symlinks: a system
+        # call per component of the path, for each test), and whether the
+        # tape directory was made.
+        self._scopes: dict = {}
+        self._dir_made = False
 
     def include_for(self, item) -> List[str]:
         """The recording's scope for one test: the default (empty), except for
@@ -122,7 +127,14 @@ class _TapePlugin:
         where = getattr(item, "path", None) or getattr(item, "fspath", None)
         if where is None:
             return []
-        path = os.path.abspath(str(where))
+        where = str(where)
+        scope = self._scopes.get(where)
+        if scope is None:
+            scope = self._scopes[where] = self._scope_of(where)
+        return list(scope)
+
+    def _scope_of(self, where: str) -> List[str]:
+        path = os.path.abspath(where)
         if not any(p.startswith(d) for p in {path, os.path.realpath(path)} for d in self.left_out):
             return []
         root = os.path.dirname(path)
@@ -145,10 +157,8 @@ class _TapePlugin:
                 warnings.warn(f"tracetape: {self.disabled_reason}")
             else:
                 path = self._path(item)
-                os.makedirs(self.dir, exist_ok=True)
+                self._start(item, path)
                 item.stash[_KEY] = {"path": path, "failed": False}
-                _recording.start(path, include=self.include_for(item), exclude=self.exclude,
-                                 argv=["pytest", item.nodeid], metadata={"pytest_nodeid": item.nodeid})
                 # Until the setup phase: pytest's own code (see _phase).
                 item.stash[_KEY]["paused"] = _core._pause_thread()
         try:
@@ -174,6 +184,29 @@ class _TapePlugin:
                         pass
                 elif keep and ours and _recording.last_event_count() == 0:
                     self.empty.add(path)
+
+    def _start(self, item, path: str) -> None:
+        """Starts the test's recording into `path`. The tape directory is made
+        at the first test, and again if it went since (a test or a fixture
+        cleaning up removed it). A tape that cannot be written ends the run
+        with a usage error naming the directory and the reason, not pytest's
+        internal error."""
+        options = dict(include=self.include_for(item), exclude=self.exclude,
+                       argv=["pytest", item.nodeid], metadata={"pytest_nodeid": item.nodeid})
+        for attempt in range(2):
+            try:
+                if not self._dir_made:
+                    os.makedirs(self.dir, exist_ok=True)
+                    self._dir_made = True
+                _recording.start(path, **options)
+                return
+            except OSError as exc:
+                if attempt == 0 and not os.path.isdir(self.dir):
+                    self._dir_made = False
+                    continue
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                pytest.exit(f"tracetape: cannot write tapes in {self.display(self.dir)} (--tape-dir): {reason}",
+                            returncode=pytest.ExitCode.USAGE_ERROR)
 
     def _resume(self, item) -> bool:
         """A test's setup, call or teardown phase, recorded: the phase's hook

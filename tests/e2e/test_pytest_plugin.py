@@ -669,6 +669,40 @@ def test_tape_dir_absolute(pytester, tmp_path_factory):
         assert_sound(pytester.path, target / tape_name(nodeid))
 
 
+def test_a_tape_dir_removed_by_a_test_is_made_again(pytester):
+    # The directory is made once per session; a test (or a fixture cleaning
+    # up) that removes it does not cost the next tests their tapes.
+    pytester.makepyfile(test_gone="""
+        import shutil
+
+
+        def test_removes_the_tapes():
+            shutil.rmtree(".tapes")
+
+
+        def test_fail_after():
+            value = 41
+            assert value == 42
+    """)
+    result = run(pytester, "--tape=on")
+    assert result.ret == 1, show(result)
+    result.assert_outcomes(passed=1, failed=1)
+    kept = tape_name("test_gone.py::test_fail_after")
+    assert tape_files(pytester.path / DEFAULT_DIR) == [kept], show(result)
+    assert_sound(pytester.path, pytester.path / DEFAULT_DIR / kept)
+
+
+def test_a_tape_dir_that_cannot_be_made_is_a_usage_error(pytester):
+    write_mixed(pytester)
+    (pytester.path / "blocker").write_text("a file, not a directory\n")
+    result = run(pytester, "--tape", "--tape-dir", "blocker/tapes")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR == 4, show(result)
+    out = result.stdout.str() + result.stderr.str()
+    assert "tracetape: cannot write tapes in blocker/tapes (--tape-dir): Not a directory" in out, show(result)
+    assert "INTERNALERROR" not in out, show(result)
+    assert all_tapes(pytester.path) == []
+
+
 @pytest.mark.parametrize("ini, args, directory, kept", [
     ("tape = on\ntape_dir = ini_tapes\n", (), "ini_tapes", MIXED_RAN),
     ("tape = retain-on-failure\n", (), DEFAULT_DIR, MIXED_KEPT),
