@@ -11,6 +11,8 @@ time, to the same text. Real suites led to each (see the README's Performance se
   redacted     an instance whose secret-named attribute (`_tokens`) is bound anew
   class        a class built attribute by attribute (`setattr(cls, ...)`)
   closure      a local bound to a new closure, and to a new `object()` sentinel
+  slotted-self a method's `self` of a slotted class (no __dict__) holding others,
+               bound anew in each call's frame
 
 usage: python bench/same_text.py [STEPS]   (tracetape installed in that python)
 Prints, per case, the fastest of three timings untraced and under `tracetape record`
@@ -72,6 +74,21 @@ CASES = {
                 setattr(cls, "f%d" % (i % 50), i)
             return cls
     ''',
+    "slotted-self": '''
+        class Bound:
+            __slots__ = ("version", "inclusive")
+            def __init__(self, version, inclusive):
+                self.version = version
+                self.inclusive = inclusive
+        class Range:
+            __slots__ = ("lower", "upper", "tags")
+            def __init__(self):
+                self.lower = Bound((1, 2), True)
+                self.upper = Bound((3, 0), False)
+                self.tags = ["stable", "final"]
+            def step(self, i):
+                return i
+    ''' + STEP_EACH % "Range",
     "closure": '''
         def work(n):
             total = 0
@@ -105,7 +122,7 @@ def timed(cmd, env):
 def main():
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     env = dict(os.environ, PYTHONHASHSEED="0")
-    print("%-11s %10s %10s %7s" % ("case", "untraced", "recorded", "ratio"))
+    print("%-12s %10s %10s %7s" % ("case", "untraced", "recorded", "ratio"))
     with tempfile.TemporaryDirectory() as tmp:
         for name, body in CASES.items():
             script = os.path.join(tmp, name.replace("-", "_") + ".py")
@@ -114,7 +131,7 @@ def main():
             plain = timed([sys.executable, script], env)
             tape = os.path.join(tmp, "t.tape")
             recorded = timed([sys.executable, "-m", "tracetape", "record", "-o", tape, script], env)
-            print("%-11s %9.3fs %9.3fs %6.1fx" % (name, plain, recorded, recorded / plain))
+            print("%-12s %9.3fs %9.3fs %6.1fx" % (name, plain, recorded, recorded / plain))
 
 
 if __name__ == "__main__":

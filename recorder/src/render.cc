@@ -1486,11 +1486,12 @@ void Renderer::UnwatchDicts() {
 
 bool Renderer::RenderCached(PyObject* v, std::string* out, Fingerprint* fp) {
   if (render_cache_.empty()) return false;
-  // Where Value sends it: Dict, or Instance with a dict slot (at depth 0,
-  // never past the depth limit, nor in a cycle), each of which looks it up
-  // in the cache first (ReuseCached), as here.
+  // Where Value sends it: Dict, or Instance with a dict slot or slots (at
+  // depth 0, never past the depth limit, nor in a cycle), each of which
+  // looks it up in the cache first (ReuseCached), as here. (An instance of
+  // another plain class is never kept: none is found for it.)
   PyTypeObject* t = Py_TYPE(v);
-  if (t != &PyDict_Type && (t->tp_dictoffset == 0 || !PlainInstanceType(t))) return false;
+  if (t != &PyDict_Type && !PlainInstanceType(t)) return false;
   CachedRendering* ways = &render_cache_[2 * ((reinterpret_cast<uintptr_t>(v) >> 4) % (kRenderCacheSize / 2))];
   const int way = ways[1].obj == v ? 1 : ways[0].obj == v ? 0 : -1;
   if (way < 0) return false;
@@ -2077,7 +2078,8 @@ __attribute__((noinline)) void Renderer::StoreTop(PyObject* v, const std::string
   // already a shared one): cut, or that met the depth limit or a cycle
   // (right at depth 0 only: the same path to each).
   if (!fp_->valid_ || (fp_->cut_ == std::string::npos && deepest_ <= limits_.max_depth) || fp_->entries_.empty() ||
-      fp_->entries_[0].obj != v || fp_->entries_[0].size != Fingerprint::kInstance) {
+      fp_->entries_[0].obj != v ||
+      (fp_->entries_[0].size != Fingerprint::kInstance && fp_->entries_[0].size != Fingerprint::kSlots)) {
     return;
   }
   // v's entries move (with their references) to a shared rendering, cut
@@ -2499,7 +2501,20 @@ void Renderer::Slotted(PyObject* v, int depth, std::string* out) {
   PyTypeObject* t = Py_TYPE(v);
   if (Limited(v, depth, t, "(...)", out)) return;
   Ref hold(v);
-  deepest_ = std::max(deepest_, depth);
+  // Kept and reused as an instance with a __dict__ is (render_cache_, and
+  // at depth 0 ReuseTop): a method's `self` of a slotted class (packaging's
+  // VersionRange, an attrs class with slots=True) is bound anew in every
+  // frame, and was rendered whole at each call; in a list, each instance was
+  // rendered again when any other changed.
+  bool hit = false;
+  CachedRendering* cached = ReuseCached(v, depth, out, &hit);
+  const bool top = !hit && depth == 0 && fp_ != nullptr && fp_->valid_;
+  if (hit || (top && ReuseTop(v, out))) return;
+  // The whole value (a local's, or a return value's), not a part of one.
+  const bool whole = top && out->size() == start_ && fp_->entries_.empty();
+  const int outer_deepest = deepest_;
+  deepest_ = depth;
+  const size_t text_start = out->size();
   active_.push_back(v);
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
   RecordNamed(v, Fingerprint::kSlots, t, HeapName(t));
@@ -2551,6 +2566,9 @@ void Renderer::Slotted(PyObject* v, int depth, std::string* out) {
     fp_->entries_[fp_index].more = more;
   }
   active_.pop_back();
+  StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out);
+  if (whole && (fp_->cut_ != std::string::npos || deepest_ > limits_.max_depth) && fp_->valid_) StoreTop(v, *out);
+  deepest_ = std::max(outer_deepest, deepest_);
 }
 
 void Renderer::ByteArray(PyObject* v, std::string* out) {

@@ -424,10 +424,11 @@ def test_a_class_whose_slots_are_declared_again_is_rendered_anew():
 
 
 def test_slotted_instances_nested_in_more_classes_than_are_kept():
-    # More slotted classes, nested in one another, than the table of their
-    # members holds (32), rebuilt three times: a walk meets the next class
-    # inside, whose entry may replace its own (the members were copied out).
-    classes = [type(f"S{i}", (), {"__slots__": ("inner", "n")}) for i in range(48)]
+    # More slotted classes, nested in one another, than the table in front
+    # of their layouts holds (64), rebuilt three times: a walk meets the next
+    # class inside, whose entry may replace its own in that table while it
+    # reads its layout.
+    classes = [type(f"S{i}", (), {"__slots__": ("inner", "n")}) for i in range(80)]
     def build():
         inner = None
         for i, cls in enumerate(classes):
@@ -438,10 +439,95 @@ def test_slotted_instances_nested_in_more_classes_than_are_kept():
     for _ in range(3):
         value = build()
         before, unchanged, after = probe(value)
-        assert unchanged and after == before and before.startswith("S47(inner=S46(inner=")
+        assert unchanged and after == before and before.startswith("S79(inner=S78(inner=")
         deepest = value.inner.inner.inner
         before, unchanged, after = assert_consistent(value, lambda: setattr(deepest, "n", -1))
         assert not unchanged and after != before and "n=-1" in after
+
+
+class SlotBox:
+    __slots__ = ("items", "label", "spare")
+
+    def __init__(self, items, label):
+        self.items = items
+        self.label = label
+
+
+def test_slotted_instances_among_many_are_found_changed_one_by_one():
+    # Each slotted instance's rendering is kept and reused while it holds:
+    # a change to one of many is found, and the text is the new one.
+    boxes = [SlotBox([i], "b%d" % i) for i in range(20)]
+    value = [boxes, {"first": boxes[0]}]
+    assert probe(value)[1]
+    assert_change_found("a list one holds", value, lambda: boxes[7].items.append(1), True)
+    assert_change_found("a slot rebound", value, lambda: setattr(boxes[3], "label", "new"), True)
+    assert_change_found("a slot unset", value, lambda: delattr(boxes[4], "label"), True)
+    assert_change_found("an unset slot set", value, lambda: setattr(boxes[5], "spare", 0), True)
+    assert_change_found("one held twice", value, lambda: boxes[0].items.clear(), True)
+    assert_change_found("rebound to an equal str", value, lambda: setattr(boxes[6], "label", "b" + "6"), False)
+    before, unchanged, after = assert_consistent(value, lambda: boxes.__setitem__(2, SlotBox([2], "b2")))
+    assert after == before  # another instance, the same text
+
+
+def test_a_kept_slotted_instance_follows_the_depth_it_is_shown_at():
+    # Its kept rendering is reused only where it reaches no deeper than the
+    # depth limit: moved deeper, its list is `[...]`; back, it is shown.
+    box = SlotBox([1, 2], "b")
+    value = [box, []]
+
+    def bury():
+        value[0] = None
+        value[1].append([[box]])
+
+    before, unchanged, after = assert_consistent(value, bury)
+    assert "SlotBox(items=[1, 2], label='b')" in before
+    assert not unchanged and "SlotBox(items=[...], label='b')" in after, after
+
+    def unbury():
+        value[0] = value[1].pop()[0][0]
+
+    before, unchanged, after = assert_consistent(value, unbury)
+    assert not unchanged and after == "[SlotBox(items=[1, 2], label='b'), []]", after
+    # At two depths in one value: each shown as its depth allows.
+    both = [box, [[[box]]]]
+    before, unchanged, after = probe(both)
+    assert unchanged and after == before == "[SlotBox(items=[1, 2], label='b'), [[[SlotBox(items=[...], label='b')]]]]"
+
+
+def test_a_slotted_instance_in_a_cycle_is_shown_from_where_it_is_met():
+    # A cycle's text depends on the path to it: such a rendering is not
+    # reused elsewhere.
+    a = SlotBox(None, "a")
+    b = SlotBox(a, "b")
+    a.items = b
+    value = [a, b]
+    before, unchanged, after = probe(value)
+    assert unchanged and after == before
+    assert before == ("[SlotBox(items=SlotBox(items=SlotBox(...), label='b'), label='a'), "
+                      "SlotBox(items=SlotBox(items=SlotBox(...), label='a'), label='b')]"), before
+    before, unchanged, after = assert_consistent(value, value.reverse)
+    assert not unchanged and after == ("[SlotBox(items=SlotBox(items=SlotBox(...), label='a'), label='b'), "
+                                       "SlotBox(items=SlotBox(items=SlotBox(...), label='b'), label='a')]"), after
+
+
+def test_a_deep_or_long_slotted_value_kept_whole_is_found_changed_before_its_cut():
+    # A whole value (a local) that meets the depth limit or the length
+    # budget is kept as such (ReuseTop): compared, not rendered, while it
+    # holds; a change it shows is found, one past what it shows is not.
+    chain = None
+    for i in range(10):
+        chain = SlotBox(chain, "link %d" % i)
+    long = SlotBox(["x" * 150 for _ in range(12)], "long")
+    for value in (chain, long):
+        before, unchanged, after = probe(value)
+        assert unchanged and after == before, before
+    assert "SlotBox(...)" in probe(chain)[0]
+    assert len(probe(long)[0]) > 1000
+    assert_change_found("the first link", chain, lambda: setattr(chain, "label", "first"), True)
+    assert_change_found("a link past the depth limit", chain,
+                        lambda: setattr(chain.items.items.items.items.items.items, "label", "deep"), False)
+    assert_change_found("an item before the cut", long, lambda: long.items.__setitem__(0, "y"), True)
+    assert_change_found("an item past the cut", long, lambda: long.items.__setitem__(11, "y"), False)
 
 
 def random_value(rng, depth=0):
