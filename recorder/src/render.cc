@@ -171,6 +171,14 @@ struct SlotLayout {
   unsigned int tag = 0;
   std::vector<const PyMemberDef*> members;
   std::vector<Py_ssize_t> offsets;  // members[i]->offset: what the walk reads
+  // The members' names, copied (a freed class's PyMemberDef names are
+  // gone), and a number unique in the process for these names at these
+  // offsets: a new class at a freed one's address, its instances too, is
+  // compared by it (its name object may well be the same: a class made by
+  // a factory), and one with other slots is then told apart. Another tag
+  // with the same members keeps the number.
+  std::vector<std::string> names;
+  uint64_t generation = 0;
   // Each member's redaction, decided by the Redactor `redactor_id` (0: not
   // yet): asked of the Redactor, a hash of the name at each slot rendered.
   uint64_t redactor_id = 0;
@@ -198,16 +206,22 @@ unsigned int ValidVersionTag(PyTypeObject* t) {
 // front keeps the lookup off the hash map.
 __attribute__((noinline)) SlotLayout* FindSlotLayout(PyTypeObject* t, unsigned int tag) {
   static auto* const all = new std::unordered_map<PyTypeObject*, SlotLayout>();
+  static uint64_t generations = 0;
   SlotLayout& c = (*all)[t];
   if (c.tag != tag) {
+    std::vector<std::string> names_before;
+    names_before.swap(c.names);
+    std::vector<Py_ssize_t> offsets_before;
+    offsets_before.swap(c.offsets);
     c.members.clear();
-    c.offsets.clear();
     c.redactor_id = 0;
     ForEachSlotUncached(t, [&](const PyMemberDef* m) {
       c.members.push_back(m);
       c.offsets.push_back(m->offset);
+      c.names.emplace_back(m->name);
       return true;
     });
+    if (c.generation == 0 || c.names != names_before || c.offsets != offsets_before) c.generation = ++generations;
     c.tag = tag;
   }
   return &c;
@@ -948,9 +962,13 @@ bool Walk::Same(PyObject* v) {
       // The same class under the same name (the same slots), each slot
       // walked past holding what it held (or still unset), then whether a
       // set slot follows the visited ones as before.
+      // (And the same slots: a class made at a freed one's address may have
+      // its name object, and other slots.)
       if (t != e.type || HeapName(t) != e.type_name) return false;
-      if (const SlotLayout* layout = SlotLayoutOf(t)) return SlotsSame(v, e, layout->offsets.data(), layout->offsets.size());
-      return UntaggedSlotsSame(v, e);
+      if (const SlotLayout* layout = SlotLayoutOf(t)) {
+        return layout->generation == e.version && SlotsSame(v, e, layout->offsets.data(), layout->offsets.size());
+      }
+      return e.version == 0 && UntaggedSlotsSame(v, e);
     }
     case Fingerprint::kLimited:
       // Still of the class it was (and for an instance, under the same
@@ -1110,9 +1128,13 @@ bool Walk::SlotsSame(PyObject* v, const Fingerprint::Entry& e, const Py_ssize_t*
       ++idx_;
       continue;
     }
-    if (!Same(value)) return false;
+    // Unset now (deleted), where it held a value of another kind: changed.
+    // (Same reads the object of a function's or opaque entry.)
+    if (value == nullptr || !Same(value)) return false;
     if (done_) return true;
   }
+  // The rendering was cut right after them: what follows is not shown.
+  if (cut_ && idx_ >= end_) return Stop();
   bool more = false;
   for (size_t k = children; k < n && !more; ++k) more = slot(k) != nullptr;
   return more == e.more;
@@ -2518,13 +2540,16 @@ void Renderer::Slotted(PyObject* v, int depth, std::string* out) {
   active_.push_back(v);
   size_t fp_index = fp_ ? fp_->entries_.size() : 0;
   RecordNamed(v, Fingerprint::kSlots, t, HeapName(t));
+  // Its layout's number (0: a class without a valid tag, whose names the
+  // walk cannot tell apart from a freed class's: compared as changed).
+  SlotLayout* layout = SlotLayoutOf(t);
+  if (fp_ && fp_->valid_) fp_->entries_.back().version = layout != nullptr ? layout->generation : 0;
   out->append(TypeName(t)).append("(");
   uint32_t visited = 0;  // slots walked past, set or not
   size_t shown = 0;
   bool more = false;
   // Each member's redaction, from its class's layout if it is kept.
-  SlotLayout* layout = redactor_ != nullptr ? SlotLayoutOf(t) : nullptr;
-  if (layout != nullptr && layout->redactor_id != redactor_->id()) {
+  if (layout != nullptr && redactor_ != nullptr && layout->redactor_id != redactor_->id()) {
     layout->redact.clear();
     for (const PyMemberDef* m : layout->members) layout->redact.push_back(redactor_->ShouldRedact(m->name));
     layout->redactor_id = redactor_->id();

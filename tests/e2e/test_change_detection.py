@@ -8,6 +8,7 @@ anew at every event: a recording many times slower, on values real programs hold
 
 import collections
 import ctypes
+import gc
 import enum
 import random
 import subprocess
@@ -528,6 +529,84 @@ def test_a_deep_or_long_slotted_value_kept_whole_is_found_changed_before_its_cut
                         lambda: setattr(chain.items.items.items.items.items.items, "label", "deep"), False)
     assert_change_found("an item before the cut", long, lambda: long.items.__setitem__(0, "y"), True)
     assert_change_found("an item past the cut", long, lambda: long.items.__setitem__(11, "y"), False)
+
+
+class Job:
+    __slots__ = ("callback", "marker", "items", "n")
+
+
+@pytest.mark.parametrize("slot, value", [("callback", lambda: 0), ("marker", object()), ("items", [1])],
+                         ids=["function", "opaque", "list"])
+def test_a_slot_deleted_where_it_held_a_value_is_found_changed(slot, value):
+    # An unset slot reads as no object: a function's or an opaque object's
+    # check read it (a crash), a list's found it changed.
+    job = Job()
+    setattr(job, slot, value)
+    job.n = 0
+    for holder in (job, [job], {"k": (job,)}):
+        setattr(job, slot, value)
+        before, unchanged, after = assert_consistent(holder, lambda: delattr(job, slot))
+        assert not unchanged and slot + "=" in before and slot + "=" not in after, (before, after)
+
+
+def slotted_class(prefix):
+    # Seven slots: its instances are larger than the tuples and the like
+    # that making a class allocates, which would take a freed one's block.
+    return type("S", (), {"__slots__": tuple(prefix + str(i) for i in range(7))})
+
+
+@pytest.mark.parametrize("shape", ["list", "dict of list"])
+def test_a_class_made_at_a_freed_one_s_address_with_other_slots_is_found_changed(shape):
+    # A factory's classes share their name object; one made where a freed
+    # one was, and an instance of it where a freed instance was, show their
+    # own slots (the walk, and a kept rendering reused in a new container).
+    reused = 0
+    for _ in range(30):
+        old_class = slotted_class("a")
+        x = old_class()
+        x.a0 = 1
+        holder = [x] if shape == "list" else {"k": [x]}
+        class_id, instance_id = id(old_class), id(x)
+        del old_class, x
+
+        def between():
+            nonlocal reused
+            if shape == "list":
+                holder[0] = None
+            else:
+                holder["k"] = None
+            gc.collect()
+            kept = []
+            for _ in range(2000):
+                cls = slotted_class("b")
+                if id(cls) == class_id:
+                    break
+                kept.append(cls)
+            else:
+                return
+            for _ in range(2000):
+                y = cls()
+                if id(y) == instance_id:
+                    break
+                kept.append(y)
+            else:
+                return
+            y.b0 = 1
+            if shape == "list":
+                holder[0] = y
+            else:
+                holder["k"] = [y]
+            reused += 1
+
+        was = reused
+        before, unchanged, after = assert_consistent(holder, between)
+        assert "S(a0=1)" in before
+        assert not unchanged and "S(a0=1)" not in after, (before, unchanged, after)
+        if reused > was:
+            assert "S(b0=1)" in after, after
+    # The addresses were reused at least once (CPython's allocator gives a
+    # freed block back first); without that nothing above was tested.
+    assert reused > 0
 
 
 def random_value(rng, depth=0):
