@@ -11,6 +11,7 @@ one: ``pytest --tape tests/`` records the tests under ``tests/`` (and so does
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -157,10 +158,12 @@ class _TapePlugin:
                 warnings.warn(f"tracetape: {self.disabled_reason}")
             else:
                 path = self._path(item)
-                self._start(item, path)
-                item.stash[_KEY] = {"path": path, "failed": False}
-                # Until the setup phase: pytest's own code (see _phase).
-                item.stash[_KEY]["paused"] = _core._pause_thread()
+                if self._start(item, path):
+                    item.stash[_KEY] = {"path": path, "failed": False}
+                    # Until the setup phase: pytest's own code (see _phase).
+                    item.stash[_KEY]["paused"] = _core._pause_thread()
+                else:
+                    path = None
         try:
             yield
         finally:
@@ -185,12 +188,27 @@ class _TapePlugin:
                 elif keep and ours and _recording.last_event_count() == 0:
                     self.empty.add(path)
 
-    def _start(self, item, path: str) -> None:
-        """Starts the test's recording into `path`. The tape directory is made
-        at the first test, and again if it went since (a test or a fixture
-        cleaning up removed it). A tape that cannot be written ends the run
-        with a usage error naming the directory and the reason, not pytest's
-        internal error."""
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session):
+        """The tape directory, made before any test runs (in pytest-xdist's
+        main process too, before its workers start): one where no tape can
+        be written is a usage error naming it and the reason."""
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            if not os.access(self.dir, os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        except OSError as exc:
+            raise pytest.UsageError(
+                f"tracetape: cannot write tapes in {self.display(self.dir)} (--tape-dir): {exc.strerror or exc}")
+        self._dir_made = True
+
+    def _start(self, item, path: str) -> bool:
+        """Starts the test's recording into `path`; False if it could not. The
+        tape directory is made again if it went (a test or a fixture cleaning
+        up removed it). A tape that cannot be created then (a full disk, no
+        file descriptor left, the directory replaced) turns tapes off for the
+        rest of the run, with a warning and a line in the summary: the tests
+        and their outcomes go on as without the plugin."""
         options = dict(include=self.include_for(item), exclude=self.exclude,
                        argv=["pytest", item.nodeid], metadata={"pytest_nodeid": item.nodeid})
         for attempt in range(2):
@@ -199,14 +217,16 @@ class _TapePlugin:
                     os.makedirs(self.dir, exist_ok=True)
                     self._dir_made = True
                 _recording.start(path, **options)
-                return
+                return True
             except OSError as exc:
                 if attempt == 0 and not os.path.isdir(self.dir):
                     self._dir_made = False
                     continue
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                pytest.exit(f"tracetape: cannot write tapes in {self.display(self.dir)} (--tape-dir): {reason}",
-                            returncode=pytest.ExitCode.USAGE_ERROR)
+                self.disabled_reason = (f"cannot write the tape of {item.nodeid} in {self.display(self.dir)}: "
+                                        f"{exc.strerror or exc}: tapes are off from there on")
+                warnings.warn(f"tracetape: {self.disabled_reason}")
+                return False
+        return False
 
     def _resume(self, item) -> bool:
         """A test's setup, call or teardown phase, recorded: the phase's hook

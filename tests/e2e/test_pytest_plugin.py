@@ -692,15 +692,52 @@ def test_a_tape_dir_removed_by_a_test_is_made_again(pytester):
     assert_sound(pytester.path, pytester.path / DEFAULT_DIR / kept)
 
 
-def test_a_tape_dir_that_cannot_be_made_is_a_usage_error(pytester):
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["alone", "xdist"])
+def test_a_tape_dir_that_cannot_be_made_is_a_usage_error(pytester, workers):
+    # Found before any test runs, in pytest-xdist's main process too (a
+    # worker's exit was an xdist internal error that lost the reason).
+    if workers:
+        require_xdist()
     write_mixed(pytester)
     (pytester.path / "blocker").write_text("a file, not a directory\n")
-    result = run(pytester, "--tape", "--tape-dir", "blocker/tapes")
+    result = run(pytester, "--tape", "--tape-dir", "blocker/tapes", *workers)
     assert result.ret == pytest.ExitCode.USAGE_ERROR == 4, show(result)
     out = result.stdout.str() + result.stderr.str()
     assert "tracetape: cannot write tapes in blocker/tapes (--tape-dir): Not a directory" in out, show(result)
     assert "INTERNALERROR" not in out, show(result)
     assert all_tapes(pytester.path) == []
+
+
+def test_a_tape_that_cannot_be_created_mid_run_turns_tapes_off(pytester):
+    # The tape directory replaced by a file: the tests go on, their outcomes
+    # as without the plugin, and the summary says why tapes stopped.
+    pytester.makepyfile(test_blocked="""
+        import os
+        import shutil
+
+
+        def test_replaces_the_tapes():
+            shutil.rmtree(".tapes")
+            with open(".tapes", "w") as f:
+                f.write("a file now")
+
+
+        def test_fail_after():
+            value = 41
+            assert value == 42
+
+
+        def test_pass_after():
+            assert True
+    """)
+    result = run(pytester, "--tape=on", "-p", "no:randomly")
+    assert result.ret == 1, show(result)
+    result.assert_outcomes(passed=2, failed=1)
+    out = result.stdout.str()
+    assert ("tracetape: cannot write the tape of test_blocked.py::test_fail_after in .tapes: "
+            "File exists: tapes are off from there on") in out, show(result)
+    assert "INTERNALERROR" not in out + result.stderr.str(), show(result)
+    assert (pytester.path / ".tapes").is_file()
 
 
 @pytest.mark.parametrize("ini, args, directory, kept", [
