@@ -75,20 +75,17 @@ CASES = {
             return cls
     ''',
     "slotted-self": '''
-        class Bound:
-            __slots__ = ("version", "inclusive")
-            def __init__(self, version, inclusive):
-                self.version = version
-                self.inclusive = inclusive
-        class Range:
-            __slots__ = ("lower", "upper", "tags")
+        class Point:
+            __slots__ = ("x", "y")
+        class Segment:
+            __slots__ = ("start", "end", "labels")
             def __init__(self):
-                self.lower = Bound((1, 2), True)
-                self.upper = Bound((3, 0), False)
-                self.tags = ["stable", "final"]
+                self.start, self.end = Point(), Point()
+                self.start.x, self.start.y, self.end.x, self.end.y = 0.5, 1.5, (2, 3), None
+                self.labels = ["first", "last"]
             def step(self, i):
                 return i
-    ''' + STEP_EACH % "Range",
+    ''' + STEP_EACH % "Segment",
     "closure": '''
         def work(n):
             total = 0
