@@ -1,9 +1,11 @@
-"""What recording costs values that change without their text changing.
+"""What recording costs values that change without their text changing, and values
+whose comparison used to cost more than the rest of an event.
 
 The recorder renders a local anew only when its comparison with the last rendering says it
-may have changed. Each case below changes a value in a way its text does not show, at
-every step of a loop; a comparison stricter than the text renders the value anew each
-time, to the same text. Real suites led to each (see the README's Performance section):
+may have changed. Each of the first six cases below changes a value in a way its text does
+not show, at every step of a loop; a comparison stricter than the text renders the value
+anew each time, to the same text. The last holds values that do not change. Real suites
+led to each (see the README's Performance section):
 
   appended     a list, a dict and a deque appended to past the 30 items they show
   idle-deque   a method's `self` holding an empty deque (an idle work queue), in a
@@ -13,6 +15,9 @@ time, to the same text. Real suites led to each (see the README's Performance se
   closure      a local bound to a new closure, and to a new `object()` sentinel
   slotted-self a method's `self` of a slotted class (no __dict__) holding others,
                bound anew in each call's frame
+  empty-lists  a loop whose frame holds empty lists (accumulators not filled yet): an
+               empty list's items pointer is null, and comparing it by memcmp cost a
+               microcode assist at each event
 
 usage: python bench/same_text.py [STEPS]   (tracetape installed in that python)
 Prints, per case, the fastest of three timings untraced and under `tracetape record`
@@ -94,6 +99,14 @@ CASES = {
                     return x + i
                 marker = object()
                 total = add(total)
+            return total
+    ''',
+    "empty-lists": '''
+        def work(n):
+            found, errors, seen = [], [], []
+            total = 0
+            for i in range(n):
+                total += i
             return total
     ''',
 }

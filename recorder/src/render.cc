@@ -1176,7 +1176,7 @@ bool Walk::GuardsHold(SharedRendering& s) {
         if (size != g.size && !(g.truncated && size > g.items)) return false;
         PyObject* const* items =
             list ? reinterpret_cast<PyListObject*>(v)->ob_item : reinterpret_cast<PyTupleObject*>(v)->ob_item;
-        if (std::memcmp(items, held, n * sizeof(PyObject*)) != 0) return false;
+        if (!SameObjects(items, held, n)) return false;
         continue;
       }
       const Py_ssize_t size = PySet_GET_SIZE(v);
