@@ -591,6 +591,8 @@ void Unref(SharedRendering* s) {
   s->guarded = false;
   s->dicts_watched = false;
   s->watch_worth = false;
+  s->cyclic = false;
+  s->ancestors_count = 0;
   s->epoch = 0;
   auto& spare = SpareShared();
   if (spare.size() < kMaxSpareShared) {
@@ -1158,6 +1160,10 @@ bool Walk::GuardsHold(SharedRendering& s) {
     }
     PyTypeObject* t = Py_TYPE(v);
     if (t != g.type) return false;
+    if (g.limited != SharedRendering::Guard::kNotLimited) {
+      if (g.limited == SharedRendering::Guard::kLimitedNamed && HeapName(t) != g.name) return false;
+      continue;
+    }
     if (g.dict == nullptr) {
       if (g.items < 0) {
         // A dict: Same's dict branch, whose version vouches for its items.
@@ -1219,9 +1225,10 @@ __attribute__((noinline, cold)) bool Walk::WalkInstead(SharedRendering& s) {
   // Every object of the rendering was just found where it was (a shared
   // rendering has no cut): the guarded dicts and instances are alive, and
   // render as they did. Their guards take them as they are now (a split
-  // table's keep theirs, and fail again to the walk).
+  // table's keep theirs, and fail again to the walk; a cycle's has no
+  // version).
   for (SharedRendering::Guard& g : s.guards) {
-    if (!g.walk_on_fail || g.shared != nullptr) continue;
+    if (!g.walk_on_fail || g.shared != nullptr || g.limited != SharedRendering::Guard::kNotLimited) continue;
     if (g.dict == nullptr) {
       g.size = PyDict_GET_SIZE(g.obj);
       g.version = compat::DictVersion(g.obj);
@@ -1361,6 +1368,12 @@ void BuildGuards(SharedRendering* s) {
       g.size = e.size;
       g.version = e.version;
       g.walk_on_fail = e.truncated;
+    } else if (e.size == Fingerprint::kLimited) {
+      // Met in a cycle (a shared rendering never reaches the depth limit):
+      // its class, and an instance's class's name, as the walk compares.
+      g.type = e.type;
+      g.name = e.type_name;
+      g.limited = e.more ? SharedRendering::Guard::kLimitedNamed : SharedRendering::Guard::kLimitedType;
     } else if (FlatGuardable(entries, i)) {
       // Its items' entries follow (held scalars: skipped above).
       g.type = e.type;
@@ -1453,6 +1466,14 @@ bool Renderer::ComputeWatched(const Fingerprint& fp, bool nested, std::vector<Fi
         id.type = e.type;
         id.name = e.type_name;
         break;
+      case Fingerprint::kLimited:
+        // Past the depth limit or met in a cycle: its class (and that
+        // class's name, which the walk compares only for an instance:
+        // another name here is taken for a change the walk would not see).
+        // What holds it is unchanged, so it is still bound there.
+        id.type = e.type;
+        id.name = e.more ? e.type_name : HeapName(e.type);
+        break;
       case Fingerprint::kInstance:
         // Its __dict__ watched when its version was read; not inline values
         // (3.13), which change without a dict change.
@@ -1518,7 +1539,8 @@ bool Renderer::RenderCached(PyObject* v, std::string* out, Fingerprint* fp) {
   const int way = ways[1].obj == v ? 1 : ways[0].obj == v ? 0 : -1;
   if (way < 0) return false;
   CachedRendering* slot = &ways[way];
-  if (slot->shared == nullptr || slot->reach > limits_.max_depth || !Walk::SharedSame(slot->shared, v)) {
+  if (slot->shared == nullptr || slot->reach > limits_.max_depth ||
+      (slot->shared->cyclic && slot->shared->ancestors_count != 0) || !Walk::SharedSame(slot->shared, v)) {
     return false;
   }
   ways[0].recent = static_cast<uint8_t>(way);
@@ -1765,13 +1787,14 @@ bool Renderer::Scalar(PyObject* v, std::string* out) {
 
 inline bool Renderer::Limited(PyObject* v, int depth, PyTypeObject* named, std::string_view cut,
                               std::string* out) {
-  const bool cycle = Active(v);
-  if (depth <= limits_.max_depth && !cycle) return false;
+  const bool deep = depth > limits_.max_depth;
+  if (!deep && !Active(v)) return false;
   // A cycle's text, as the depth limit's, is the brackets; which object
-  // closes it depends on the path there, so no part of this rendering is
-  // kept for another (as if it met the depth limit: StoreCached, the
-  // splice's reach). The whole value's walk compares the same path.
-  RecordLimited(v, cycle ? limits_.max_depth + 1 : depth, named != nullptr);
+  // closes it depends on the containers around it, so the renderings that
+  // hold it are kept with those (cycles_: StoreCached, AncestorsMatch).
+  // The whole value's walk compares the same path.
+  if (!deep) ++cycles_;
+  RecordLimited(v, depth, named != nullptr);
   if (named != nullptr) out->append(TypeName(named));
   out->append(cut);
   return true;
@@ -1848,6 +1871,7 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   SharedRendering* prev = HoldPrevious(cached, v);
   const size_t attrs_base = attr_scratch_.size();
   const int outer_deepest = deepest_;
+  const uint64_t cycles_at = cycles_;
   deepest_ = depth;
   size_t text_start = out->size();
   active_.push_back(v);
@@ -1883,7 +1907,8 @@ void Renderer::Dict(PyObject* v, int depth, std::string* out) {
   }
   out->append("}");
   active_.pop_back();
-  StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out, whole ? attrs_base : std::string::npos);
+  StoreCached(cached, v, deepest_ - depth, cycles_at, fp_index, text_start, *out,
+              whole ? attrs_base : std::string::npos);
   DropAttrs(attrs_base);
   if (prev != nullptr) Unref(prev);
   deepest_ = std::max(outer_deepest, deepest_);
@@ -1995,6 +2020,7 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   SharedRendering* prev = HoldPrevious(cached, v);
   const size_t attrs_base = attr_scratch_.size();
   const int outer_deepest = deepest_;
+  const uint64_t cycles_at = cycles_;
   deepest_ = depth;
   size_t text_start = out->size();
   active_.push_back(v);
@@ -2046,7 +2072,7 @@ void Renderer::Instance(PyObject* v, int depth, std::string* out) {
   out->append(")");
   active_.pop_back();
   Py_DECREF(dict);
-  StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out,
+  StoreCached(cached, v, deepest_ - depth, cycles_at, fp_index, text_start, *out,
               more || !exact_names ? std::string::npos : attrs_base);
   if (whole && (fp_->cut_ != std::string::npos || deepest_ > limits_.max_depth) && fp_->valid_) StoreTop(v, *out);
   DropAttrs(attrs_base);
@@ -2067,9 +2093,10 @@ Renderer::CachedRendering* Renderer::ReuseCached(PyObject* v, int depth, std::st
   // is only checked between items, so rendering anew would also run past
   // it, and Finish cuts both at the same byte.
   if (slot->obj == v && slot->shared != nullptr && depth + slot->reach <= limits_.max_depth &&
-      Walk::SharedSame(slot->shared, v)) {
+      AncestorsMatch(slot->shared) && Walk::SharedSame(slot->shared, v)) {
     out->append(slot->shared->text);
     deepest_ = std::max(deepest_, depth + slot->reach);
+    NoteReused(slot->shared);
     PushShared(v, slot->shared);
     *hit = true;
   }
@@ -2097,8 +2124,8 @@ __attribute__((noinline)) bool Renderer::ReuseTop(PyObject* v, std::string* out)
 
 __attribute__((noinline)) void Renderer::StoreTop(PyObject* v, const std::string& out) {
   // Only a rendering that render_cache_ does not keep (else its entry is
-  // already a shared one): cut, or that met the depth limit or a cycle
-  // (right at depth 0 only: the same path to each).
+  // already a shared one): cut, or that met the depth limit (right at depth
+  // 0 only: the same path to each).
   if (!fp_->valid_ || (fp_->cut_ == std::string::npos && deepest_ <= limits_.max_depth) || fp_->entries_.empty() ||
       fp_->entries_[0].obj != v ||
       (fp_->entries_[0].size != Fingerprint::kInstance && fp_->entries_[0].size != Fingerprint::kSlots)) {
@@ -2138,14 +2165,16 @@ void Renderer::PushShared(PyObject* v, SharedRendering* s) {
   fp_->Push(e);
 }
 
-void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t fp_index, size_t text_start,
-                           const std::string& out, size_t attrs_base) {
-  // Still valid, the depth limit not met (nor a cycle: Limited), and the
-  // budget never ran out (the text so far fits it, and it only grows).
+void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, uint64_t cycles_at, size_t fp_index,
+                           size_t text_start, const std::string& out, size_t attrs_base) {
+  // Still valid, the depth limit not met, and the budget never ran out (the
+  // text so far fits it, and it only grows). A rendering that met a cycle
+  // is kept with the containers around it (not too many to keep).
+  const bool cyclic = cycles_ != cycles_at;
   if (slot == nullptr || !fp_->valid_ || fp_->cut_ != std::string::npos || out.size() > start_ + limits_.max_total ||
-      deepest_ > limits_.max_depth ||  // met the depth limit (right at this depth only) or a cycle
-      fp_index >= fp_->entries_.size() ||
-      fp_->entries_[fp_index].obj != v) {
+      deepest_ > limits_.max_depth ||  // met the depth limit (right at this depth only)
+      fp_index >= fp_->entries_.size() || fp_->entries_[fp_index].obj != v ||
+      (cyclic && active_.size() > SharedRendering::kMaxAncestors)) {
     return;
   }
   // v's entries move (with their references) to a shared rendering, which
@@ -2166,6 +2195,9 @@ void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t
   }
   own.valid_ = true;
   own.cut_ = std::string::npos;
+  s->cyclic = cyclic;
+  s->ancestors_count = cyclic ? static_cast<uint8_t>(active_.size()) : 0;
+  if (cyclic) std::copy(active_.begin(), active_.end(), s->ancestors);
   BuildGuards(s);
   Rendered(&s->fp, s->guarded ? s->guards.size() : 0);
   s->watch_worth = s->fp.watch_ && s->fp.watch_->worth;
@@ -2284,7 +2316,8 @@ bool Renderer::SpliceItems(PyObject* v, PyObject* dict, bool instance, bool vers
         continue;
       }
       if (e.size == Fingerprint::kShared && depth + a.reach <= limits_.max_depth && !Active(now) &&
-          Walk::SharedSame(e.shared, now)) {
+          AncestorsMatch(e.shared) && Walk::SharedSame(e.shared, now)) {
+        NoteReused(e.shared);
         continue;
       }
     }
@@ -2535,6 +2568,7 @@ void Renderer::Slotted(PyObject* v, int depth, std::string* out) {
   // The whole value (a local's, or a return value's), not a part of one.
   const bool whole = top && out->size() == start_ && fp_->entries_.empty();
   const int outer_deepest = deepest_;
+  const uint64_t cycles_at = cycles_;
   deepest_ = depth;
   const size_t text_start = out->size();
   active_.push_back(v);
@@ -2591,7 +2625,7 @@ void Renderer::Slotted(PyObject* v, int depth, std::string* out) {
     fp_->entries_[fp_index].more = more;
   }
   active_.pop_back();
-  StoreCached(cached, v, deepest_ - depth, fp_index, text_start, *out);
+  StoreCached(cached, v, deepest_ - depth, cycles_at, fp_index, text_start, *out);
   if (whole && (fp_->cut_ != std::string::npos || deepest_ > limits_.max_depth) && fp_->valid_) StoreTop(v, *out);
   deepest_ = std::max(outer_deepest, deepest_);
 }

@@ -174,8 +174,9 @@ class Fingerprint {
   // A container or instance past the depth limit, or met again inside
   // itself (a cycle): `[...]`, `(...)`, `{...}`, `T(...)`, whatever it
   // holds. Of `type` (and for an instance, named `type_name`); its text
-  // depends on the depth (or the path) it was met at, so a rendering holding
-  // it is not reused at another (Renderer::deepest_).
+  // depends on the depth it was met at, so a rendering holding it is not
+  // reused at another (Renderer::deepest_), or on the containers around it
+  // (a cycle: SharedRendering::cyclic).
   static constexpr Py_ssize_t kLimited = -11;
   // An instance without a __dict__ rendered from its __slots__ (rule 11):
   // of `type` named `type_name`; `children` slots visited (set or not: an
@@ -291,6 +292,12 @@ struct SharedRendering {
     // whatever is bound there). The walk decides (Walk::GuardsHold). A
     // guard copied from a nested rendering keeps it.
     bool walk_on_fail = false;
+    // A container or instance met in a cycle (a kLimited entry): its text
+    // is its brackets (`[...]`), and for an instance its class's name, so
+    // only its class is compared (kLimitedNamed: and that class's name).
+    // What holds it, guarded before it, vouches that it is still bound.
+    int8_t limited = kNotLimited;
+    static constexpr int8_t kNotLimited = 0, kLimitedType = 1, kLimitedNamed = 2;
   };
   std::vector<Guard> guards;
   // The split guards' keys (strong references: strs, so that a key's
@@ -333,6 +340,16 @@ struct SharedRendering {
   bool same = false;
   bool dicts_watched = false;  // Renderer::WatchShared done
   bool watch_worth = false;    // fp's Watch is worth trying (a copy, next to epoch)
+  // Whether the rendering met a cycle, or holds one that did (a parent
+  // pointer: `Field(parent=Schema(...))` inside that Schema's rendering):
+  // which containers close a cycle depends on those being rendered around
+  // it. Then its text is right only inside the same containers as when it
+  // was made, `ancestors` (Renderer::active_ then, outermost first;
+  // identities only). Renderer::AncestorsMatch.
+  static constexpr size_t kMaxAncestors = 8;
+  bool cyclic = false;
+  uint8_t ancestors_count = 0;
+  PyObject* ancestors[kMaxAncestors];
 };
 
 class Renderer {
@@ -581,8 +598,9 @@ class Renderer {
   // it in `slot` if nothing in it depended on where it was rendered. An
   // instance's or dict's items are attr_scratch_'s from `attrs_base` on
   // (npos: not to be spliced).
-  void StoreCached(CachedRendering* slot, PyObject* v, int reach, size_t fp_index, size_t text_start,
-                   const std::string& out, size_t attrs_base = std::string::npos);
+  // `cycles_at`: cycles_ when v's rendering began (see SharedRendering::cyclic).
+  void StoreCached(CachedRendering* slot, PyObject* v, int reach, uint64_t cycles_at, size_t fp_index,
+                   size_t text_start, const std::string& out, size_t attrs_base = std::string::npos);
   // Renders v from `prev`, its last rendering, which no longer holds: an
   // instance (from its __dict__ `dict`, and `versioned` as Instance
   // decided), or an exact dict (v itself). The same visible names or keys
@@ -664,8 +682,8 @@ class Renderer {
   // Past the depth limit, or met again while it is being rendered (a
   // cycle): v's text is `cut` (`[...]`), after its class's name for an
   // instance (`named`: `T(...)`), and true. A cycle's text depends on the
-  // path to it: fingerprinted as a kLimited entry, and no rendering that
-  // holds it is kept for reuse elsewhere but a whole value's (ReuseTop).
+  // path to it: fingerprinted as a kLimited entry, and a rendering that
+  // holds it is reused only inside the same containers (cycles_).
   bool Limited(PyObject* v, int depth, PyTypeObject* named, std::string_view cut, std::string* out);
   static PyObject* HeapNameOf(PyTypeObject* t) {
     return (t->tp_flags & Py_TPFLAGS_HEAPTYPE) ? reinterpret_cast<PyHeapTypeObject*>(t)->ht_name : nullptr;
@@ -698,6 +716,21 @@ class Renderer {
   Fingerprint* fp_ = nullptr;      // being filled, or null
   Fingerprint scratch_;            // for a rendering that is not kept
   int deepest_ = 0;                // the deepest container level rendered so far
+  // How many cycles were met (Limited), or reused inside a cyclic shared
+  // rendering, so far: a container's rendering met one if this moved
+  // while it was rendered (StoreCached's `cycles_at`).
+  uint64_t cycles_ = 0;
+  // Whether s's text is right here: s met no cycle, or the containers
+  // being rendered around this point are the ones it was made inside.
+  bool AncestorsMatch(const SharedRendering* s) const {
+    if (!s->cyclic) return true;
+    return active_.size() == s->ancestors_count &&
+           std::equal(active_.begin(), active_.end(), s->ancestors);
+  }
+  // s's text (and entries) appended: a cyclic one makes what holds it so.
+  void NoteReused(const SharedRendering* s) {
+    if (s->cyclic) ++cycles_;
+  }
   size_t start_ = 0;
 };
 
