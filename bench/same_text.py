@@ -4,8 +4,8 @@ whose comparison used to cost more than the rest of an event.
 The recorder renders a local anew only when its comparison with the last rendering says it
 may have changed. Each of the first six cases below changes a value in a way its text does
 not show, at every step of a loop; a comparison stricter than the text renders the value
-anew each time, to the same text. The last holds values that do not change. Real suites
-led to each (see the README's Performance section):
+anew each time, to the same text. The last two hold values that do not change. Real
+suites led to each (see the README's Performance section):
 
   appended     a list, a dict and a deque appended to past the 30 items they show
   idle-deque   a method's `self` holding an empty deque (an idle work queue), in a
@@ -18,6 +18,8 @@ led to each (see the README's Performance section):
   empty-lists  a loop whose frame holds empty lists (accumulators not filled yet): an
                empty list's items pointer is null, and comparing it by memcmp cost a
                microcode assist at each event
+  parents      a method's `self` whose parent points back at it, and at its siblings
+               (marshmallow's fields, markdown's processors), each bound in turn
 
 usage: python bench/same_text.py [STEPS]   (tracetape installed in that python)
 Prints, per case, the fastest of three timings untraced and under `tracetape record`
@@ -107,6 +109,27 @@ CASES = {
             total = 0
             for i in range(n):
                 total += i
+            return total
+    ''',
+    "parents": '''
+        class Field:
+            def __init__(self, schema, name):
+                self.schema, self.name, self.required = schema, name, False
+                self.options = {"default": None, "many": False, "errors": {"required": "missing"}}
+                self.validators = []
+            def step(self, i):
+                value = i * 2
+                value += 1
+                return value
+        class Schema:
+            def __init__(self):
+                self.fields = {n: Field(self, n) for n in ("id", "name", "email", "age", "tags")}
+                self.many = False
+        def work(n):
+            fields = list(Schema().fields.values())
+            total = 0
+            for i in range(n):
+                total += fields[i % 5].step(i)
             return total
     ''',
 }

@@ -780,6 +780,9 @@ class Walk {
   // s's guards: their answer, but where a truncated dict's fails (its
   // version changes with items it does not show), the walk's.
   static bool GuardsHold(SharedRendering& s);
+  // A guard with `limited`: whether v, of class t, still renders as its
+  // entry did.
+  static bool LimitedHolds(const SharedRendering& s, const SharedRendering::Guard& g, PyObject* v, PyTypeObject* t);
   // That walk, of the object s was rendered from (its first entry's, which
   // every caller of SharedSame has just found alive there): if it finds
   // the rendering unchanged, the truncated dicts' guards take their
@@ -792,6 +795,10 @@ class Walk {
   }
   static bool IdentitiesHold(const Fingerprint& fp, const std::vector<Fingerprint::Identity>& identities,
                              PyObject* v);
+  // Same's answer for an entry whose text is a name, v of class t: a
+  // kOpaque, kFunction, kClass or kModule one, or a kInstance one rendered
+  // with its dict slot unfilled.
+  static bool NamedSame(PyObject* v, PyTypeObject* t, const Fingerprint::Entry& e);
 
  private:
   bool Children(uint32_t children);
@@ -902,24 +909,7 @@ bool Walk::Children(uint32_t children) {
   return true;
 }
 
-bool Walk::Same(PyObject* v) {
-  if (idx_ >= end_) return Stop();
-  const auto& e = entries_[idx_++];
-  if (e.obj != v) {
-    // A redacted value shows `<redacted>` whatever it is: a secret attribute
-    // or item bound anew (jmespath's Parser's `_tokens`, at each expression)
-    // left its holder rendered anew at every event. A function's text and an
-    // opaque object's name its kind, not the object (a closure made at each
-    // call, a sentinel `object()`): their checks below read v alone.
-    if (e.size == Fingerprint::kRedacted) return true;
-    if (e.size != Fingerprint::kFunction && e.size != Fingerprint::kOpaque) return false;
-  }
-  // A held immutable scalar, or a value whose text does not depend on it.
-  if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed || e.size == Fingerprint::kRedacted) return true;
-  // The most frequent container (a dict of lists, a list of tuples...).
-  if (e.scalar_items) return FlatItems(v, e);
-  if (e.shared_items) return SharedItems(v, e);
-  PyTypeObject* t = Py_TYPE(v);
+bool Walk::NamedSame(PyObject* v, PyTypeObject* t, const Fingerprint::Entry& e) {
   switch (e.size) {
     case Fingerprint::kOpaque:
       // `<T object>`: the same class under the same name, still without a
@@ -944,6 +934,43 @@ bool Walk::Same(PyObject* v) {
     }
     case Fingerprint::kModule:
       return PyModule_Check(v) && ModuleNameObject(v) == e.type_name;
+    case Fingerprint::kInstance: {
+      // Rendered with its dict slot unfilled (`T()`, e.dict null): of the
+      // same class under the same name, unchanged while it is.
+      if (t != e.type || HeapName(t) != e.type_name) return false;
+      bool unfilled = false;
+      Py_XDECREF(InstanceDict(v, &unfilled));
+      return unfilled;
+    }
+    default:
+      return false;
+  }
+}
+
+bool Walk::Same(PyObject* v) {
+  if (idx_ >= end_) return Stop();
+  const auto& e = entries_[idx_++];
+  if (e.obj != v) {
+    // A redacted value shows `<redacted>` whatever it is: a secret attribute
+    // or item bound anew (jmespath's Parser's `_tokens`, at each expression)
+    // left its holder rendered anew at every event. A function's text and an
+    // opaque object's name its kind, not the object (a closure made at each
+    // call, a sentinel `object()`): their checks below read v alone.
+    if (e.size == Fingerprint::kRedacted) return true;
+    if (e.size != Fingerprint::kFunction && e.size != Fingerprint::kOpaque) return false;
+  }
+  // A held immutable scalar, or a value whose text does not depend on it.
+  if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed || e.size == Fingerprint::kRedacted) return true;
+  // The most frequent container (a dict of lists, a list of tuples...).
+  if (e.scalar_items) return FlatItems(v, e);
+  if (e.shared_items) return SharedItems(v, e);
+  PyTypeObject* t = Py_TYPE(v);
+  switch (e.size) {
+    case Fingerprint::kOpaque:
+    case Fingerprint::kFunction:
+    case Fingerprint::kClass:
+    case Fingerprint::kModule:
+      return NamedSame(v, t, e);
     case Fingerprint::kException: {
       // The same class under the same name, and args (perhaps another
       // tuple) of the same length holding the same items.
@@ -988,14 +1015,10 @@ bool Walk::Same(PyObject* v) {
   if (e.size == Fingerprint::kInstance) {
     // Same class, same __dict__ at the same version: the same attributes
     // bound to the same objects. Only what those objects hold may differ.
+    if (e.dict == nullptr) return NamedSame(v, t, e);
     if (t != e.type || HeapName(t) != e.type_name) return false;
     bool unfilled = false;
     PyObject* dict = InstanceDict(v, &unfilled);
-    if (e.dict == nullptr) {
-      // Rendered with its dict slot unfilled (`T()`): unchanged while it is.
-      Py_XDECREF(dict);
-      return unfilled;
-    }
     if (dict == nullptr) return false;
     if (dict != e.dict) {
       Py_DECREF(dict);
@@ -1155,13 +1178,15 @@ bool Walk::GuardsHold(SharedRendering& s) {
   for (const SharedRendering::Guard& g : s.guards) {
     PyObject* v = g.obj;
     if (g.shared) {
-      if (!SharedSame(g.shared, v)) return false;
+      if (!SharedSame(g.shared, v)) return g.walk_on_fail && WalkInstead(s);
       continue;
     }
     PyTypeObject* t = Py_TYPE(v);
-    if (t != g.type) return false;
-    if (g.limited != SharedRendering::Guard::kNotLimited) {
-      if (g.limited == SharedRendering::Guard::kLimitedNamed && HeapName(t) != g.name) return false;
+    if (t != g.type) {
+      // (A limited guard has no `type`: it is checked here, off the path
+      // of the others.)
+      if (g.limited == SharedRendering::Guard::kNotLimited) return false;
+      if (!LimitedHolds(s, g, v, t)) return g.walk_on_fail && WalkInstead(s);
       continue;
     }
     if (g.dict == nullptr) {
@@ -1174,23 +1199,23 @@ bool Walk::GuardsHold(SharedRendering& s) {
       }
       // A list, tuple or set of held scalars: the same length, and the
       // items shown, in order, the same objects (as Walk::Same compares it).
-      PyObject* const* held = s.fp.objs().data() + g.items_at;
+      PyObject* const* held = (g.apart ? s.items_apart.data() : s.fp.objs().data()) + g.items_at;
       const size_t n = static_cast<size_t>(g.items);
       if (t == &PyList_Type || t == &PyTuple_Type) {
         const bool list = t == &PyList_Type;
         const Py_ssize_t size = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
-        if (size != g.size && !(g.truncated && size > g.items)) return false;
+        if (size != g.size && !(g.truncated && size > g.items)) return g.walk_on_fail && WalkInstead(s);
         PyObject* const* items =
             list ? reinterpret_cast<PyListObject*>(v)->ob_item : reinterpret_cast<PyTupleObject*>(v)->ob_item;
-        if (!SameObjects(items, held, n)) return false;
+        if (!SameObjects(items, held, n)) return g.walk_on_fail && WalkInstead(s);
         continue;
       }
       const Py_ssize_t size = PySet_GET_SIZE(v);
-      if (size != g.size && !(g.truncated && size > g.items)) return false;
+      if (size != g.size && !(g.truncated && size > g.items)) return g.walk_on_fail && WalkInstead(s);
       Py_ssize_t pos = 0;
       for (size_t k = 0; k < n; ++k) {
         PyObject* item;  // borrowed: no program code runs meanwhile
-        if (!compat::SetNext(v, &pos, &item) || item != held[k]) return false;
+        if (!compat::SetNext(v, &pos, &item) || item != held[k]) return g.walk_on_fail && WalkInstead(s);
       }
       continue;
     }
@@ -1219,16 +1244,28 @@ bool Walk::GuardsHold(SharedRendering& s) {
   return true;
 }
 
+bool Walk::LimitedHolds(const SharedRendering& s, const SharedRendering::Guard& g, PyObject* v, PyTypeObject* t) {
+  if (g.limited == SharedRendering::Guard::kLimitedEntry) return NamedSame(v, t, s.fp.entries()[g.items_at]);
+  // A cycle or the depth limit: the class it had (in `dict`), and for an
+  // instance that class's name.
+  return reinterpret_cast<PyObject*>(t) == g.dict &&
+         (g.limited != SharedRendering::Guard::kLimitedNamed || HeapName(t) == g.name);
+}
+
 __attribute__((noinline, cold)) bool Walk::WalkInstead(SharedRendering& s) {
   Walk walk(s.fp);
   if (!walk.Same(s.fp.objs()[0]) || !walk.Complete()) return false;
-  // Every object of the rendering was just found where it was (a shared
-  // rendering has no cut): the guarded dicts and instances are alive, and
-  // render as they did. Their guards take them as they are now (a split
-  // table's keep theirs, and fail again to the walk; a cycle's has no
-  // version).
+  if (s.rebinds) return true;
+  // Every object of the rendering up to its cut (a whole value kept by
+  // ReuseTop may have one) was just found where it was, and what lies past
+  // the cut cannot change its text: the guarded dicts and instances are
+  // alive, and render as they did. Their guards take them as they are now
+  // (a split table's, a list's or set's, and a shared rendering's keep
+  // theirs, and fail again to the walk).
   for (SharedRendering::Guard& g : s.guards) {
-    if (!g.walk_on_fail || g.shared != nullptr || g.limited != SharedRendering::Guard::kNotLimited) continue;
+    if (!g.walk_on_fail || g.shared != nullptr || g.items >= 0 || g.limited != SharedRendering::Guard::kNotLimited) {
+      continue;
+    }
     if (g.dict == nullptr) {
       g.size = PyDict_GET_SIZE(g.obj);
       g.version = compat::DictVersion(g.obj);
@@ -1272,12 +1309,13 @@ bool Walk::IdentitiesHold(const Fingerprint& fp, const std::vector<Fingerprint::
 }
 
 // Whether entries[i] is a list, tuple, set or frozenset (exact types) whose
-// items shown are all held scalars, their entries right after it: checked
-// by a guard of its own (SharedRendering::Guard::items).
-bool FlatGuardable(const std::vector<Fingerprint::Entry>& entries, size_t i) {
+// items shown are all held scalars (or for a list or tuple, all shared
+// renderings), their entries right after it: checked by a guard of its own
+// (SharedRendering::Guard::items).
+bool FlatGuardable(const std::vector<Fingerprint::Entry>& entries, size_t count, size_t i) {
   const Fingerprint::Entry& e = entries[i];
-  if (e.size < 0 || e.children > static_cast<uint64_t>(e.size) || i + 1 + e.children > entries.size()) return false;
-  if (e.type == &PyList_Type || e.type == &PyTuple_Type) return e.scalar_items;
+  if (e.size < 0 || e.children > static_cast<uint64_t>(e.size) || i + 1 + e.children > count) return false;
+  if (e.type == &PyList_Type || e.type == &PyTuple_Type) return e.scalar_items || e.shared_items;
   if (e.type != &PySet_Type && e.type != &PyFrozenSet_Type) return false;
   for (size_t k = i + 1; k <= i + e.children; ++k) {
     if (entries[k].size != Fingerprint::kScalar) return false;
@@ -1290,16 +1328,22 @@ void BuildGuards(SharedRendering* s) {
   s->guards.clear();
   s->ReleaseSplit();
   s->guarded = false;
+  s->rebinds = false;
   // Not guardable: the walk compares it (guards built so far are dropped).
   auto unguarded = [s] {
     s->guards.clear();
     s->ReleaseSplit();
   };
   const std::vector<Fingerprint::Entry>& entries = s->fp.entries();
-  const size_t count = entries.size();
+  // Up to the cut, if it has one (a whole value kept by ReuseTop): what
+  // lies past it cannot change the text, and may not even be alive when
+  // the guards are read.
+  const size_t count = std::min(entries.size(), s->fp.cut());
   // A redacted value bound anew changes no text, but the version or shape
-  // of what holds it: its failed guards leave the answer to the walk.
+  // of what holds it: its failed guards leave the answer to the walk. So
+  // does a function or an opaque object bound anew (rebinds).
   bool redacts = false;
+  bool rebinds = false;
   for (size_t i = 0; i < count; ++i) {
     const Fingerprint::Entry& e = entries[i];
     if (e.size == Fingerprint::kScalar || e.size == Fingerprint::kFixed) continue;
@@ -1311,7 +1355,8 @@ void BuildGuards(SharedRendering* s) {
     if (e.size == Fingerprint::kShared) {
       const SharedRendering* nested = e.shared;
       if (nested->guarded && nested->guards.size() == 1 && nested->guards[0].shared == nullptr &&
-          nested->guards[0].split < 0 && nested->guards[0].items < 0) {
+          nested->guards[0].split < 0 && nested->guards[0].items < 0 &&
+          nested->guards[0].limited == SharedRendering::Guard::kNotLimited) {
         // A shared rendering checked by one guard of its own (a dict, or an
         // instance of versioned __dict__: tags={...} on an instance): that
         // guard, copied, in its place (its entries follow none of ours).
@@ -1320,8 +1365,7 @@ void BuildGuards(SharedRendering* s) {
       } else {
         g.shared = e.shared;
       }
-    } else if (e.size == Fingerprint::kInstance) {
-      if (e.dict == nullptr) return unguarded();
+    } else if (e.size == Fingerprint::kInstance && e.dict != nullptr) {
       g.type = e.type;
       g.name = e.type_name;
       g.dict = e.dict;
@@ -1369,20 +1413,45 @@ void BuildGuards(SharedRendering* s) {
       g.version = e.version;
       g.walk_on_fail = e.truncated;
     } else if (e.size == Fingerprint::kLimited) {
-      // Met in a cycle (a shared rendering never reaches the depth limit):
-      // its class, and an instance's class's name, as the walk compares.
-      g.type = e.type;
+      // A cycle, or the depth limit (a whole value's): its class, and an
+      // instance's class's name, as the walk compares (Walk::LimitedHolds;
+      // the class in `dict`, as a limited guard has no `type`).
+      g.dict = reinterpret_cast<PyObject*>(e.type);
       g.name = e.type_name;
       g.limited = e.more ? SharedRendering::Guard::kLimitedNamed : SharedRendering::Guard::kLimitedType;
-    } else if (FlatGuardable(entries, i)) {
+    } else if (FlatGuardable(entries, count, i)) {
       // Its items' entries follow (held scalars: skipped above).
       g.type = e.type;
       g.size = e.size;
       g.items = static_cast<int32_t>(e.children);
       g.items_at = static_cast<uint32_t>(i + 1);
       g.truncated = e.truncated;
+    } else if (e.size >= 0 && (e.type == &PyList_Type || e.type == &PyTuple_Type) && Py_TYPE(e.obj) == e.type &&
+               e.children <= static_cast<uint64_t>(e.size) &&
+               static_cast<Py_ssize_t>(e.children) <= Py_SIZE(e.obj)) {
+      // Items of other kinds (lists, instances and scalars...): the items
+      // it showed, as they are now (just rendered: no program code ran
+      // since), kept apart; their entries follow among their own.
+      g.type = e.type;
+      g.size = e.size;
+      g.items = static_cast<int32_t>(e.children);
+      g.items_at = static_cast<uint32_t>(s->items_apart.size());
+      g.apart = true;
+      g.truncated = e.truncated;
+      PyObject* const* items = e.type == &PyList_Type ? reinterpret_cast<PyListObject*>(e.obj)->ob_item
+                                                      : reinterpret_cast<PyTupleObject*>(e.obj)->ob_item;
+      s->items_apart.insert(s->items_apart.end(), items, items + e.children);
+    } else if ((e.size == Fingerprint::kInstance && e.dict == nullptr) || e.size == Fingerprint::kOpaque ||
+               e.size == Fingerprint::kFunction || e.size == Fingerprint::kClass || e.size == Fingerprint::kModule) {
+      // A text that is a name: its entry's check (Walk::NamedSame). The
+      // walk takes a function or an opaque object bound anew for the same
+      // text (a closure made at each call, a sentinel): where a guard
+      // fails, it decides.
+      g.limited = SharedRendering::Guard::kLimitedEntry;
+      g.items_at = static_cast<uint32_t>(i);
+      rebinds = rebinds || e.size == Fingerprint::kFunction || e.size == Fingerprint::kOpaque;
     } else {
-      return unguarded();  // a list, tuple, set or named value
+      return unguarded();  // a set of other items, a subclass's value, an exception...
     }
     s->guards.push_back(g);
   }
@@ -1391,6 +1460,10 @@ void BuildGuards(SharedRendering* s) {
       if (g.shared == nullptr && g.items < 0) g.walk_on_fail = true;  // a dict's or an instance's
     }
   }
+  if (rebinds) {
+    for (SharedRendering::Guard& g : s->guards) g.walk_on_fail = true;
+  }
+  s->rebinds = rebinds;
   s->guarded = true;
 }
 
@@ -2141,11 +2214,15 @@ __attribute__((noinline)) void Renderer::StoreTop(PyObject* v, const std::string
   fp_->entries_.clear();
   fp_->objs_.clear();
   fp_->cut_ = std::string::npos;
-  // Not guarded (the guards would compare what lies past the cut too).
-  s->guards.clear();
-  s->ReleaseSplit();
-  s->guarded = false;
-  Rendered(&s->fp);
+  // Guarded if it can be. A cut one's guards also compare what lies past
+  // the cut (an instance's every attribute, a dict's every item): any that
+  // fails leaves the answer to the walk, which stops at the cut, and then
+  // takes the objects as they are now (Walk::WalkInstead).
+  BuildGuards(s);
+  if (s->guarded && s->fp.cut_ != std::string::npos) {
+    for (SharedRendering::Guard& g : s->guards) g.walk_on_fail = true;
+  }
+  Rendered(&s->fp, s->guarded ? s->guards.size() : 0);
   s->watch_worth = s->fp.watch_ && s->fp.watch_->worth;
   s->epoch = epoch_;  // just rendered: the same for the rest of this event
   s->same = true;

@@ -258,7 +258,8 @@ struct SharedRendering {
     PyObject* obj;
     PyTypeObject* type = nullptr;
     PyObject* name = nullptr;            // an instance's class __name__ (heap)
-    PyObject* dict = nullptr;            // an instance's __dict__ (or itself: inline values); null for a dict (or `items`)
+    PyObject* dict = nullptr;            // an instance's __dict__ (or itself: inline values); null for a dict (or `items`);
+                                         // kLimitedType/Named: the class compared
     // Where that instance keeps it (_PyObject_GetDictPtr): fixed by its
     // class and address, so read again only after its class is compared.
     // Null for inline values (compat::InlineAttrsAre finds them in place).
@@ -276,13 +277,18 @@ struct SharedRendering {
     Py_ssize_t split = -1;
     size_t split_at = 0;
     int32_t shape = -1;
-    // A list or tuple whose items shown are all held scalars (an entry with
-    // scalar_items): its length (`size`) and those `items` items, compared
-    // by identity with fp's objects from `items_at` on (-1: not one). What
-    // holds it is checked first, so whatever is at its address is alive;
-    // another list there holding the same items renders the same.
+    // A list or tuple whose items shown are all held scalars or all shared
+    // renderings (an entry with scalar_items or shared_items): its length
+    // (`size`) and those `items` items, compared by identity with fp's
+    // objects from `items_at` on (-1: not one); of any other items, with
+    // `items_apart`'s from `items_at` on (`apart`). What holds it is checked
+    // first, so whatever is at its address is alive; another list there
+    // holding the same items renders the same. Each item that is not a held
+    // scalar has a guard of its own, after this one.
+    // kLimitedEntry: the index of the entry it checks.
     int32_t items = -1;
     uint32_t items_at = 0;  // (32 bits: the guard stays 104 bytes with the flag)
+    bool apart = false;
     // A list, tuple or set guard's entry was `truncated`: of any length
     // past `items`.
     bool truncated = false;
@@ -296,8 +302,13 @@ struct SharedRendering {
     // is its brackets (`[...]`), and for an instance its class's name, so
     // only its class is compared (kLimitedNamed: and that class's name).
     // What holds it, guarded before it, vouches that it is still bound.
+    // kLimitedEntry: a value whose text is a name (`<T object>`, `<function
+    // Q>`, a class, a module, an instance with no attribute yet, `T()`),
+    // checked as the walk checks its entry (Walk::NamedSame). A limited
+    // guard's `type` is null, which no object's class is: GuardsHold checks
+    // it where the others' classes fail to match (Walk::LimitedHolds).
     int8_t limited = kNotLimited;
-    static constexpr int8_t kNotLimited = 0, kLimitedType = 1, kLimitedNamed = 2;
+    static constexpr int8_t kNotLimited = 0, kLimitedType = 1, kLimitedNamed = 2, kLimitedEntry = 3;
   };
   std::vector<Guard> guards;
   // The split guards' keys (strong references: strs, so that a key's
@@ -305,15 +316,25 @@ struct SharedRendering {
   // scalar among them is held by fp, and any other has its own guard).
   std::vector<PyObject*> split_keys;
   std::vector<PyObject*> split_values;
+  // The items of the list and tuple guards whose items are neither all held
+  // scalars nor all shared renderings (identities: a scalar among them is
+  // held by fp, and any other has its own guard).
+  std::vector<PyObject*> items_apart;
   std::vector<compat::InlineShape> shapes;
   static constexpr Py_ssize_t kMaxSplit = 64;
   void ReleaseSplit() {
     for (PyObject* k : split_keys) Py_DECREF(k);
     split_keys.clear();
     split_values.clear();
+    items_apart.clear();
     shapes.clear();
   }
   bool guarded = false;
+  // It shows a function or an opaque object (`<T object>`), which the walk
+  // takes bound anew for the same text: a guard that failed on that is not
+  // brought up to date after the walk (the object its own guard reads
+  // would be the one no longer bound, perhaps freed), and fails again.
+  bool rebinds = false;
   // The text the object rendered to (the cache slot's), and for an
   // instance or a dict, where each visited attribute or item is in it and
   // in fp: rendered anew (Renderer::SpliceItems), the same names or keys in

@@ -189,6 +189,45 @@ def dict_subclasses():
     return d, od, both
 
 
+class Panel:
+    def __init__(self):
+        self.on_click = None
+        self.marker = object()
+        self.kind = Plain
+        self.mod = functools
+        self.blank = Empty()
+        self.rows = [1, [2], Empty(), helper]
+        self.children = [Box(), Box()]
+
+
+def held_by_instances():
+    # The same kinds of values held by an instance, whose kept rendering is
+    # checked by guards: a closure or a sentinel bound anew at each step (the
+    # same text), and changes that show.
+    panel = Panel()
+    views = [panel, {"p": panel}]
+    for i in range(12):
+        def click(event, i=i):
+            return i
+        panel.on_click = click
+        panel.marker = object()
+        if i == 3:
+            click.__qualname__ = "clicked"
+        if i == 5:
+            panel.rows[1].append(i)
+        if i == 6:
+            panel.rows[3] = len
+        if i == 7:
+            panel.blank.x = 1
+        if i == 8:
+            panel.kind = Slotted
+        if i == 9:
+            panel.children.reverse()
+        if i == 10:
+            panel.mod = types
+    return len(views)
+
+
 functions()
 unfilled()
 exceptions()
@@ -197,4 +236,5 @@ sets()
 classes()
 modules()
 opaque()
+held_by_instances()
 print("done")

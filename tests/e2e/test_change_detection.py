@@ -12,6 +12,7 @@ import enum
 import random
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -124,6 +125,79 @@ def test_a_change_past_the_cut_leaves_the_text_as_it_was():
     tree = big_tree()
     before, unchanged, after = assert_consistent(tree, lambda: tree.children[-1].tags.add("late"))
     assert len(before) > 1000 and "'late'" not in after and after == before  # cut before it
+
+
+# 3.11+: a plain instance's attributes are inline values, which the walk compares
+# name by name. 3.10 keeps them in a __dict__ whose version the walk compares:
+# any change to it is a change (its rendering records no names to walk by).
+ATTRIBUTES_WALKED = sys.version_info >= (3, 11)
+
+
+class Long:
+    def __init__(self):
+        self.head = "h" * 150
+        for i in range(16):
+            setattr(self, "a%d" % i, ["x" * 60, i])
+        self.tail = {"k": [1, 2]}
+
+
+LONG_CHANGES = {
+    # name: change, whether the text changes
+    "an attribute before the cut": (lambda w: setattr(w, "head", "g" * 150), True),
+    "a list before the cut": (lambda w: w.a0.append(1), True),
+    "an attribute past the cut": (lambda w: setattr(w, "tail", None), False),
+    "a list past the cut rebound": (lambda w: setattr(w, "a15", ["y"]), False),
+    "a list past the cut changed": (lambda w: w.a15.append(5), False),
+    "an attribute added": (lambda w: setattr(w, "extra", 1), False),
+    "an attribute past the cut deleted": (lambda w: delattr(w, "tail"), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LONG_CHANGES))
+def test_a_whole_value_past_the_length_budget_is_compared_up_to_its_cut(name):
+    # A whole value cut by the length budget is kept as such (ReuseTop) and
+    # checked by its guards, which also compare what lies past the cut (an
+    # instance's every attribute): one that fails leaves the answer to the
+    # walk, which stops at the cut. A change past it is found unchanged,
+    # not rendered anew at every event.
+    change, changes_text = LONG_CHANGES[name]
+    value = Long()
+    before, unchanged, after = assert_consistent(value, lambda: change(value))
+    assert len(before) > 1000 and "a13=" not in before and "tail" not in before, before
+    assert (after != before) == changes_text, (name, after)
+    if changes_text:
+        assert not unchanged, name
+    elif ATTRIBUTES_WALKED:
+        assert unchanged, name
+    assert probe(value)[1]
+
+
+class Link:
+    def __init__(self, after=None):
+        self.after = after
+        self.n = 0
+
+
+def test_a_whole_value_past_the_depth_limit_is_compared_to_its_brackets():
+    # Kept whole too (ReuseTop), with a guard for what the depth limit cuts:
+    # its class (`Link(...)`), not what it holds.
+    def chain():
+        value = None
+        for _ in range(8):
+            value = Link(value)
+        return value, value.after.after.after.after.after  # the first link past the limit
+    value, cut = chain()
+    before, unchanged, after = assert_consistent(value, lambda: setattr(cut, "n", 5))
+    assert before.count("Link(") == 6 and "Link(...)" in before, before
+    assert unchanged and after == before
+    before, unchanged, after = assert_consistent(value, lambda: setattr(cut.after, "after", None))
+    assert unchanged and after == before
+    renamed = type("Renamed", (Link,), {})
+    before, unchanged, after = assert_consistent(value, lambda: setattr(cut, "__class__", renamed))
+    assert not unchanged and "Renamed(...)" in after and "Link(...)" not in after
+    value, cut = chain()
+    before, unchanged, after = assert_consistent(value, lambda: setattr(value.after.after.after, "n", 1))
+    assert not unchanged and after != before
 
 
 def test_changes_past_the_depth_limit_only_count_when_the_brackets_change():
@@ -259,6 +333,88 @@ def test_every_change_inside_a_cycle_is_found(name):
         assert probe(value)[1], "unchanged at first"
         assert_change_found(name, value, lambda: change(parent, first, second), changes_text)
         assert probe(value)[0] == render_reference.render(value)
+
+
+class Vacant:
+    pass
+
+
+class NameHolder:
+    """An instance whose rendering is checked by its guards (a local bound to it
+    is kept whole), holding values whose text is a name, and lists of every
+    kind."""
+
+    def __init__(self):
+        self.callback = make_callback()
+        self.sentinel = object()
+        self.kind = type("Kind", (), {"size": 1})
+        self.module = types.ModuleType("plugin")
+        self.empty = Vacant()
+        self.mixed = [1, [2, 3], Vacant(), "four"]
+        self.boxes = [Crate(1), Crate(2)]
+
+
+class Crate:
+    def __init__(self, n):
+        self.n = n
+
+
+def make_callback():
+    def callback(x):
+        return x
+    return callback
+
+
+NAMED_CHANGES = {
+    # name: change to a NameHolder, whether the text changes
+    "a closure bound anew": (lambda h: setattr(h, "callback", make_callback()), False),
+    "another function bound": (lambda h: setattr(h, "callback", make_callback), True),
+    "the function renamed": (lambda h: setattr(h.callback, "__qualname__", "renamed"), True),
+    "a sentinel bound anew": (lambda h: setattr(h, "sentinel", object()), False),
+    "a sentinel of another class": (lambda h: setattr(h, "sentinel", Token()), True),
+    "a class attribute set": (lambda h: setattr(h.kind, "size", 2), False),
+    "the class renamed": (lambda h: setattr(h.kind, "__qualname__", "Sort"), True),
+    "the class moved": (lambda h: setattr(h.kind, "__module__", "elsewhere"), True),
+    "the module renamed": (lambda h: setattr(h.module, "__name__", "other"), True),
+    "an attribute on the empty instance": (lambda h: setattr(h.empty, "x", 1), True),
+    "the empty instance's class renamed": (lambda h: setattr(Vacant, "__name__", "Void"), True),
+    "a list item appended": (lambda h: h.mixed[1].append(4), True),
+    "a list item rebound": (lambda h: h.mixed.__setitem__(3, "five"), True),
+    "a list's instance changed": (lambda h: setattr(h.mixed[2], "y", 2), True),
+    "a list grown": (lambda h: h.mixed.append(6), True),
+    "a list of instances, one changed": (lambda h: setattr(h.boxes[1], "n", 5), True),
+    "a list of instances reordered": (lambda h: h.boxes.reverse(), True),
+    "a list of instances, one replaced": (lambda h: h.boxes.__setitem__(0, Crate(1)), False),
+}
+
+
+class Token:
+    __slots__ = ()
+
+
+@pytest.mark.parametrize("name", sorted(NAMED_CHANGES))
+def test_every_change_to_a_value_shown_by_its_name_or_in_a_list_is_found(name):
+    # Functions, opaque objects, classes, modules and attribute-less
+    # instances, and lists of any items, are checked by guards of their own:
+    # a change that shows is found, and one that does not (a closure or a
+    # sentinel bound anew) leaves the value found unchanged, as the walk
+    # finds it.
+    import render_reference
+
+    change, changes_text = NAMED_CHANGES[name]
+    name_of_vacant = Vacant.__name__
+    try:
+        holder = NameHolder()
+        before, unchanged, after = assert_consistent(holder, lambda: change(holder))
+        assert (after != before) == changes_text, (name, before, after)
+        if changes_text:
+            assert not unchanged, name
+        elif "bound anew" in name and ATTRIBUTES_WALKED:
+            assert unchanged, name  # the walk's answer, where a guard failed
+        assert after == render_reference.render(holder)
+        assert probe(holder)[1], name
+    finally:
+        Vacant.__name__ = name_of_vacant
 
 
 def test_subclass_values_changed_in_place_are_found():
