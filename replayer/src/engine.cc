@@ -392,18 +392,61 @@ StatusOr<std::optional<uint64_t>> Engine::EndingException() {
   }
 }
 
-bool Engine::Propagated(const IndexedChunk& c, size_t i) {
-  // The previous two events of i's thread in the chunk (a bounded look
-  // back: threads interleave; at a chunk's start it counts as raised).
-  const uint16_t t = c.d.thread[i];
-  size_t found[2];
-  size_t n = 0;
-  for (size_t k = i, looked = 0; k-- > 0 && n < 2 && looked < 256; ++looked) {
-    if (c.d.thread[k] == t) found[n++] = k;
+namespace {
+
+// The text of an exception event (its rendered value), or null.
+const std::string* ExceptionText(const DecodedChunk& d, size_t i) {
+  return d.value[i] < d.strings.size() ? &d.strings[d.value[i]] : nullptr;
+}
+
+// Steps of an exception's propagation, read backwards from an exception
+// event at depth d on its thread: the frame below it must have just returned
+// (its unwind, a return at depth d+1), and before that, with only its own
+// lines (an `except` clause that did not match, a `finally:` block, a
+// `with` block's exit) and what those called (deeper) in between, that
+// frame's own exception event, of the same exception (the same text).
+class UnwindSteps {
+ public:
+  enum Answer { kMore, kNo, kYes };
+  UnwindSteps(uint16_t thread, uint32_t depth, const std::string* text) : t_(thread), d_(depth), text_(text) {}
+  // The next event back; kYes if it is the exception that unwound into the
+  // one started from.
+  Answer Step(const DecodedChunk& d, const std::vector<uint16_t>& depth, size_t k) {
+    if (d.thread[k] != t_) return kMore;
+    const auto kind = static_cast<EventKind>(d.kind[k]);
+    if (first_) {
+      first_ = false;
+      return kind == EventKind::kReturn && depth[k] == d_ + 1 ? kMore : kNo;
+    }
+    if (depth[k] > d_ + 1) return kMore;  // something the unwinding frame called meanwhile
+    if (depth[k] < d_ + 1 || kind == EventKind::kCall || kind == EventKind::kReturn) return kNo;
+    if (kind == EventKind::kLine) return kMore;
+    const std::string* text = ExceptionText(d, k);
+    return text_ != nullptr && text != nullptr && *text == *text_ ? kYes : kNo;
   }
-  return n == 2 && static_cast<EventKind>(c.d.kind[found[0]]) == EventKind::kReturn &&
-         c.depth[found[0]] == c.depth[i] + 1 && static_cast<EventKind>(c.d.kind[found[1]]) == EventKind::kException &&
-         c.depth[found[1]] == c.depth[i] + 1;
+
+ private:
+  uint16_t t_;
+  uint32_t d_;
+  const std::string* text_;
+  bool first_ = true;
+};
+
+// Events of the exception's thread looked back at within a chunk before
+// taking an exception as raised (threads interleave; a long `finally:`).
+constexpr size_t kUnwindLookBack = 4096;
+
+}  // namespace
+
+bool Engine::Propagated(const IndexedChunk& c, size_t i) {
+  // Within the chunk: at its start, or past the bounded look back, it
+  // counts as raised.
+  UnwindSteps steps(c.d.thread[i], c.depth[i], ExceptionText(c.d, i));
+  for (size_t k = i, looked = 0; k-- > 0 && looked < kUnwindLookBack; ++looked) {
+    const UnwindSteps::Answer a = steps.Step(c.d, c.depth, k);
+    if (a != UnwindSteps::kMore) return a == UnwindSteps::kYes;
+  }
+  return false;
 }
 
 bool Engine::IterationProtocol(const IndexedChunk& c, size_t i) {
@@ -416,27 +459,25 @@ bool Engine::IterationProtocol(const IndexedChunk& c, size_t i) {
   return false;
 }
 
-// Back along the propagation of the exception at `cur`: an exception at
-// depth d was preceded on its thread by the return (unwind) and the
-// exception of the frame at depth d+1; where it was raised is the first.
+// Back along the propagation of the exception at `cur` (UnwindSteps, across
+// chunks); where it was raised is the first.
 StatusOr<uint64_t> Engine::WhereRaised(uint64_t cur) {
   while (true) {
-    auto here = At(cur);
-    if (!here.ok()) return here.status();
-    uint32_t t = here->thread;
-    auto prev = Scan(cur, false, [t](const IndexedChunk& c, size_t i) { return c.d.thread[i] == t; });
-    if (!prev.ok()) return prev.status();
-    if (!*prev) break;
-    auto p = At(**prev);
-    if (!p.ok()) return p.status();
-    if (p->kind != EventKind::kReturn || p->depth != here->depth + 1) break;
-    auto before = Scan(**prev, false, [t](const IndexedChunk& c, size_t i) { return c.d.thread[i] == t; });
-    if (!before.ok()) return before.status();
-    if (!*before) break;
-    auto b = At(**before);
-    if (!b.ok()) return b.status();
-    if (b->kind != EventKind::kException || b->depth != here->depth + 1) break;
-    cur = **before;
+    auto c = Chunk(tape_->ChunkFor(cur));
+    if (!c.ok()) return c.status();
+    const IndexedChunk& chunk = **c;
+    const size_t local = static_cast<size_t>(cur - chunk.d.first_event);
+    const std::string* text = ExceptionText(chunk.d, local);
+    const std::string copy = text != nullptr ? *text : std::string();
+    UnwindSteps steps(chunk.d.thread[local], chunk.depth[local], text != nullptr ? &copy : nullptr);
+    UnwindSteps::Answer answer = UnwindSteps::kNo;
+    auto step = Scan(cur, false, [&](const IndexedChunk& ch, size_t i) {
+      answer = steps.Step(ch.d, ch.depth, i);
+      return answer != UnwindSteps::kMore;
+    });
+    if (!step.ok()) return step.status();
+    if (!*step || answer != UnwindSteps::kYes) break;
+    cur = **step;
   }
   return cur;
 }

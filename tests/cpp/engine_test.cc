@@ -1837,6 +1837,100 @@ TEST(ExceptionStopsTest, RaisedStopsWhereEachWasRaisedNotWhereItUnwindsNorAtStop
   EXPECT_EQ(why, "end of the tape");
 }
 
+// An exception that unwinds through frames that run lines on the way (an
+// `except` clause that does not match, a `finally:` block calling a
+// function), and then one caught inside a function that returns normally,
+// after which its caller raises another at the call's line.
+RecordingBuilder UnwindingProgram() {
+  RecordingBuilder b;
+  uint32_t file = b.DefineFile("/unwind.py", std::string(40, '\n'));
+  uint32_t main = b.DefineCode(file, 1, "main", "main");
+  uint32_t mid = b.DefineCode(file, 10, "mid", "mid");
+  uint32_t inner = b.DefineCode(file, 15, "inner", "inner");
+  uint32_t cleanup = b.DefineCode(file, 20, "cleanup", "cleanup");
+  uint32_t f = b.DefineCode(file, 25, "f", "f");
+  b.DefineThread(0, 1, "MainThread");
+  b.Call(0, main, 1);                         // 0
+  b.Line(0, 2);                               // 1
+  b.Call(0, mid, 10);                         // 2
+  b.Line(0, 11);                              // 3
+  b.Call(0, inner, 15);                       // 4
+  b.Line(0, 16);                              // 5
+  b.Exception(0, 16, "ValueError: boom");     // 6  raised
+  b.Return(0, 16, "None");                    // 7
+  b.Exception(0, 11, "ValueError: boom");     // 8  propagated
+  b.Line(0, 12);                              // 9  except KeyError: (no match)
+  b.Call(0, cleanup, 20);                     // 10 finally: cleanup()
+  b.Line(0, 21);                              // 11
+  b.Exception(0, 21, "OSError: gone");        // 12 raised, caught in cleanup
+  b.Line(0, 22);                              // 13
+  b.Return(0, 22, "None");                    // 14
+  b.Line(0, 13);                              // 15
+  b.Return(0, 13, "None");                    // 16 mid unwinds
+  b.Exception(0, 2, "ValueError: boom");      // 17 propagated
+  b.Line(0, 3);                               // 18 except ValueError:
+  b.Line(0, 4);                               // 19
+  b.Call(0, f, 25);                           // 20
+  b.Line(0, 26);                              // 21
+  b.Exception(0, 26, "KeyError: 'k'");        // 22 raised, caught in f
+  b.Line(0, 27);                              // 23
+  b.Return(0, 27, "1");                       // 24 f returns
+  b.Exception(0, 4, "TypeError: bad");        // 25 raised by main after f returned
+  b.Return(0, 4, "None");                     // 26 and it ends the run
+  return b;
+}
+
+TEST(ExceptionStopsTest, RaisedStopsOnceForAnExceptionUnwindingThroughExceptAndFinallyBlocks) {
+  TempDir dir;
+  auto e = WriteAndOpen(UnwindingProgram(), dir.File("unwind.tape"), 1);
+  ASSERT_NE(e, nullptr);
+  e->SetExceptionStops(/*raised=*/true, /*uncaught=*/false);
+  std::vector<std::string> whys;
+  EXPECT_EQ(ContinueStops(e.get(), true, &whys), (std::vector<uint64_t>{6, 12, 22, 25}));
+  EXPECT_EQ(whys, (std::vector<std::string>{"Exception raised: ValueError: boom", "Exception raised: OSError: gone",
+                                            "Exception raised: KeyError: 'k'", "Exception raised: TypeError: bad"}));
+  whys.clear();
+  EXPECT_EQ(ContinueStops(e.get(), false, &whys), (std::vector<uint64_t>{25, 22, 12, 6}));  // back from the end
+  // Where the run's exception was raised: main's own (f returned normally).
+  auto ev = e->ExceptionEvent();
+  TT_ASSERT_OK(ev);
+  EXPECT_EQ(*ev, 25u);
+}
+
+// The run dies of an exception that unwound through an `except` clause that
+// did not match: where it was raised is the innermost frame's.
+TEST(ExceptionStopsTest, WhereTheRunsExceptionWasRaisedFollowsItThroughExceptClauses) {
+  RecordingBuilder b;
+  uint32_t file = b.DefineFile("/died.py", std::string(30, '\n'));
+  uint32_t main = b.DefineCode(file, 1, "main", "main");
+  uint32_t mid = b.DefineCode(file, 10, "mid", "mid");
+  uint32_t inner = b.DefineCode(file, 15, "inner", "inner");
+  b.DefineThread(0, 1, "MainThread");
+  b.Call(0, main, 1);                         // 0
+  b.Line(0, 2);                               // 1
+  b.Call(0, mid, 10);                         // 2
+  b.Line(0, 11);                              // 3
+  b.Call(0, inner, 15);                       // 4
+  b.Line(0, 16);                              // 5
+  b.Exception(0, 16, "ValueError: boom");     // 6  raised
+  b.Return(0, 16, "None");                    // 7
+  b.Exception(0, 11, "ValueError: boom");     // 8
+  b.Line(0, 12);                              // 9  except KeyError:
+  b.Return(0, 12, "None");                    // 10
+  b.Exception(0, 2, "ValueError: boom");      // 11
+  b.Return(0, 2, "None");                     // 12
+  TempDir dir;
+  auto e = WriteAndOpen(b, dir.File("died.tape"), 1);
+  ASSERT_NE(e, nullptr);
+  auto ev = e->ExceptionEvent();
+  TT_ASSERT_OK(ev);
+  EXPECT_EQ(*ev, 6u);
+  auto uncaught = e->UncaughtException();
+  TT_ASSERT_OK(uncaught);
+  ASSERT_TRUE(uncaught->has_value());
+  EXPECT_EQ(**uncaught, 6u);
+}
+
 TEST(ExceptionStopsTest, UncaughtStopsWhereTheExceptionThatEndedTheRunWasRaised) {
   TempDir dir;
   auto died = WriteAndOpen(ExceptionsProgram(), dir.File("died.tape"), 1);
