@@ -34,6 +34,22 @@ constexpr const char* kUsage =
     "       tracetape export FILE [--format chrome|speedscope] [-o OUT]\n"
     "       tracetape dap\n";
 
+// Each command's own usage, for `tracetape COMMAND --help`.
+constexpr const char* kDumpUsage =
+    "usage: tracetape dump FILE [--format text|jsonl] [--range A:B]\n"
+    "Prints the recorded events, one per line (--format jsonl: one JSON object per event).\n"
+    "--range A:B: events A to B-1 (A: from A on, :B: up to B-1).\n";
+constexpr const char* kInfoUsage =
+    "usage: tracetape info FILE\n"
+    "Prints the tape's metadata, its counts of events, threads and files, and whether the\n"
+    "recording ended cleanly.\n";
+constexpr const char* kVerifyUsage =
+    "usage: tracetape verify FILE\n"
+    "Checks the whole tape (every chunk, its checksums and its events); exit status 0 only\n"
+    "for a sound, complete tape.\n";
+
+bool IsHelp(const std::string& a) { return a == "-h" || a == "--help"; }
+
 std::string Basename(const std::string& path) {
   auto slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -138,8 +154,14 @@ int Dump(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   std::string path;
   std::string format = "text";
   uint64_t begin = 0, end = UINT64_MAX;
+  bool ranged = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
+    if (IsHelp(a)) {
+      out << kDumpUsage;
+      return 0;
+    }
+    if (a == "--range" || a.rfind("--range=", 0) == 0) ranged = true;
     if (a == "--format" || a == "--range") {
       if (i + 1 >= args.size()) {
         err << "tracetape dump: error: " << a << " needs a value\n" << kUsage;
@@ -180,6 +202,14 @@ int Dump(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   auto opened = OpenTape(path, err);
   if (!opened.tape) return opened.status;
   const Tape& tape = *opened.tape;
+  if (ranged && begin > 0 && begin >= tape.event_count()) {
+    // As replay's goto: a range wholly past the end names the events there are.
+    err << "tracetape dump: error: --range starts at event " << begin << ", past the end: the tape has "
+        << (tape.event_count() == 0 ? std::string("no events")
+                                    : "events 0 to " + std::to_string(tape.event_count() - 1))
+        << "\n";
+    return 2;
+  }
   bool show_thread = tape.footer() ? tape.footer()->threads.size() > 1 : true;
   size_t first_chunk = tape.ChunkFor(begin);
   for (size_t c = first_chunk; c < tape.chunks().size(); ++c) {
@@ -213,6 +243,10 @@ int Dump(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
 }
 
 int Info(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() == 1 && IsHelp(args[0])) {
+    out << kInfoUsage;
+    return 0;
+  }
   if (args.size() != 1 || (!args[0].empty() && args[0][0] == '-')) {
     err << "tracetape info: error: expected exactly one tape\n" << kUsage;
     return 2;
@@ -304,6 +338,10 @@ bool ContinuesFrom(const Stacks& carried, const Stacks& checkpoint, const std::m
 }
 
 int Verify(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.size() == 1 && IsHelp(args[0])) {
+    out << kVerifyUsage;
+    return 0;
+  }
   if (args.size() != 1 || (!args[0].empty() && args[0][0] == '-')) {
     err << "tracetape verify: error: expected exactly one tape\n" << kUsage;
     return 2;

@@ -461,6 +461,27 @@ TEST_F(CliTest, HelpExitsWithZero) {
   Result r = RunCli({"--help"});
   EXPECT_EQ(r.status, 0);
   EXPECT_FALSE(r.out.empty());
+  // Each command's own usage, whatever else is on the line.
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"dump", "--help"}, {"dump", tiny_path_, "-h"}, {"info", "--help"},
+                                             {"verify", "-h"}, {"export", "--help"}}) {
+    Result h = RunCli(args);
+    EXPECT_EQ(h.status, 0) << args[0] << ": " << h.err;
+    EXPECT_TRUE(h.err.empty()) << args[0] << ": " << h.err;
+    EXPECT_EQ(h.out.rfind("usage: tracetape " + args[0] + " ", 0), 0u) << h.out;
+  }
+}
+
+TEST_F(CliTest, DumpRangePastTheEndNamesTheEventsThereAre) {
+  const size_t n = tiny_->events().size();
+  Result r = RunCli({"dump", tiny_path_, "--range", std::to_string(n + 10) + ":" + std::to_string(n + 20)});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_NE(r.err.find("past the end: the tape has events 0 to " + std::to_string(n - 1)), std::string::npos) << r.err;
+  // A range that overlaps the end prints what there is.
+  Result part = RunCli({"dump", tiny_path_, "--range", std::to_string(n - 2) + ":" + std::to_string(n + 20)});
+  EXPECT_EQ(part.status, 0) << part.err;
+  EXPECT_EQ(Lines(part.out).size(), 2u);
 }
 
 // --- export
