@@ -934,6 +934,10 @@ bool Walk::NamedSame(PyObject* v, PyTypeObject* t, const Fingerprint::Entry& e) 
     }
     case Fingerprint::kModule:
       return PyModule_Check(v) && ModuleNameObject(v) == e.type_name;
+    case Fingerprint::kSubclass:
+      // `T(base value)`: the same class under the same name (the base
+      // value's own entry follows).
+      return t == e.type && HeapName(t) == e.type_name;
     case Fingerprint::kInstance: {
       // Rendered with its dict slot unfilled (`T()`, e.dict null): of the
       // same class under the same name, unchanged while it is.
@@ -1201,8 +1205,8 @@ bool Walk::GuardsHold(SharedRendering& s) {
       // items shown, in order, the same objects (as Walk::Same compares it).
       PyObject* const* held = (g.apart ? s.items_apart.data() : s.fp.objs().data()) + g.items_at;
       const size_t n = static_cast<size_t>(g.items);
-      if (t == &PyList_Type || t == &PyTuple_Type) {
-        const bool list = t == &PyList_Type;
+      if (PyList_Check(v) || PyTuple_Check(v)) {
+        const bool list = PyList_Check(v);
         const Py_ssize_t size = list ? PyList_GET_SIZE(v) : PyTuple_GET_SIZE(v);
         if (size != g.size && !(g.truncated && size > g.items)) return g.walk_on_fail && WalkInstead(s);
         PyObject* const* items =
@@ -1426,8 +1430,9 @@ void BuildGuards(SharedRendering* s) {
       g.items = static_cast<int32_t>(e.children);
       g.items_at = static_cast<uint32_t>(i + 1);
       g.truncated = e.truncated;
-    } else if (e.size >= 0 && (e.type == &PyList_Type || e.type == &PyTuple_Type) && Py_TYPE(e.obj) == e.type &&
-               e.children <= static_cast<uint64_t>(e.size) &&
+    } else if (e.size >= 0 && e.type != nullptr &&
+               (PyType_IsSubtype(e.type, &PyList_Type) || PyType_IsSubtype(e.type, &PyTuple_Type)) &&
+               Py_TYPE(e.obj) == e.type && e.children <= static_cast<uint64_t>(e.size) &&
                static_cast<Py_ssize_t>(e.children) <= Py_SIZE(e.obj)) {
       // Items of other kinds (lists, instances and scalars...): the items
       // it showed, as they are now (just rendered: no program code ran
@@ -1438,11 +1443,12 @@ void BuildGuards(SharedRendering* s) {
       g.items_at = static_cast<uint32_t>(s->items_apart.size());
       g.apart = true;
       g.truncated = e.truncated;
-      PyObject* const* items = e.type == &PyList_Type ? reinterpret_cast<PyListObject*>(e.obj)->ob_item
-                                                      : reinterpret_cast<PyTupleObject*>(e.obj)->ob_item;
+      PyObject* const* items = PyList_Check(e.obj) ? reinterpret_cast<PyListObject*>(e.obj)->ob_item
+                                                   : reinterpret_cast<PyTupleObject*>(e.obj)->ob_item;
       s->items_apart.insert(s->items_apart.end(), items, items + e.children);
     } else if ((e.size == Fingerprint::kInstance && e.dict == nullptr) || e.size == Fingerprint::kOpaque ||
-               e.size == Fingerprint::kFunction || e.size == Fingerprint::kClass || e.size == Fingerprint::kModule) {
+               e.size == Fingerprint::kFunction || e.size == Fingerprint::kClass || e.size == Fingerprint::kModule ||
+               e.size == Fingerprint::kSubclass) {
       // A text that is a name: its entry's check (Walk::NamedSame). The
       // walk takes a function or an opaque object bound anew for the same
       // text (a closure made at each call, a sentinel): where a guard
@@ -1489,9 +1495,26 @@ void Renderer::WatchShared(SharedRendering* s) {
   if (s->dicts_watched) return;
   s->dicts_watched = true;
   WatchAll(&s->fp);
+  GuardsWatched(s);
+}
+
+void Renderer::GuardsWatched(SharedRendering* s) {
   const uint64_t bit = uint64_t{1} << dict_watcher_;
   for (SharedRendering::Guard& g : s->guards) {
     if (g.shared == nullptr && g.split < 0 && g.version != 0) g.version |= bit;  // WatchAll watched its dict
+  }
+}
+
+void Renderer::RenderedShared(SharedRendering* s) {
+  Rendered(&s->fp, s->guarded ? s->guards.size() : 0);
+  s->watch_worth = s->fp.watch_ && s->fp.watch_->worth;
+  if (s->watch_worth) {
+    // Rendered watched the dicts of its own entries (WatchAll), whose
+    // versions now carry the watcher's bit: so do its guards', as a nested
+    // one's do (WatchShared). (Without it, each such dict's guard failed at
+    // every check, and the value was rendered anew.)
+    s->dicts_watched = true;
+    GuardsWatched(s);
   }
 }
 
@@ -2222,8 +2245,7 @@ __attribute__((noinline)) void Renderer::StoreTop(PyObject* v, const std::string
   if (s->guarded && s->fp.cut_ != std::string::npos) {
     for (SharedRendering::Guard& g : s->guards) g.walk_on_fail = true;
   }
-  Rendered(&s->fp, s->guarded ? s->guards.size() : 0);
-  s->watch_worth = s->fp.watch_ && s->fp.watch_->worth;
+  RenderedShared(s);
   s->epoch = epoch_;  // just rendered: the same for the rest of this event
   s->same = true;
   s->text = out;
@@ -2276,8 +2298,7 @@ void Renderer::StoreCached(CachedRendering* slot, PyObject* v, int reach, uint64
   s->ancestors_count = cyclic ? static_cast<uint8_t>(active_.size()) : 0;
   if (cyclic) std::copy(active_.begin(), active_.end(), s->ancestors);
   BuildGuards(s);
-  Rendered(&s->fp, s->guarded ? s->guards.size() : 0);
-  s->watch_worth = s->fp.watch_ && s->fp.watch_->worth;
+  RenderedShared(s);
   // Just rendered: the same for the rest of this event.
   s->epoch = epoch_;
   s->same = true;

@@ -427,6 +427,12 @@ class Renderer {
   // change calls the watcher, for the rest of the run.
   static void WatchAll(Fingerprint* fp);
   static void WatchShared(SharedRendering* s);
+  // s's guards of dicts just watched take the watcher's bit in their
+  // versions.
+  static void GuardsWatched(SharedRendering* s);
+  // s (its fingerprint and guards) was just made: Rendered, and its guards
+  // brought in line with the dicts that watched.
+  static void RenderedShared(SharedRendering* s);
   // True if v, the object fp was rendered from, is known unchanged without
   // a walk: fp is watched, no watched dict changed since fp.mods_at(), and
   // its identities hold (see Fingerprint). Decides watched if not yet. Only

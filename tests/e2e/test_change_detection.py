@@ -84,6 +84,9 @@ UNCHANGED = {
     "list subclass": lambda: Stack([1, "two", (3,)]),
     "IntEnum": lambda: Level.LOW,
     "instance holding them": lambda: Node("n", [Pair(1, Level.LOW), Stack([collections.Counter("ab")])]),
+    # Enough entries that its dicts are watched once rendered, and a Counter's
+    # dict guard among its guards (which then compare the watched version).
+    "instance holding a dict subclass among many": lambda: Node("n", [Pair(1, 2), [collections.Counter("ab")]]),
 }
 
 
@@ -352,6 +355,8 @@ class NameHolder:
         self.empty = Vacant()
         self.mixed = [1, [2, 3], Vacant(), "four"]
         self.boxes = [Crate(1), Crate(2)]
+        self.pair = Pair([1], 2)
+        self.stack = Stack([1, 2])
 
 
 class Crate:
@@ -385,6 +390,10 @@ NAMED_CHANGES = {
     "a list of instances, one changed": (lambda h: setattr(h.boxes[1], "n", 5), True),
     "a list of instances reordered": (lambda h: h.boxes.reverse(), True),
     "a list of instances, one replaced": (lambda h: h.boxes.__setitem__(0, Crate(1)), False),
+    "a namedtuple's list changed": (lambda h: h.pair.left.append(5), True),
+    "a namedtuple's class renamed": (lambda h: setattr(Pair, "__name__", "Couple"), True),
+    "a list subclass appended": (lambda h: h.stack.append(3), True),
+    "a list subclass's item rebound": (lambda h: h.stack.__setitem__(0, 7), True),
 }
 
 
@@ -395,14 +404,15 @@ class Token:
 @pytest.mark.parametrize("name", sorted(NAMED_CHANGES))
 def test_every_change_to_a_value_shown_by_its_name_or_in_a_list_is_found(name):
     # Functions, opaque objects, classes, modules and attribute-less
-    # instances, and lists of any items, are checked by guards of their own:
+    # instances, instances of subclasses of builtins (a namedtuple), and
+    # lists of any items, are checked by guards of their own:
     # a change that shows is found, and one that does not (a closure or a
     # sentinel bound anew) leaves the value found unchanged, as the walk
     # finds it.
     import render_reference
 
     change, changes_text = NAMED_CHANGES[name]
-    name_of_vacant = Vacant.__name__
+    name_of_vacant, name_of_pair = Vacant.__name__, Pair.__name__
     try:
         holder = NameHolder()
         before, unchanged, after = assert_consistent(holder, lambda: change(holder))
@@ -414,7 +424,7 @@ def test_every_change_to_a_value_shown_by_its_name_or_in_a_list_is_found(name):
         assert after == render_reference.render(holder)
         assert probe(holder)[1], name
     finally:
-        Vacant.__name__ = name_of_vacant
+        Vacant.__name__, Pair.__name__ = name_of_vacant, name_of_pair
 
 
 def test_subclass_values_changed_in_place_are_found():
