@@ -1837,18 +1837,14 @@ TEST(ExceptionStopsTest, RaisedStopsWhereEachWasRaisedNotWhereItUnwindsNorAtStop
   EXPECT_EQ(why, "end of the tape");
 }
 
-// An exception that unwinds through frames that run lines on the way (an
-// `except` clause that does not match, a `finally:` block calling a
-// function), and then one caught inside a function that returns normally,
-// after which its caller raises another at the call's line.
-RecordingBuilder UnwindingProgram() {
+// main calls mid, which calls inner, which raises a ValueError that reaches
+// mid at its call's line: events 0 to 8, mid's exception the last.
+RecordingBuilder RaisedThroughMid(uint32_t* file) {
   RecordingBuilder b;
-  uint32_t file = b.DefineFile("/unwind.py", std::string(40, '\n'));
-  uint32_t main = b.DefineCode(file, 1, "main", "main");
-  uint32_t mid = b.DefineCode(file, 10, "mid", "mid");
-  uint32_t inner = b.DefineCode(file, 15, "inner", "inner");
-  uint32_t cleanup = b.DefineCode(file, 20, "cleanup", "cleanup");
-  uint32_t f = b.DefineCode(file, 25, "f", "f");
+  *file = b.DefineFile("/unwind.py", std::string(40, '\n'));
+  uint32_t main = b.DefineCode(*file, 1, "main", "main");
+  uint32_t mid = b.DefineCode(*file, 10, "mid", "mid");
+  uint32_t inner = b.DefineCode(*file, 15, "inner", "inner");
   b.DefineThread(0, 1, "MainThread");
   b.Call(0, main, 1);                         // 0
   b.Line(0, 2);                               // 1
@@ -1859,6 +1855,18 @@ RecordingBuilder UnwindingProgram() {
   b.Exception(0, 16, "ValueError: boom");     // 6  raised
   b.Return(0, 16, "None");                    // 7
   b.Exception(0, 11, "ValueError: boom");     // 8  propagated
+  return b;
+}
+
+// That exception unwinds through mid running lines on the way (an `except`
+// clause that does not match, a `finally:` block calling a function), and
+// main catches it; then one is caught inside a function that returns
+// normally, after which main raises another at the call's line.
+RecordingBuilder UnwindingProgram() {
+  uint32_t file;
+  RecordingBuilder b = RaisedThroughMid(&file);
+  uint32_t cleanup = b.DefineCode(file, 20, "cleanup", "cleanup");
+  uint32_t f = b.DefineCode(file, 25, "f", "f");
   b.Line(0, 12);                              // 9  except KeyError: (no match)
   b.Call(0, cleanup, 20);                     // 10 finally: cleanup()
   b.Line(0, 21);                              // 11
@@ -1897,24 +1905,11 @@ TEST(ExceptionStopsTest, RaisedStopsOnceForAnExceptionUnwindingThroughExceptAndF
   EXPECT_EQ(*ev, 25u);
 }
 
-// The run dies of an exception that unwound through an `except` clause that
-// did not match: where it was raised is the innermost frame's.
+// The run dies of that exception, which unwound through an `except` clause
+// that did not match: where it was raised is the innermost frame's.
 TEST(ExceptionStopsTest, WhereTheRunsExceptionWasRaisedFollowsItThroughExceptClauses) {
-  RecordingBuilder b;
-  uint32_t file = b.DefineFile("/died.py", std::string(30, '\n'));
-  uint32_t main = b.DefineCode(file, 1, "main", "main");
-  uint32_t mid = b.DefineCode(file, 10, "mid", "mid");
-  uint32_t inner = b.DefineCode(file, 15, "inner", "inner");
-  b.DefineThread(0, 1, "MainThread");
-  b.Call(0, main, 1);                         // 0
-  b.Line(0, 2);                               // 1
-  b.Call(0, mid, 10);                         // 2
-  b.Line(0, 11);                              // 3
-  b.Call(0, inner, 15);                       // 4
-  b.Line(0, 16);                              // 5
-  b.Exception(0, 16, "ValueError: boom");     // 6  raised
-  b.Return(0, 16, "None");                    // 7
-  b.Exception(0, 11, "ValueError: boom");     // 8
+  uint32_t file;
+  RecordingBuilder b = RaisedThroughMid(&file);
   b.Line(0, 12);                              // 9  except KeyError:
   b.Return(0, 12, "None");                    // 10
   b.Exception(0, 2, "ValueError: boom");      // 11
