@@ -1821,16 +1821,24 @@ std::vector<uint64_t> ContinueStops(Engine* e, bool forward, std::vector<std::st
   return stops;
 }
 
+// With `catch raised`, continuing from the start stops at `stops` (each
+// "Exception raised: " one of `what`), then back from the end at the same
+// ones in reverse.
+void ExpectRaisedStops(Engine* e, const std::vector<uint64_t>& stops, const std::vector<std::string>& what) {
+  e->SetExceptionStops(/*raised=*/true, /*uncaught=*/false);
+  std::vector<std::string> whys, expected;
+  for (const std::string& w : what) expected.push_back("Exception raised: " + w);
+  EXPECT_EQ(ContinueStops(e, true, &whys), stops);
+  EXPECT_EQ(whys, expected);
+  whys.clear();
+  EXPECT_EQ(ContinueStops(e, false, &whys), std::vector<uint64_t>(stops.rbegin(), stops.rend()));
+}
+
 TEST(ExceptionStopsTest, RaisedStopsWhereEachWasRaisedNotWhereItUnwindsNorAtStopIteration) {
   TempDir dir;
   auto e = WriteAndOpen(ExceptionsProgram(), dir.File("exc.tape"), 1);
   ASSERT_NE(e, nullptr);
-  e->SetExceptionStops(/*raised=*/true, /*uncaught=*/false);
-  std::vector<std::string> whys;
-  EXPECT_EQ(ContinueStops(e.get(), true, &whys), (std::vector<uint64_t>{4, 13}));
-  EXPECT_EQ(whys, (std::vector<std::string>{"Exception raised: KeyError: 'a'", "Exception raised: ValueError: boom"}));
-  whys.clear();
-  EXPECT_EQ(ContinueStops(e.get(), false, &whys), (std::vector<uint64_t>{13, 4}));  // back from the end
+  ExpectRaisedStops(e.get(), {4, 13}, {"KeyError: 'a'", "ValueError: boom"});
   e->SetExceptionStops(false, false);
   std::string why;
   TT_ASSERT_OK(e->Continue(true, &why));
@@ -1892,13 +1900,7 @@ TEST(ExceptionStopsTest, RaisedStopsOnceForAnExceptionUnwindingThroughExceptAndF
   TempDir dir;
   auto e = WriteAndOpen(UnwindingProgram(), dir.File("unwind.tape"), 1);
   ASSERT_NE(e, nullptr);
-  e->SetExceptionStops(/*raised=*/true, /*uncaught=*/false);
-  std::vector<std::string> whys;
-  EXPECT_EQ(ContinueStops(e.get(), true, &whys), (std::vector<uint64_t>{6, 12, 22, 25}));
-  EXPECT_EQ(whys, (std::vector<std::string>{"Exception raised: ValueError: boom", "Exception raised: OSError: gone",
-                                            "Exception raised: KeyError: 'k'", "Exception raised: TypeError: bad"}));
-  whys.clear();
-  EXPECT_EQ(ContinueStops(e.get(), false, &whys), (std::vector<uint64_t>{25, 22, 12, 6}));  // back from the end
+  ExpectRaisedStops(e.get(), {6, 12, 22, 25}, {"ValueError: boom", "OSError: gone", "KeyError: 'k'", "TypeError: bad"});
   // Where the run's exception was raised: main's own (f returned normally).
   auto ev = e->ExceptionEvent();
   TT_ASSERT_OK(ev);
